@@ -1,0 +1,136 @@
+/**
+ * Every error Cloakroom throws is a {@link CloakroomError} with a stable
+ * string `code`. Messages never contain a ticket, token, key or payload.
+ *
+ * @example
+ * ```ts
+ * try { await cloakroom.refresh(ticket); }
+ * catch (err) {
+ *   if (isCloakroomError(err)) switch (err.code) {
+ *     case 'ERR_STORE_UNAVAILABLE': return reply(503);
+ *     case 'ERR_ACCESS_DENIED': return reply(403);
+ *   }
+ *   throw err;
+ * }
+ * ```
+ */
+export type ErrorCode =
+  | 'ERR_TICKET_MALFORMED'
+  | 'ERR_ACCESS_DENIED'
+  | 'ERR_STORE_UNAVAILABLE'
+  | 'ERR_STORE_CONFLICT'
+  | 'ERR_STORE_FULL'
+  | 'ERR_STORE_DATA_INVALID'
+  | 'ERR_DECRYPTION_FAILED'
+  | 'ERR_KEY_NOT_FOUND'
+  | 'ERR_KEY_EXHAUSTED'
+  | 'ERR_TOKEN_REJECTED'
+  | 'ERR_CONFIG_INVALID'
+  | 'ERR_REUSE_DETECTED'
+  | 'ERR_CLOSED';
+
+/** Base class of every error Cloakroom throws. `cause` is kept when there is one. */
+export abstract class CloakroomError extends Error {
+  /** Stable, public code; switch on it rather than on the class or message. */
+  abstract readonly code: ErrorCode;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** True when `value` is a {@link CloakroomError} (works across package copies). */
+export function isCloakroomError(value: unknown): value is CloakroomError {
+  return (
+    value instanceof CloakroomError ||
+    (value instanceof Error &&
+      typeof (value as { code?: unknown }).code === 'string' &&
+      (value as { code: string }).code.startsWith('ERR_') &&
+      CODES.has((value as { code: string }).code))
+  );
+}
+
+/** A ticket failed strict parsing; no store was called. */
+export class TicketMalformed extends CloakroomError {
+  readonly code = 'ERR_TICKET_MALFORMED' as const;
+}
+
+/** The access policy denied the action (or threw, which denies). */
+export class AccessDenied extends CloakroomError {
+  readonly code = 'ERR_ACCESS_DENIED' as const;
+}
+
+/**
+ * The store's backend could not be reached, timed out, or failed. The
+ * application should answer 503, never treat the session as missing.
+ */
+export class StoreUnavailable extends CloakroomError {
+  readonly code = 'ERR_STORE_UNAVAILABLE' as const;
+}
+
+/** `insert` (or the insert half of `rotate`) found the id already present. */
+export class StoreConflict extends CloakroomError {
+  readonly code = 'ERR_STORE_CONFLICT' as const;
+}
+
+/** A bounded store is at its capacity and refuses new records. */
+export class StoreFull extends CloakroomError {
+  readonly code = 'ERR_STORE_FULL' as const;
+}
+
+/** The backend holds data under the store's namespace that is not a valid record. */
+export class StoreDataInvalid extends CloakroomError {
+  readonly code = 'ERR_STORE_DATA_INVALID' as const;
+}
+
+/** A sealed payload failed authentication: tampered, transplanted or under an unknown key. */
+export class DecryptionFailed extends CloakroomError {
+  readonly code = 'ERR_DECRYPTION_FAILED' as const;
+}
+
+/** No usable key with that id (unknown, disabled or destroyed). */
+export class KeyNotFound extends CloakroomError {
+  readonly code = 'ERR_KEY_NOT_FOUND' as const;
+}
+
+/** A storage key reached its seal budget (GCM nonce limit); rotate it. */
+export class KeyExhausted extends CloakroomError {
+  readonly code = 'ERR_KEY_EXHAUSTED' as const;
+}
+
+/** A JWT failed verification (algorithm, signature, claims, size or shape). */
+export class TokenRejected extends CloakroomError {
+  readonly code = 'ERR_TOKEN_REJECTED' as const;
+}
+
+/** Configuration is invalid: short or reused keys, bad options, unsafe names. */
+export class ConfigInvalid extends CloakroomError {
+  readonly code = 'ERR_CONFIG_INVALID' as const;
+}
+
+/** A rotated ticket was presented after its grace window; its family was revoked. */
+export class ReuseDetected extends CloakroomError {
+  readonly code = 'ERR_REUSE_DETECTED' as const;
+}
+
+/** The manager or store was closed. */
+export class Closed extends CloakroomError {
+  readonly code = 'ERR_CLOSED' as const;
+}
+
+const CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'ERR_TICKET_MALFORMED',
+  'ERR_ACCESS_DENIED',
+  'ERR_STORE_UNAVAILABLE',
+  'ERR_STORE_CONFLICT',
+  'ERR_STORE_FULL',
+  'ERR_STORE_DATA_INVALID',
+  'ERR_DECRYPTION_FAILED',
+  'ERR_KEY_NOT_FOUND',
+  'ERR_KEY_EXHAUSTED',
+  'ERR_TOKEN_REJECTED',
+  'ERR_CONFIG_INVALID',
+  'ERR_REUSE_DETECTED',
+  'ERR_CLOSED',
+]);

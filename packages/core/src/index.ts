@@ -1,0 +1,20 @@
+export * from './errors';
+export type * from './store-contract';
+export type * from './cipher-contract';
+export type * from './key-contract';
+export type * from './policy-contract';
+export { LIFECYCLE_ACTIONS } from './policy-contract';
+export { generateTicket, parseTicket, sessionIdOf, TICKET_PREFIX, TICKET_LENGTH } from './ticket';
+export { subjectIndex } from './subject-index';
+export { timingSafeEqual } from './constant-time';
+export { createAesGcmCipher, type AesGcmCipherOptions } from './aes-gcm-cipher';
+export { sealUnderTicket, openUnderTicket } from './ticket-seal';
+export {
+  serializeTicketCookie,
+  clearTicketCookie,
+  readTicketCookie,
+  type TicketCookieOptions,
+} from './cookie';
+export { staticKeys, type StaticKeysOptions, type SigningKeyInput, type StorageKeyInput } from './static-keys';
+export { generateSigningKey, generateSecret, type GeneratedSigningKey } from './generate-keys';
+export { signToken, verifyToken, type VerifyTokenOptions, type VerifiedToken } from './jwt';

@@ -1,0 +1,183 @@
+/**
+ * The record a {@link SessionStore} keeps. Everything in it is either a hash,
+ * an HMAC, a number or sealed bytes: a store never sees a ticket, token,
+ * claim or plaintext subject.
+ */
+export interface SessionRecord {
+  /**
+   * Session id: base64url (no padding) SHA-256 of the ticket, 43 characters
+   * from `[A-Za-z0-9_-]`. The only lookup key. Stores may rely on this shape
+   * (e.g. for file names) but must still treat it as untrusted text.
+   */
+  readonly id: string;
+  /**
+   * Subject index: base64url HMAC-SHA-256 of the subject under the index
+   * key, 43 characters from `[A-Za-z0-9_-]`. Groups a subject's records for
+   * {@link SessionStore.listBySubject} and {@link SessionStore.deleteBySubject}.
+   */
+  readonly subject: string;
+  /**
+   * Epoch milliseconds (integer). The record is dead at `now >= expiresAt`:
+   * from that instant no method may return it.
+   */
+  readonly expiresAt: number;
+  /**
+   * Positive integer. Inserted records carry 1; every successful
+   * {@link SessionStore.replace} or {@link SessionStore.rotate} writes the
+   * caller's record, whose version is `expectedVersion + 1`.
+   */
+  readonly version: number;
+  /** Sealed bytes, opaque to the store; any length from 0 up to at least 64 KiB, any byte values. */
+  readonly payload: Uint8Array;
+}
+
+/** What a store declares about itself. Declared, never probed. */
+export interface StoreCapabilities {
+  /**
+   * True when the backend drops expired records by itself (Redis TTLs, memory
+   * timers). False means the operator must call {@link SessionStore.sweep}
+   * periodically to reclaim space; expired records are still never returned.
+   */
+  readonly nativeExpiry: boolean;
+  /**
+   * True when several processes (or machines) can share the store and see
+   * each other's writes atomically: required for a fleet and for rotating
+   * key sets shared through a {@link KeySetStore}.
+   */
+  readonly shared: boolean;
+}
+
+/** Options for {@link SessionStore.scan}. */
+export interface ScanOptions {
+  /** Opaque cursor from a previous page; absent for the first page. */
+  readonly cursor?: string;
+  /** Upper bound on records per page (a positive integer). A page may hold fewer, even zero, before the end. */
+  readonly limit: number;
+}
+
+/** One page of {@link SessionStore.scan}. */
+export interface ScanPage {
+  readonly records: readonly SessionRecord[];
+  /** Cursor for the next page; `undefined` when the scan is complete. */
+  readonly cursor?: string;
+}
+
+/**
+ * Where sessions live. Implementations must pass `@cloakroom/conformance`.
+ *
+ * Rules every method follows:
+ * - A record at or past its `expiresAt` does not exist: no method returns it,
+ *   `replace` and `rotate` treat it as missing, `insert` may overwrite it.
+ * - Backend failures (unreachable, timed out, I/O error) throw
+ *   `StoreUnavailable` (from `@cloakroom/core`) with the driver error as
+ *   `cause`, within a bounded time; never `null` or `false` as if the record
+ *   were missing, never a hang.
+ * - Returned records are copies: mutating one never changes the store.
+ * - Error messages never include payload bytes.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryStore } from '@cloakroom/store-memory';
+ * const store: SessionStore = createMemoryStore();
+ * ```
+ */
+export interface SessionStore {
+  /** Human-readable adapter name, e.g. `"memory"` or `"redis"`. */
+  readonly name: string;
+  /** What this store declares about itself. */
+  readonly capabilities: StoreCapabilities;
+
+  /**
+   * Insert a new record.
+   * @throws StoreConflict when a live record with the same id exists (the existing record is left untouched).
+   */
+  insert(record: SessionRecord): Promise<void>;
+
+  /** The live record with this id, or `null` when missing or expired. */
+  get(id: string): Promise<SessionRecord | null>;
+
+  /**
+   * Compare-and-swap: write `record` in place of the live record with the
+   * same id if and only if its stored version equals `expectedVersion`.
+   * The subject index follows `record.subject` if it changed.
+   * @returns `true` when written; `false` when the record is missing, expired, or at another version (nothing changes).
+   */
+  replace(record: SessionRecord, expectedVersion: number): Promise<boolean>;
+
+  /**
+   * Atomically: compare-and-swap `old.record` over the stored record (as
+   * {@link replace}) and insert `next`. Either both happen or neither does.
+   * Of N concurrent calls with the same `expectedVersion`, at most one returns true.
+   * @returns `true` when both were written; `false` when the version check failed (nothing changes).
+   * @throws StoreConflict when `next.id` already exists live (nothing changes).
+   */
+  rotate(old: { readonly record: SessionRecord; readonly expectedVersion: number }, next: SessionRecord): Promise<boolean>;
+
+  /**
+   * Delete the record with this id.
+   * @returns `true` when a live record was deleted, `false` when there was none (repeat deletes return false).
+   */
+  delete(id: string): Promise<boolean>;
+
+  /**
+   * Delete every record whose `subject` equals this subject index.
+   * @returns the number of live records deleted (0 when none).
+   */
+  deleteBySubject(subject: string): Promise<number>;
+
+  /** Every live record of this subject index, in no particular order; `[]` when none. */
+  listBySubject(subject: string): Promise<SessionRecord[]>;
+
+  /**
+   * Page through every live record. Each record that stays live and
+   * unchanged for the whole scan is returned exactly once; records inserted
+   * or deleted during the scan may or may not appear. Expired records are never returned.
+   */
+  scan(options: ScanOptions): Promise<ScanPage>;
+
+  /**
+   * Remove records expired at `now` (epoch ms). Required when
+   * `capabilities.nativeExpiry` is false; optional otherwise.
+   * @returns the number of records removed.
+   */
+  sweep?(now: number): Promise<number>;
+
+  /** Release what the store created (timers, connections it opened). Never closes a client the caller passed in. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A stored key-set document and its version, for compare-and-swap. */
+export interface KeySetEntry {
+  /** Positive integer, 1 for the first write, incremented by every successful write. */
+  readonly version: number;
+  /** The sealed key-set document: opaque bytes. */
+  readonly document: Uint8Array;
+}
+
+/**
+ * One shared document per key-set name, so a fleet of app servers agrees on
+ * its rotating keys. The document is already sealed under the master key;
+ * the store keeps bytes.
+ *
+ * @example
+ * ```ts
+ * const entry = await keySets.read('default');          // null when absent
+ * const ok = await keySets.write('default', doc, entry?.version ?? null);
+ * ```
+ */
+export interface KeySetStore {
+  /** Human-readable adapter name. */
+  readonly name: string;
+  /**
+   * The document and its version, or `null` when no document has this name.
+   * Names match `/^[A-Za-z0-9._-]{1,64}$/`; a store may reject others with `ConfigInvalid`.
+   */
+  read(name: string): Promise<KeySetEntry | null>;
+  /**
+   * Compare-and-swap write. `expectedVersion` `null` means "create only if
+   * absent"; a number means "replace only if the stored version equals it".
+   * The stored version becomes `(expectedVersion ?? 0) + 1`.
+   * @returns `true` when written, `false` when the condition failed (nothing changes).
+   */
+  write(name: string, document: Uint8Array, expectedVersion: number | null): Promise<boolean>;
+}

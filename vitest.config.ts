@@ -1,0 +1,25 @@
+import { readdirSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+// Tests import every workspace package by its published name; in the
+// workspace that name resolves to the package source, so no build is needed
+// before a test run. The packed-tarball smoke test (scripts/smoke-pack.mjs)
+// proves the same names resolve from the built packages.
+const root = fileURLToPath(new URL('.', import.meta.url));
+const alias: Record<string, string> = {};
+for (const dir of readdirSync(`${root}packages`)) {
+  const entry = `${root}packages/${dir}/src/index.ts`;
+  if (existsSync(entry)) alias[`@cloakroom/${dir}`] = entry;
+}
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    include: ['packages/*/test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    reporters: ['default'],
+  },
+});
