@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'ERR_KEY_EXHAUSTED'
   | 'ERR_TOKEN_REJECTED'
   | 'ERR_CONFIG_INVALID'
+  | 'ERR_INVALID_ARGUMENT'
   | 'ERR_REUSE_DETECTED'
   | 'ERR_CLOSED';
 
@@ -109,6 +110,11 @@ export class ConfigInvalid extends CloakroomError {
   readonly code = 'ERR_CONFIG_INVALID' as const;
 }
 
+/** An argument to a call is not valid (e.g. an empty subject, a non-integer version). Nothing was changed. */
+export class InvalidArgument extends CloakroomError {
+  readonly code = 'ERR_INVALID_ARGUMENT' as const;
+}
+
 /** A rotated ticket was presented after its grace window; its family was revoked. */
 export class ReuseDetected extends CloakroomError {
   readonly code = 'ERR_REUSE_DETECTED' as const;
@@ -131,6 +137,7 @@ const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'ERR_KEY_EXHAUSTED',
   'ERR_TOKEN_REJECTED',
   'ERR_CONFIG_INVALID',
+  'ERR_INVALID_ARGUMENT',
   'ERR_REUSE_DETECTED',
   'ERR_CLOSED',
 ]);
