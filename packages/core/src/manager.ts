@@ -1,0 +1,314 @@
+import type { CloakroomOptions } from './cloakroom-options';
+import { InvalidArgument, isCloakroomError } from './errors';
+import type { PublicJwk } from './key-contract';
+import type { Actor } from './policy-contract';
+import { type VerifiedToken, verifyToken } from './jwt';
+import { type RefreshResult, refreshSession, revokeFamily } from './refresh';
+import { isUsable, load } from './session-load';
+import {
+  type SessionContext,
+  checkClaims,
+  checkSubject,
+  createContext,
+  liveExpiry,
+  newFamily,
+} from './session-context';
+import type { LivePayload, SessionPayload } from './session-payload';
+import type { SessionRecord } from './store-contract';
+import { generateTicket, sessionIdOf } from './ticket';
+
+/** What `create` returns: the ticket to hand the client, and when it dies unless used. */
+export interface CreatedSession {
+  /** The opaque ticket. Give it to the client (e.g. `serializeTicketCookie`); never log it. */
+  readonly ticket: string;
+  /** The session id (SHA-256 of the ticket): safe to log and to match audit events. */
+  readonly sessionId: string;
+  /** Idle deadline (epoch ms); activity moves it, never past `absoluteExpiresAt`. */
+  readonly expiresAt: number;
+  readonly absoluteExpiresAt: number;
+}
+
+/** Options of `create`. */
+export interface CreateOptions {
+  /** A short public label for the device or client (shown by `listSessions`), ≤ 200 characters. */
+  readonly label?: string;
+}
+
+/** A resolved session, for the server's eyes only. */
+export interface ResolvedSession {
+  readonly sessionId: string;
+  readonly subject: string;
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** A signed JWT (valid for at least a third of its lifetime) to forward to resource servers. */
+  readonly token: string;
+  readonly tokenExpiresAt: number;
+  readonly expiresAt: number;
+  readonly absoluteExpiresAt: number;
+  readonly createdAt: number;
+  readonly label?: string;
+}
+
+/** Public metadata of a session, as `listSessions` shows it: no claims, no token. */
+export interface SessionInfo {
+  readonly sessionId: string;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  readonly expiresAt: number;
+  readonly absoluteExpiresAt: number;
+  readonly label?: string;
+}
+
+/** The session manager returned by {@link createCloakroom}. */
+export interface Cloakroom {
+  /** Sign a JWT for `subject`, seal it with `claims`, store it, and return a fresh ticket. */
+  create(subject: string, claims?: Record<string, unknown>, options?: CreateOptions, actor?: Actor): Promise<CreatedSession>;
+  /**
+   * The session behind a ticket, or `null` when it is malformed, missing,
+   * expired, revoked, rotated or tampered with (the reason goes to `onEvent`).
+   * @throws StoreUnavailable when the store cannot answer (answer 503, not 401).
+   */
+  resolve(ticket: unknown, actor?: Actor): Promise<ResolvedSession | null>;
+  /**
+   * Replace the ticket (do it at sign-in and at every privilege change):
+   * returns a new ticket and the old one dies. `claims` replaces the claims.
+   * Concurrent refreshes of one ticket return one and the same successor; the
+   * old ticket presented again after the grace window revokes the family.
+   * @returns `null` when the ticket does not resolve.
+   */
+  refresh(ticket: unknown, options?: { readonly claims?: Record<string, unknown> }, actor?: Actor): Promise<RefreshResult | null>;
+  /** Revoke the session behind a ticket (logout). @returns whether a session was removed. */
+  revoke(ticket: unknown, actor?: Actor): Promise<boolean>;
+  /** Revoke one session of `subject` by its id (e.g. "sign out that device"). */
+  revokeSession(subject: string, sessionId: string, actor?: Actor): Promise<boolean>;
+  /** Revoke every session of a subject. @returns how many were removed. */
+  revokeSubject(subject: string, actor?: Actor): Promise<number>;
+  /** Public metadata of a subject's live sessions. */
+  listSessions(subject: string, actor?: Actor): Promise<SessionInfo[]>;
+  /** Verify a token this instance (or its fleet) issued, for resource servers. @throws TokenRejected */
+  verify(token: unknown): Promise<VerifiedToken>;
+  /** The public signing keys, for `/.well-known/jwks.json`. */
+  jwks(): Promise<{ keys: PublicJwk[] }>;
+  /** Close the manager and its store (the store never closes a client you passed it). Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Create a session manager.
+ *
+ * @example
+ * ```ts
+ * import { createCloakroom, staticKeys } from '@cloakroom/core';
+ * import { createMemoryStore } from '@cloakroom/store-memory';
+ *
+ * const cloakroom = createCloakroom({
+ *   store: createMemoryStore(),
+ *   keys: staticKeys({ signing: [signingKey], storage: [{ key: storageKey }], index: indexKey }),
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'https://api.example.com',
+ * });
+ * const { ticket } = await cloakroom.create('user-42', { role: 'editor' });
+ * const session = await cloakroom.resolve(ticket); // { subject: 'user-42', token: 'eyJ…', … }
+ * ```
+ */
+export function createCloakroom(options: CloakroomOptions): Cloakroom {
+  const ctx = createContext(options);
+  return {
+    create: (subject, claims, opts, actor) => create(ctx, subject, claims, opts, actor),
+    resolve: (ticket, actor) => resolve(ctx, ticket, actor),
+    refresh: async (ticket, opts, actor) => {
+      ctx.ensureOpen();
+      await ctx.authorize('session.refresh', actor);
+      const claims = opts?.claims === undefined ? undefined : checkClaims(opts.claims);
+      return refreshSession(ctx, ticket, claims);
+    },
+    revoke: (ticket, actor) => revoke(ctx, ticket, actor),
+    revokeSession: (subject, sessionId, actor) => revokeSession(ctx, subject, sessionId, actor),
+    revokeSubject: async (subject, actor) => {
+      ctx.ensureOpen();
+      checkSubject(subject);
+      await ctx.authorize('subject.revoke', actor, subject);
+      const subjectIndex = await ctx.indexOf(subject);
+      const count = await ctx.store.deleteBySubject(subjectIndex);
+      ctx.emit({ type: 'subject.revoked', subjectIndex, count });
+      return count;
+    },
+    listSessions: (subject, actor) => listSessions(ctx, subject, actor),
+    verify: (token) =>
+      verifyToken(token, {
+        keys: ctx.keys,
+        issuer: ctx.issuer,
+        audience: ctx.audience,
+        typ: ctx.typ,
+        clockToleranceSec: ctx.clockToleranceSec,
+        now: ctx.now,
+      }),
+    jwks: () => ctx.keys.jwks(),
+    close: async () => {
+      if (ctx.closed) return;
+      ctx.closed = true;
+      await ctx.store.close();
+    },
+  };
+}
+
+async function create(
+  ctx: SessionContext,
+  subject: string,
+  rawClaims: Record<string, unknown> | undefined,
+  opts: CreateOptions | undefined,
+  actor: Actor | undefined,
+): Promise<CreatedSession> {
+  ctx.ensureOpen();
+  checkSubject(subject);
+  const claims = checkClaims(rawClaims);
+  const label = opts?.label;
+  if (label !== undefined && (typeof label !== 'string' || label.length > 200)) {
+    throw new InvalidArgument('label must be a string of at most 200 characters');
+  }
+  await ctx.authorize('session.create', actor);
+  const ticket = generateTicket();
+  const id = sessionIdOf(ticket);
+  const subjectIndex = await ctx.indexOf(subject);
+  const now = ctx.now();
+  const abs = now + ctx.times.absolute;
+  const idle = Math.min(now + ctx.times.idle, abs);
+  const signed = await ctx.signFor(subject, claims, now, abs);
+  const payload: LivePayload = {
+    k: 'live',
+    sub: subject,
+    claims,
+    ...signed,
+    fam: newFamily(),
+    created: now,
+    seen: now,
+    idle,
+    abs,
+    ...(label === undefined ? {} : { label }),
+  };
+  const record: SessionRecord = {
+    id,
+    subject: subjectIndex,
+    expiresAt: liveExpiry(payload),
+    version: 1,
+    payload: await ctx.seal(id, subjectIndex, payload),
+  };
+  await ctx.store.insert(record);
+  ctx.emit({ type: 'session.created', sessionId: id, subjectIndex, family: payload.fam });
+  return { ticket, sessionId: id, expiresAt: record.expiresAt, absoluteExpiresAt: abs };
+}
+
+async function resolve(ctx: SessionContext, ticket: unknown, actor: Actor | undefined): Promise<ResolvedSession | null> {
+  ctx.ensureOpen();
+  await ctx.authorize('session.resolve', actor);
+  const loaded = await load(ctx, ticket, 'resolve');
+  if (loaded === null) return null;
+  const { id, record } = loaded;
+  let payload = loaded.payload;
+  const now = ctx.now();
+  if (payload.k === 'tomb') {
+    if (now >= payload.grace) {
+      await revokeFamily(ctx, id, record, payload);
+    } else {
+      ctx.emit({ type: 'session.rejected', operation: 'resolve', reason: 'rotated', sessionId: id });
+    }
+    return null;
+  }
+  if (!(await isUsable(ctx, id, payload, now, 'resolve'))) return null;
+  payload = await touch(ctx, record, payload, now);
+  return {
+    sessionId: id,
+    subject: payload.sub,
+    claims: payload.claims,
+    token: payload.token,
+    tokenExpiresAt: payload.tokenExp,
+    expiresAt: liveExpiry(payload),
+    absoluteExpiresAt: payload.abs,
+    createdAt: payload.created,
+    ...(payload.label === undefined ? {} : { label: payload.label }),
+  };
+}
+
+/**
+ * Records activity at most once per touch interval, and renews the token when
+ * a third of its lifetime or less remains. A lost compare-and-swap means a
+ * concurrent request already wrote: this request still answers with its own view.
+ */
+async function touch(ctx: SessionContext, record: SessionRecord, payload: LivePayload, now: number): Promise<LivePayload> {
+  const renew = payload.tokenExp - now <= ctx.times.token / 3;
+  if (!renew && now - payload.seen < ctx.times.touch) return payload;
+  const signed = renew ? await ctx.signFor(payload.sub, payload.claims, now, payload.abs) : undefined;
+  const next: LivePayload = {
+    ...payload,
+    ...signed,
+    seen: now,
+    idle: Math.min(now + ctx.times.idle, payload.abs),
+  };
+  const written = await ctx.store.replace(
+    {
+      id: record.id,
+      subject: record.subject,
+      expiresAt: liveExpiry(next),
+      version: record.version + 1,
+      payload: await ctx.seal(record.id, record.subject, next),
+    },
+    record.version,
+  );
+  if (written) ctx.emit({ type: 'session.touched', sessionId: record.id, tokenRenewed: renew });
+  return next;
+}
+
+async function revoke(ctx: SessionContext, ticket: unknown, actor: Actor | undefined): Promise<boolean> {
+  ctx.ensureOpen();
+  await ctx.authorize('session.revoke', actor);
+  const loaded = await load(ctx, ticket, 'revoke');
+  if (loaded === null) return false;
+  // A rotated ticket (a stale cookie in another tab) logs out its successors too.
+  const count =
+    loaded.payload.k === 'tomb'
+      ? await revokeFamily(ctx, loaded.id, loaded.record, loaded.payload, false)
+      : Number(await ctx.store.delete(loaded.id));
+  ctx.emit({ type: 'session.revoked', sessionId: loaded.id, subjectIndex: loaded.record.subject, count });
+  return count > 0;
+}
+
+async function revokeSession(ctx: SessionContext, subject: string, sessionId: string, actor: Actor | undefined): Promise<boolean> {
+  ctx.ensureOpen();
+  checkSubject(subject);
+  await ctx.authorize('session.revoke', actor, subject);
+  if (typeof sessionId !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(sessionId)) return false;
+  const subjectIndex = await ctx.indexOf(subject);
+  const record = await ctx.store.get(sessionId);
+  // Only a session of this subject: one user cannot revoke another's by id.
+  if (record === null || record.subject !== subjectIndex) return false;
+  const deleted = await ctx.store.delete(sessionId);
+  if (deleted) ctx.emit({ type: 'session.revoked', sessionId, subjectIndex, count: 1 });
+  return deleted;
+}
+
+async function listSessions(ctx: SessionContext, subject: string, actor: Actor | undefined): Promise<SessionInfo[]> {
+  ctx.ensureOpen();
+  checkSubject(subject);
+  await ctx.authorize('session.list', actor, subject);
+  const records = await ctx.store.listBySubject(await ctx.indexOf(subject));
+  const now = ctx.now();
+  const out: SessionInfo[] = [];
+  for (const record of records) {
+    let payload: SessionPayload;
+    try {
+      payload = await ctx.open(record);
+    } catch (error) {
+      if (isCloakroomError(error) && error.code === 'ERR_DECRYPTION_FAILED') continue;
+      throw error;
+    }
+    if (payload.k !== 'live' || now >= liveExpiry(payload)) continue;
+    out.push({
+      sessionId: record.id,
+      createdAt: payload.created,
+      lastSeenAt: payload.seen,
+      expiresAt: liveExpiry(payload),
+      absoluteExpiresAt: payload.abs,
+      ...(payload.label === undefined ? {} : { label: payload.label }),
+    });
+  }
+  return out.sort((a, b) => b.lastSeenAt - a.lastSeenAt);
+}

@@ -1,0 +1,178 @@
+// Shared internals of the session manager: sealing records, signing tokens,
+// authorizing, emitting events. Internal: not re-exported.
+import { randomBytes } from 'node:crypto';
+import { createAesGcmCipher } from './aes-gcm-cipher';
+import type { Cipher } from './cipher-contract';
+import { type CloakroomOptions, type ResolvedTimes, checkShape, resolveTimes } from './cloakroom-options';
+import { defaultPolicy } from './default-policy';
+import { toBase64Url } from './encoding';
+import { AccessDenied, Closed, DecryptionFailed, InvalidArgument } from './errors';
+import type { CloakroomEvent } from './events';
+import { signToken } from './jwt';
+import type { KeyProvider } from './key-contract';
+import type { AccessPolicy, Action, Actor, Decision } from './policy-contract';
+import {
+  type LivePayload,
+  type SessionPayload,
+  decodePayload,
+  encodePayload,
+  recordAad,
+} from './session-payload';
+import type { SessionRecord, SessionStore } from './store-contract';
+import { subjectIndex } from './subject-index';
+
+// Distributive Omit over the event union.
+type WithoutAt<E> = E extends unknown ? Omit<E, 'at'> : never;
+export type EventInput = WithoutAt<CloakroomEvent>;
+
+const RESERVED_CLAIMS = new Set(['iss', 'aud', 'sub', 'exp', 'iat', 'nbf', 'jti', 'cnf']);
+const MAX_CLAIMS_BYTES = 16 * 1024;
+
+export interface SessionContext {
+  readonly store: SessionStore;
+  readonly keys: KeyProvider;
+  readonly cipher: Cipher;
+  readonly policy: AccessPolicy;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly typ: string;
+  readonly clockToleranceSec: number;
+  readonly times: ResolvedTimes;
+  readonly now: () => number;
+  closed: boolean;
+  emit(event: EventInput): void;
+  authorize(action: Action, actor: Actor | undefined, targetSubject?: string): Promise<void>;
+  indexOf(subject: string): Promise<string>;
+  seal(id: string, subjectIdx: string, payload: SessionPayload): Promise<Uint8Array>;
+  /** Opens and decodes; throws DecryptionFailed for anything that is not a valid payload of this record. */
+  open(record: SessionRecord): Promise<SessionPayload>;
+  signFor(subject: string, claims: Record<string, unknown>, now: number, abs: number): Promise<{ token: string; kid: string; tokenExp: number }>;
+  ensureOpen(): void;
+}
+
+export function createContext(options: CloakroomOptions): SessionContext {
+  checkShape(options);
+  const times = resolveTimes(options);
+  const now = options.clock ?? Date.now;
+  const onEvent = options.onEvent;
+  const onEventError =
+    options.onEventError ??
+    (() => process.emitWarning('a Cloakroom onEvent sink threw; the event was dropped', { code: 'CLOAKROOM_EVENT_SINK' }));
+  const policy = options.policy ?? defaultPolicy();
+  const keys = options.keys;
+  const tolerance = options.clockToleranceSec ?? 5;
+
+  const ctx: SessionContext = {
+    store: options.store,
+    keys,
+    cipher: options.cipher ?? createAesGcmCipher({ keys }),
+    policy,
+    issuer: options.issuer,
+    audience: options.audience,
+    typ: options.typ ?? 'at+jwt',
+    clockToleranceSec: tolerance,
+    times,
+    now,
+    closed: false,
+    emit(event) {
+      if (onEvent === undefined) return;
+      try {
+        onEvent({ ...event, at: now() } as CloakroomEvent);
+      } catch (error) {
+        onEventError(error);
+      }
+    },
+    async authorize(action, actor, targetSubject) {
+      let decision: Decision;
+      try {
+        const request = targetSubject === undefined ? { action, actor } : { action, actor, target: { subject: targetSubject } };
+        const answer = policy.authorize(request);
+        decision = answer instanceof Promise ? await answer : answer;
+      } catch {
+        decision = { allow: false, reason: 'policy threw' };
+      }
+      if (decision?.allow === true) return;
+      const reason = typeof decision === 'object' && decision !== null && 'reason' in decision && typeof decision.reason === 'string' ? decision.reason : 'denied';
+      ctx.emit({ type: 'access.denied', action, reason, ...(actor?.id === undefined ? {} : { actorId: actor.id }) });
+      throw new AccessDenied(`access denied: ${action}`);
+    },
+    async indexOf(subject) {
+      return subjectIndex(subject, await keys.indexKey());
+    },
+    seal(id, subjectIdx, payload) {
+      return ctx.cipher.seal(encodePayload(payload), recordAad(id, subjectIdx));
+    },
+    async open(record) {
+      const plain = await ctx.cipher.open(record.payload, recordAad(record.id, record.subject));
+      const payload = decodePayload(plain);
+      if (payload === undefined) throw new DecryptionFailed('sealed session payload is not valid');
+      return payload;
+    },
+    async signFor(subject, claims, at, abs) {
+      const key = await keys.signingKey();
+      const tokenExp = Math.min(at + times.token, abs);
+      const token = await signToken(
+        key,
+        {
+          ...claims,
+          iss: options.issuer,
+          aud: options.audience,
+          sub: subject,
+          iat: Math.floor(at / 1000),
+          // Floor keeps `exp` at or before the absolute deadline (SEC-05).
+          exp: Math.floor(tokenExp / 1000),
+          jti: toBase64Url(randomBytes(16)),
+        },
+        { typ: ctx.typ },
+      );
+      return { token, kid: key.kid, tokenExp: Math.floor(tokenExp / 1000) * 1000 };
+    },
+    ensureOpen() {
+      if (ctx.closed) throw new Closed('this Cloakroom instance is closed');
+    },
+  };
+  return ctx;
+}
+
+/** Validates application claims: a plain JSON object without registered claims, bounded in size. */
+export function checkClaims(claims: unknown): Record<string, unknown> {
+  if (claims === undefined) return {};
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
+    throw new InvalidArgument('claims must be a plain object');
+  }
+  const proto = Object.getPrototypeOf(claims);
+  if (proto !== Object.prototype && proto !== null) throw new InvalidArgument('claims must be a plain object');
+  for (const name of Object.keys(claims)) {
+    if (RESERVED_CLAIMS.has(name)) {
+      throw new InvalidArgument(`claim "${name}" is set by Cloakroom and cannot be supplied`);
+    }
+  }
+  let json: string;
+  try {
+    json = JSON.stringify(claims);
+  } catch (cause) {
+    throw new InvalidArgument('claims must be JSON-serializable', { cause });
+  }
+  if (Buffer.byteLength(json) > MAX_CLAIMS_BYTES) {
+    throw new InvalidArgument(`claims exceed ${MAX_CLAIMS_BYTES} bytes of JSON`);
+  }
+  return JSON.parse(json) as Record<string, unknown>;
+}
+
+/** Validates a subject: a non-empty string of at most 1024 characters. */
+export function checkSubject(subject: unknown): string {
+  if (typeof subject !== 'string' || subject.length === 0 || subject.length > 1024) {
+    throw new InvalidArgument('subject must be a non-empty string of at most 1024 characters');
+  }
+  return subject;
+}
+
+/** The record's expiry for a live payload. */
+export function liveExpiry(p: Pick<LivePayload, 'idle' | 'abs'>): number {
+  return Math.min(p.idle, p.abs);
+}
+
+/** A fresh refresh-lineage id. */
+export function newFamily(): string {
+  return toBase64Url(randomBytes(16));
+}

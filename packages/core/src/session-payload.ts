@@ -1,0 +1,91 @@
+// The plaintext inside a sealed record, and its AAD. Internal.
+import { concat, fromUtf8, utf8 } from './encoding';
+
+/** A live session. Times are epoch milliseconds. */
+export interface LivePayload {
+  readonly k: 'live';
+  /** Plaintext subject. */
+  readonly sub: string;
+  readonly claims: Record<string, unknown>;
+  /** The signed JWT. */
+  readonly token: string;
+  /** Signing key id of `token`. */
+  readonly kid: string;
+  readonly tokenExp: number;
+  /** Refresh lineage. */
+  readonly fam: string;
+  readonly created: number;
+  readonly seen: number;
+  readonly idle: number;
+  readonly abs: number;
+  readonly label?: string;
+}
+
+/** What remains of a session after refresh: points at its successor. */
+export interface TombPayload {
+  readonly k: 'tomb';
+  readonly sub: string;
+  readonly fam: string;
+  readonly abs: number;
+  /** Session id of the successor. */
+  readonly next: string;
+  /** The successor ticket, sealed under the old ticket (base64url), so only the old ticket's holder can read it. */
+  readonly nextTicket: string;
+  readonly nextExpiresAt: number;
+  /** Until when presenting the old ticket to `refresh` hands back the same successor. */
+  readonly grace: number;
+}
+
+export type SessionPayload = LivePayload | TombPayload;
+
+const AAD_PREFIX = utf8('cloakroom/session/v1\0');
+const NUL = new Uint8Array([0]);
+
+/** AAD binding a payload to its record: session id and subject index (SEC-10). */
+export function recordAad(id: string, subjectIndex: string): Uint8Array {
+  return concat(AAD_PREFIX, utf8(id), NUL, utf8(subjectIndex));
+}
+
+export function encodePayload(payload: SessionPayload): Uint8Array {
+  return utf8(JSON.stringify(payload));
+}
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isStr = (v: unknown): v is string => typeof v === 'string';
+
+/** Parse and validate; `undefined` when the bytes are not a payload this version wrote. */
+export function decodePayload(bytes: Uint8Array): SessionPayload | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(fromUtf8(bytes));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const p = value as Record<string, unknown>;
+  if (!isStr(p.sub) || !isStr(p.fam) || !isNum(p.abs)) return undefined;
+  if (p.k === 'live') {
+    if (
+      !isStr(p.token) ||
+      !isStr(p.kid) ||
+      !isNum(p.tokenExp) ||
+      !isNum(p.created) ||
+      !isNum(p.seen) ||
+      !isNum(p.idle) ||
+      typeof p.claims !== 'object' ||
+      p.claims === null ||
+      Array.isArray(p.claims) ||
+      (p.label !== undefined && !isStr(p.label))
+    ) {
+      return undefined;
+    }
+    return p as unknown as LivePayload;
+  }
+  if (p.k === 'tomb') {
+    if (!isStr(p.next) || !isStr(p.nextTicket) || !isNum(p.nextExpiresAt) || !isNum(p.grace)) {
+      return undefined;
+    }
+    return p as unknown as TombPayload;
+  }
+  return undefined;
+}
