@@ -1,0 +1,181 @@
+import {
+  Closed,
+  ConfigInvalid,
+  InvalidArgument,
+  type ScanOptions,
+  type ScanPage,
+  type SessionRecord,
+  type SessionStore,
+} from '@cloakroom/core';
+import { type MemoryStoreOptions, resolveMemoryStoreOptions } from './options';
+import { RecordTable } from './record-table';
+import { decodeCursor, encodeCursor, newCursorTag } from './scan-cursor';
+import { assertKey, assertRecord, assertVersion } from './validate';
+
+/**
+ * A {@link SessionStore} held in this process's memory.
+ *
+ * Declares `nativeExpiry: true` (expired records are never returned and are
+ * reclaimed on access, under capacity pressure and by a background sweep)
+ * and `shared: false` (each process has its own store: use Redis or
+ * PostgreSQL for a fleet).
+ */
+export interface MemoryStore extends SessionStore {
+  readonly name: 'memory';
+  readonly capabilities: { readonly nativeExpiry: true; readonly shared: false };
+  /**
+   * Remove every record expired at `now` (epoch ms) and return how many were
+   * removed. O(k log n) for k expired records; the background sweep calls it
+   * with `clock()`.
+   * @throws InvalidArgument when `now` is not a finite number.
+   */
+  sweep(now: number): Promise<number>;
+}
+
+/**
+ * Create an in-process session store: the embedded default, and the store
+ * for tests (pass a fake `clock`).
+ *
+ * - Atomic: every method does its checks and writes without yielding, so
+ *   `replace` and `rotate` are true compare-and-swaps; of N concurrent
+ *   calls with the same expected version exactly one succeeds.
+ * - Bounded: at most `maxSessions` records. A full store reclaims expired
+ *   records and otherwise throws `StoreFull`; it never evicts a live
+ *   session. Trade-off: under a flood of new sessions, new logins (and
+ *   refreshes, whose rotate inserts a successor) fail until sessions
+ *   expire, but everyone already signed in stays signed in. Size the cap
+ *   from memory: about 1.2x the payload plus ~350 bytes per session.
+ * - Copies: payload bytes are copied on write and every returned record is
+ *   a fresh copy.
+ * - Validates input: malformed records, ids, versions or cursors throw
+ *   `InvalidArgument` and change nothing. After `close()` every call throws
+ *   `Closed`.
+ *
+ * @throws ConfigInvalid for an invalid option (unknown key, non-positive
+ *   `maxSessions`, non-function `clock`, out-of-range `sweepIntervalMs`).
+ * @example
+ * ```ts
+ * import { createMemoryStore } from '@cloakroom/store-memory';
+ *
+ * const store = createMemoryStore({ maxSessions: 50_000 });
+ * // ...hand it to createCloakroom({ store, ... })
+ * await store.close(); // on shutdown: stops the sweep timer
+ * ```
+ */
+export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
+  const { maxSessions, clock, sweepIntervalMs } = resolveMemoryStoreOptions(options);
+  const table = new RecordTable(maxSessions);
+  const cursorTag = newCursorTag();
+  let closed = false;
+
+  const now = (): number => {
+    const t = clock();
+    if (typeof t !== 'number' || !Number.isFinite(t)) {
+      throw new ConfigInvalid('memory store clock returned a non-finite time');
+    }
+    return t;
+  };
+  const open = (): void => {
+    if (closed) throw new Closed('memory store is closed');
+  };
+
+  let timer: ReturnType<typeof setInterval> | undefined;
+  if (sweepIntervalMs > 0) {
+    timer = setInterval(() => {
+      // A throwing fake clock must not become an uncaught exception in a timer.
+      try {
+        if (!closed) table.reclaimExpired(now());
+      } catch {}
+    }, sweepIntervalMs);
+    timer.unref?.();
+  }
+
+  return {
+    name: 'memory',
+    capabilities: Object.freeze({ nativeExpiry: true, shared: false }),
+
+    async insert(record: SessionRecord): Promise<void> {
+      open();
+      assertRecord(record);
+      table.insert(record, now());
+    },
+
+    async get(id: string): Promise<SessionRecord | null> {
+      open();
+      assertKey(id, 'id');
+      return table.get(id, now());
+    },
+
+    async replace(record: SessionRecord, expectedVersion: number): Promise<boolean> {
+      open();
+      assertRecord(record);
+      assertVersion(expectedVersion, 'expectedVersion');
+      return table.replace(record, expectedVersion, now());
+    },
+
+    async rotate(
+      old: { readonly record: SessionRecord; readonly expectedVersion: number },
+      next: SessionRecord,
+    ): Promise<boolean> {
+      open();
+      if (typeof old !== 'object' || old === null) {
+        throw new InvalidArgument('old must be { record, expectedVersion }');
+      }
+      assertRecord(old.record, 'old.record');
+      assertVersion(old.expectedVersion, 'old.expectedVersion');
+      assertRecord(next, 'next');
+      return table.rotate(old.record, old.expectedVersion, next, now());
+    },
+
+    async delete(id: string): Promise<boolean> {
+      open();
+      assertKey(id, 'id');
+      return table.delete(id, now());
+    },
+
+    async deleteBySubject(subject: string): Promise<number> {
+      open();
+      assertKey(subject, 'subject');
+      return table.deleteBySubject(subject, now());
+    },
+
+    async listBySubject(subject: string): Promise<SessionRecord[]> {
+      open();
+      assertKey(subject, 'subject');
+      return table.listBySubject(subject, now());
+    },
+
+    async scan(scanOptions: ScanOptions): Promise<ScanPage> {
+      open();
+      if (typeof scanOptions !== 'object' || scanOptions === null) {
+        throw new InvalidArgument('scan options must be { cursor?, limit }');
+      }
+      const { cursor, limit } = scanOptions;
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        throw new InvalidArgument('scan limit must be a positive integer');
+      }
+      const after = cursor === undefined ? 0 : decodeCursor(cursorTag, cursor);
+      const page = table.scanPage(after, limit, now());
+      return page.lastSeq === undefined
+        ? { records: page.records }
+        : { records: page.records, cursor: encodeCursor(cursorTag, page.lastSeq) };
+    },
+
+    async sweep(at: number): Promise<number> {
+      open();
+      if (typeof at !== 'number' || !Number.isFinite(at)) {
+        throw new InvalidArgument('sweep time must be a finite number of epoch milliseconds');
+      }
+      return table.reclaimExpired(at);
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      // Nothing can read the records any more; let the memory go now.
+      table.clear();
+    },
+  };
+}

@@ -1,0 +1,280 @@
+import { StoreConflict, StoreFull, type SessionRecord } from '@cloakroom/core';
+import { ExpiryHeap } from './expiry-heap';
+import { decodePayload, encodePayload } from './payload-codec';
+import { ScanIndex } from './scan-index';
+import { SubjectIndex } from './subject-index';
+
+/**
+ * One stored record. A class (one hidden class, five in-object fields, no
+ * closures) keeps it at ~56 bytes; the id is the map key and not repeated.
+ */
+class Entry {
+  constructor(
+    public subject: string,
+    public expiresAt: number,
+    public version: number,
+    public payload: string,
+    public readonly seq: number,
+  ) {}
+}
+
+/** One page of {@link RecordTable.scanPage}: live records plus where to resume. */
+export interface TablePage {
+  readonly records: SessionRecord[];
+  /** Last seq this page covered, or `undefined` when the scan reached the end. */
+  readonly lastSeq: number | undefined;
+}
+
+/**
+ * The synchronous heart of the memory store: records by id, the subject
+ * index, the scan index and the expiry heap, always updated together.
+ *
+ * Every method runs to completion without yielding, so in one process each
+ * call is atomic with respect to every other: that is what makes `replace`
+ * and `rotate` real compare-and-swaps. Inputs are assumed validated.
+ */
+export class RecordTable {
+  private readonly records = new Map<string, Entry>();
+  private readonly subjects = new SubjectIndex();
+  private readonly scanIndex = new ScanIndex();
+  private readonly heap = new ExpiryHeap();
+
+  constructor(private readonly maxSessions: number) {}
+
+  /** Records held, including expired ones not yet reclaimed. */
+  get size(): number {
+    return this.records.size;
+  }
+
+  /** Distinct subjects in the index (for consistency tests). */
+  get subjectCount(): number {
+    return this.subjects.subjectCount;
+  }
+
+  get(id: string, now: number): SessionRecord | null {
+    const entry = this.live(id, now);
+    return entry === undefined ? null : toRecord(id, entry);
+  }
+
+  /** @throws StoreConflict when `record.id` is live; StoreFull at capacity. */
+  insert(record: SessionRecord, now: number): void {
+    const payload = encodePayload(record.payload);
+    if (this.live(record.id, now) !== undefined) {
+      throw new StoreConflict('a live record with this id already exists');
+    }
+    // Already dead on arrival: storing it could only cost memory.
+    if (record.expiresAt <= now) return;
+    this.ensureRoom(now);
+    this.add(record, payload);
+  }
+
+  replace(record: SessionRecord, expectedVersion: number, now: number): boolean {
+    const payload = encodePayload(record.payload);
+    const entry = this.live(record.id, now);
+    if (entry === undefined || entry.version !== expectedVersion) return false;
+    this.overwrite(record.id, entry, record, payload, now);
+    return true;
+  }
+
+  /** @throws StoreConflict when `next.id` is live; StoreFull at capacity (nothing changes). */
+  rotate(old: SessionRecord, expectedVersion: number, next: SessionRecord, now: number): boolean {
+    const oldPayload = encodePayload(old.payload);
+    const nextPayload = encodePayload(next.payload);
+    const entry = this.live(old.id, now);
+    if (entry === undefined || entry.version !== expectedVersion) return false;
+    if (this.live(next.id, now) !== undefined) {
+      throw new StoreConflict('a live record with the next id already exists');
+    }
+    const storeNext = next.expiresAt > now;
+    // Room is checked before either write so a refusal changes nothing; the
+    // old record is live, so reclaiming expired records cannot remove it.
+    if (storeNext) this.ensureRoom(now);
+    this.overwrite(old.id, entry, old, oldPayload, now);
+    if (storeNext) this.add(next, nextPayload);
+    return true;
+  }
+
+  delete(id: string, now: number): boolean {
+    const entry = this.live(id, now);
+    if (entry === undefined) return false;
+    this.remove(id, entry);
+    return true;
+  }
+
+  deleteBySubject(subject: string, now: number): number {
+    let count = 0;
+    for (const id of this.subjects.ids(subject)) {
+      if (this.delete(id, now)) count++;
+    }
+    return count;
+  }
+
+  listBySubject(subject: string, now: number): SessionRecord[] {
+    const out: SessionRecord[] = [];
+    for (const id of this.subjects.ids(subject)) {
+      const entry = this.live(id, now);
+      if (entry !== undefined) out.push(toRecord(id, entry));
+    }
+    return out;
+  }
+
+  /**
+   * Live records with seq greater than `afterSeq`, at most `limit` of them,
+   * examining at most `limit + 1024` index pairs so ghosts and expired
+   * records cannot make one page cost O(n).
+   */
+  scanPage(afterSeq: number, limit: number, now: number): TablePage {
+    const index = this.scanIndex;
+    const end = index.length;
+    let position = index.positionAfter(afterSeq);
+    const budget = limit + 1024;
+    const records: SessionRecord[] = [];
+    const expired: string[] = [];
+    let lastSeq = afterSeq;
+    let examined = 0;
+    while (position < end && records.length < limit && examined < budget) {
+      const seq = index.seqAt(position);
+      const id = index.idAt(position);
+      position++;
+      examined++;
+      lastSeq = seq;
+      const entry = this.records.get(id);
+      if (entry === undefined || entry.seq !== seq) continue;
+      if (entry.expiresAt <= now) expired.push(id);
+      else records.push(toRecord(id, entry));
+    }
+    // Reclaimed after the walk: a removal may compact the index and shift positions.
+    for (const id of expired) this.live(id, now);
+    return { records, lastSeq: position >= end ? undefined : lastSeq };
+  }
+
+  /** Remove every record expired at `now`; O(k log n) for k expired. */
+  reclaimExpired(now: number): number {
+    const heap = this.heap;
+    let removed = 0;
+    while (heap.size > 0 && heap.peek() <= now) {
+      const exp = heap.peek();
+      const id = heap.peekId();
+      heap.pop();
+      const entry = this.records.get(id);
+      // A stale heap entry (record gone, or its expiry since changed) is skipped.
+      if (entry !== undefined && entry.expiresAt === exp) {
+        this.remove(id, entry);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  clear(): void {
+    this.records.clear();
+    this.subjects.clear();
+    this.scanIndex.clear();
+    this.heap.clear();
+  }
+
+  /** The entry for `id` if live at `now`; an expired one is reclaimed on the way. */
+  private live(id: string, now: number): Entry | undefined {
+    const entry = this.records.get(id);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= now) {
+      this.remove(id, entry);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /**
+   * Make room for one record or throw. Never evicts a live record: under a
+   * flood that would log real users out; refusing new sessions instead
+   * keeps every existing one working.
+   */
+  private ensureRoom(now: number): void {
+    if (this.records.size < this.maxSessions) return;
+    // heap.peek() is a lower bound on the earliest expiry, so at capacity a
+    // flood costs O(1) per refused insert unless something may have expired.
+    if (this.heap.peek() <= now) this.reclaimExpired(now);
+    if (this.records.size >= this.maxSessions) {
+      throw new StoreFull(`memory store is at its capacity of ${this.maxSessions} sessions`);
+    }
+  }
+
+  private add(record: SessionRecord, payload: string): void {
+    const id = record.id;
+    const seq = this.scanIndex.add(id);
+    const entry = new Entry(
+      this.intern(record.subject),
+      record.expiresAt,
+      record.version,
+      payload,
+      seq,
+    );
+    this.records.set(id, entry);
+    this.subjects.add(entry.subject, id);
+    this.pushExpiry(record.expiresAt, id);
+  }
+
+  private overwrite(
+    id: string,
+    entry: Entry,
+    record: SessionRecord,
+    payload: string,
+    now: number,
+  ): void {
+    if (record.expiresAt <= now) {
+      // Written dead: equivalent to a delete, and cheaper to hold.
+      this.remove(id, entry);
+      return;
+    }
+    if (record.subject !== entry.subject) {
+      this.subjects.remove(entry.subject, id);
+      entry.subject = this.intern(record.subject);
+      this.subjects.add(entry.subject, id);
+    }
+    if (record.expiresAt !== entry.expiresAt) {
+      entry.expiresAt = record.expiresAt;
+      this.pushExpiry(record.expiresAt, id);
+    }
+    entry.version = record.version;
+    entry.payload = payload;
+  }
+
+  private remove(id: string, entry: Entry): void {
+    this.records.delete(id);
+    this.subjects.remove(entry.subject, id);
+    this.scanIndex.noteRemoved();
+    if (this.scanIndex.shouldCompact()) {
+      this.scanIndex.compact((liveId, seq) => this.records.get(liveId)?.seq === seq);
+    }
+  }
+
+  private pushExpiry(expiresAt: number, id: string): void {
+    this.heap.push(expiresAt, id);
+    // Stale entries (deleted records, changed expiries) are bounded to about
+    // the live count; the rebuild is O(n) once per ~n pushes.
+    if (this.heap.size > 2 * this.records.size + 1024) {
+      const entries = this.records;
+      this.heap.rebuild(
+        (function* () {
+          for (const [liveId, e] of entries) yield [e.expiresAt, liveId] as const;
+        })(),
+      );
+    }
+  }
+
+  /** Share one string per subject across its records (~64 bytes saved per extra session). */
+  private intern(subject: string): string {
+    const sibling = this.subjects.anyId(subject);
+    return sibling === undefined ? subject : (this.records.get(sibling)?.subject ?? subject);
+  }
+}
+
+function toRecord(id: string, entry: Entry): SessionRecord {
+  return {
+    id,
+    subject: entry.subject,
+    expiresAt: entry.expiresAt,
+    version: entry.version,
+    payload: decodePayload(entry.payload),
+  };
+}
