@@ -1,0 +1,208 @@
+import type { Pool, PoolClient } from 'pg';
+import { toStoreError } from './driver-errors';
+import {
+  checkIdentifier,
+  indexName,
+  type PostgresTableOptions,
+  quoteIdentifier,
+  resolveTables,
+  type Tables,
+} from './identifiers';
+
+/** One schema change. Statements must be idempotent (`IF NOT EXISTS`), so the printed SQL can be re-run. */
+interface Migration {
+  /** Which table the change belongs to; versions count per table. */
+  readonly target: 'sessions' | 'keySets';
+  readonly version: number;
+  readonly description: string;
+  statements(tables: Tables): string[];
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    target: 'sessions',
+    version: 1,
+    description: 'create sessions table with subject and expiry indexes',
+    statements: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t.sessionsSql} (
+  id text COLLATE "C" PRIMARY KEY,
+  subject text COLLATE "C" NOT NULL,
+  expires_at bigint NOT NULL,
+  version integer NOT NULL CHECK (version > 0),
+  payload bytea NOT NULL
+)`,
+      `CREATE INDEX IF NOT EXISTS "${indexName(t.sessions, 'subject_idx')}" ON ${t.sessionsSql} (subject)`,
+      `CREATE INDEX IF NOT EXISTS "${indexName(t.sessions, 'expires_at_idx')}" ON ${t.sessionsSql} (expires_at)`,
+    ],
+  },
+  {
+    target: 'keySets',
+    version: 1,
+    description: 'create key-set table',
+    statements: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t.keySetsSql} (
+  name text COLLATE "C" PRIMARY KEY,
+  version integer NOT NULL CHECK (version > 0),
+  document bytea NOT NULL
+)`,
+    ],
+  },
+];
+
+/** What {@link migrate} did. */
+export interface MigrateResult {
+  /** Migrations applied by this call, in order; empty when the schema was already current. */
+  readonly applied: readonly {
+    readonly table: string;
+    readonly version: number;
+    readonly description: string;
+  }[];
+}
+
+function targetTable(tables: Tables, migration: Migration): string {
+  return migration.target === 'sessions' ? tables.sessions : tables.keySets;
+}
+
+function migrationsTableSql(t: Tables): string {
+  return `CREATE TABLE IF NOT EXISTS ${t.migrationsSql} (
+  target text NOT NULL,
+  version integer NOT NULL,
+  description text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (target, version)
+)`;
+}
+
+/** Advisory-lock key: one per schema, so migrators of one schema queue and others do not. */
+function lockSql(t: Tables): string {
+  return `SELECT pg_advisory_xact_lock(hashtextextended('cloakroom:' || ${literal(t.schema)}, 0))`;
+}
+
+/** A string literal for a name that already matched the identifier pattern (no quotes inside). */
+function literal(name: string): string {
+  return `'${name}'`;
+}
+
+function recordSql(t: Tables, m: Migration): string {
+  return (
+    `INSERT INTO ${t.migrationsSql} (target, version, description) VALUES ` +
+    `(${literal(targetTable(t, m))}, ${m.version}, ${literal(m.description.replace(/'/g, "''"))}) ` +
+    'ON CONFLICT DO NOTHING'
+  );
+}
+
+/**
+ * Creates or upgrades the store's tables: the sessions table, the key-set
+ * table and a migrations table recording what ran. Versioned and idempotent
+ * (a second call applies nothing), and safe from several instances at once:
+ * all work happens in one transaction behind `pg_advisory_xact_lock`, so
+ * concurrent callers wait and then find the schema current. Creates the
+ * schema when it does not exist. Needs a role allowed to run DDL; the store
+ * itself never does. Throws `ConfigInvalid` for unsafe names and
+ * `StoreUnavailable` (with `cause`) when PostgreSQL refuses.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import { migrate } from '@cloakroom/store-postgres';
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const { applied } = await migrate(pool, { schema: 'auth' });
+ * ```
+ */
+export async function migrate(
+  pool: Pool,
+  options: PostgresTableOptions = {},
+): Promise<MigrateResult> {
+  const t = resolveTables(options);
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw toStoreError(err);
+  }
+  const onError = () => {};
+  client.on('error', onError);
+  let failure: unknown;
+  try {
+    await client.query('BEGIN');
+    await client.query(lockSql(t));
+    const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [t.schema]);
+    // Only create when missing: CREATE SCHEMA IF NOT EXISTS still demands CREATE on the database.
+    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${t.schemaSql}`);
+    await client.query(migrationsTableSql(t));
+    const done = await client.query<{ target: string; version: number }>(
+      `SELECT target, version FROM ${t.migrationsSql}`,
+    );
+    const seen = new Set(done.rows.map((r) => `${r.target}/${r.version}`));
+    const applied: { table: string; version: number; description: string }[] = [];
+    for (const m of MIGRATIONS) {
+      const table = targetTable(t, m);
+      if (seen.has(`${table}/${m.version}`)) continue;
+      for (const sql of m.statements(t)) await client.query(sql);
+      await client.query(recordSql(t, m));
+      applied.push({ table, version: m.version, description: m.description });
+    }
+    await client.query('COMMIT');
+    return { applied };
+  } catch (err) {
+    failure = err;
+    await client.query('ROLLBACK').catch(() => {});
+    throw toStoreError(err);
+  } finally {
+    client.removeListener('error', onError);
+    client.release(failure instanceof Error ? failure : undefined);
+  }
+}
+
+/**
+ * The SQL {@link migrate} would run, as one script for DBAs who apply schema
+ * changes themselves (`psql -f`). Every statement is idempotent and the
+ * script takes the same advisory lock, so it may be re-run and mixed with
+ * `migrate` calls. Throws `ConfigInvalid` for unsafe names.
+ *
+ * @example
+ * ```ts
+ * import { migrationSql } from '@cloakroom/store-postgres';
+ * process.stdout.write(migrationSql({ schema: 'auth' }));
+ * ```
+ */
+export function migrationSql(options: PostgresTableOptions = {}): string {
+  const t = resolveTables(options);
+  const lines = [
+    `-- Cloakroom PostgreSQL store: schema ${t.schemaSql}`,
+    '-- Idempotent; takes the same advisory lock as migrate().',
+    'BEGIN;',
+    `${lockSql(t)};`,
+    `CREATE SCHEMA IF NOT EXISTS ${t.schemaSql};`,
+    `${migrationsTableSql(t)};`,
+  ];
+  for (const m of MIGRATIONS) {
+    lines.push(`-- ${targetTable(t, m)} v${m.version}: ${m.description}`);
+    for (const sql of m.statements(t)) lines.push(`${sql};`);
+    lines.push(`${recordSql(t, m)};`);
+  }
+  lines.push('COMMIT;', '');
+  return lines.join('\n');
+}
+
+/**
+ * GRANT statements for a least-privilege runtime role: USAGE on the schema
+ * and SELECT, INSERT, UPDATE, DELETE on the sessions and key-set tables,
+ * nothing else (no DDL, no access to the migrations table). Throws
+ * `ConfigInvalid` for unsafe names.
+ *
+ * @example
+ * ```ts
+ * import { grantSql } from '@cloakroom/store-postgres';
+ * console.log(grantSql({ role: 'cloakroom_app', schema: 'auth' }));
+ * ```
+ */
+export function grantSql(options: PostgresTableOptions & { readonly role: string }): string {
+  const t = resolveTables(options);
+  const role = quoteIdentifier(checkIdentifier('role', options.role));
+  return [
+    `GRANT USAGE ON SCHEMA ${t.schemaSql} TO ${role};`,
+    `GRANT SELECT, INSERT, UPDATE, DELETE ON ${t.sessionsSql}, ${t.keySetsSql} TO ${role};`,
+    '',
+  ].join('\n');
+}

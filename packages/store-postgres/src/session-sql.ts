@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import type { QueryConfig } from 'pg';
+
+/** A named (prepared once per connection) statement. */
+export interface Statement {
+  readonly name: string;
+  readonly text: string;
+}
+
+/**
+ * Names a statement after a hash of its text: pg prepares each name once per
+ * connection, and two stores over different tables never share a name.
+ */
+export function statement(text: string): Statement {
+  return {
+    name: `cloakroom_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`,
+    text,
+  };
+}
+
+/** A query config for the driver: the statement plus its parameters. */
+export function bind(stmt: Statement, values: readonly unknown[]): QueryConfig {
+  return { name: stmt.name, text: stmt.text, values: [...values] };
+}
+
+const COLUMNS = 'id, subject, expires_at, version, payload';
+
+/**
+ * Every statement the session store runs. Time is always the store's clock
+ * passed as a parameter (never the server's `now()`), so the manager and the
+ * store agree on what has expired.
+ */
+export function sessionStatements(table: string) {
+  return {
+    /** $1 id, $2 now */
+    get: statement(`SELECT ${COLUMNS} FROM ${table} WHERE id = $1 AND expires_at > $2::int8`),
+    /** $1 id, $2 subject, $3 expiresAt, $4 version, $5 payload, $6 now. One row when written. */
+    insert: statement(
+      `INSERT INTO ${table} AS s (${COLUMNS}) VALUES ($1, $2, $3::int8, $4::int4, $5::bytea)` +
+        ' ON CONFLICT (id) DO UPDATE SET subject = EXCLUDED.subject,' +
+        ' expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, payload = EXCLUDED.payload' +
+        ' WHERE s.expires_at <= $6::int8',
+    ),
+    /** $1 id, $2 expectedVersion, $3 subject, $4 expiresAt, $5 version, $6 payload, $7 now. */
+    replace: statement(
+      `UPDATE ${table} SET subject = $3, expires_at = $4::int8, version = $5::int4,` +
+        ' payload = $6::bytea WHERE id = $1 AND version = $2::int4 AND expires_at > $7::int8',
+    ),
+    /** $1 id, $2 now. Also removes an expired row, but counts only a live one. */
+    delete: statement(
+      `WITH d AS (DELETE FROM ${table} WHERE id = $1 RETURNING expires_at)` +
+        ' SELECT count(*) FILTER (WHERE expires_at > $2::int8)::int4 AS n FROM d',
+    ),
+    /** $1 subject, $2 now. */
+    deleteBySubject: statement(
+      `WITH d AS (DELETE FROM ${table} WHERE subject = $1 RETURNING expires_at)` +
+        ' SELECT count(*) FILTER (WHERE expires_at > $2::int8)::int4 AS n FROM d',
+    ),
+    /** $1 subject, $2 now. */
+    listBySubject: statement(
+      `SELECT ${COLUMNS} FROM ${table} WHERE subject = $1 AND expires_at > $2::int8`,
+    ),
+    /** $1 now, $2 limit. Keyset pagination on the primary key. */
+    scanFirst: statement(
+      `SELECT ${COLUMNS} FROM ${table} WHERE expires_at > $1::int8 ORDER BY id LIMIT $2::int4`,
+    ),
+    /** $1 after id, $2 now, $3 limit. */
+    scanAfter: statement(
+      `SELECT ${COLUMNS} FROM ${table} WHERE id > $1 AND expires_at > $2::int8` +
+        ' ORDER BY id LIMIT $3::int4',
+    ),
+    /**
+     * $1 now, $2 batch size. Rows locked by a writer are skipped, not waited
+     * for; the outer test keeps a row an insert just revived.
+     */
+    sweep: statement(
+      `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE expires_at <= $1::int8` +
+        ' LIMIT $2::int4 FOR UPDATE SKIP LOCKED) AND expires_at <= $1::int8',
+    ),
+  };
+}
