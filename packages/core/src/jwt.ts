@@ -1,0 +1,278 @@
+import { KeyObject } from 'node:crypto';
+import { CompactSign, jwtVerify } from 'jose';
+import { fromBase64Url, fromUtf8, utf8 } from './encoding';
+import { InvalidArgument, TokenRejected } from './errors';
+import type { KeyProvider, SigningAlgorithm, SigningKey } from './key-contract';
+
+/** Options of {@link verifyToken}. */
+export interface VerifyTokenOptions {
+  /** Where keys come from; the token's `kid` is the only thing looked up (SEC-17). */
+  readonly keys: Pick<KeyProvider, 'verificationKey'>;
+  /** Required `iss`. */
+  readonly issuer: string;
+  /** Accepted audience(s); the token's `aud` must contain one of them. */
+  readonly audience: string | readonly string[];
+  /** Required `typ` header (compared as media types: `at+jwt` matches `application/at+jwt`). */
+  readonly typ: string;
+  /** Clock skew allowed on `exp`, `nbf` and `iat`, in seconds. @default 5 */
+  readonly clockToleranceSec?: number;
+  /** Longest token accepted, in characters, checked before any parsing. @default 8192 */
+  readonly maxTokenLength?: number;
+  /** Clock in milliseconds since the epoch. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** A token that passed {@link verifyToken}: its claims and protected header. */
+export interface VerifiedToken {
+  readonly payload: {
+    readonly iss: string;
+    readonly sub: string;
+    readonly aud: string | string[];
+    readonly exp: number;
+    readonly iat: number;
+    readonly jti: string;
+    readonly [claim: string]: unknown;
+  };
+  readonly header: { readonly alg: SigningAlgorithm; readonly kid: string; readonly typ: string };
+}
+
+/** Why a token was rejected: on `TokenRejected#reason`, safe to log (no token data). */
+export type TokenRejectReason =
+  | 'malformed'
+  | 'too-long'
+  | 'unknown-kid'
+  | 'alg-not-allowed'
+  | 'unsupported-header'
+  | 'signature'
+  | 'expired'
+  | 'claims';
+
+const SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/;
+// Our headers are ~100 characters; 2 KiB leaves room for external issuers.
+const MAX_HEADER_CHARS = 2048;
+const MAX_KID_LENGTH = 256;
+const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'exp', 'iat', 'jti'];
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+// The unused low bits of a segment's last character must be zero, so every
+// byte string has exactly one accepted spelling (no malleable signatures).
+function isCanonical(segment: string): boolean {
+  const rem = segment.length % 4;
+  if (rem === 0) return true;
+  if (rem === 1) return false;
+  const value = ALPHABET.indexOf(segment[segment.length - 1]!);
+  return (value & (rem === 2 ? 0x0f : 0x03)) === 0;
+}
+
+function reject(reason: TokenRejectReason, cause?: unknown): TokenRejected {
+  const err = new TokenRejected(
+    `JWT rejected (${reason})`,
+    cause === undefined ? undefined : { cause: scrub(cause) },
+  );
+  Object.defineProperty(err, 'reason', { value: reason, enumerable: true });
+  return err;
+}
+
+// jose's claim errors carry the whole claims set (on the error and on its
+// cause); drop it so logging a rejection never prints a payload (SEC-27).
+function scrub(cause: unknown): unknown {
+  if (typeof cause === 'object' && cause !== null) {
+    if ('payload' in cause) delete (cause as { payload?: unknown }).payload;
+    const inner = (cause as { cause?: unknown }).cause;
+    if (typeof inner === 'object' && inner !== null && 'payload' in inner) {
+      delete (inner as { payload?: unknown }).payload;
+    }
+  }
+  return cause;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Sign `payload` as a compact JWS whose protected header is exactly
+ * `{ alg, kid, typ }` from `key` and `options`. The caller sets every claim
+ * (`iss`, `aud`, `sub`, `exp`, `iat`, `jti`); nothing is added.
+ *
+ * Throws {@link InvalidArgument} when `payload` is not a plain JSON object,
+ * `typ` is empty, or the key cannot sign with its algorithm.
+ *
+ * @example
+ * ```ts
+ * const key = await keys.signingKey();
+ * const token = await signToken(key, { iss, aud, sub, iat, exp, jti }, { typ: 'at+jwt' });
+ * ```
+ */
+export async function signToken(
+  key: SigningKey,
+  payload: Record<string, unknown>,
+  options: { readonly typ: string },
+): Promise<string> {
+  if (typeof key !== 'object' || key === null || !(key.key instanceof KeyObject)) {
+    throw new InvalidArgument('signToken: key must be a SigningKey');
+  }
+  if (typeof key.kid !== 'string' || key.kid.length === 0) {
+    throw new InvalidArgument('signToken: key.kid must be a non-empty string');
+  }
+  if (typeof options?.typ !== 'string' || options.typ.length === 0) {
+    throw new InvalidArgument('signToken: typ must be a non-empty string');
+  }
+  if (!isPlainObject(payload))
+    throw new InvalidArgument('signToken: payload must be a plain object');
+  let body: string;
+  try {
+    body = JSON.stringify(payload);
+  } catch (cause) {
+    throw new InvalidArgument('signToken: payload is not serializable as JSON', { cause });
+  }
+  try {
+    return await new CompactSign(utf8(body))
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: options.typ })
+      .sign(key.key);
+  } catch (cause) {
+    throw new InvalidArgument('signToken: the key cannot sign with its algorithm', { cause });
+  }
+}
+
+// Reads only what is needed to pick the key; jose re-parses and checks the rest.
+function readHeader(encoded: string): { alg: string; kid: string } {
+  if (encoded.length > MAX_HEADER_CHARS) throw reject('malformed');
+  const bytes = fromBase64Url(encoded);
+  if (bytes === undefined) throw reject('malformed');
+  let header: unknown;
+  try {
+    header = JSON.parse(fromUtf8(bytes));
+  } catch (cause) {
+    throw reject('malformed', cause);
+  }
+  if (!isPlainObject(header)) throw reject('malformed');
+  const { alg, kid } = header;
+  if (typeof alg !== 'string' || typeof kid !== 'string') throw reject('malformed');
+  if (kid.length === 0 || kid.length > MAX_KID_LENGTH) throw reject('unknown-kid');
+  // We recognise no JWS extensions, so any `crit` (and `b64` with it) is refused (SEC-22).
+  if (Object.hasOwn(header, 'crit') || Object.hasOwn(header, 'b64')) {
+    throw reject('unsupported-header');
+  }
+  return { alg, kid };
+}
+
+function checkOptions(options: VerifyTokenOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgument('verifyToken: options are required');
+  }
+  if (typeof options.keys?.verificationKey !== 'function') {
+    throw new InvalidArgument('verifyToken: keys.verificationKey must be a function');
+  }
+  if (typeof options.issuer !== 'string' || options.issuer.length === 0) {
+    throw new InvalidArgument('verifyToken: issuer must be a non-empty string');
+  }
+  const aud = options.audience;
+  const audOk =
+    (typeof aud === 'string' && aud.length > 0) ||
+    (Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === 'string' && a !== ''));
+  if (!audOk) throw new InvalidArgument('verifyToken: audience must be a non-empty string or list');
+  if (typeof options.typ !== 'string' || options.typ.length === 0) {
+    throw new InvalidArgument('verifyToken: typ must be a non-empty string');
+  }
+  const tol = options.clockToleranceSec;
+  if (tol !== undefined && !(Number.isFinite(tol) && tol >= 0)) {
+    throw new InvalidArgument('verifyToken: clockToleranceSec must be a finite number ≥ 0');
+  }
+  const max = options.maxTokenLength;
+  if (max !== undefined && !(Number.isInteger(max) && max > 0)) {
+    throw new InvalidArgument('verifyToken: maxTokenLength must be a positive integer');
+  }
+}
+
+function reasonOf(cause: unknown): TokenRejectReason {
+  switch ((cause as { code?: unknown } | null)?.code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'expired';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return 'claims';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'alg-not-allowed';
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return 'unsupported-header';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'signature';
+    default:
+      return 'malformed';
+  }
+}
+
+/**
+ * Verify a compact JWS JWT against keys from `options.keys` only.
+ *
+ * Order (RFC 8725): type, length and character shape are checked before
+ * any parsing (SEC-24; a 5-part JWE or a JSON serialization fails here,
+ * SEC-23), and each segment must be canonical base64url; the protected header is decoded strictly and only its `kid`
+ * selects the key (`jwk`, `jku`, `x5u`, `x5c` are never used, SEC-17); the
+ * only algorithm allowed is that key's own (SEC-16); `crit`/`b64` are
+ * refused (SEC-22); then signature, `iss`, `aud`, `typ`, `exp`, `nbf` and
+ * the presence of `iss aud sub exp iat jti` are checked (SEC-18), with
+ * `iat` no later than now + tolerance.
+ *
+ * Every token failure throws {@link TokenRejected} with a generic message,
+ * a `reason` ({@link TokenRejectReason}) and jose's error (with the claims
+ * removed) as `cause`. Invalid options throw {@link InvalidArgument}; an
+ * error thrown by `keys.verificationKey` (e.g. a store outage) propagates.
+ *
+ * @example
+ * ```ts
+ * const { payload } = await verifyToken(token, {
+ *   keys, issuer: 'https://api.example', audience: 'api', typ: 'at+jwt',
+ * });
+ * ```
+ */
+export async function verifyToken(
+  token: unknown,
+  options: VerifyTokenOptions,
+): Promise<VerifiedToken> {
+  checkOptions(options);
+  if (typeof token !== 'string') throw reject('malformed');
+  if (token.length > (options.maxTokenLength ?? 8192)) throw reject('too-long');
+  if (!SHAPE.test(token)) throw reject('malformed');
+  const segments = token.split('.');
+  if (!segments.every(isCanonical)) throw reject('malformed');
+  const { alg, kid } = readHeader(segments[0]!);
+
+  const key = await options.keys.verificationKey(kid);
+  if (key === undefined || key.state === 'disabled') throw reject('unknown-kid');
+  if (alg !== key.alg) throw reject('alg-not-allowed');
+
+  const tolerance = options.clockToleranceSec ?? 5;
+  const nowMs = (options.now ?? Date.now)();
+  const aud = options.audience;
+  let result: Awaited<ReturnType<typeof jwtVerify>>;
+  try {
+    result = await jwtVerify(token, key.key, {
+      algorithms: [key.alg],
+      issuer: options.issuer,
+      audience: typeof aud === 'string' ? aud : [...aud],
+      typ: options.typ,
+      clockTolerance: tolerance,
+      currentDate: new Date(nowMs),
+      requiredClaims: REQUIRED_CLAIMS,
+    });
+  } catch (cause) {
+    throw reject(reasonOf(cause), cause);
+  }
+  const p = result.payload;
+  // jose checks presence and numeric type; we also need string ids and finite times.
+  if (typeof p.sub !== 'string' || typeof p.jti !== 'string' || typeof p.iss !== 'string') {
+    throw reject('claims');
+  }
+  const exp = p.exp as number;
+  const iat = p.iat as number;
+  if (!Number.isFinite(exp) || !Number.isFinite(iat)) throw reject('claims');
+  if (p.nbf !== undefined && !Number.isFinite(p.nbf)) throw reject('claims');
+  if (iat > nowMs / 1000 + tolerance) throw reject('claims');
+  return {
+    payload: p as VerifiedToken['payload'],
+    header: { alg: key.alg, kid, typ: result.protectedHeader.typ as string },
+  };
+}
