@@ -43,13 +43,10 @@ export abstract class CloakroomError extends Error {
 
 /** True when `value` is a {@link CloakroomError} (works across package copies). */
 export function isCloakroomError(value: unknown): value is CloakroomError {
-  return (
-    value instanceof CloakroomError ||
-    (value instanceof Error &&
-      typeof (value as { code?: unknown }).code === 'string' &&
-      (value as { code: string }).code.startsWith('ERR_') &&
-      CODES.has((value as { code: string }).code))
-  );
+  if (value instanceof CloakroomError) return true;
+  if (!(value instanceof Error)) return false;
+  const code: unknown = (value as unknown as { code?: unknown }).code;
+  return typeof code === 'string' && CODES.has(code);
 }
 
 /** A ticket failed strict parsing; no store was called. */

@@ -182,7 +182,7 @@ describe('SEC-13 every failed resolve looks the same to the caller', () => {
 
   it('SEC-19 a session whose signing key was disabled stops resolving at once', async () => {
     const m = await makeKeyMaterial();
-    const { cloakroom, memory } = await setup({}, m);
+    const { cloakroom, memory, clock } = await setup({}, m);
     const { ticket } = await cloakroom.create('user-1');
     // The same storage and index keys, but the signing key is gone (compromised and disabled).
     const other = await makeKeyMaterial();
@@ -192,6 +192,7 @@ describe('SEC-13 every failed resolve looks the same to the caller', () => {
       keys: keysFrom({ ...m, signing: other.signing }),
       issuer: ISSUER,
       audience: AUDIENCE,
+      clock: clock.now,
       onEvent: (e) => events.push(e.type === 'session.rejected' ? e.reason : e.type),
     });
     expect(await afterCompromise.resolve(ticket)).toBeNull();
