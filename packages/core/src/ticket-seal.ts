@@ -1,0 +1,91 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { DecryptionFailed } from './errors';
+import { parseTicket } from './ticket';
+
+const VERSION = 1;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const SALT = 'cloakroom/ticket-seal/v1';
+const INFO = 'aes-256-gcm';
+const VERSION_BYTE = Uint8Array.of(VERSION);
+
+// HKDF-SHA-256 from the ticket itself (not its hash): the server stores only
+// the hash, so a store dump plus every server key still cannot derive this.
+function ticketKey(ticket: string): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', Buffer.from(ticket, 'utf8'), SALT, INFO, 32));
+}
+
+/**
+ * Seal `plaintext` so that only the holder of `ticket` can open it, e.g. the
+ * successor ticket kept in a refresh tombstone, or the tokens inside a
+ * session payload. The key is HKDF-SHA-256(ticket, salt
+ * `cloakroom/ticket-seal/v1`, info `aes-256-gcm`); the cipher is AES-256-GCM
+ * with a fresh random nonce. Layout: `version (1) ‖ nonce (12) ‖ ciphertext ‖
+ * tag (16)`; the AAD is the version byte followed by `aad`. Synchronous.
+ *
+ * @throws TicketMalformed when `ticket` is not a valid ticket (a guessable
+ * string must never become a key).
+ * @example
+ * ```ts
+ * const sealed = sealUnderTicket(oldTicket, utf8(successor), utf8(sessionIdOf(oldTicket)));
+ * ```
+ */
+export function sealUnderTicket(
+  ticket: string,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+): Uint8Array {
+  const key = ticketKey(parseTicket(ticket));
+  const headerLength = 1 + NONCE_BYTES;
+  const out = new Uint8Array(headerLength + plaintext.byteLength + TAG_BYTES);
+  out[0] = VERSION;
+  const nonce = out.subarray(1, headerLength);
+  randomBytes(NONCE_BYTES).copy(nonce);
+  const gcm = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  gcm.setAAD(VERSION_BYTE);
+  gcm.setAAD(aad);
+  const body = gcm.update(plaintext);
+  const tail = gcm.final();
+  out.set(body, headerLength);
+  out.set(tail, headerLength + body.byteLength);
+  out.set(gcm.getAuthTag(), out.byteLength - TAG_BYTES);
+  return out;
+}
+
+/**
+ * Open what {@link sealUnderTicket} sealed, with the same ticket and `aad`.
+ *
+ * @throws DecryptionFailed for a wrong ticket or aad, any changed,
+ * truncated or malformed input; unauthenticated bytes are never returned.
+ * @example
+ * ```ts
+ * const successor = fromUtf8(openUnderTicket(oldTicket, tombstone.sealed, utf8(sessionIdOf(oldTicket))));
+ * ```
+ */
+export function openUnderTicket(ticket: string, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
+  const headerLength = 1 + NONCE_BYTES;
+  if (
+    !(sealed instanceof Uint8Array) ||
+    sealed.byteLength < headerLength + TAG_BYTES ||
+    sealed[0] !== VERSION
+  ) {
+    throw new DecryptionFailed('ticket-sealed data is malformed');
+  }
+  try {
+    const key = ticketKey(parseTicket(ticket));
+    const tagStart = sealed.byteLength - TAG_BYTES;
+    const gcm = createDecipheriv('aes-256-gcm', key, sealed.subarray(1, headerLength), {
+      authTagLength: TAG_BYTES,
+    });
+    gcm.setAAD(VERSION_BYTE);
+    gcm.setAAD(aad);
+    gcm.setAuthTag(sealed.subarray(tagStart));
+    const plain = gcm.update(sealed.subarray(headerLength, tagStart));
+    const tail = gcm.final();
+    const bytes = tail.byteLength === 0 ? plain : Buffer.concat([plain, tail]);
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  } catch (cause) {
+    // A malformed ticket cannot have sealed anything: same answer as a wrong one.
+    throw new DecryptionFailed('ticket-sealed data failed to open', { cause });
+  }
+}
