@@ -1,0 +1,306 @@
+import {
+  Closed,
+  ConfigInvalid,
+  InvalidArgument,
+  type SessionRecord,
+  StoreConflict,
+  StoreUnavailable,
+} from '@cloakroom/core';
+import { createPostgresStore, type PostgresStore } from '@cloakroom/store-postgres';
+import fc from 'fast-check';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { caught, createWorld, fakeClock, makeRecord, type PgWorld, randomId } from './pg-harness';
+
+let world: PgWorld;
+let store: PostgresStore;
+const clock = fakeClock();
+
+beforeAll(async () => {
+  world = await createWorld('crpg_contract');
+  store = createPostgresStore({ pool: world.pool({ max: 4 }), ...world.tables, clock: clock.now });
+});
+afterAll(async () => {
+  await store?.close();
+  await world?.teardown();
+});
+beforeEach(() => clock.set(1_700_000_000_000));
+
+const live = (o: Partial<SessionRecord> = {}) => makeRecord({ expiresAt: clock.now() + 60_000, ...o });
+
+describe('postgres store: contract edges', () => {
+  it('declares nativeExpiry false and shared true', () => {
+    expect(store.name).toBe('postgres');
+    expect(store.capabilities).toEqual({ nativeExpiry: false, shared: true });
+  });
+
+  it('round-trips a record, 64 KiB payload of every byte value, as a copy', async () => {
+    const payload = new Uint8Array(64 * 1024).map((_, i) => i % 256);
+    const rec = live({ payload, version: 7 });
+    await store.insert(rec);
+    const got = await store.get(rec.id);
+    expect(got).toEqual({ ...rec, payload });
+    expect(got?.payload).toBeInstanceOf(Uint8Array);
+    expect(Buffer.isBuffer(got?.payload)).toBe(false);
+    got!.payload[0] = 99;
+    expect((await store.get(rec.id))?.payload[0]).toBe(0);
+  });
+
+  it('stores an empty payload', async () => {
+    const rec = live({ payload: new Uint8Array(0) });
+    await store.insert(rec);
+    expect((await store.get(rec.id))?.payload).toEqual(new Uint8Array(0));
+  });
+
+  it('insert of a live id throws StoreConflict and leaves the existing record untouched', async () => {
+    const rec = live();
+    await store.insert(rec);
+    const err = await caught(() => store.insert({ ...rec, version: 9, payload: new Uint8Array([1]) }));
+    expect(err).toBeInstanceOf(StoreConflict);
+    expect(await store.get(rec.id)).toEqual(rec);
+  });
+
+  it('a record is dead at now >= expiresAt: get null, replace/delete false, insert overwrites', async () => {
+    const rec = live({ expiresAt: clock.now() + 1000 });
+    await store.insert(rec);
+    clock.advance(999);
+    expect(await store.get(rec.id)).toEqual(rec);
+    clock.advance(1);
+    expect(await store.get(rec.id)).toBeNull();
+    expect(await store.replace({ ...rec, version: 2, expiresAt: clock.now() + 5000 }, 1)).toBe(false);
+    expect(await store.listBySubject(rec.subject)).toEqual([]);
+    expect((await store.scan({ limit: 1000 })).records.map((r) => r.id)).not.toContain(rec.id);
+    const fresh = { ...rec, version: 1, expiresAt: clock.now() + 5000, payload: new Uint8Array([5]) };
+    await store.insert(fresh);
+    expect(await store.get(rec.id)).toEqual(fresh);
+    clock.advance(5000);
+    expect(await store.delete(rec.id)).toBe(false);
+  });
+
+  it('replace is compare-and-swap on the version and moves the subject index', async () => {
+    const rec = live();
+    await store.insert(rec);
+    const moved = { ...rec, version: 2, subject: randomId(), payload: new Uint8Array([2]) };
+    expect(await store.replace(moved, 2)).toBe(false);
+    expect(await store.replace(moved, 1)).toBe(true);
+    expect(await store.replace({ ...moved, version: 3 }, 1)).toBe(false);
+    expect(await store.get(rec.id)).toEqual(moved);
+    expect(await store.listBySubject(rec.subject)).toEqual([]);
+    expect(await store.listBySubject(moved.subject)).toEqual([moved]);
+    expect(await store.replace(live(), 1)).toBe(false);
+  });
+
+  it('rotate swaps the old record and inserts the next one together', async () => {
+    const old = live();
+    await store.insert(old);
+    const next = live({ subject: old.subject });
+    const retired = { ...old, version: 2, expiresAt: clock.now() + 10_000 };
+    expect(await store.rotate({ record: retired, expectedVersion: 1 }, next)).toBe(true);
+    expect(await store.get(old.id)).toEqual(retired);
+    expect(await store.get(next.id)).toEqual(next);
+    // A stale version changes nothing.
+    const other = live();
+    expect(await store.rotate({ record: { ...old, version: 3 }, expectedVersion: 1 }, other)).toBe(false);
+    expect(await store.get(other.id)).toBeNull();
+    expect(await store.get(old.id)).toEqual(retired);
+  });
+
+  it('rotate onto a live next id throws StoreConflict and changes nothing; onto an expired one succeeds', async () => {
+    const old = live();
+    const taken = live();
+    await store.insert(old);
+    await store.insert(taken);
+    const err = await caught(() =>
+      store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, { ...taken, payload: new Uint8Array([1]) }),
+    );
+    expect(err).toBeInstanceOf(StoreConflict);
+    expect(await store.get(old.id)).toEqual(old);
+    expect(await store.get(taken.id)).toEqual(taken);
+    // rotate onto its own id conflicts too, and rolls the swap back.
+    expect(
+      await caught(() => store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, old)),
+    ).toBeInstanceOf(StoreConflict);
+    expect(await store.get(old.id)).toEqual(old);
+
+    const dying = live({ expiresAt: clock.now() + 10 });
+    await store.insert(dying);
+    clock.advance(10);
+    const next = { ...dying, expiresAt: clock.now() + 1000, payload: new Uint8Array([3]) };
+    const keep = { ...old, version: 2 };
+    expect(await store.rotate({ record: keep, expectedVersion: 1 }, next)).toBe(true);
+    expect(await store.get(dying.id)).toEqual(next);
+  });
+
+  it('delete reports only live deletions; repeats return false', async () => {
+    const rec = live();
+    await store.insert(rec);
+    expect(await store.delete(rec.id)).toBe(true);
+    expect(await store.delete(rec.id)).toBe(false);
+    expect(await store.get(rec.id)).toBeNull();
+  });
+
+  it('deleteBySubject counts live records only and leaves other subjects alone', async () => {
+    const subject = randomId();
+    const a = live({ subject });
+    const b = live({ subject });
+    const dead = live({ subject, expiresAt: clock.now() + 1 });
+    const other = live();
+    for (const r of [a, b, dead, other]) await store.insert(r);
+    clock.advance(1);
+    const listed = await store.listBySubject(subject);
+    expect(listed.map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
+    expect(await store.deleteBySubject(subject)).toBe(2);
+    expect(await store.deleteBySubject(subject)).toBe(0);
+    expect(await store.get(other.id)).toEqual(other);
+  });
+
+  it('untrusted ids (NUL, lone surrogates, quotes, 10 KB) are harmless', async () => {
+    for (const id of ['\0', 'a\0b', '\ud800', "'; DROP TABLE x; --", 'x'.repeat(10_000), '']) {
+      expect(await store.get(id)).toBeNull();
+      expect(await store.delete(id)).toBe(false);
+      expect(await store.listBySubject(id)).toEqual([]);
+      expect(await store.deleteBySubject(id)).toBe(0);
+    }
+    expect(await caught(() => store.insert(live({ id: 'a\0b' })))).toBeInstanceOf(InvalidArgument);
+    expect(await caught(() => store.insert(live({ version: 1.5 })))).toBeInstanceOf(InvalidArgument);
+    expect(await caught(() => store.insert(live({ expiresAt: Number.NaN })))).toBeInstanceOf(
+      InvalidArgument,
+    );
+    expect(await caught(() => store.replace(live(), 0.5))).toBeInstanceOf(InvalidArgument);
+  });
+
+  it('rejects a missing pool and bad option values with ConfigInvalid', () => {
+    expect(() => createPostgresStore({})).toThrow(ConfigInvalid);
+    expect(() => createPostgresStore({ pool: world.admin, statementTimeoutMs: 0 })).toThrow(
+      ConfigInvalid,
+    );
+    expect(() => createPostgresStore({ pool: world.admin, sweepBatchSize: 1.5 })).toThrow(ConfigInvalid);
+  });
+
+  it('close is idempotent, never ends a caller pool, and later calls throw Closed', async () => {
+    const pool = world.pool({ max: 1 });
+    const s = createPostgresStore({ pool, ...world.tables });
+    await s.close();
+    await s.close();
+    expect(await caught(() => s.get(randomId()))).toBeInstanceOf(Closed);
+    expect((await pool.query('SELECT 1 AS one')).rows[0].one).toBe(1);
+  });
+
+  it('a connectionString store ends only its own pool on close', async () => {
+    const s = createPostgresStore({
+      connectionString: world.admin.options.connectionString as string,
+      ...world.tables,
+      clock: clock.now,
+    });
+    const rec = live();
+    await s.insert(rec);
+    expect((await s.get(rec.id))?.id).toBe(rec.id);
+    await s.close();
+    expect(await caught(() => s.get(rec.id))).toBeInstanceOf(Closed);
+    expect((await world.admin.query('SELECT 1 AS one')).rows[0].one).toBe(1);
+  });
+
+  it('a store over an unmigrated schema throws StoreUnavailable naming migrate()', async () => {
+    const s = createPostgresStore({ pool: world.admin, schema: 'crpg_never_migrated' });
+    const err = await caught(() => s.get(randomId()));
+    expect(err).toBeInstanceOf(StoreUnavailable);
+    expect((err as Error).message).toMatch(/migrate\(\)/);
+    expect((err as Error).cause).toBeDefined();
+  });
+});
+
+describe('postgres store: scan', () => {
+  it('pages with an opaque cursor; each record live throughout appears exactly once', async () => {
+    const s = createPostgresStore({ pool: world.admin, ...world.tables, table: 'scan_sessions', clock: clock.now });
+    const { migrate } = await import('@cloakroom/store-postgres');
+    await migrate(world.admin, { ...world.tables, table: 'scan_sessions' });
+    const stable = Array.from({ length: 57 }, () => live());
+    for (const r of stable) await s.insert(r);
+    const expired = live({ expiresAt: clock.now() + 1 });
+    await s.insert(expired);
+    clock.advance(1);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    let previousChurn: SessionRecord | undefined;
+    do {
+      const page = await s.scan(cursor === undefined ? { limit: 10 } : { cursor, limit: 10 });
+      expect(page.records.length).toBeLessThanOrEqual(10);
+      seen.push(...page.records.map((r) => r.id));
+      // Churn during the scan: other records come and go between pages.
+      const churn = live();
+      await s.insert(churn);
+      if (previousChurn) await s.delete(previousChurn.id);
+      previousChurn = churn;
+      cursor = page.cursor;
+      pages += 1;
+    } while (cursor !== undefined && pages < 100);
+    const stableIds = new Set(stable.map((r) => r.id));
+    const counted = seen.filter((id) => stableIds.has(id));
+    expect(counted.sort()).toEqual([...stableIds].sort());
+    expect(seen).not.toContain(expired.id);
+    await s.close();
+  });
+
+  it('rejects forged cursors and non-positive limits with InvalidArgument', async () => {
+    for (const cursor of ['', 'abc', 'pg1.%%%', "pg1.' OR 1=1 --"]) {
+      expect(await caught(() => store.scan({ cursor, limit: 5 }))).toBeInstanceOf(InvalidArgument);
+    }
+    for (const limit of [0, -1, 1.5, Number.NaN]) {
+      expect(await caught(() => store.scan({ limit }))).toBeInstanceOf(InvalidArgument);
+    }
+  });
+});
+
+describe('postgres store: model-based property', () => {
+  it('random operation sequences agree with a map model (seed printed on failure)', async () => {
+    const s = createPostgresStore({ pool: world.admin, ...world.tables, clock: clock.now });
+    const ids = Array.from({ length: 4 }, () => randomId());
+    const subjects = [randomId(), randomId()];
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('insert' as const), i: fc.nat(3), s: fc.nat(1), ttl: fc.integer({ min: 1, max: 50 }) }),
+      fc.record({ kind: fc.constant('replace' as const), i: fc.nat(3), v: fc.integer({ min: 0, max: 3 }), ttl: fc.integer({ min: 1, max: 50 }) }),
+      fc.record({ kind: fc.constant('delete' as const), i: fc.nat(3) }),
+      fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 30 }) }),
+      fc.record({ kind: fc.constant('deleteBySubject' as const), s: fc.nat(1) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 25 }), async (ops) => {
+        for (const id of ids) await s.delete(id);
+        const model = new Map<string, SessionRecord>();
+        const alive = (r: SessionRecord | undefined) => (r && r.expiresAt > clock.now() ? r : undefined);
+        for (const o of ops) {
+          if (o.kind === 'tick') clock.advance(o.ms);
+          if (o.kind === 'insert') {
+            const r = makeRecord({ id: ids[o.i]!, subject: subjects[o.s]!, expiresAt: clock.now() + o.ttl });
+            const exists = alive(model.get(r.id));
+            const err = await s.insert(r).then(() => undefined, (e: unknown) => e);
+            if (exists) expect(err).toBeInstanceOf(StoreConflict);
+            else {
+              expect(err).toBeUndefined();
+              model.set(r.id, r);
+            }
+          }
+          if (o.kind === 'replace') {
+            const cur = alive(model.get(ids[o.i]!));
+            const r = makeRecord({ id: ids[o.i]!, version: o.v + 1, expiresAt: clock.now() + o.ttl });
+            const ok = await s.replace(r, o.v);
+            expect(ok).toBe(cur?.version === o.v);
+            if (ok) model.set(r.id, r);
+          }
+          if (o.kind === 'delete') {
+            expect(await s.delete(ids[o.i]!)).toBe(alive(model.get(ids[o.i]!)) !== undefined);
+            model.delete(ids[o.i]!);
+          }
+          if (o.kind === 'deleteBySubject') {
+            const hits = [...model.values()].filter((r) => alive(r) && r.subject === subjects[o.s]);
+            expect(await s.deleteBySubject(subjects[o.s]!)).toBe(hits.length);
+            for (const [k, r] of model) if (r.subject === subjects[o.s]) model.delete(k);
+          }
+          for (const id of ids) expect(await s.get(id)).toEqual(alive(model.get(id)) ?? null);
+        }
+      }),
+      { numRuns: 25, verbose: 1 },
+    );
+    await s.close();
+  });
+});
