@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { basename, join } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
+import type { Io } from './io';
+import { TEMP_SUFFIX } from './layout';
+
+/** Mode of every file the store creates: owner read/write only (SEC-28). */
+export const FILE_MODE = 0o600;
+/** Mode of every directory the store creates: owner only (SEC-28). */
+export const DIR_MODE = 0o700;
+
+/**
+ * Replace `path` with `bytes` so that a crash at any instant leaves either the
+ * old file or the new one, never a mix: write a temp file in the same
+ * directory, (fsync it), rename it over the target, (fsync the directory so
+ * the rename itself survives power loss). On failure the temp file is removed
+ * and the previous file is untouched.
+ */
+export async function writeFileAtomic(
+  io: Io,
+  dir: string,
+  path: string,
+  bytes: Uint8Array,
+  durable: boolean,
+): Promise<void> {
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+  let handle: FileHandle | undefined;
+  try {
+    handle = await io.open(tmp, 'wx', FILE_MODE);
+    // The open mode is filtered by the umask; set it explicitly.
+    await handle.chmod(FILE_MODE);
+    await handle.writeFile(bytes);
+    if (durable) await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await io.rename(tmp, path);
+  } catch (err) {
+    await handle?.close().catch(() => undefined);
+    await io.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  if (durable) await syncDir(io, dir);
+}
+
+/** fsync a directory so entries created, renamed or removed in it are durable. */
+export async function syncDir(io: Io, dir: string): Promise<void> {
+  const handle = await io.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Create `dir` (and missing parents) with mode 0700 set explicitly.
+ * @returns the directories this call created, topmost first.
+ */
+export async function ensureDir(io: Io, dir: string): Promise<string[]> {
+  try {
+    await io.mkdir(dir, { mode: DIR_MODE });
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'EEXIST') return [];
+    if (code !== 'ENOENT') throw err;
+    const parents = await ensureDir(io, join(dir, '..'));
+    return [...parents, ...(await ensureDir(io, dir))];
+  }
+  await io.chmod(dir, DIR_MODE);
+  return [dir];
+}

@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { StoreUnavailable } from '@cloakroom/core';
+import { FILE_MODE } from './atomic-write';
+import { errnoOf, type Io, isMissing } from './io';
+import { TEMP_SUFFIX } from './layout';
+
+/** How long to wait for a lock and when a held lock counts as abandoned. */
+export interface LockTiming {
+  readonly timeoutMs: number;
+  readonly staleMs: number;
+}
+
+interface Owner {
+  readonly pid: number;
+  readonly host: string;
+  readonly t: number;
+  readonly nonce: string;
+}
+
+const HOST = hostname();
+
+/**
+ * Take an exclusive lock shared by every process on this directory. The lock
+ * file appears atomically with its owner already written in it (hard link of
+ * a filled temp file; `link` fails with EEXIST when held), so a crash never
+ * leaves an ownerless lock. A lock is abandoned when its owner process is
+ * gone (same host, pid not alive) or it is older than `staleMs`; abandoned
+ * locks are broken under a short break lock so two breakers cannot remove a
+ * fresh lock taken in between.
+ * @returns the release function.
+ * @throws StoreUnavailable when the lock is still held after `timeoutMs`.
+ */
+export async function acquireLock(
+  io: Io,
+  lockPath: string,
+  timing: LockTiming,
+): Promise<() => Promise<void>> {
+  const owner: Owner = { pid: process.pid, host: HOST, t: Date.now(), nonce: randomHex() };
+  const deadline = Date.now() + timing.timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    if (await tryCreate(io, lockPath, owner)) return () => release(io, lockPath, owner.nonce);
+    const held = await readOwner(io, lockPath);
+    if (held !== null && (await isAbandoned(io, lockPath, held, timing.staleMs))) {
+      await breakLock(io, lockPath, held, timing.staleMs);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new StoreUnavailable(
+        `fs store: lock ${basename(lockPath)} still held after ${timing.timeoutMs} ms`,
+      );
+    }
+    await delay(Math.min(2 ** Math.min(attempt, 5), 25) * (0.5 + Math.random()));
+  }
+}
+
+async function tryCreate(io: Io, path: string, owner: Owner): Promise<boolean> {
+  const tmp = join(dirname(path), `.${basename(path)}.${owner.nonce}${TEMP_SUFFIX}`);
+  await io.open(tmp, 'wx', FILE_MODE).then(async (handle) => {
+    try {
+      await handle.chmod(FILE_MODE);
+      await handle.writeFile(JSON.stringify({ ...owner, t: Date.now() }));
+    } finally {
+      await handle.close();
+    }
+  });
+  try {
+    await io.link(tmp, path);
+    return true;
+  } catch (err) {
+    if (errnoOf(err) === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await io.unlink(tmp).catch(() => undefined);
+  }
+}
+
+/** The owner written in a lock file; `null` when it vanished; `undefined` fields when unreadable. */
+async function readOwner(io: Io, path: string): Promise<Partial<Owner> | null> {
+  let text: string;
+  try {
+    text = await io.readFile(path, 'utf8');
+  } catch (err) {
+    if (isMissing(err)) return null;
+    throw err;
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<Owner>;
+    return typeof parsed === 'object' && parsed !== null ? parsed : {};
+  } catch {
+    return {};
+  }
+}
+
+async function isAbandoned(
+  io: Io,
+  path: string,
+  held: Partial<Owner>,
+  staleMs: number,
+): Promise<boolean> {
+  if (
+    typeof held.pid === 'number' &&
+    held.host === HOST &&
+    held.pid !== process.pid &&
+    !alive(held.pid)
+  ) {
+    return true;
+  }
+  let since = held.t;
+  if (typeof since !== 'number') {
+    try {
+      since = (await io.stat(path)).mtimeMs;
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+  }
+  return Date.now() - since > staleMs;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoOf(err) === 'EPERM';
+  }
+}
+
+async function breakLock(
+  io: Io,
+  path: string,
+  held: Partial<Owner>,
+  staleMs: number,
+): Promise<void> {
+  const breakPath = `${path}.break`;
+  const me: Owner = { pid: process.pid, host: HOST, t: Date.now(), nonce: randomHex() };
+  if (!(await tryCreate(io, breakPath, me))) {
+    const breaker = await readOwner(io, breakPath);
+    // A breaker holds its lock for a few system calls; one that is gone or
+    // old died mid-break and is removed so breaking can proceed.
+    if (breaker !== null && (await isAbandoned(io, breakPath, breaker, staleMs))) {
+      await io.unlink(breakPath).catch(() => undefined);
+    }
+    return;
+  }
+  try {
+    const now = await readOwner(io, path);
+    if (now !== null && now.nonce === held.nonce) await io.unlink(path).catch(swallowMissing);
+  } finally {
+    await io.unlink(breakPath).catch(swallowMissing);
+  }
+}
+
+async function release(io: Io, path: string, nonce: string): Promise<void> {
+  const held = await readOwner(io, path);
+  // Ours may have been broken as stale (we held it past staleMs): leave the new owner's alone.
+  if (held?.nonce === nonce) await io.unlink(path).catch(swallowMissing);
+}
+
+function swallowMissing(err: unknown): void {
+  if (!isMissing(err)) throw err;
+}
+
+function randomHex(): string {
+  return randomBytes(12).toString('hex');
+}

@@ -1,0 +1,228 @@
+import { dirname } from 'node:path';
+import type { SessionRecord } from '@cloakroom/core';
+import { StoreDataInvalid } from '@cloakroom/core';
+import { ensureDir, FILE_MODE, syncDir, writeFileAtomic } from './atomic-write';
+import { acquireLock, type LockTiming } from './file-lock';
+import { errnoOf, type Io, isMissing } from './io';
+import type { Layout } from './layout';
+import { decodeRecord, encodeRecord, RECORD_OVERHEAD, type StoredRecord } from './record-codec';
+
+/** What a record file means right now. */
+export type RecordState =
+  | { readonly kind: 'missing' }
+  /** Not a valid record file (checksum, format, or named for another id). */
+  | { readonly kind: 'invalid' }
+  /** The successor half of a `rotate` that never committed: does not exist. */
+  | { readonly kind: 'orphan'; readonly stored: StoredRecord }
+  | { readonly kind: 'expired'; readonly stored: StoredRecord }
+  | { readonly kind: 'live'; readonly stored: StoredRecord };
+
+export interface RecordFilesConfig {
+  readonly io: Io;
+  readonly layout: Layout;
+  readonly durable: boolean;
+  readonly lock: LockTiming;
+  readonly maxPayloadBytes: number;
+}
+
+/**
+ * The file-level mechanics of the session store: read and classify a record
+ * file, write one atomically, keep the subject index, lock ids. All paths come
+ * from validated ids (see `layout.ts`).
+ */
+export class RecordFiles {
+  readonly #c: RecordFilesConfig;
+
+  constructor(config: RecordFilesConfig) {
+    this.#c = config;
+  }
+
+  /** Read a record file; no interpretation beyond its own validity. */
+  async read(id: string): Promise<StoredRecord | 'missing' | 'invalid'> {
+    const path = this.#c.layout.recordPath(id);
+    let bytes: Uint8Array;
+    try {
+      const handle = await this.#c.io.open(path, 'r');
+      try {
+        const { size } = await handle.stat();
+        // A planted multi-gigabyte file must not be read into memory.
+        if (size > this.#c.maxPayloadBytes + RECORD_OVERHEAD) return 'invalid';
+        bytes = await handle.readFile();
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      if (isMissing(err)) return 'missing';
+      if (errnoOf(err) === 'EISDIR') return 'invalid';
+      throw err;
+    }
+    const stored = decodeRecord(bytes);
+    // A file copied under another id's name is not that id's record.
+    if (stored === undefined || stored.record.id !== id) return 'invalid';
+    return stored;
+  }
+
+  /**
+   * Classify the record with this id at `now`. A pending successor exists
+   * only once its parent's file names it (the parent's rename is the commit
+   * point of `rotate`).
+   */
+  async state(id: string, now: number): Promise<RecordState> {
+    const stored = await this.read(id);
+    if (stored === 'missing' || stored === 'invalid') return { kind: stored };
+    if (stored.pendingParent !== undefined && !(await this.#committed(stored.pendingParent, id))) {
+      return { kind: 'orphan', stored };
+    }
+    return now >= stored.record.expiresAt ? { kind: 'expired', stored } : { kind: 'live', stored };
+  }
+
+  async #committed(parentId: string, childId: string): Promise<boolean> {
+    const parent = await this.read(parentId);
+    return typeof parent === 'object' && parent.successor === childId;
+  }
+
+  /** Throw `StoreDataInvalid` for an invalid state; the message names the id (a hash), nothing else. */
+  invalid(id: string): StoreDataInvalid {
+    return new StoreDataInvalid(
+      `fs store: record file for session ${id} is corrupt or not a record (checksum or format mismatch)`,
+    );
+  }
+
+  /** Write a record file atomically (creating its shard directory if needed). */
+  async write(stored: StoredRecord): Promise<void> {
+    const id = stored.record.id;
+    const dir = this.#c.layout.shardOf(id);
+    const bytes = encodeRecord(stored);
+    const path = this.#c.layout.recordPath(id);
+    try {
+      await writeFileAtomic(this.#c.io, dir, path, bytes, this.#c.durable);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      await this.#ensureDirDurable(dir);
+      await writeFileAtomic(this.#c.io, dir, path, bytes, this.#c.durable);
+    }
+  }
+
+  /** Remove a record file (durably, so a revocation survives power loss). */
+  async remove(id: string): Promise<void> {
+    try {
+      await this.#c.io.unlink(this.#c.layout.recordPath(id));
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+    if (this.#c.durable) await syncDir(this.#c.io, this.#c.layout.shardOf(id));
+  }
+
+  /**
+   * Add `id` to the subject's index before its record is written, so the
+   * index never misses a record (ghost markers are harmless: every reader
+   * checks the record itself).
+   */
+  async addMarker(subject: string, id: string): Promise<void> {
+    const path = this.#c.layout.markerPath(subject, id);
+    const dir = dirname(path);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const handle = await this.#c.io.open(path, 'wx', FILE_MODE);
+        try {
+          await handle.chmod(FILE_MODE);
+        } finally {
+          await handle.close();
+        }
+        if (this.#c.durable) await syncDir(this.#c.io, dir);
+        return;
+      } catch (err) {
+        if (errnoOf(err) === 'EEXIST') return;
+        // The subject directory is new, or a sweep just removed it empty.
+        if (!isMissing(err) || attempt >= 3) throw err;
+        await this.#ensureDirDurable(dir);
+      }
+    }
+  }
+
+  async removeMarker(subject: string, id: string): Promise<void> {
+    await this.#c.io.unlink(this.#c.layout.markerPath(subject, id)).catch((err: unknown) => {
+      if (!isMissing(err)) throw err;
+    });
+  }
+
+  /** Ids listed in a subject's index (possibly ghosts). */
+  async markers(subject: string): Promise<string[]> {
+    try {
+      return await this.#c.io.readdir(this.#c.layout.subjectDir(subject));
+    } catch (err) {
+      if (isMissing(err)) return [];
+      throw err;
+    }
+  }
+
+  /**
+   * Before a file that names a successor is overwritten or removed, make sure
+   * that successor no longer depends on it: a crash between the commit and
+   * the clean-up of `rotate` leaves the successor pending.
+   * `held` lists ids whose locks the caller already holds.
+   */
+  async settleSuccessor(stored: StoredRecord, held: readonly string[]): Promise<void> {
+    const next = stored.successor;
+    if (next === undefined) return;
+    const run = async (): Promise<void> => {
+      const child = await this.read(next);
+      if (typeof child === 'object' && child.pendingParent === stored.record.id) {
+        await this.write({ record: child.record });
+      }
+    };
+    if (held.includes(next)) await run();
+    else await this.withLocks([next], run);
+  }
+
+  /** Run `fn` holding the locks of these ids, taken in sorted order so two callers never deadlock. */
+  async withLocks<T>(ids: readonly string[], fn: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(ids)].sort();
+    const releases: (() => Promise<void>)[] = [];
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+    try {
+      for (const id of sorted) releases.push(await this.#lock(id));
+      outcome = { ok: true, value: await fn() };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    for (const release of releases.reverse()) {
+      try {
+        await release();
+      } catch (error) {
+        if (outcome.ok) outcome = { ok: false, error };
+      }
+    }
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
+  async #lock(id: string): Promise<() => Promise<void>> {
+    const lockPath = this.#c.layout.lockPath(id);
+    try {
+      return await acquireLock(this.#c.io, lockPath, this.#c.lock);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      await this.#ensureDirDurable(dirname(lockPath));
+      return acquireLock(this.#c.io, lockPath, this.#c.lock);
+    }
+  }
+
+  async #ensureDirDurable(dir: string): Promise<void> {
+    const created = await ensureDir(this.#c.io, dir);
+    // A new directory entry is durable only once its parent is synced.
+    if (this.#c.durable) for (const path of created) await syncDir(this.#c.io, dirname(path));
+  }
+}
+
+/** A copy of a record safe to hand to the caller. */
+export function copyRecord(record: SessionRecord): SessionRecord {
+  return {
+    id: record.id,
+    subject: record.subject,
+    expiresAt: record.expiresAt,
+    version: record.version,
+    payload: new Uint8Array(record.payload),
+  };
+}

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigInvalid } from '@cloakroom/core';
+import { DIR_MODE, FILE_MODE } from './atomic-write';
+
+/**
+ * Create (mode 0700) or check the root and the given subdirectories, and
+ * refuse unsafe ones (SEC-28): not a directory, group- or world-writable,
+ * owned by another user, or on a case-insensitive file system (ids differ by
+ * case only). Runs once, synchronously, when the store is created.
+ * @returns the absolute root path.
+ * @throws ConfigInvalid with a message naming the path and the fix.
+ */
+export function prepareRoot(dir: string, subdirs: readonly string[]): string {
+  try {
+    return prepare(resolve(dir), subdirs);
+  } catch (err) {
+    if (err instanceof ConfigInvalid) throw err;
+    const code = (err as { code?: unknown }).code;
+    throw new ConfigInvalid(`fs store: cannot use ${resolve(dir)} (${String(code ?? err)})`, {
+      cause: err,
+    });
+  }
+}
+
+function prepare(root: string, subdirs: readonly string[]): string {
+  for (const path of [root, ...subdirs.map((s) => join(root, s))]) {
+    let created: string | undefined;
+    try {
+      created = mkdirSync(path, { recursive: true, mode: DIR_MODE });
+    } catch (err) {
+      throw new ConfigInvalid(`fs store: cannot create directory ${path}`, { cause: err });
+    }
+    // mkdir's mode is filtered by the umask: set it explicitly on what we created.
+    if (created !== undefined) chmodCreated(created, path);
+    checkSafe(path);
+  }
+  checkCaseSensitive(root);
+  return root;
+}
+
+function chmodCreated(first: string, last: string): void {
+  // `first` is the topmost directory mkdir created; chmod it and each one below.
+  let path = first;
+  chmodSync(path, DIR_MODE);
+  for (const part of last.slice(first.length).split(/[\\/]/).filter(Boolean)) {
+    path = join(path, part);
+    chmodSync(path, DIR_MODE);
+  }
+}
+
+function checkSafe(path: string): void {
+  const st = statSync(path);
+  if (!st.isDirectory()) throw new ConfigInvalid(`fs store: ${path} is not a directory`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) {
+    throw new ConfigInvalid(
+      `fs store: ${path} is owned by uid ${st.uid}, not by this process (uid ${uid}); ` +
+        'the store only uses a directory its own user owns',
+    );
+  }
+  if ((st.mode & 0o022) !== 0) {
+    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+    throw new ConfigInvalid(
+      `fs store: ${path} is group- or world-writable (mode ${mode}); run \`chmod 700 ${path}\``,
+    );
+  }
+}
+
+function checkCaseSensitive(root: string): void {
+  const tag = randomBytes(6).toString('hex');
+  const probe = join(root, `.case-probe-${tag}-Aa`);
+  writeFileSync(probe, '', { mode: FILE_MODE, flag: 'wx' });
+  try {
+    if (existsSync(join(root, `.case-probe-${tag}-aA`))) {
+      throw new ConfigInvalid(
+        `fs store: ${root} is on a case-insensitive file system; session ids differ by case, use a case-sensitive one`,
+      );
+    }
+  } finally {
+    unlinkSync(probe);
+  }
+}
