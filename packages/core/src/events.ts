@@ -67,6 +67,19 @@ export type CloakroomEvent =
       readonly count: number;
     })
   | (EventBase & {
+      readonly type: 'store.rewrapped';
+      readonly scanned: number;
+      readonly rewrapped: number;
+      readonly unreadable: number;
+      readonly contended: number;
+      readonly complete: boolean;
+      readonly primaryKeyId: string;
+    })
+  | (EventBase & {
+      readonly type: 'store.swept';
+      readonly count: number;
+    })
+  | (EventBase & {
       readonly type: 'access.denied';
       readonly action: Action;
       /** The policy's reason (a policy that threw reports `policy threw`). */

@@ -23,3 +23,4 @@ export type { RefreshResult } from './refresh';
 export type { CloakroomOptions, TtlOptions } from './cloakroom-options';
 export type { CloakroomEvent, CloakroomEventType, EventSink, RejectReason } from './events';
 export { defaultPolicy, allowAll } from './default-policy';
+export type { RewrapOptions, RewrapProgress, RewrapReport } from './operator';

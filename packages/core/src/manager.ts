@@ -3,6 +3,7 @@ import { InvalidArgument, isCloakroomError } from './errors';
 import type { PublicJwk } from './key-contract';
 import type { Actor } from './policy-contract';
 import { type VerifiedToken, verifyToken } from './jwt';
+import { type RewrapOptions, type RewrapReport, rewrap, sweep } from './operator';
 import { type RefreshResult, refreshSession, revokeFamily } from './refresh';
 import { isUsable, load } from './session-load';
 import {
@@ -84,6 +85,13 @@ export interface Cloakroom {
   revokeSubject(subject: string, actor?: Actor): Promise<number>;
   /** Public metadata of a subject's live sessions. */
   listSessions(subject: string, actor?: Actor): Promise<SessionInfo[]>;
+  /**
+   * Re-seal every record not under the primary storage key (operator action
+   * `store.rewrap`). Resumable, idempotent, compare-and-swap per record (SEC-14).
+   */
+  rewrap(options?: RewrapOptions, actor?: Actor): Promise<RewrapReport>;
+  /** Delete expired records in stores without native expiry (operator action `store.sweep`). @returns how many. */
+  sweep(actor?: Actor): Promise<number>;
   /** Verify a token this instance (or its fleet) issued, for resource servers. @throws TokenRejected */
   verify(token: unknown): Promise<VerifiedToken>;
   /** The public signing keys, for `/.well-known/jwks.json`. */
@@ -133,6 +141,8 @@ export function createCloakroom(options: CloakroomOptions): Cloakroom {
       return count;
     },
     listSessions: (subject, actor) => listSessions(ctx, subject, actor),
+    rewrap: (opts, actor) => rewrap(ctx, opts, actor),
+    sweep: (actor) => sweep(ctx, actor),
     verify: (token) =>
       verifyToken(token, {
         keys: ctx.keys,
