@@ -19,7 +19,11 @@ for (const dir of readdirSync(new URL('packages/', root))) {
     ['attw', ['--pack', '.', '--profile', 'node16', '--format', 'table-flipped']],
   ]) {
     try {
-      const out = execFileSync(bin(tool), args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const out = execFileSync(bin(tool), args, {
+        cwd,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       console.log(`ok   ${pkg.name}: ${tool}`);
       if (process.env.VERBOSE) console.log(out);
     } catch (error) {

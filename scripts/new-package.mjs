@@ -31,7 +31,11 @@ const pkg = {
   files: ['dist'],
   scripts: { build: 'tsup' },
   ...(isPrivate ? {} : { publishConfig: { access: 'public' } }),
-  repository: { type: 'git', url: 'git+https://github.com/cloakroom/cloakroom.git', directory: `packages/${folder}` },
+  repository: {
+    type: 'git',
+    url: 'git+https://github.com/cloakroom/cloakroom.git',
+    directory: `packages/${folder}`,
+  },
   keywords: ['jwt', 'session', 'cloakroom'],
 };
 writeFileSync(new URL('package.json', dir), `${JSON.stringify(pkg, null, 2)}\n`);

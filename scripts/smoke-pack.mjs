@@ -10,7 +10,8 @@ const root = new URL('../', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'cloakroom-smoke-'));
 const tarballs = join(work, 'tarballs');
 const app = join(work, 'app');
-const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const run = (cmd, args, cwd) =>
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 
 try {
   const names = [];
@@ -23,10 +24,17 @@ try {
     names.push(pkg.name);
   }
   run('mkdir', ['-p', app], work);
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'smoke', private: true, version: '0.0.0' }));
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'smoke', private: true, version: '0.0.0' }),
+  );
   const files = readdirSync(tarballs).map((f) => join(tarballs, f));
   // Peer dependencies of the store packages, so each loads as a user would have it.
-  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files, 'ioredis@5', 'pg@8'], app);
+  run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files, 'ioredis@5', 'pg@8'],
+    app,
+  );
 
   writeFileSync(
     join(app, 'check.mjs'),

@@ -97,7 +97,9 @@ export function resolveTimes(options: CloakroomOptions): ResolvedTimes {
   );
   if (touch > idle) throw new ConfigInvalid('touchIntervalMs must not exceed ttl.idle');
   const grace =
-    options.refreshGraceMs === 0 ? 0 : positiveInt('refreshGraceMs', options.refreshGraceMs, 10_000);
+    options.refreshGraceMs === 0
+      ? 0
+      : positiveInt('refreshGraceMs', options.refreshGraceMs, 10_000);
   return { idle, absolute, token, touch, grace };
 }
 
@@ -113,7 +115,17 @@ export function checkShape(options: CloakroomOptions): void {
       }
     }
   };
-  need('store', options.store, ['insert', 'get', 'replace', 'rotate', 'delete', 'deleteBySubject', 'listBySubject', 'scan', 'close']);
+  need('store', options.store, [
+    'insert',
+    'get',
+    'replace',
+    'rotate',
+    'delete',
+    'deleteBySubject',
+    'listBySubject',
+    'scan',
+    'close',
+  ]);
   need('keys', options.keys, ['signingKey', 'verificationKey', 'storageKeys', 'indexKey', 'jwks']);
   if (options.cipher !== undefined) need('cipher', options.cipher, ['seal', 'open', 'keyIdOf']);
   if (options.policy !== undefined) need('policy', options.policy, ['authorize']);
@@ -125,7 +137,10 @@ export function checkShape(options: CloakroomOptions): void {
       throw new ConfigInvalid(`${name} must be a non-empty string`);
     }
   }
-  if (options.typ !== undefined && (typeof options.typ !== 'string' || !/^[\w.+/-]{1,64}$/.test(options.typ))) {
+  if (
+    options.typ !== undefined &&
+    (typeof options.typ !== 'string' || !/^[\w.+/-]{1,64}$/.test(options.typ))
+  ) {
     throw new ConfigInvalid('typ must be a short media-type string such as "at+jwt"');
   }
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {

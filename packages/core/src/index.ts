@@ -15,10 +15,22 @@ export {
   readTicketCookie,
   type TicketCookieOptions,
 } from './cookie';
-export { staticKeys, type StaticKeysOptions, type SigningKeyInput, type StorageKeyInput } from './static-keys';
+export {
+  staticKeys,
+  type StaticKeysOptions,
+  type SigningKeyInput,
+  type StorageKeyInput,
+} from './static-keys';
 export { generateSigningKey, generateSecret, type GeneratedSigningKey } from './generate-keys';
 export { signToken, verifyToken, type VerifyTokenOptions, type VerifiedToken } from './jwt';
-export { createCloakroom, type Cloakroom, type CreatedSession, type CreateOptions, type ResolvedSession, type SessionInfo } from './manager';
+export {
+  createCloakroom,
+  type Cloakroom,
+  type CreatedSession,
+  type CreateOptions,
+  type ResolvedSession,
+  type SessionInfo,
+} from './manager';
 export type { RefreshResult } from './refresh';
 export type { CloakroomOptions, TtlOptions } from './cloakroom-options';
 export type { CloakroomEvent, CloakroomEventType, EventSink, RejectReason } from './events';

@@ -62,7 +62,12 @@ export interface SessionInfo {
 /** The session manager returned by {@link createCloakroom}. */
 export interface Cloakroom {
   /** Sign a JWT for `subject`, seal it with `claims`, store it, and return a fresh ticket. */
-  create(subject: string, claims?: Record<string, unknown>, options?: CreateOptions, actor?: Actor): Promise<CreatedSession>;
+  create(
+    subject: string,
+    claims?: Record<string, unknown>,
+    options?: CreateOptions,
+    actor?: Actor,
+  ): Promise<CreatedSession>;
   /**
    * The session behind a ticket, or `null` when it is malformed, missing,
    * expired, revoked, rotated or tampered with (the reason goes to `onEvent`).
@@ -76,7 +81,11 @@ export interface Cloakroom {
    * old ticket presented again after the grace window revokes the family.
    * @returns `null` when the ticket does not resolve.
    */
-  refresh(ticket: unknown, options?: { readonly claims?: Record<string, unknown> }, actor?: Actor): Promise<RefreshResult | null>;
+  refresh(
+    ticket: unknown,
+    options?: { readonly claims?: Record<string, unknown> },
+    actor?: Actor,
+  ): Promise<RefreshResult | null>;
   /** Revoke the session behind a ticket (logout). @returns whether a session was removed. */
   revoke(ticket: unknown, actor?: Actor): Promise<boolean>;
   /** Revoke one session of `subject` by its id (e.g. "sign out that device"). */
@@ -207,7 +216,11 @@ async function create(
   return { ticket, sessionId: id, expiresAt: record.expiresAt, absoluteExpiresAt: abs };
 }
 
-async function resolve(ctx: SessionContext, ticket: unknown, actor: Actor | undefined): Promise<ResolvedSession | null> {
+async function resolve(
+  ctx: SessionContext,
+  ticket: unknown,
+  actor: Actor | undefined,
+): Promise<ResolvedSession | null> {
   ctx.ensureOpen();
   await ctx.authorize('session.resolve', actor);
   const loaded = await load(ctx, ticket, 'resolve');
@@ -219,7 +232,12 @@ async function resolve(ctx: SessionContext, ticket: unknown, actor: Actor | unde
     if (now >= payload.grace) {
       await revokeFamily(ctx, id, record, payload);
     } else {
-      ctx.emit({ type: 'session.rejected', operation: 'resolve', reason: 'rotated', sessionId: id });
+      ctx.emit({
+        type: 'session.rejected',
+        operation: 'resolve',
+        reason: 'rotated',
+        sessionId: id,
+      });
     }
     return null;
   }
@@ -243,10 +261,17 @@ async function resolve(ctx: SessionContext, ticket: unknown, actor: Actor | unde
  * a third of its lifetime or less remains. A lost compare-and-swap means a
  * concurrent request already wrote: this request still answers with its own view.
  */
-async function touch(ctx: SessionContext, record: SessionRecord, payload: LivePayload, now: number): Promise<LivePayload> {
+async function touch(
+  ctx: SessionContext,
+  record: SessionRecord,
+  payload: LivePayload,
+  now: number,
+): Promise<LivePayload> {
   const renew = payload.tokenExp - now <= ctx.times.token / 3;
   if (!renew && now - payload.seen < ctx.times.touch) return payload;
-  const signed = renew ? await ctx.signFor(payload.sub, payload.claims, now, payload.abs) : undefined;
+  const signed = renew
+    ? await ctx.signFor(payload.sub, payload.claims, now, payload.abs)
+    : undefined;
   const next: LivePayload = {
     ...payload,
     ...signed,
@@ -267,7 +292,11 @@ async function touch(ctx: SessionContext, record: SessionRecord, payload: LivePa
   return next;
 }
 
-async function revoke(ctx: SessionContext, ticket: unknown, actor: Actor | undefined): Promise<boolean> {
+async function revoke(
+  ctx: SessionContext,
+  ticket: unknown,
+  actor: Actor | undefined,
+): Promise<boolean> {
   ctx.ensureOpen();
   await ctx.authorize('session.revoke', actor);
   const loaded = await load(ctx, ticket, 'revoke');
@@ -277,11 +306,21 @@ async function revoke(ctx: SessionContext, ticket: unknown, actor: Actor | undef
     loaded.payload.k === 'tomb'
       ? await revokeFamily(ctx, loaded.id, loaded.record, loaded.payload, false)
       : Number(await ctx.store.delete(loaded.id));
-  ctx.emit({ type: 'session.revoked', sessionId: loaded.id, subjectIndex: loaded.record.subject, count });
+  ctx.emit({
+    type: 'session.revoked',
+    sessionId: loaded.id,
+    subjectIndex: loaded.record.subject,
+    count,
+  });
   return count > 0;
 }
 
-async function revokeSession(ctx: SessionContext, subject: string, sessionId: string, actor: Actor | undefined): Promise<boolean> {
+async function revokeSession(
+  ctx: SessionContext,
+  subject: string,
+  sessionId: string,
+  actor: Actor | undefined,
+): Promise<boolean> {
   ctx.ensureOpen();
   checkSubject(subject);
   await ctx.authorize('session.revoke', actor, subject);
@@ -295,7 +334,11 @@ async function revokeSession(ctx: SessionContext, subject: string, sessionId: st
   return deleted;
 }
 
-async function listSessions(ctx: SessionContext, subject: string, actor: Actor | undefined): Promise<SessionInfo[]> {
+async function listSessions(
+  ctx: SessionContext,
+  subject: string,
+  actor: Actor | undefined,
+): Promise<SessionInfo[]> {
   ctx.ensureOpen();
   checkSubject(subject);
   await ctx.authorize('session.list', actor, subject);

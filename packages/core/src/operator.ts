@@ -57,7 +57,11 @@ const MAX_CAS_ATTEMPTS = 5;
  * content. Only sealed bytes are ever written (SEC-14). Memory stays flat:
  * one page at a time.
  */
-export async function rewrap(ctx: SessionContext, options: RewrapOptions = {}, actor?: Actor): Promise<RewrapReport> {
+export async function rewrap(
+  ctx: SessionContext,
+  options: RewrapOptions = {},
+  actor?: Actor,
+): Promise<RewrapReport> {
   ctx.ensureOpen();
   await ctx.authorize('store.rewrap', actor);
   const batchSize = options.batchSize ?? 500;
@@ -76,10 +80,19 @@ export async function rewrap(ctx: SessionContext, options: RewrapOptions = {}, a
   let contended = 0;
   let cursor = options.cursor;
   let complete = false;
-  const progress = (): RewrapProgress => ({ scanned, rewrapped, current, unreadable, contended, ...(cursor === undefined ? {} : { cursor }) });
+  const progress = (): RewrapProgress => ({
+    scanned,
+    rewrapped,
+    current,
+    unreadable,
+    contended,
+    ...(cursor === undefined ? {} : { cursor }),
+  });
 
   while (!options.signal?.aborted) {
-    const page = await ctx.store.scan(cursor === undefined ? { limit: batchSize } : { cursor, limit: batchSize });
+    const page = await ctx.store.scan(
+      cursor === undefined ? { limit: batchSize } : { cursor, limit: batchSize },
+    );
     for (const record of page.records) {
       scanned++;
       const outcome = await rewrapOne(ctx, record, primaryKeyId);
@@ -97,7 +110,15 @@ export async function rewrap(ctx: SessionContext, options: RewrapOptions = {}, a
     }
   }
   const report = { ...progress(), complete, primaryKeyId, byKeyId: { ...byKeyId } };
-  ctx.emit({ type: 'store.rewrapped', scanned, rewrapped, unreadable, contended, complete, primaryKeyId });
+  ctx.emit({
+    type: 'store.rewrapped',
+    scanned,
+    rewrapped,
+    unreadable,
+    contended,
+    complete,
+    primaryKeyId,
+  });
   return report;
 }
 
@@ -105,7 +126,11 @@ type Outcome =
   | { readonly kind: 'rewrapped' | 'current' | 'unreadable'; readonly keyId?: string }
   | { readonly kind: 'gone' | 'contended'; readonly keyId?: undefined };
 
-async function rewrapOne(ctx: SessionContext, first: SessionRecord, primaryKeyId: string): Promise<Outcome> {
+async function rewrapOne(
+  ctx: SessionContext,
+  first: SessionRecord,
+  primaryKeyId: string,
+): Promise<Outcome> {
   let record: SessionRecord | null = first;
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS && record !== null; attempt++) {
     let keyId: string;
@@ -120,7 +145,10 @@ async function rewrapOne(ctx: SessionContext, first: SessionRecord, primaryKeyId
     try {
       plain = await ctx.cipher.open(record.payload, aad);
     } catch (error) {
-      if (isCloakroomError(error) && (error.code === 'ERR_DECRYPTION_FAILED' || error.code === 'ERR_KEY_NOT_FOUND')) {
+      if (
+        isCloakroomError(error) &&
+        (error.code === 'ERR_DECRYPTION_FAILED' || error.code === 'ERR_KEY_NOT_FOUND')
+      ) {
         return { kind: 'unreadable', keyId };
       }
       throw error;
@@ -128,7 +156,8 @@ async function rewrapOne(ctx: SessionContext, first: SessionRecord, primaryKeyId
     const payload = await ctx.cipher.seal(plain, aad);
     plain.fill(0);
     const next: SessionRecord = { ...record, version: record.version + 1, payload };
-    if (await ctx.store.replace(next, record.version)) return { kind: 'rewrapped', keyId: ctx.cipher.keyIdOf(payload) };
+    if (await ctx.store.replace(next, record.version))
+      return { kind: 'rewrapped', keyId: ctx.cipher.keyIdOf(payload) };
     // A concurrent write won: read the record again and re-seal what it holds now.
     record = await ctx.store.get(record.id);
   }

@@ -33,7 +33,8 @@ export async function refreshSession(
     if (loaded === null) return null;
     const { id, record, payload } = loaded;
     const now = ctx.now();
-    if (payload.k === 'tomb') return replaySuccessor(ctx, ticket as string, id, record, payload, now);
+    if (payload.k === 'tomb')
+      return replaySuccessor(ctx, ticket as string, id, record, payload, now);
     if (!(await isUsable(ctx, id, payload, now, 'refresh'))) return null;
 
     const nextTicket = generateTicket();
@@ -54,7 +55,9 @@ export async function refreshSession(
       fam: payload.fam,
       abs: payload.abs,
       next: nextId,
-      nextTicket: toBase64Url(sealUnderTicket(ticket as string, utf8(nextTicket), successorAad(id))),
+      nextTicket: toBase64Url(
+        sealUnderTicket(ticket as string, utf8(nextTicket), successorAad(id)),
+      ),
       nextExpiresAt,
       grace: now + ctx.times.grace,
     };
@@ -79,7 +82,13 @@ export async function refreshSession(
       },
     );
     if (won) {
-      ctx.emit({ type: 'session.refreshed', sessionId: id, nextSessionId: nextId, subjectIndex: record.subject, family: payload.fam });
+      ctx.emit({
+        type: 'session.refreshed',
+        sessionId: id,
+        nextSessionId: nextId,
+        subjectIndex: record.subject,
+        family: payload.fam,
+      });
       return { ticket: nextTicket, sessionId: nextId, expiresAt: nextExpiresAt };
     }
     // Lost the compare-and-swap: a concurrent refresh or touch wrote first. Read again.
@@ -143,7 +152,13 @@ export async function revokeFamily(
     nextId = following;
   }
   if (reuse) {
-    ctx.emit({ type: 'session.reuse_detected', sessionId: id, subjectIndex: record.subject, family: tomb.fam, revoked });
+    ctx.emit({
+      type: 'session.reuse_detected',
+      sessionId: id,
+      subjectIndex: record.subject,
+      family: tomb.fam,
+      revoked,
+    });
   }
   return revoked;
 }

@@ -3,7 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import { createAesGcmCipher } from './aes-gcm-cipher';
 import type { Cipher } from './cipher-contract';
-import { type CloakroomOptions, type ResolvedTimes, checkShape, resolveTimes } from './cloakroom-options';
+import {
+  type CloakroomOptions,
+  type ResolvedTimes,
+  checkShape,
+  resolveTimes,
+} from './cloakroom-options';
 import { defaultPolicy } from './default-policy';
 import { toBase64Url } from './encoding';
 import { AccessDenied, Closed, DecryptionFailed, InvalidArgument } from './errors';
@@ -46,7 +51,12 @@ export interface SessionContext {
   seal(id: string, subjectIdx: string, payload: SessionPayload): Promise<Uint8Array>;
   /** Opens and decodes; throws DecryptionFailed for anything that is not a valid payload of this record. */
   open(record: SessionRecord): Promise<SessionPayload>;
-  signFor(subject: string, claims: Record<string, unknown>, now: number, abs: number): Promise<{ token: string; kid: string; tokenExp: number }>;
+  signFor(
+    subject: string,
+    claims: Record<string, unknown>,
+    now: number,
+    abs: number,
+  ): Promise<{ token: string; kid: string; tokenExp: number }>;
   ensureOpen(): void;
 }
 
@@ -57,7 +67,10 @@ export function createContext(options: CloakroomOptions): SessionContext {
   const onEvent = options.onEvent;
   const onEventError =
     options.onEventError ??
-    (() => process.emitWarning('a Cloakroom onEvent sink threw; the event was dropped', { code: 'CLOAKROOM_EVENT_SINK' }));
+    (() =>
+      process.emitWarning('a Cloakroom onEvent sink threw; the event was dropped', {
+        code: 'CLOAKROOM_EVENT_SINK',
+      }));
   const policy = options.policy ?? defaultPolicy();
   const keys = options.keys;
   const tolerance = options.clockToleranceSec ?? 5;
@@ -85,15 +98,29 @@ export function createContext(options: CloakroomOptions): SessionContext {
     async authorize(action, actor, targetSubject) {
       let decision: Decision;
       try {
-        const request = targetSubject === undefined ? { action, actor } : { action, actor, target: { subject: targetSubject } };
+        const request =
+          targetSubject === undefined
+            ? { action, actor }
+            : { action, actor, target: { subject: targetSubject } };
         const answer = policy.authorize(request);
         decision = answer instanceof Promise ? await answer : answer;
       } catch {
         decision = { allow: false, reason: 'policy threw' };
       }
       if (decision?.allow === true) return;
-      const reason = typeof decision === 'object' && decision !== null && 'reason' in decision && typeof decision.reason === 'string' ? decision.reason : 'denied';
-      ctx.emit({ type: 'access.denied', action, reason, ...(actor?.id === undefined ? {} : { actorId: actor.id }) });
+      const reason =
+        typeof decision === 'object' &&
+        decision !== null &&
+        'reason' in decision &&
+        typeof decision.reason === 'string'
+          ? decision.reason
+          : 'denied';
+      ctx.emit({
+        type: 'access.denied',
+        action,
+        reason,
+        ...(actor?.id === undefined ? {} : { actorId: actor.id }),
+      });
       throw new AccessDenied(`access denied: ${action}`);
     },
     async indexOf(subject) {
@@ -141,7 +168,8 @@ export function checkClaims(claims: unknown): Record<string, unknown> {
     throw new InvalidArgument('claims must be a plain object');
   }
   const proto = Object.getPrototypeOf(claims);
-  if (proto !== Object.prototype && proto !== null) throw new InvalidArgument('claims must be a plain object');
+  if (proto !== Object.prototype && proto !== null)
+    throw new InvalidArgument('claims must be a plain object');
   for (const name of Object.keys(claims)) {
     if (RESERVED_CLAIMS.has(name)) {
       throw new InvalidArgument(`claim "${name}" is set by Cloakroom and cannot be supplied`);

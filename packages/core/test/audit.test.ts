@@ -20,8 +20,12 @@ describe('SEC-27 audit events carry hashed ids only', () => {
     secrets.push(refreshed?.ticket ?? 'missing-ticket');
     secrets.push((await cloakroom.resolve(refreshed?.ticket))?.token ?? 'missing-token');
     const stored = await dump(memory);
-    await cloakroom.listSessions(SUBJECT).catch((e: Error) => errors.push(`${e.name}: ${e.message}`));
-    await cloakroom.create(SUBJECT, { exp: 1 }).catch((e: Error) => errors.push(`${e.name}: ${e.message}`));
+    await cloakroom
+      .listSessions(SUBJECT)
+      .catch((e: Error) => errors.push(`${e.name}: ${e.message}`));
+    await cloakroom
+      .create(SUBJECT, { exp: 1 })
+      .catch((e: Error) => errors.push(`${e.name}: ${e.message}`));
     await cloakroom.create('', {}).catch((e: Error) => errors.push(`${e.name}: ${e.message}`));
     clock.advance(1000);
     await cloakroom.resolve(created.ticket); // reuse → family revoked
@@ -35,13 +39,22 @@ describe('SEC-27 audit events carry hashed ids only', () => {
       String(material.signing.privateJwk.d),
     ];
     const types = new Set(events.map((e: CloakroomEvent) => e.type));
-    for (const t of ['session.created', 'session.refreshed', 'session.rejected', 'session.reuse_detected', 'subject.revoked', 'access.denied']) {
+    for (const t of [
+      'session.created',
+      'session.refreshed',
+      'session.rejected',
+      'session.reuse_detected',
+      'subject.revoked',
+      'access.denied',
+    ]) {
       expect(types.has(t as CloakroomEvent['type'])).toBe(true);
     }
     const haystacks = [
       ...events.map((e) => JSON.stringify(e)),
       ...errors,
-      ...stored.map((r) => JSON.stringify({ ...r, payload: Buffer.from(r.payload).toString('latin1') })),
+      ...stored.map((r) =>
+        JSON.stringify({ ...r, payload: Buffer.from(r.payload).toString('latin1') }),
+      ),
     ];
     expect(errors).toHaveLength(3);
     for (const hay of haystacks) {

@@ -16,7 +16,9 @@ describe('SEC-05 idle and absolute timeouts', () => {
   });
 
   it('SEC-05 activity extends the idle window but never past the absolute deadline', async () => {
-    const { cloakroom, clock } = await setup({ ttl: { idle: 10 * MIN, absolute: 60 * MIN, token: 5 * MIN } });
+    const { cloakroom, clock } = await setup({
+      ttl: { idle: 10 * MIN, absolute: 60 * MIN, token: 5 * MIN },
+    });
     const { ticket, absoluteExpiresAt } = await cloakroom.create('u');
     let last = await cloakroom.resolve(ticket);
     // Use it every 4 minutes: it outlives many idle windows…
@@ -35,7 +37,9 @@ describe('SEC-05 idle and absolute timeouts', () => {
   });
 
   it('SEC-05 the token is renewed before it expires, within the absolute deadline', async () => {
-    const { cloakroom, clock } = await setup({ ttl: { idle: 30 * MIN, absolute: 60 * MIN, token: 15 * MIN } });
+    const { cloakroom, clock } = await setup({
+      ttl: { idle: 30 * MIN, absolute: 60 * MIN, token: 15 * MIN },
+    });
     const { ticket } = await cloakroom.create('u');
     const first = await cloakroom.resolve(ticket);
     clock.advance(11 * MIN);
@@ -46,7 +50,10 @@ describe('SEC-05 idle and absolute timeouts', () => {
   });
 
   it('touches are throttled: reads within the touch interval do not write', async () => {
-    const { cloakroom, clock, spy } = await setup({ ttl: { idle: 10 * MIN, absolute: 60 * MIN }, touchIntervalMs: MIN });
+    const { cloakroom, clock, spy } = await setup({
+      ttl: { idle: 10 * MIN, absolute: 60 * MIN },
+      touchIntervalMs: MIN,
+    });
     const { ticket } = await cloakroom.create('u');
     for (let i = 0; i < 50; i++) {
       clock.advance(1000);
@@ -84,7 +91,9 @@ describe('SEC-06 refresh', () => {
   it('SEC-06 50 concurrent refreshes of one ticket yield exactly one valid successor', async () => {
     const { cloakroom, memory } = await setup();
     const first = await cloakroom.create('u');
-    const results = await Promise.all(Array.from({ length: 50 }, () => cloakroom.refresh(first.ticket)));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => cloakroom.refresh(first.ticket)),
+    );
     const tickets = new Set(results.map((r) => r?.ticket));
     expect(tickets.size).toBe(1);
     const [only] = [...tickets];
@@ -189,11 +198,22 @@ describe('SEC-26 default access policy', () => {
     const { cloakroom, events } = await setup();
     await cloakroom.create('u');
     await expect(cloakroom.listSessions('u')).rejects.toBeInstanceOf(AccessDenied);
-    await expect(cloakroom.listSessions('u', { subject: 'someone-else' })).rejects.toBeInstanceOf(AccessDenied);
-    await expect(cloakroom.revokeSubject('u', { id: 'ops', roles: ['admin'] })).rejects.toBeInstanceOf(AccessDenied);
-    await expect(cloakroom.revokeSession('u', 'x'.repeat(43), { subject: 'v' })).rejects.toBeInstanceOf(AccessDenied);
+    await expect(cloakroom.listSessions('u', { subject: 'someone-else' })).rejects.toBeInstanceOf(
+      AccessDenied,
+    );
+    await expect(
+      cloakroom.revokeSubject('u', { id: 'ops', roles: ['admin'] }),
+    ).rejects.toBeInstanceOf(AccessDenied);
+    await expect(
+      cloakroom.revokeSession('u', 'x'.repeat(43), { subject: 'v' }),
+    ).rejects.toBeInstanceOf(AccessDenied);
     const denied = events.filter((e) => e.type === 'access.denied');
-    expect(denied.map((e) => e.action)).toEqual(['session.list', 'session.list', 'subject.revoke', 'session.revoke']);
+    expect(denied.map((e) => e.action)).toEqual([
+      'session.list',
+      'session.list',
+      'subject.revoke',
+      'session.revoke',
+    ]);
     expect(denied[2]).toMatchObject({ actorId: 'ops' });
   });
 
@@ -206,11 +226,16 @@ describe('SEC-26 default access policy', () => {
     };
     const { cloakroom, events } = await setup({ policy: throwing });
     await expect(cloakroom.create('u')).rejects.toBeInstanceOf(AccessDenied);
-    expect(events.find((e) => e.type === 'access.denied')).toMatchObject({ reason: 'policy threw' });
+    expect(events.find((e) => e.type === 'access.denied')).toMatchObject({
+      reason: 'policy threw',
+    });
   });
 
   it('SEC-26 an async policy that rejects, or answers garbage, denies', async () => {
-    const rejecting: AccessPolicy = { name: 'r', authorize: async () => Promise.reject(new Error('x')) };
+    const rejecting: AccessPolicy = {
+      name: 'r',
+      authorize: async () => Promise.reject(new Error('x')),
+    };
     const garbage: AccessPolicy = { name: 'g', authorize: () => ({ allow: 'yes' }) as never };
     for (const policy of [rejecting, garbage]) {
       const { cloakroom } = await setup({ policy });

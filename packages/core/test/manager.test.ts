@@ -14,7 +14,11 @@ import { AUDIENCE, ISSUER, dump, keysFrom, makeKeyMaterial, setup } from './supp
 describe('createCloakroom: create and resolve', () => {
   it('creates a session whose ticket resolves to the subject, claims and a signed token', async () => {
     const { cloakroom } = await setup();
-    const { ticket, sessionId, expiresAt, absoluteExpiresAt } = await cloakroom.create('user-1', { role: 'editor' }, { label: 'laptop' });
+    const { ticket, sessionId, expiresAt, absoluteExpiresAt } = await cloakroom.create(
+      'user-1',
+      { role: 'editor' },
+      { label: 'laptop' },
+    );
     expect(ticket).toMatch(/^cr1_[A-Za-z0-9_-]{43}$/);
     expect(sessionId).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(expiresAt).toBeLessThanOrEqual(absoluteExpiresAt);
@@ -62,18 +66,31 @@ describe('createCloakroom: create and resolve', () => {
     await expect(cloakroom.create('u', { exp: 1 })).rejects.toBeInstanceOf(InvalidArgument);
     await expect(cloakroom.create('u', { sub: 'other' })).rejects.toBeInstanceOf(InvalidArgument);
     await expect(cloakroom.create('u', [] as never)).rejects.toBeInstanceOf(InvalidArgument);
-    await expect(cloakroom.create('u', new Date() as never)).rejects.toBeInstanceOf(InvalidArgument);
-    await expect(cloakroom.create('u', { big: 'x'.repeat(20_000) })).rejects.toBeInstanceOf(InvalidArgument);
-    await expect(cloakroom.create('u', {}, { label: 'x'.repeat(201) })).rejects.toBeInstanceOf(InvalidArgument);
+    await expect(cloakroom.create('u', new Date() as never)).rejects.toBeInstanceOf(
+      InvalidArgument,
+    );
+    await expect(cloakroom.create('u', { big: 'x'.repeat(20_000) })).rejects.toBeInstanceOf(
+      InvalidArgument,
+    );
+    await expect(cloakroom.create('u', {}, { label: 'x'.repeat(201) })).rejects.toBeInstanceOf(
+      InvalidArgument,
+    );
     expect(spy.calls.insert ?? 0).toBe(0);
   });
 
   it('rejects invalid configuration with ConfigInvalid', async () => {
     const m = await makeKeyMaterial();
-    const base = { store: createMemoryStore(), keys: keysFrom(m), issuer: ISSUER, audience: AUDIENCE };
+    const base = {
+      store: createMemoryStore(),
+      keys: keysFrom(m),
+      issuer: ISSUER,
+      audience: AUDIENCE,
+    };
     expect(() => createCloakroom({ ...base, issuer: '' })).toThrow(ConfigInvalid);
     expect(() => createCloakroom({ ...base, store: {} as never })).toThrow(ConfigInvalid);
-    expect(() => createCloakroom({ ...base, ttl: { idle: 10_000, absolute: 5_000 } })).toThrow(ConfigInvalid);
+    expect(() => createCloakroom({ ...base, ttl: { idle: 10_000, absolute: 5_000 } })).toThrow(
+      ConfigInvalid,
+    );
     expect(() => createCloakroom({ ...base, ttl: { idle: -1 } })).toThrow(ConfigInvalid);
     expect(() => createCloakroom({ ...base, typ: 'bad typ;' })).toThrow(ConfigInvalid);
   });
@@ -114,14 +131,20 @@ describe('createCloakroom: create and resolve', () => {
     const { cloakroom } = await setup();
     const { keys } = await cloakroom.jwks();
     expect(keys).toHaveLength(1);
-    for (const k of keys) for (const m of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) expect(k).not.toHaveProperty(m);
+    for (const k of keys)
+      for (const m of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) expect(k).not.toHaveProperty(m);
   });
 });
 
 describe('SEC-13 every failed resolve looks the same to the caller', () => {
   it('SEC-13 malformed, missing, expired, revoked, tampered and transplanted all return null; the reason goes to the event only', async () => {
-    const { cloakroom, clock, memory, events } = await setup({ ttl: { idle: 60_000, absolute: 120_000 } });
-    const reasons = () => events.filter((e) => e.type === 'session.rejected').map((e) => (e as { reason: string }).reason);
+    const { cloakroom, clock, memory, events } = await setup({
+      ttl: { idle: 60_000, absolute: 120_000 },
+    });
+    const reasons = () =>
+      events
+        .filter((e) => e.type === 'session.rejected')
+        .map((e) => (e as { reason: string }).reason);
 
     expect(await cloakroom.resolve('not-a-ticket')).toBeNull();
     expect(await cloakroom.resolve(generateTicket())).toBeNull();
@@ -136,7 +159,9 @@ describe('SEC-13 every failed resolve looks the same to the caller', () => {
     if (!rec) throw new Error('record missing');
     const flipped = rec.payload.slice();
     flipped[flipped.length - 20] = (flipped[flipped.length - 20] ?? 0) ^ 1;
-    expect(await memory.replace({ ...rec, version: rec.version + 1, payload: flipped }, rec.version)).toBe(true);
+    expect(
+      await memory.replace({ ...rec, version: rec.version + 1, payload: flipped }, rec.version),
+    ).toBe(true);
     expect(await cloakroom.resolve(victim.ticket)).toBeNull();
 
     // Transplanted (SEC-10): session B's record given session A's sealed payload.
@@ -146,7 +171,9 @@ describe('SEC-13 every failed resolve looks the same to the caller', () => {
     const ra = all.find((r) => r.id === a.sessionId);
     const rb = all.find((r) => r.id === b.sessionId);
     if (!ra || !rb) throw new Error('records missing');
-    expect(await memory.replace({ ...rb, version: rb.version + 1, payload: ra.payload }, rb.version)).toBe(true);
+    expect(
+      await memory.replace({ ...rb, version: rb.version + 1, payload: ra.payload }, rb.version),
+    ).toBe(true);
     expect(await cloakroom.resolve(b.ticket)).toBeNull();
     expect(await cloakroom.resolve(a.ticket)).not.toBeNull();
 
@@ -154,7 +181,14 @@ describe('SEC-13 every failed resolve looks the same to the caller', () => {
     clock.advance(60_000);
     expect(await cloakroom.resolve(expiring.ticket)).toBeNull();
 
-    expect(reasons()).toEqual(['malformed', 'missing', 'missing', 'tampered', 'tampered', 'missing']);
+    expect(reasons()).toEqual([
+      'malformed',
+      'missing',
+      'missing',
+      'tampered',
+      'tampered',
+      'missing',
+    ]);
   });
 
   it('SEC-10 a payload copied onto a record of the same subject still fails to open', async () => {
@@ -171,7 +205,19 @@ describe('SEC-13 every failed resolve looks the same to the caller', () => {
 
   it('SEC-03 malformed tickets never reach the store', async () => {
     const { cloakroom, spy } = await setup();
-    const bad = ['', 'cr1_', '../../etc/passwd', 'cr1_*', `cr1_${'A'.repeat(42)}"`, 'cr1_\0', 'x'.repeat(1_000_000), undefined, null, 42, {}];
+    const bad = [
+      '',
+      'cr1_',
+      '../../etc/passwd',
+      'cr1_*',
+      `cr1_${'A'.repeat(42)}"`,
+      'cr1_\0',
+      'x'.repeat(1_000_000),
+      undefined,
+      null,
+      42,
+      {},
+    ];
     for (const t of bad) {
       expect(await cloakroom.resolve(t)).toBeNull();
       expect(await cloakroom.refresh(t)).toBeNull();

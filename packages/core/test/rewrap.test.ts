@@ -25,7 +25,14 @@ async function world(sessions = 40) {
   const make = (storage: Uint8Array[], store = spy.store): Cloakroom =>
     createCloakroom({
       store,
-      keys: staticKeys({ signing, storage: storage.map((key, i) => ({ id: `k${i === 0 ? 'primary' : 'old'}_${storage.length}`, key })), index: m.index }),
+      keys: staticKeys({
+        signing,
+        storage: storage.map((key, i) => ({
+          id: `k${i === 0 ? 'primary' : 'old'}_${storage.length}`,
+          key,
+        })),
+        index: m.index,
+      }),
       issuer: ISSUER,
       audience: AUDIENCE,
       clock: clock.now,
@@ -39,9 +46,24 @@ async function world(sessions = 40) {
     clock: clock.now,
   });
   const tickets: string[] = [];
-  for (let i = 0; i < sessions; i++) tickets.push((await before.create(`${MARKER}-${i % 7}`, { n: i })).ticket);
-  const keysAfter = staticKeys({ signing, storage: [{ id: 'new', key: newKey }, { id: 'old', key: oldKey }], index: m.index });
-  const during = createCloakroom({ store: spy.store, keys: keysAfter, issuer: ISSUER, audience: AUDIENCE, clock: clock.now, policy: allowAll() });
+  for (let i = 0; i < sessions; i++)
+    tickets.push((await before.create(`${MARKER}-${i % 7}`, { n: i })).ticket);
+  const keysAfter = staticKeys({
+    signing,
+    storage: [
+      { id: 'new', key: newKey },
+      { id: 'old', key: oldKey },
+    ],
+    index: m.index,
+  });
+  const during = createCloakroom({
+    store: spy.store,
+    keys: keysAfter,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    clock: clock.now,
+    policy: allowAll(),
+  });
   const onlyNew = createCloakroom({
     store: memory,
     keys: staticKeys({ signing, storage: [{ id: 'new', key: newKey }], index: m.index }),
@@ -60,7 +82,14 @@ describe('SEC-14 rewrap', () => {
   it('SEC-14 re-seals every record under the primary key; sessions then open with the new key alone', async () => {
     const w = await world();
     const report = await w.during.rewrap({ batchSize: 7 });
-    expect(report).toMatchObject({ complete: true, scanned: 40, rewrapped: 40, current: 0, unreadable: 0, primaryKeyId: 'new' });
+    expect(report).toMatchObject({
+      complete: true,
+      scanned: 40,
+      rewrapped: 40,
+      current: 0,
+      unreadable: 0,
+      primaryKeyId: 'new',
+    });
     expect(report.byKeyId).toEqual({ new: 40 });
     expect(new Set(await w.keyIds())).toEqual(new Set(['new']));
     for (const t of w.tickets) expect(await w.onlyNew.resolve(t)).not.toBeNull();
@@ -86,7 +115,10 @@ describe('SEC-14 rewrap', () => {
     expect(first.complete).toBe(false);
     expect(first.cursor).toBeDefined();
     expect(new Set(await w.keyIds())).toEqual(new Set(['new', 'old']));
-    const resumed = await w.during.rewrap({ batchSize: 5, ...(first.cursor ? { cursor: first.cursor } : {}) });
+    const resumed = await w.during.rewrap({
+      batchSize: 5,
+      ...(first.cursor ? { cursor: first.cursor } : {}),
+    });
     expect(resumed.complete).toBe(true);
     expect(first.rewrapped + resumed.rewrapped).toBe(40);
     expect(new Set(await w.keyIds())).toEqual(new Set(['new']));
@@ -113,7 +145,8 @@ describe('SEC-14 rewrap', () => {
     expect(new Set(await w.keyIds())).toEqual(new Set(['new']));
     // The successor the racing refresh created, and every other session, open under the new key alone.
     expect(await w.onlyNew.resolve(raced)).not.toBeNull();
-    for (const t of w.tickets.filter((t) => t !== target)) expect(await w.onlyNew.resolve(t)).not.toBeNull();
+    for (const t of w.tickets.filter((t) => t !== target))
+      expect(await w.onlyNew.resolve(t)).not.toBeNull();
     // The rotated ticket stays rotated (its tombstone was re-sealed, not overwritten with stale content).
     expect(await w.onlyNew.resolve(target)).toBeNull();
   });
