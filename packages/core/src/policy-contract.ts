@@ -43,7 +43,9 @@ export interface AccessRequest {
 }
 
 /** A policy's answer. `reason` goes to the audit event, never to the caller's error message. */
-export type Decision = { readonly allow: true } | { readonly allow: false; readonly reason: string };
+export type Decision =
+  | { readonly allow: true }
+  | { readonly allow: false; readonly reason: string };
 
 /**
  * Decides every manager operation. A policy that throws or returns anything

@@ -111,7 +111,10 @@ export interface SessionStore {
    * @returns `true` when both were written; `false` when the version check failed (nothing changes).
    * @throws StoreConflict when `next.id` already exists live (nothing changes).
    */
-  rotate(old: { readonly record: SessionRecord; readonly expectedVersion: number }, next: SessionRecord): Promise<boolean>;
+  rotate(
+    old: { readonly record: SessionRecord; readonly expectedVersion: number },
+    next: SessionRecord,
+  ): Promise<boolean>;
 
   /**
    * Delete the record with this id.
