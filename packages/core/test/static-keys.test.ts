@@ -1,4 +1,4 @@
-import { type KeyObject, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { type JsonWebKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import {
   ConfigInvalid,
   type SigningKeyInput,
@@ -217,10 +217,14 @@ describe('staticKeys: configuration errors (SEC-12, SEC-20)', () => {
   it('SEC-20 a public key where a private key is needed is rejected (KeyObject, PEM, JWK)', () => {
     const publicPem = ed.publicKey.export({ format: 'pem', type: 'spki' }).toString();
     const publicJwk = ec.publicKey.export({ format: 'jwk' });
-    for (const privateKey of [ed.publicKey, publicPem, publicJwk] as (KeyObject | string)[]) {
-      const alg = privateKey === publicJwk ? 'ES256' : 'EdDSA';
+    const inputs: SigningKeyInput[] = [
+      { alg: 'EdDSA', privateKey: ed.publicKey },
+      { alg: 'EdDSA', privateKey: publicPem },
+      { alg: 'ES256', privateKey: publicJwk },
+    ];
+    for (const input of inputs) {
       expectConfigInvalid(
-        base({ signing: [{ alg, privateKey }] }),
+        base({ signing: [input] }),
         /a public (key|JWK) was given where a private key is needed/,
         [publicPem.split('\n')[1]!, String(publicJwk.x)],
       );
@@ -236,7 +240,7 @@ describe('staticKeys: configuration errors (SEC-12, SEC-20)', () => {
     const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({
       format: 'jwk',
     });
-    const mismatched = { ...ecJwk, x: other.x, y: other.y };
+    const mismatched = { ...ecJwk, x: other.x, y: other.y } as JsonWebKey;
     let caught: unknown;
     try {
       staticKeys(base({ signing: [{ alg: 'ES256', privateKey: mismatched }] }));
@@ -244,6 +248,7 @@ describe('staticKeys: configuration errors (SEC-12, SEC-20)', () => {
       caught = err;
     }
     expect(caught).toBeInstanceOf(ConfigInvalid);
+    expect((caught as Error).message).toMatch(/public part does not match its private part/);
     expect((caught as Error).message).not.toContain(String(ecJwk.d));
     expectConfigInvalid(
       base({ signing: [{ alg: 'ES256', privateKey: { ...ecJwk, alg: 'ES384' } }] }),
