@@ -71,16 +71,20 @@ describe('postgres store: name validation', () => {
   it('any accepted name appears in generated SQL only inside double quotes', () => {
     fc.assert(
       // A distinctive prefix keeps generated names from matching SQL keywords or column names.
-      fc.property(fc.stringMatching(/^[a-z0-9_]{0,50}$/).map((s) => `zq${s}`), (name) => {
-        expect(name).toMatch(IDENTIFIER_PATTERN);
-        const sql = migrationSql({ schema: name, table: name }) + grantSql({ role: name, schema: name });
-        // Remove comments, quoted identifiers and string literals: the name must not remain bare.
-        const bare = sql
-          .replace(/^--.*$/gm, '')
-          .replace(/"[^"]*"/g, '')
-          .replace(/'[^']*'/g, '');
-        expect(bare).not.toMatch(new RegExp(`\\b${name}\\b`));
-      }),
+      fc.property(
+        fc.stringMatching(/^[a-z0-9_]{0,50}$/).map((s) => `zq${s}`),
+        (name) => {
+          expect(name).toMatch(IDENTIFIER_PATTERN);
+          const sql =
+            migrationSql({ schema: name, table: name }) + grantSql({ role: name, schema: name });
+          // Remove comments, quoted identifiers and string literals: the name must not remain bare.
+          const bare = sql
+            .replace(/^--.*$/gm, '')
+            .replace(/"[^"]*"/g, '')
+            .replace(/'[^']*'/g, '');
+          expect(bare).not.toMatch(new RegExp(`\\b${name}\\b`));
+        },
+      ),
     );
   });
 

@@ -55,7 +55,9 @@ describe('postgres store: concurrency across pools', () => {
     await stores[0]!.insert(old);
     const nexts = Array.from({ length: N }, () => makeRecord({ subject: old.subject }));
     const results = await settle(
-      nexts.map((next, i) => pick(i).rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, next)),
+      nexts.map((next, i) =>
+        pick(i).rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, next),
+      ),
     );
     const won = results.flatMap((r, i) => (r.status === 'fulfilled' && r.value ? [i] : []));
     expect(won).toHaveLength(1);
@@ -67,7 +69,9 @@ describe('postgres store: concurrency across pools', () => {
   it(`${N} parallel inserts of one id: one succeeds, the rest get StoreConflict`, async () => {
     const id = makeRecord().id;
     const results = await settle(
-      Array.from({ length: N }, (_, i) => pick(i).insert(makeRecord({ id, payload: new Uint8Array([i]) }))),
+      Array.from({ length: N }, (_, i) =>
+        pick(i).insert(makeRecord({ id, payload: new Uint8Array([i]) })),
+      ),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results) {
@@ -80,9 +84,13 @@ describe('postgres store: concurrency across pools', () => {
     for (const o of olds) await stores[0]!.insert(o);
     const shared = makeRecord();
     const results = await settle(
-      olds.map((o, i) => pick(i).rotate({ record: { ...o, version: 2 }, expectedVersion: 1 }, shared)),
+      olds.map((o, i) =>
+        pick(i).rotate({ record: { ...o, version: 2 }, expectedVersion: 1 }, shared),
+      ),
     );
-    const won = results.flatMap((r, i) => (r.status === 'fulfilled' && r.value === true ? [i] : []));
+    const won = results.flatMap((r, i) =>
+      r.status === 'fulfilled' && r.value === true ? [i] : [],
+    );
     expect(won).toHaveLength(1);
     for (const [i, r] of results.entries()) {
       if (i === won[0]) continue;
@@ -132,15 +140,19 @@ describe('postgres store: concurrency across pools', () => {
 
   it('key-set writes racing on one expected version: exactly one winner', async () => {
     const keySets = stores.map((_, i) =>
-      createPostgresKeySetStore({ pool: world.pool({ max: 3 }), ...world.tables, statementTimeoutMs: 5000 + i }),
+      createPostgresKeySetStore({
+        pool: world.pool({ max: 3 }),
+        ...world.tables,
+        statementTimeoutMs: 5000 + i,
+      }),
     );
-    const created = await settle(
-      keySets.map((k, i) => k.write('race', new Uint8Array([i]), null)),
-    );
+    const created = await settle(keySets.map((k, i) => k.write('race', new Uint8Array([i]), null)));
     expect(created.filter((r) => r.status === 'fulfilled' && r.value)).toHaveLength(1);
     for (let v = 1; v <= 3; v += 1) {
       const results = await settle(
-        Array.from({ length: 12 }, (_, i) => keySets[i % keySets.length]!.write('race', new Uint8Array([v, i]), v)),
+        Array.from({ length: 12 }, (_, i) =>
+          keySets[i % keySets.length]!.write('race', new Uint8Array([v, i]), v),
+        ),
       );
       expect(results.filter((r) => r.status === 'fulfilled' && r.value)).toHaveLength(1);
       expect((await keySets[0]!.read('race'))?.version).toBe(v + 1);

@@ -25,7 +25,8 @@ afterAll(async () => {
 });
 beforeEach(() => clock.set(1_700_000_000_000));
 
-const live = (o: Partial<SessionRecord> = {}) => makeRecord({ expiresAt: clock.now() + 60_000, ...o });
+const live = (o: Partial<SessionRecord> = {}) =>
+  makeRecord({ expiresAt: clock.now() + 60_000, ...o });
 
 describe('postgres store: contract edges', () => {
   it('declares nativeExpiry false and shared true', () => {
@@ -54,7 +55,9 @@ describe('postgres store: contract edges', () => {
   it('insert of a live id throws StoreConflict and leaves the existing record untouched', async () => {
     const rec = live();
     await store.insert(rec);
-    const err = await caught(() => store.insert({ ...rec, version: 9, payload: new Uint8Array([1]) }));
+    const err = await caught(() =>
+      store.insert({ ...rec, version: 9, payload: new Uint8Array([1]) }),
+    );
     expect(err).toBeInstanceOf(StoreConflict);
     expect(await store.get(rec.id)).toEqual(rec);
   });
@@ -66,10 +69,17 @@ describe('postgres store: contract edges', () => {
     expect(await store.get(rec.id)).toEqual(rec);
     clock.advance(1);
     expect(await store.get(rec.id)).toBeNull();
-    expect(await store.replace({ ...rec, version: 2, expiresAt: clock.now() + 5000 }, 1)).toBe(false);
+    expect(await store.replace({ ...rec, version: 2, expiresAt: clock.now() + 5000 }, 1)).toBe(
+      false,
+    );
     expect(await store.listBySubject(rec.subject)).toEqual([]);
     expect((await store.scan({ limit: 1000 })).records.map((r) => r.id)).not.toContain(rec.id);
-    const fresh = { ...rec, version: 1, expiresAt: clock.now() + 5000, payload: new Uint8Array([5]) };
+    const fresh = {
+      ...rec,
+      version: 1,
+      expiresAt: clock.now() + 5000,
+      payload: new Uint8Array([5]),
+    };
     await store.insert(fresh);
     expect(await store.get(rec.id)).toEqual(fresh);
     clock.advance(5000);
@@ -99,7 +109,9 @@ describe('postgres store: contract edges', () => {
     expect(await store.get(next.id)).toEqual(next);
     // A stale version changes nothing.
     const other = live();
-    expect(await store.rotate({ record: { ...old, version: 3 }, expectedVersion: 1 }, other)).toBe(false);
+    expect(await store.rotate({ record: { ...old, version: 3 }, expectedVersion: 1 }, other)).toBe(
+      false,
+    );
     expect(await store.get(other.id)).toBeNull();
     expect(await store.get(old.id)).toEqual(retired);
   });
@@ -110,7 +122,10 @@ describe('postgres store: contract edges', () => {
     await store.insert(old);
     await store.insert(taken);
     const err = await caught(() =>
-      store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, { ...taken, payload: new Uint8Array([1]) }),
+      store.rotate(
+        { record: { ...old, version: 2 }, expectedVersion: 1 },
+        { ...taken, payload: new Uint8Array([1]) },
+      ),
     );
     expect(err).toBeInstanceOf(StoreConflict);
     expect(await store.get(old.id)).toEqual(old);
@@ -161,7 +176,9 @@ describe('postgres store: contract edges', () => {
       expect(await store.deleteBySubject(id)).toBe(0);
     }
     expect(await caught(() => store.insert(live({ id: 'a\0b' })))).toBeInstanceOf(InvalidArgument);
-    expect(await caught(() => store.insert(live({ version: 1.5 })))).toBeInstanceOf(InvalidArgument);
+    expect(await caught(() => store.insert(live({ version: 1.5 })))).toBeInstanceOf(
+      InvalidArgument,
+    );
     expect(await caught(() => store.insert(live({ expiresAt: Number.NaN })))).toBeInstanceOf(
       InvalidArgument,
     );
@@ -173,7 +190,9 @@ describe('postgres store: contract edges', () => {
     expect(() => createPostgresStore({ pool: world.admin, statementTimeoutMs: 0 })).toThrow(
       ConfigInvalid,
     );
-    expect(() => createPostgresStore({ pool: world.admin, sweepBatchSize: 1.5 })).toThrow(ConfigInvalid);
+    expect(() => createPostgresStore({ pool: world.admin, sweepBatchSize: 1.5 })).toThrow(
+      ConfigInvalid,
+    );
   });
 
   it('close is idempotent, never ends a caller pool, and later calls throw Closed', async () => {
@@ -210,7 +229,12 @@ describe('postgres store: contract edges', () => {
 
 describe('postgres store: scan', () => {
   it('pages with an opaque cursor; each record live throughout appears exactly once', async () => {
-    const s = createPostgresStore({ pool: world.admin, ...world.tables, table: 'scan_sessions', clock: clock.now });
+    const s = createPostgresStore({
+      pool: world.admin,
+      ...world.tables,
+      table: 'scan_sessions',
+      clock: clock.now,
+    });
     const { migrate } = await import('@cloakroom/store-postgres');
     await migrate(world.admin, { ...world.tables, table: 'scan_sessions' });
     const stable = Array.from({ length: 57 }, () => live());
@@ -257,8 +281,18 @@ describe('postgres store: model-based property', () => {
     const ids = Array.from({ length: 4 }, () => randomId());
     const subjects = [randomId(), randomId()];
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('insert' as const), i: fc.nat(3), s: fc.nat(1), ttl: fc.integer({ min: 1, max: 50 }) }),
-      fc.record({ kind: fc.constant('replace' as const), i: fc.nat(3), v: fc.integer({ min: 0, max: 3 }), ttl: fc.integer({ min: 1, max: 50 }) }),
+      fc.record({
+        kind: fc.constant('insert' as const),
+        i: fc.nat(3),
+        s: fc.nat(1),
+        ttl: fc.integer({ min: 1, max: 50 }),
+      }),
+      fc.record({
+        kind: fc.constant('replace' as const),
+        i: fc.nat(3),
+        v: fc.integer({ min: 0, max: 3 }),
+        ttl: fc.integer({ min: 1, max: 50 }),
+      }),
       fc.record({ kind: fc.constant('delete' as const), i: fc.nat(3) }),
       fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 30 }) }),
       fc.record({ kind: fc.constant('deleteBySubject' as const), s: fc.nat(1) }),
@@ -267,13 +301,21 @@ describe('postgres store: model-based property', () => {
       fc.asyncProperty(fc.array(op, { maxLength: 25 }), async (ops) => {
         for (const id of ids) await s.delete(id);
         const model = new Map<string, SessionRecord>();
-        const alive = (r: SessionRecord | undefined) => (r && r.expiresAt > clock.now() ? r : undefined);
+        const alive = (r: SessionRecord | undefined) =>
+          r && r.expiresAt > clock.now() ? r : undefined;
         for (const o of ops) {
           if (o.kind === 'tick') clock.advance(o.ms);
           if (o.kind === 'insert') {
-            const r = makeRecord({ id: ids[o.i]!, subject: subjects[o.s]!, expiresAt: clock.now() + o.ttl });
+            const r = makeRecord({
+              id: ids[o.i]!,
+              subject: subjects[o.s]!,
+              expiresAt: clock.now() + o.ttl,
+            });
             const exists = alive(model.get(r.id));
-            const err = await s.insert(r).then(() => undefined, (e: unknown) => e);
+            const err = await s.insert(r).then(
+              () => undefined,
+              (e: unknown) => e,
+            );
             if (exists) expect(err).toBeInstanceOf(StoreConflict);
             else {
               expect(err).toBeUndefined();
@@ -282,7 +324,11 @@ describe('postgres store: model-based property', () => {
           }
           if (o.kind === 'replace') {
             const cur = alive(model.get(ids[o.i]!));
-            const r = makeRecord({ id: ids[o.i]!, version: o.v + 1, expiresAt: clock.now() + o.ttl });
+            const r = makeRecord({
+              id: ids[o.i]!,
+              version: o.v + 1,
+              expiresAt: clock.now() + o.ttl,
+            });
             const ok = await s.replace(r, o.v);
             expect(ok).toBe(cur?.version === o.v);
             if (ok) model.set(r.id, r);

@@ -43,6 +43,8 @@ describe('postgres key-set store', () => {
     for (const name of ['', 'a/b', "x'; DROP", 'a'.repeat(65), '\0']) {
       expect(await caught(() => ks.read(name))).toBeInstanceOf(ConfigInvalid);
     }
-    expect(await caught(() => ks.write('x', new Uint8Array(), 1.5))).toBeInstanceOf(InvalidArgument);
+    expect(await caught(() => ks.write('x', new Uint8Array(), 1.5))).toBeInstanceOf(
+      InvalidArgument,
+    );
   });
 });

@@ -38,7 +38,9 @@ afterAll(async () => {
 
 describe('SEC-28 least-privilege role', () => {
   it('SEC-28 the role holds only USAGE and SELECT/INSERT/UPDATE/DELETE on its two tables', async () => {
-    const me = await appPool.query('SELECT current_user AS u, usesuper FROM pg_user WHERE usename = current_user');
+    const me = await appPool.query(
+      'SELECT current_user AS u, usesuper FROM pg_user WHERE usename = current_user',
+    );
     expect(me.rows[0]).toEqual({ u: role, usesuper: false });
     const grants = await world.admin.query<{ table_name: string; privilege_type: string }>(
       `SELECT table_name, privilege_type FROM information_schema.role_table_grants
@@ -63,7 +65,9 @@ describe('SEC-28 least-privilege role', () => {
     expect(await store.get(rec.id)).toEqual(rec);
     const next = makeRecord({ subject: rec.subject });
     expect(await store.replace({ ...rec, version: 2 }, 1)).toBe(true);
-    expect(await store.rotate({ record: { ...rec, version: 3 }, expectedVersion: 2 }, next)).toBe(true);
+    expect(await store.rotate({ record: { ...rec, version: 3 }, expectedVersion: 2 }, next)).toBe(
+      true,
+    );
     expect((await store.listBySubject(rec.subject)).length).toBe(2);
     expect((await store.scan({ limit: 10 })).records.length).toBe(2);
     expect(await store.delete(next.id)).toBe(true);

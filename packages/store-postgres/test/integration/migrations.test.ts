@@ -11,7 +11,8 @@ beforeAll(async () => {
   world = await createWorld('crpg_migrate', false);
 });
 afterAll(async () => {
-  for (const schema of dropped) await world.admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  for (const schema of dropped)
+    await world.admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   await world?.teardown();
 });
 
@@ -76,7 +77,9 @@ describe('postgres migrations', () => {
     const results = await Promise.all(pools.map((p) => migrate(p, { schema })));
     const appliedCounts = results.map((r) => r.applied.length).sort();
     expect(appliedCounts).toEqual([0, 0, 0, 0, 0, 2]);
-    const rows = await world.admin.query(`SELECT target, version FROM "${schema}".cloakroom_migrations`);
+    const rows = await world.admin.query(
+      `SELECT target, version FROM "${schema}".cloakroom_migrations`,
+    );
     expect(rows.rowCount).toBe(2);
     expect(await tablesOf(schema)).toHaveLength(3);
   });
@@ -87,7 +90,10 @@ describe('postgres migrations', () => {
     const sql = migrationSql({ schema, table: 'app_sessions' });
     expect(sql).toContain(`CREATE TABLE IF NOT EXISTS "${schema}"."app_sessions"`);
     for (let run = 0; run < 2; run += 1) {
-      execFileSync('psql', ['-v', 'ON_ERROR_STOP=1', '-q', TEST_URL], { input: sql, stdio: ['pipe', 'pipe', 'pipe'] });
+      execFileSync('psql', ['-v', 'ON_ERROR_STOP=1', '-q', TEST_URL], {
+        input: sql,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
     }
     expect((await migrate(world.admin, { schema, table: 'app_sessions' })).applied).toEqual([]);
     const store = createPostgresStore({ pool: world.admin, schema, table: 'app_sessions' });

@@ -33,7 +33,12 @@ describe('postgres store: sweep', () => {
     const clock = fakeClock();
     const pool = world.pool({ max: 2 });
     const deletes = countDeletes(pool);
-    const store = createPostgresStore({ pool, ...world.tables, sweepBatchSize: 100, clock: clock.now });
+    const store = createPostgresStore({
+      pool,
+      ...world.tables,
+      sweepBatchSize: 100,
+      clock: clock.now,
+    });
     const now = clock.now();
     // Bulk-load behind the store's back: 250 expired, 40 live, one expiring exactly now.
     await world.admin.query(
@@ -58,8 +63,15 @@ describe('postgres store: sweep', () => {
   it('never removes a live record, and expired ones are invisible before the sweep', async () => {
     const clock = fakeClock();
     await migrate(world.admin, { ...world.tables, table: 'sweep_two' });
-    const store = createPostgresStore({ pool: world.admin, ...world.tables, table: 'sweep_two', clock: clock.now });
-    const records = Array.from({ length: 30 }, (_, i) => makeRecord({ expiresAt: clock.now() + i * 10 }));
+    const store = createPostgresStore({
+      pool: world.admin,
+      ...world.tables,
+      table: 'sweep_two',
+      clock: clock.now,
+    });
+    const records = Array.from({ length: 30 }, (_, i) =>
+      makeRecord({ expiresAt: clock.now() + i * 10 }),
+    );
     for (const r of records) await store.insert(r);
     clock.advance(150);
     const visible = (await store.scan({ limit: 100 })).records.length;
