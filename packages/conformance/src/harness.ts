@@ -1,0 +1,135 @@
+import type { SessionStore } from '@cloakroom/core';
+import type { SessionStoreFactory, SessionStoreSuiteOptions } from './options';
+
+/**
+ * One conformance check, callable on its own (that is how the suite's own
+ * tests prove each check fails against a broken store). `run` resolves when
+ * the subject conforms and rejects with a readable error when it does not.
+ *
+ * @example
+ * ```ts
+ * for (const check of sessionStoreChecks) await check.run(factory, options);
+ * ```
+ */
+export interface ConformanceCheck<Factory, Options> {
+  /** Test title; names the requirement it proves. */
+  readonly name: string;
+  /** Whether the check applies with these options (e.g. at-rest needs `inspect`). */
+  readonly appliesTo?: (options: Options) => boolean;
+  /** Per-check time limit for the test runner, in ms. */
+  readonly timeoutMs?: (options: Options) => number;
+  /** Runs the check; rejects on the first violation. */
+  readonly run: (factory: Factory, options: Options) => Promise<void>;
+}
+
+/** A check of the session-store suite. */
+export type SessionStoreCheck = ConformanceCheck<SessionStoreFactory, SessionStoreSuiteOptions>;
+
+/** A violation found by the suite. Messages hold ids and sizes, never payload bytes. */
+export class ConformanceFailure extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConformanceFailure';
+  }
+}
+
+/** Throws a {@link ConformanceFailure} unless `condition` holds. */
+export function ensure(condition: unknown, message: string | (() => string)): asserts condition {
+  if (!condition) throw new ConformanceFailure(typeof message === 'string' ? message : message());
+}
+
+/** Builds a store, runs `fn`, then closes and cleans up, reporting the first error. */
+export async function withStore<T>(
+  factory: SessionStoreFactory,
+  options: SessionStoreSuiteOptions,
+  fn: (store: SessionStore) => Promise<T>,
+): Promise<T> {
+  const store = await factory();
+  let result: T;
+  try {
+    result = await fn(store);
+  } catch (err) {
+    // The check's own failure is the one worth reporting; teardown errors
+    // after it would only hide it.
+    await teardown(store, options).catch(() => undefined);
+    throw err;
+  }
+  await teardown(store, options);
+  return result;
+}
+
+async function teardown(store: SessionStore, options: SessionStoreSuiteOptions): Promise<void> {
+  await store.close();
+  if (options.cleanup) await options.cleanup(store);
+}
+
+/** The store's clock as the suite sees it. */
+export interface SuiteClock {
+  /** True when the suite moves the store's clock itself (`advanceTime`). */
+  readonly virtual: boolean;
+  /** Current time on the store's clock. */
+  now(): number;
+  /** Moves (virtual) or waits (real) until the store's clock reads at least `t`. */
+  until(t: number): Promise<void>;
+}
+
+const MAX_REAL_WAIT_MS = 10_000;
+
+/** The clock described by the options: virtual with `advanceTime`, else real time. */
+export function suiteClock(options: SessionStoreSuiteOptions): SuiteClock {
+  const now = options.now ?? Date.now;
+  const advance = options.advanceTime;
+  if (advance) {
+    return {
+      virtual: true,
+      now,
+      async until(t) {
+        const d = t - now();
+        if (d > 0) await advance(d);
+        ensure(
+          now() >= t,
+          `advanceTime(${d}) did not move the store's clock (check the now option)`,
+        );
+      },
+    };
+  }
+  return {
+    virtual: false,
+    now,
+    async until(t) {
+      ensure(t - now() <= MAX_REAL_WAIT_MS, 'suite bug: real-time wait too long');
+      for (;;) {
+        const d = t - now();
+        if (d <= 0) return;
+        await sleep(Math.min(d, 25));
+      }
+    },
+  };
+}
+
+/** Expiry tolerance in ms (>= 1). */
+export function granularity(options: SessionStoreSuiteOptions): number {
+  return Math.max(1, Math.ceil(options.expiryGranularityMs ?? 1));
+}
+
+/** Resolves after `ms` of real time. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** fast-check run count: env `CLOAKROOM_CONFORMANCE_RUNS` beats the option, which beats 25. */
+export function runCount(numRuns: number | undefined): number {
+  const env = Number(process.env.CLOAKROOM_CONFORMANCE_RUNS);
+  if (Number.isInteger(env) && env > 0) return env;
+  return numRuns ?? 25;
+}
+
+/** Replay parameters from `CLOAKROOM_CONFORMANCE_SEED` / `CLOAKROOM_CONFORMANCE_PATH`. */
+export function replayParameters(): { seed?: number; path?: string } {
+  const seed = Number(process.env.CLOAKROOM_CONFORMANCE_SEED);
+  const path = process.env.CLOAKROOM_CONFORMANCE_PATH;
+  return {
+    ...(process.env.CLOAKROOM_CONFORMANCE_SEED && Number.isInteger(seed) ? { seed } : {}),
+    ...(path ? { path } : {}),
+  };
+}

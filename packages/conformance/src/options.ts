@@ -1,0 +1,124 @@
+import type { Cipher, KeySetStore, SessionStore } from '@cloakroom/core';
+
+/** Builds a fresh, empty store. Called once per check (and once per model run). */
+export type SessionStoreFactory = () => SessionStore | Promise<SessionStore>;
+
+/** Builds a fresh key-set store with no documents in it. */
+export type KeySetStoreFactory = () => KeySetStore | Promise<KeySetStore>;
+
+/** Builds a cipher; every call must give one that opens what the others sealed. */
+export type CipherFactory = () => Cipher | Promise<Cipher>;
+
+/**
+ * What the session-store suite needs to know about the store under test.
+ * Every field is optional; the defaults suit a store on a real clock with
+ * millisecond expiry.
+ *
+ * @example
+ * ```ts
+ * const clock = { t: Date.now() };
+ * describeSessionStore('my-store', () => createMyStore({ now: () => clock.t }), {
+ *   now: () => clock.t,
+ *   advanceTime: (ms) => { clock.t += ms; },
+ *   inspect: async (store) => dumpEverything(),
+ *   unreachable: () => createMyStore({ url: 'mydb://127.0.0.1:1' }),
+ * });
+ * ```
+ */
+export interface SessionStoreSuiteOptions {
+  /**
+   * Runs after each check, after the suite has called `store.close()`: drop
+   * the table, key prefix or directory the factory created. Not called for
+   * the `unreachable` store.
+   */
+  readonly cleanup?: (store: SessionStore) => Promise<void>;
+  /**
+   * How coarse the backend's expiry is, in ms. The suite requires a record
+   * to be returned while `now <= expiresAt - g` and to be gone once
+   * `now >= expiresAt + g - 1`; with the default 1 that is exactly "alive
+   * before `expiresAt`, dead from `expiresAt` on".
+   * @default 1
+   */
+  readonly expiryGranularityMs?: number;
+  /**
+   * Advances the clock the store reads (for stores built with an injectable
+   * clock). When given, the suite moves time with it, lands exactly on
+   * expiry boundaries and adds clock steps to the model test; give `now` too.
+   * When absent the suite waits real time, a few short waits in all.
+   */
+  readonly advanceTime?: (ms: number) => void | Promise<void>;
+  /**
+   * Reads the clock the store uses (epoch ms). Give it with `advanceTime`.
+   * @default Date.now
+   */
+  readonly now?: () => number;
+  /**
+   * Dumps every key, value, row or file the backend holds for this store,
+   * read from the backend directly (never through the store). Enables the
+   * SEC-02 at-rest check.
+   */
+  readonly inspect?: (store: SessionStore) => Promise<ReadonlyArray<Uint8Array | string>>;
+  /**
+   * Builds a store pointed at a backend that cannot be reached (closed port,
+   * missing host). Enables the check that every method throws
+   * `StoreUnavailable` within `unreachableTimeoutMs`.
+   */
+  readonly unreachable?: SessionStoreFactory;
+  /**
+   * Bound on how long a call to an unreachable backend may take to throw.
+   * @default 5000
+   */
+  readonly unreachableTimeoutMs?: number;
+  /**
+   * fast-check runs for the model-based test. The environment variable
+   * `CLOAKROOM_CONFORMANCE_RUNS` overrides it (for longer CI runs);
+   * `CLOAKROOM_CONFORMANCE_SEED` (and `CLOAKROOM_CONFORMANCE_PATH`) replay a
+   * reported failure.
+   * @default 25
+   */
+  readonly numRuns?: number;
+  /**
+   * Number of parallel calls in the concurrency checks.
+   * @default 20
+   */
+  readonly concurrency?: number;
+}
+
+/**
+ * Options for {@link describeKeySetStore}.
+ *
+ * @example
+ * ```ts
+ * describeKeySetStore('my-key-sets', () => createMyKeySetStore(), { cleanup: dropAll });
+ * ```
+ */
+export interface KeySetStoreSuiteOptions {
+  /** Runs after each check (after `close()` when the store has one). */
+  readonly cleanup?: (store: KeySetStore) => Promise<void>;
+  /**
+   * fast-check runs for the model-based test; `CLOAKROOM_CONFORMANCE_RUNS` overrides it.
+   * @default 25
+   */
+  readonly numRuns?: number;
+  /**
+   * Number of parallel writes in the concurrency checks.
+   * @default 20
+   */
+  readonly concurrency?: number;
+}
+
+/**
+ * Options for {@link describeCipher}.
+ *
+ * @example
+ * ```ts
+ * describeCipher('kms', () => createKmsCipher(client), { numRuns: 10 });
+ * ```
+ */
+export interface CipherSuiteOptions {
+  /**
+   * fast-check runs for the property checks; `CLOAKROOM_CONFORMANCE_RUNS` overrides it.
+   * @default 25
+   */
+  readonly numRuns?: number;
+}
