@@ -36,3 +36,17 @@ export type { CloakroomOptions, TtlOptions } from './cloakroom-options';
 export type { CloakroomEvent, CloakroomEventType, EventSink, RejectReason } from './events';
 export { defaultPolicy, allowAll } from './default-policy';
 export type { RewrapOptions, RewrapProgress, RewrapReport } from './operator';
+export {
+  rolePolicy,
+  ipAllowlist,
+  ownSessionsOnly,
+  allOf,
+  anyOf,
+  ALL_ACTIONS,
+  OPERATOR_ACTIONS,
+  type ActionPattern,
+  type RolePolicyOptions,
+  type IpAllowlistOptions,
+} from './policies';
+export { clientAddress, type AddressSource } from './client-address';
+export { jsonLinesSink, loggerSink, type AuditLogger } from './audit-sink';
