@@ -246,6 +246,10 @@ export async function verifyToken(
 
   const tolerance = options.clockToleranceSec ?? 5;
   const nowMs = (options.now ?? Date.now)();
+  // A broken clock is a configuration fault, not a bad token.
+  if (!Number.isFinite(nowMs)) {
+    throw new InvalidArgument('verifyToken: now() must return milliseconds');
+  }
   const aud = options.audience;
   let result: Awaited<ReturnType<typeof jwtVerify>>;
   try {

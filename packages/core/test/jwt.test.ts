@@ -185,6 +185,7 @@ describe('verifyToken failures', () => {
       { clockToleranceSec: Number.NaN },
       { maxTokenLength: 0 },
       { keys: {} as never },
+      { now: () => Number.NaN },
     ];
     for (const override of bad) {
       await expect(verifyToken(token, { ...options(keys), ...override })).rejects.toBeInstanceOf(
