@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { describeSessionStore } from '@cloakroom/conformance';
+import type { SessionStore } from '@cloakroom/core';
+import { createPostgresStore, migrate } from '@cloakroom/store-postgres';
+import pg from 'pg';
+import { afterAll } from 'vitest';
+
+const url = process.env.CLOAKROOM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const schema = `crpg_conf_${process.pid}_${randomBytes(4).toString('hex')}`;
+const pool = new pg.Pool({ connectionString: url, max: 8 }).on('error', () => {});
+const tables = new WeakMap<SessionStore, string>();
+let t = 1_700_000_000_000;
+let n = 0;
+afterAll(async () => {
+  await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await pool.end();
+});
+
+describeSessionStore(
+  'postgres',
+  async () => {
+    // A fresh, empty table for every check and model run, as the suite requires.
+    const table = `s${(n += 1)}`;
+    await migrate(pool, { schema, table });
+    const store = createPostgresStore({ pool, schema, table, clock: () => t });
+    tables.set(store, table);
+    return store;
+  },
+  {
+    now: () => t,
+    advanceTime: (ms) => {
+      t += ms;
+    },
+    cleanup: async (store) => {
+      await pool.query(`DROP TABLE IF EXISTS "${schema}"."${tables.get(store)}"`);
+    },
+    // SEC-02 at rest: every cell of every row in the schema, read directly with SELECT *.
+    inspect: async () => {
+      const names = await pool.query(
+        'SELECT table_name FROM information_schema.tables WHERE table_schema = $1',
+        [schema],
+      );
+      const cells: (string | Uint8Array)[] = [];
+      for (const { table_name } of names.rows) {
+        const rows = await pool.query(`SELECT * FROM "${schema}"."${table_name}"`);
+        for (const row of rows.rows) {
+          for (const v of Object.values(row))
+            cells.push(v instanceof Uint8Array ? new Uint8Array(v) : String(v));
+        }
+      }
+      return cells;
+    },
+    unreachable: () =>
+      createPostgresStore({
+        connectionString: 'postgres://postgres@127.0.0.1:1/test',
+        statementTimeoutMs: 1000,
+      }),
+  },
+);
