@@ -1,0 +1,3 @@
+export { createRedisStore, type RedisStore } from './redis-store';
+export { createRedisKeySetStore, type RedisKeySetStore } from './key-set-store';
+export type { RedisStoreOptions } from './options';

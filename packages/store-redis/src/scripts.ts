@@ -1,0 +1,18 @@
+import { script } from './connection';
+import * as lua from './lua-scripts';
+
+/** Every script with its SHA-1, computed once per process. */
+export const SCRIPTS = {
+  insert: script(lua.INSERT),
+  replace: script(lua.REPLACE),
+  rotate: script(lua.ROTATE),
+  prepare: script(lua.PREPARE),
+  decide: script(lua.DECIDE),
+  promote: script(lua.PROMOTE),
+  abort: script(lua.ABORT),
+  delete: script(lua.DELETE),
+  listSubject: script(lua.LIST_SUBJECT),
+  deleteSubject: script(lua.DELETE_SUBJECT),
+  scan: script(lua.SCAN),
+  keySetWrite: script(lua.KEY_SET_WRITE),
+};
