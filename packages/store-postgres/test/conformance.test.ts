@@ -20,7 +20,8 @@ describeSessionStore(
   'postgres',
   async () => {
     // A fresh, empty table for every check and model run, as the suite requires.
-    const table = `s${(n += 1)}`;
+    n += 1;
+    const table = `s${n}`;
     await migrate(pool, { schema, table });
     const store = createPostgresStore({ pool, schema, table, clock: () => t });
     tables.set(store, table);
