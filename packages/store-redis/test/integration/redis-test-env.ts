@@ -68,3 +68,21 @@ export function makeRecord(overrides: Partial<SessionRecord> = {}): SessionRecor
     ...overrides,
   };
 }
+
+/** Every key under `prefix` and everything in it (string values, sorted-set members), read raw. */
+export async function dumpUnder(client: Redis | Cluster, prefix: string): Promise<(string | Uint8Array)[]> {
+  const out: (string | Uint8Array)[] = [];
+  for (const key of await keysUnder(client, prefix)) {
+    out.push(key);
+    const type = await client.type(key);
+    if (type === 'string') {
+      const value = await client.getBuffer(key);
+      if (value !== null) out.push(new Uint8Array(value));
+    } else if (type === 'zset') {
+      out.push(...(await client.zrange(key, 0, -1, 'WITHSCORES')));
+    } else if (type !== 'none') {
+      throw new Error(`unexpected ${type} key under the test prefix`);
+    }
+  }
+  return out;
+}

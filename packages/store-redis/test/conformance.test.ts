@@ -1,0 +1,30 @@
+import { describeSessionStore } from '@cloakroom/conformance';
+import type { SessionStore } from '@cloakroom/core';
+import { createRedisStore } from '@cloakroom/store-redis';
+import { afterAll } from 'vitest';
+import { connectOrFail, deleteUnder, dumpUnder, uniquePrefix } from './integration/redis-test-env';
+
+const client = await connectOrFail();
+const prefixes = new WeakMap<SessionStore, string>();
+let t = 1_700_000_000_000;
+afterAll(() => client.disconnect());
+
+describeSessionStore(
+  'redis',
+  () => {
+    const prefix = uniquePrefix('conformance');
+    const store = createRedisStore({ client, prefix, clock: () => t });
+    prefixes.set(store, prefix);
+    return store;
+  },
+  {
+    now: () => t,
+    advanceTime: (ms) => {
+      t += ms;
+    },
+    cleanup: (store) => deleteUnder(client, prefixes.get(store) as string),
+    // SEC-02 at rest: every key and value under the prefix, read with the raw client.
+    inspect: (store) => dumpUnder(client, prefixes.get(store) as string),
+    unreachable: () => createRedisStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 1000 }),
+  },
+);
