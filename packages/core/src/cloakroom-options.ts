@@ -56,6 +56,17 @@ export interface CloakroomOptions {
    * @default 10_000
    */
   readonly refreshGraceMs?: number;
+  /**
+   * Seal each session's subject, claims and token a second time, under a key
+   * derived from the ticket itself (inside the storage-key layer). A dump of
+   * the store plus every server key then opens no token: only a request
+   * carrying the ticket can. Operators still list, revoke and rewrap (they
+   * use the outer layer). Set `false` only if the server must read sessions
+   * without their ticket (e.g. background token refresh); the secrets are then
+   * protected by the storage keys alone.
+   * @default true
+   */
+  readonly ticketBound?: boolean;
   /** Clock skew tolerated when verifying tokens, in seconds. @default 5 */
   readonly clockToleranceSec?: number;
   /** Audit sink; events carry hashed ids only. */

@@ -22,7 +22,13 @@ export {
   type StorageKeyInput,
 } from './static-keys';
 export { generateSigningKey, generateSecret, type GeneratedSigningKey } from './generate-keys';
-export { signToken, verifyToken, type VerifyTokenOptions, type VerifiedToken } from './jwt';
+export {
+  signToken,
+  verifyToken,
+  type VerifyTokenOptions,
+  type VerifiedToken,
+  type TokenRejectReason,
+} from './jwt';
 export {
   createCloakroom,
   type Cloakroom,

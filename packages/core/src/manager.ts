@@ -14,7 +14,7 @@ import {
   liveExpiry,
   newFamily,
 } from './session-context';
-import type { LivePayload, SessionPayload } from './session-payload';
+import type { LivePayload, SessionPayload, SessionSecrets } from './session-payload';
 import type { SessionRecord } from './store-contract';
 import { generateTicket, sessionIdOf } from './ticket';
 
@@ -191,11 +191,10 @@ async function create(
   const now = ctx.now();
   const abs = now + ctx.times.absolute;
   const idle = Math.min(now + ctx.times.idle, abs);
-  const signed = await ctx.signFor(subject, claims, now, abs);
+  const { token, ...signed } = await ctx.signFor(subject, claims, now, abs);
   const payload: LivePayload = {
     k: 'live',
-    sub: subject,
-    claims,
+    inner: ctx.sealSecrets(ticket, id, { sub: subject, claims, token }),
     ...signed,
     fam: newFamily(),
     created: now,
@@ -242,12 +241,22 @@ async function resolve(
     return null;
   }
   if (!(await isUsable(ctx, id, payload, now, 'resolve'))) return null;
-  payload = await touch(ctx, record, payload, now);
+  let secrets: SessionSecrets;
+  try {
+    secrets = ctx.openSecrets(ticket as string, id, payload);
+  } catch (error) {
+    if (!isCloakroomError(error) || error.code !== 'ERR_DECRYPTION_FAILED') throw error;
+    ctx.emit({ type: 'session.rejected', operation: 'resolve', reason: 'tampered', sessionId: id });
+    return null;
+  }
+  const touched = await touch(ctx, ticket as string, record, payload, secrets, now);
+  payload = touched.payload;
+  secrets = touched.secrets;
   return {
     sessionId: id,
-    subject: payload.sub,
-    claims: payload.claims,
-    token: payload.token,
+    subject: secrets.sub,
+    claims: secrets.claims,
+    token: secrets.token,
     tokenExpiresAt: payload.tokenExp,
     expiresAt: liveExpiry(payload),
     absoluteExpiresAt: payload.abs,
@@ -263,21 +272,25 @@ async function resolve(
  */
 async function touch(
   ctx: SessionContext,
+  ticket: string,
   record: SessionRecord,
   payload: LivePayload,
+  secrets: SessionSecrets,
   now: number,
-): Promise<LivePayload> {
+): Promise<{ payload: LivePayload; secrets: SessionSecrets }> {
   const renew = payload.tokenExp - now <= ctx.times.token / 3;
-  if (!renew && now - payload.seen < ctx.times.touch) return payload;
-  const signed = renew
-    ? await ctx.signFor(payload.sub, payload.claims, now, payload.abs)
-    : undefined;
-  const next: LivePayload = {
+  if (!renew && now - payload.seen < ctx.times.touch) return { payload, secrets };
+  let next: LivePayload = {
     ...payload,
-    ...signed,
     seen: now,
     idle: Math.min(now + ctx.times.idle, payload.abs),
   };
+  let nextSecrets = secrets;
+  if (renew) {
+    const { token, ...signed } = await ctx.signFor(secrets.sub, secrets.claims, now, payload.abs);
+    nextSecrets = { ...secrets, token };
+    next = { ...next, ...signed, inner: ctx.sealSecrets(ticket, record.id, nextSecrets) };
+  }
   const written = await ctx.store.replace(
     {
       id: record.id,
@@ -289,7 +302,7 @@ async function touch(
     record.version,
   );
   if (written) ctx.emit({ type: 'session.touched', sessionId: record.id, tokenRenewed: renew });
-  return next;
+  return { payload: next, secrets: nextSecrets };
 }
 
 async function revoke(

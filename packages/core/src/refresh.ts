@@ -3,7 +3,7 @@ import { fromUtf8, toBase64Url, fromBase64Url, utf8 } from './encoding';
 import { isCloakroomError } from './errors';
 import { isUsable, load } from './session-load';
 import { type SessionContext, liveExpiry } from './session-context';
-import type { LivePayload, TombPayload } from './session-payload';
+import type { LivePayload, SessionSecrets, TombPayload } from './session-payload';
 import type { SessionRecord } from './store-contract';
 import { openUnderTicket, sealUnderTicket } from './ticket-seal';
 import { generateTicket, sessionIdOf } from './ticket';
@@ -37,21 +37,33 @@ export async function refreshSession(
       return replaySuccessor(ctx, ticket as string, id, record, payload, now);
     if (!(await isUsable(ctx, id, payload, now, 'refresh'))) return null;
 
+    let secrets: SessionSecrets;
+    try {
+      secrets = ctx.openSecrets(ticket as string, id, payload);
+    } catch (error) {
+      if (!isCloakroomError(error) || error.code !== 'ERR_DECRYPTION_FAILED') throw error;
+      ctx.emit({
+        type: 'session.rejected',
+        operation: 'refresh',
+        reason: 'tampered',
+        sessionId: id,
+      });
+      return null;
+    }
     const nextTicket = generateTicket();
     const nextId = sessionIdOf(nextTicket);
-    const nextClaims = claims ?? payload.claims;
-    const signed = await ctx.signFor(payload.sub, nextClaims, now, payload.abs);
+    const nextClaims = claims ?? secrets.claims;
+    const { token, ...signed } = await ctx.signFor(secrets.sub, nextClaims, now, payload.abs);
     const next: LivePayload = {
       ...payload,
       ...signed,
-      claims: nextClaims,
+      inner: ctx.sealSecrets(nextTicket, nextId, { sub: secrets.sub, claims: nextClaims, token }),
       seen: now,
       idle: Math.min(now + ctx.times.idle, payload.abs),
     };
     const nextExpiresAt = liveExpiry(next);
     const tomb: TombPayload = {
       k: 'tomb',
-      sub: payload.sub,
       fam: payload.fam,
       abs: payload.abs,
       next: nextId,

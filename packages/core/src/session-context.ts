@@ -10,7 +10,7 @@ import {
   resolveTimes,
 } from './cloakroom-options';
 import { defaultPolicy } from './default-policy';
-import { toBase64Url } from './encoding';
+import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding';
 import { AccessDenied, Closed, DecryptionFailed, InvalidArgument } from './errors';
 import type { CloakroomEvent } from './events';
 import { signToken } from './jwt';
@@ -19,16 +19,29 @@ import type { AccessPolicy, Action, Actor, Decision } from './policy-contract';
 import {
   type LivePayload,
   type SessionPayload,
+  type SessionSecrets,
   decodePayload,
   encodePayload,
+  isSecrets,
   recordAad,
 } from './session-payload';
+import { openUnderTicket, sealUnderTicket } from './ticket-seal';
 import type { SessionRecord, SessionStore } from './store-contract';
 import { subjectIndex } from './subject-index';
 
 // Distributive Omit over the event union.
 type WithoutAt<E> = E extends unknown ? Omit<E, 'at'> : never;
 export type EventInput = WithoutAt<CloakroomEvent>;
+
+const innerAad = (id: string) => utf8(`cloakroom/inner/v1\0${id}`);
+const encodeJson = (value: unknown) => utf8(JSON.stringify(value));
+function decodeJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(fromUtf8(bytes));
+  } catch (cause) {
+    throw new DecryptionFailed('sealed session secrets are not valid', { cause });
+  }
+}
 
 const RESERVED_CLAIMS = new Set(['iss', 'aud', 'sub', 'exp', 'iat', 'nbf', 'jti', 'cnf']);
 const MAX_CLAIMS_BYTES = 16 * 1024;
@@ -51,6 +64,10 @@ export interface SessionContext {
   seal(id: string, subjectIdx: string, payload: SessionPayload): Promise<Uint8Array>;
   /** Opens and decodes; throws DecryptionFailed for anything that is not a valid payload of this record. */
   open(record: SessionRecord): Promise<SessionPayload>;
+  /** Wraps the secrets for a record: sealed under the ticket when ticket-bound. */
+  sealSecrets(ticket: string, id: string, secrets: SessionSecrets): string | SessionSecrets;
+  /** Unwraps the secrets of a live payload; throws DecryptionFailed when they do not open with this ticket. */
+  openSecrets(ticket: string, id: string, payload: LivePayload): SessionSecrets;
   signFor(
     subject: string,
     claims: Record<string, unknown>,
@@ -74,6 +91,7 @@ export function createContext(options: CloakroomOptions): SessionContext {
   const policy = options.policy ?? defaultPolicy();
   const keys = options.keys;
   const tolerance = options.clockToleranceSec ?? 5;
+  const ticketBound = options.ticketBound ?? true;
 
   const ctx: SessionContext = {
     store: options.store,
@@ -134,6 +152,19 @@ export function createContext(options: CloakroomOptions): SessionContext {
       const payload = decodePayload(plain);
       if (payload === undefined) throw new DecryptionFailed('sealed session payload is not valid');
       return payload;
+    },
+    sealSecrets(ticket, id, secrets) {
+      if (!ticketBound) return secrets;
+      return toBase64Url(sealUnderTicket(ticket, encodeJson(secrets), innerAad(id)));
+    },
+    openSecrets(ticket, id, payload) {
+      const inner = payload.inner;
+      if (typeof inner !== 'string') return inner;
+      const sealed = fromBase64Url(inner);
+      if (sealed === undefined) throw new DecryptionFailed('sealed session secrets are malformed');
+      const secrets = decodeJson(openUnderTicket(ticket, sealed, innerAad(id)));
+      if (!isSecrets(secrets)) throw new DecryptionFailed('sealed session secrets are not valid');
+      return secrets;
     },
     async signFor(subject, claims, at, abs) {
       const key = await keys.signingKey();

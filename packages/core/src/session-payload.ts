@@ -1,15 +1,25 @@
 // The plaintext inside a sealed record, and its AAD. Internal.
 import { concat, fromUtf8, utf8 } from './encoding';
 
-/** A live session. Times are epoch milliseconds. */
-export interface LivePayload {
-  readonly k: 'live';
+/** What only the session's holder should read: the subject, claims and token. */
+export interface SessionSecrets {
   /** Plaintext subject. */
   readonly sub: string;
   readonly claims: Record<string, unknown>;
   /** The signed JWT. */
   readonly token: string;
-  /** Signing key id of `token`. */
+}
+
+/** A live session. Times are epoch milliseconds. */
+export interface LivePayload {
+  readonly k: 'live';
+  /**
+   * Ticket-bound (the default): base64url of the secrets sealed under a key
+   * derived from the ticket, so server keys alone cannot read them. Otherwise
+   * the secrets themselves (inside the storage-key layer only).
+   */
+  readonly inner: string | SessionSecrets;
+  /** Signing key id of the token. */
   readonly kid: string;
   readonly tokenExp: number;
   /** Refresh lineage. */
@@ -24,7 +34,6 @@ export interface LivePayload {
 /** What remains of a session after refresh: points at its successor. */
 export interface TombPayload {
   readonly k: 'tomb';
-  readonly sub: string;
   readonly fam: string;
   readonly abs: number;
   /** Session id of the successor. */
@@ -53,6 +62,19 @@ export function encodePayload(payload: SessionPayload): Uint8Array {
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isStr = (v: unknown): v is string => typeof v === 'string';
 
+/** Whether a decoded value has the shape of {@link SessionSecrets}. */
+export function isSecrets(v: unknown): v is SessionSecrets {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return (
+    isStr(o.sub) &&
+    isStr(o.token) &&
+    typeof o.claims === 'object' &&
+    o.claims !== null &&
+    !Array.isArray(o.claims)
+  );
+}
+
 /** Parse and validate; `undefined` when the bytes are not a payload this version wrote. */
 export function decodePayload(bytes: Uint8Array): SessionPayload | undefined {
   let value: unknown;
@@ -63,18 +85,15 @@ export function decodePayload(bytes: Uint8Array): SessionPayload | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const p = value as Record<string, unknown>;
-  if (!isStr(p.sub) || !isStr(p.fam) || !isNum(p.abs)) return undefined;
+  if (!isStr(p.fam) || !isNum(p.abs)) return undefined;
   if (p.k === 'live') {
     if (
-      !isStr(p.token) ||
+      !(isStr(p.inner) || isSecrets(p.inner)) ||
       !isStr(p.kid) ||
       !isNum(p.tokenExp) ||
       !isNum(p.created) ||
       !isNum(p.seen) ||
       !isNum(p.idle) ||
-      typeof p.claims !== 'object' ||
-      p.claims === null ||
-      Array.isArray(p.claims) ||
       (p.label !== undefined && !isStr(p.label))
     ) {
       return undefined;

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { DecryptionFailed } from './errors';
 import { parseTicket } from './ticket';
 
@@ -8,11 +8,15 @@ const TAG_BYTES = 16;
 const SALT = 'cloakroom/ticket-seal/v1';
 const INFO = 'aes-256-gcm';
 const VERSION_BYTE = Uint8Array.of(VERSION);
+const EXPAND_INPUT = Buffer.concat([Buffer.from(INFO), Buffer.of(1)]);
 
 // HKDF-SHA-256 from the ticket itself (not its hash): the server stores only
 // the hash, so a store dump plus every server key still cannot derive this.
+// Computed as RFC 5869 Extract then one Expand block with two HMACs: the same
+// bytes as `hkdfSync`, at about half its cost (this runs on every resolve).
 function ticketKey(ticket: string): Uint8Array {
-  return new Uint8Array(hkdfSync('sha256', Buffer.from(ticket, 'utf8'), SALT, INFO, 32));
+  const prk = createHmac('sha256', SALT).update(ticket, 'utf8').digest();
+  return createHmac('sha256', prk).update(EXPAND_INPUT).digest();
 }
 
 /**
