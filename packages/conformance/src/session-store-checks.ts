@@ -1,14 +1,52 @@
-import type { SessionStoreCheck } from './harness';
+import { atRestCheck } from './checks/at-rest';
+import { closeCheck, insertConflictCheck, missingCheck } from './checks/basics';
+import {
+  concurrentInsertCheck,
+  concurrentReplaceCheck,
+  concurrentRotateCheck,
+  rotateAtomicCheck,
+  rotateConflictCheck,
+} from './checks/concurrency';
+import { expiredInsertCheck, expiryBoundaryCheck, sweepCheck } from './checks/expiry';
 import { modelCheck } from './checks/model';
+import { copiesCheck, idShapeCheck, payloadCheck } from './checks/payloads';
+import { scanPagingCheck } from './checks/scan';
+import { subjectFollowsCheck, subjectGhostCheck } from './checks/subject-index';
+import { unreachableCheck } from './checks/unavailable';
+import type { SessionStoreCheck } from './harness';
 
 /**
  * Every check of the session-store suite, each callable on its own with
- * `run(factory, options)`. {@link describeSessionStore} wraps each in an `it`.
+ * `run(factory, options)` (checks whose `appliesTo` is false for the options
+ * are skipped by {@link describeSessionStore}). The suite's own tests use
+ * this list to prove each check fails against a deliberately broken store.
  *
  * @example
  * ```ts
- * const check = sessionStoreChecks.find((c) => c.name.startsWith('model'))!;
- * await check.run(() => createMyStore(), {});
+ * for (const check of sessionStoreChecks) {
+ *   if (!check.appliesTo || check.appliesTo(options)) await check.run(factory, options);
+ * }
  * ```
  */
-export const sessionStoreChecks: readonly SessionStoreCheck[] = [modelCheck];
+export const sessionStoreChecks: readonly SessionStoreCheck[] = [
+  modelCheck,
+  insertConflictCheck,
+  missingCheck,
+  concurrentInsertCheck,
+  concurrentReplaceCheck,
+  concurrentRotateCheck,
+  rotateConflictCheck,
+  rotateAtomicCheck,
+  expiryBoundaryCheck,
+  expiredInsertCheck,
+  sweepCheck,
+  subjectFollowsCheck,
+  subjectGhostCheck,
+  scanPagingCheck,
+  payloadCheck,
+  idShapeCheck,
+  copiesCheck,
+  atRestCheck,
+  unreachableCheck,
+  closeCheck,
+];
