@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Closed, StoreDataInvalid, StoreUnavailable } from '@cloakroom/core';
+import { Closed, StoreDataInvalid, StoreUnavailable, isCloakroomError } from '@cloakroom/core';
 import { type Cluster, Redis } from 'ioredis';
 import type { ResolvedRedisOptions } from './options';
 
@@ -51,7 +51,8 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
   let closed = false;
 
   const mapError = (err: unknown): Error => {
-    if (err instanceof StoreUnavailable || err instanceof StoreDataInvalid) return err;
+    // Our own typed errors (a conflict found mid-operation, a timeout) pass through.
+    if (isCloakroomError(err)) return err;
     const text = errorText(err);
     if (text.includes('CLOAKROOM_BAD') || text.startsWith('WRONGTYPE')) {
       return new StoreDataInvalid(`${label}: malformed data under the store prefix`, {

@@ -25,9 +25,12 @@ export async function connectOrFail(): Promise<Redis> {
     await client.ping();
   } catch (err) {
     client.disconnect();
-    throw new Error(`Redis test server unreachable at ${REDIS_URL}: start it or set CLOAKROOM_TEST_REDIS_URL`, {
-      cause: err,
-    });
+    throw new Error(
+      `Redis test server unreachable at ${REDIS_URL}: start it or set CLOAKROOM_TEST_REDIS_URL`,
+      {
+        cause: err,
+      },
+    );
   }
   return client;
 }
@@ -70,7 +73,10 @@ export function makeRecord(overrides: Partial<SessionRecord> = {}): SessionRecor
 }
 
 /** Every key under `prefix` and everything in it (string values, sorted-set members), read raw. */
-export async function dumpUnder(client: Redis | Cluster, prefix: string): Promise<(string | Uint8Array)[]> {
+export async function dumpUnder(
+  client: Redis | Cluster,
+  prefix: string,
+): Promise<(string | Uint8Array)[]> {
   const out: (string | Uint8Array)[] = [];
   for (const key of await keysUnder(client, prefix)) {
     out.push(key);

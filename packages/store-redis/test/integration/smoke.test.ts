@@ -5,8 +5,13 @@ import { connectOrFail, deleteUnder, makeRecord, uniquePrefix } from './redis-te
 
 let client: Redis;
 const prefix = uniquePrefix('smoke');
-beforeAll(async () => { client = await connectOrFail(); });
-afterAll(async () => { await deleteUnder(client, prefix); client.disconnect(); });
+beforeAll(async () => {
+  client = await connectOrFail();
+});
+afterAll(async () => {
+  await deleteUnder(client, prefix);
+  client.disconnect();
+});
 
 it('smoke', async () => {
   const store = createRedisStore({ client, prefix });

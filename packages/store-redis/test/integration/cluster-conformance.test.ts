@@ -1,0 +1,31 @@
+import { describeSessionStore } from '@cloakroom/conformance';
+import type { SessionStore } from '@cloakroom/core';
+import { createRedisStore } from '@cloakroom/store-redis';
+import { afterAll } from 'vitest';
+import { startCluster } from './redis-servers';
+import { deleteUnder, dumpUnder, uniquePrefix } from './redis-test-env';
+
+// Three masters on loopback, started here and killed in afterAll.
+const cluster = await startCluster();
+afterAll(() => cluster.stop());
+const prefixes = new WeakMap<SessionStore, string>();
+let t = 1_700_000_000_000;
+
+describeSessionStore(
+  'redis cluster',
+  () => {
+    const prefix = uniquePrefix('cluster-conformance');
+    const store = createRedisStore({ client: cluster.client, prefix, clock: () => t });
+    prefixes.set(store, prefix);
+    return store;
+  },
+  {
+    now: () => t,
+    advanceTime: (ms) => {
+      t += ms;
+    },
+    cleanup: (store) => deleteUnder(cluster.client, prefixes.get(store) as string),
+    inspect: (store) => dumpUnder(cluster.client, prefixes.get(store) as string),
+    unreachable: () => createRedisStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 1000 }),
+  },
+);
