@@ -12,6 +12,8 @@ import type { SessionStoreFactory, SessionStoreSuiteOptions } from './options';
  * ```
  */
 export interface ConformanceCheck<Factory, Options> {
+  /** Stable short identifier (e.g. `'concurrent-replace'`), for selecting a check in code. */
+  readonly id: string;
   /** Test title; names the requirement it proves. */
   readonly name: string;
   /** Whether the check applies with these options (e.g. at-rest needs `inspect`). */

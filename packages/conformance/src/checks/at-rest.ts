@@ -82,6 +82,7 @@ async function driveAndDump(
 }
 
 export const atRestCheck: SessionStoreCheck = {
+  id: 'at-rest',
   name: 'SEC-02 at rest: after create/resolve/refresh through createCloakroom, the backend holds no ticket, token, claim marker or plaintext subject',
   appliesTo: (options) => options.inspect !== undefined,
   async run(factory, options) {

@@ -13,6 +13,7 @@ const HOUR = 3_600_000;
 
 /** Insert conflicts: StoreConflict, and the original record untouched. */
 export const insertConflictCheck: SessionStoreCheck = {
+  id: 'insert-conflict',
   name: 'insert of an existing id throws StoreConflict and leaves the original untouched',
   async run(factory, options) {
     const clock = suiteClock(options);
@@ -42,6 +43,7 @@ export const insertConflictCheck: SessionStoreCheck = {
 
 /** Missing ids and subjects: null, false, 0, []. Repeat deletes return false. */
 export const missingCheck: SessionStoreCheck = {
+  id: 'missing',
   name: 'missing ids and subjects: get null, delete false (repeat deletes too), deleteBySubject 0, listBySubject []',
   async run(factory, options) {
     const clock = suiteClock(options);
@@ -76,6 +78,7 @@ export const missingCheck: SessionStoreCheck = {
 
 /** close() twice resolves; the contract makes it idempotent. */
 export const closeCheck: SessionStoreCheck = {
+  id: 'close',
   name: 'close is idempotent',
   async run(factory, options) {
     await withStore(factory, options, async (store) => {

@@ -16,6 +16,7 @@ const HOUR = 3_600_000;
 const n = (c: number | undefined) => Math.max(2, c ?? 20);
 
 export const concurrentInsertCheck: SessionStoreCheck = {
+  id: 'concurrent-insert',
   name: 'concurrent inserts of one id: exactly one succeeds, the others throw StoreConflict',
   async run(factory, options) {
     const clock = suiteClock(options);
@@ -44,6 +45,7 @@ export const concurrentInsertCheck: SessionStoreCheck = {
 };
 
 export const concurrentReplaceCheck: SessionStoreCheck = {
+  id: 'concurrent-replace',
   name: 'concurrent replace with one expected version: exactly one returns true and its record is stored',
   async run(factory, options) {
     const clock = suiteClock(options);
@@ -86,6 +88,7 @@ export const concurrentReplaceCheck: SessionStoreCheck = {
 };
 
 export const concurrentRotateCheck: SessionStoreCheck = {
+  id: 'concurrent-rotate',
   name: 'concurrent rotate of one record into distinct next ids: exactly one true, exactly one successor exists',
   async run(factory, options) {
     const clock = suiteClock(options);
@@ -135,6 +138,7 @@ export const concurrentRotateCheck: SessionStoreCheck = {
 };
 
 export const rotateConflictCheck: SessionStoreCheck = {
+  id: 'rotate-conflict',
   name: 'rotate into a live next id throws StoreConflict and changes nothing; concurrent rotates into one next id: one wins',
   async run(factory, options) {
     const clock = suiteClock(options);
@@ -207,6 +211,7 @@ export const rotateConflictCheck: SessionStoreCheck = {
 };
 
 export const rotateAtomicCheck: SessionStoreCheck = {
+  id: 'rotate-atomic',
   name: 'rotate is atomic: no reader sees the old record rewritten while its successor is missing',
   async run(factory, options) {
     const clock = suiteClock(options);

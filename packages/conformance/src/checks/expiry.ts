@@ -40,6 +40,7 @@ async function expectGone(store: SessionStore, record: SessionRecord, when: stri
 }
 
 export const expiryBoundaryCheck: SessionStoreCheck = {
+  id: 'expiry-boundary',
   name: 'expiry: returned until expiresAt, never at or past it (get, listBySubject, scan)',
   async run(factory, options) {
     const clock = suiteClock(options);
@@ -85,6 +86,7 @@ export const expiryBoundaryCheck: SessionStoreCheck = {
 };
 
 export const expiredInsertCheck: SessionStoreCheck = {
+  id: 'expired-insert',
   name: 'expiry: a record inserted at or past its expiresAt is never returned, and its id can be inserted again',
   async run(factory, options) {
     const clock = suiteClock(options);
@@ -129,6 +131,7 @@ export const expiredInsertCheck: SessionStoreCheck = {
 };
 
 export const sweepCheck: SessionStoreCheck = {
+  id: 'sweep',
   name: 'sweep(now) removes exactly the records expired at now (required without native expiry)',
   async run(factory, options) {
     const clock = suiteClock(options);

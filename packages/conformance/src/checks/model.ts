@@ -17,6 +17,7 @@ import { sessionCommands } from '../session-model-commands';
  * seed, path and shrunk command sequence, plus how to replay it.
  */
 export const modelCheck: SessionStoreCheck = {
+  id: 'model',
   name: 'model: random insert/get/replace/rotate/delete/deleteBySubject/listBySubject/scan/expiry sequences match the reference model',
   timeoutMs: (options) => 60_000 + runCount(options.numRuns) * 2_000,
   async run(factory, options) {

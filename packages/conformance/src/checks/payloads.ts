@@ -20,6 +20,7 @@ function everyByte(): Uint8Array {
 }
 
 export const payloadCheck: SessionStoreCheck = {
+  id: 'payloads',
   name: 'payloads round-trip byte for byte: every byte value, empty, 64 KiB (get, listBySubject, scan, replace, rotate)',
   async run(factory, options) {
     const clock = suiteClock(options);
@@ -60,6 +61,7 @@ export const payloadCheck: SessionStoreCheck = {
 };
 
 export const idShapeCheck: SessionStoreCheck = {
+  id: 'id-shapes',
   name: 'ids and subject indexes at full 43-character length stay distinct, including ids differing only in case or made of - and _',
   async run(factory, options) {
     const clock = suiteClock(options);
@@ -104,6 +106,7 @@ export const idShapeCheck: SessionStoreCheck = {
 };
 
 export const copiesCheck: SessionStoreCheck = {
+  id: 'copies',
   name: 'returned records are copies: mutating a returned (or inserted) record never changes the store',
   async run(factory, options) {
     const clock = suiteClock(options);

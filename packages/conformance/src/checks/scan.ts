@@ -12,6 +12,7 @@ import { scanAll } from '../session-model-commands';
 const HOUR = 3_600_000;
 
 export const scanPagingCheck: SessionStoreCheck = {
+  id: 'scan-paging',
   name: 'scan returns every record that lives through the scan exactly once, with concurrent inserts and deletes, at limits 1, 2, 3 and 7',
   timeoutMs: () => 60_000,
   async run(factory, options) {

@@ -4,6 +4,7 @@ import { expectRecord, expectRecordSet, makeRecord, randomId, withFields } from 
 const HOUR = 3_600_000;
 
 export const subjectFollowsCheck: SessionStoreCheck = {
+  id: 'subject-follows',
   name: 'subject index follows replace and rotate: listBySubject and deleteBySubject see exactly the live records (no ghosts, no misses)',
   async run(factory, options) {
     const clock = suiteClock(options);
@@ -86,6 +87,7 @@ export const subjectFollowsCheck: SessionStoreCheck = {
 };
 
 export const subjectGhostCheck: SessionStoreCheck = {
+  id: 'subject-ghosts',
   name: 'subject index leaves no ghosts: an id deleted (one by one or by subject) and reused under another subject is listed only there',
   async run(factory, options) {
     const clock = suiteClock(options);

@@ -42,6 +42,7 @@ async function bounded(fn: () => Promise<unknown>, ms: number) {
 }
 
 export const unreachableCheck: SessionStoreCheck = {
+  id: 'unreachable',
   name: 'unreachable backend: every method throws StoreUnavailable within the bound, never null, false or a hang',
   appliesTo: (options) => options.unreachable !== undefined,
   timeoutMs: (options) => (options.unreachableTimeoutMs ?? 5_000) * 2 + 10_000,

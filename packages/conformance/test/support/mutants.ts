@@ -1,15 +1,18 @@
 import { type SessionRecord, type SessionStore, StoreConflict } from '@cloakroom/core';
 import { copy, createReferenceStore, type ReferenceStoreOptions, tick } from './reference-store';
 
-/** A deliberately broken store: what it gets wrong, and how to build it. */
+/** A deliberately broken store: what it gets wrong, how to build it, and which checks must catch it. */
 export interface Mutant {
   readonly flaw: string;
   readonly create: (options: ReferenceStoreOptions) => SessionStore;
+  /** Ids of the checks that must fail against it. */
+  readonly caughtBy: readonly string[];
 }
 
 export const mutants: readonly Mutant[] = [
   {
     flaw: 'non-atomic rotate (awaits between the CAS and the insert)',
+    caughtBy: ['model', 'rotate-conflict', 'rotate-atomic'],
     create(options) {
       const ref = createReferenceStore(options);
       return {
@@ -25,6 +28,7 @@ export const mutants: readonly Mutant[] = [
   },
   {
     flaw: 'CAS ignores the expected version',
+    caughtBy: ['model', 'concurrent-replace', 'concurrent-rotate'],
     create(options) {
       const ref = createReferenceStore(options);
       return {
@@ -48,11 +52,13 @@ export const mutants: readonly Mutant[] = [
   },
   {
     flaw: 'expiry off by one (still returned at now === expiresAt)',
+    caughtBy: ['model', 'expiry-boundary', 'expired-insert'],
     create: (options) =>
       createReferenceStore({ ...options, isLive: (row, t) => t <= row.expiresAt }),
   },
   {
     flaw: 'scan skips the first record after each page boundary',
+    caughtBy: ['model', 'scan-paging'],
     create(options) {
       const ref = createReferenceStore(options);
       return {
@@ -60,8 +66,8 @@ export const mutants: readonly Mutant[] = [
         async scan({ cursor, limit }) {
           await ref.io();
           const ids = [...ref.backend.rows.keys()].sort();
-          let start = cursor === undefined ? 0 : Number(cursor) + 1;
-          if (cursor !== undefined) start++; // the flaw: one past the boundary
+          // The flaw: resumes one past the first id after the cursor.
+          const start = cursor === undefined ? 0 : Number(cursor) + 2;
           const records: SessionRecord[] = [];
           let i = start;
           for (; i < ids.length && records.length < limit; i++) {
@@ -75,6 +81,7 @@ export const mutants: readonly Mutant[] = [
   },
   {
     flaw: 'deleteBySubject leaves index ghosts',
+    caughtBy: ['model', 'subject-ghosts'],
     create(options) {
       const ref = createReferenceStore(options);
       return {
@@ -87,6 +94,196 @@ export const mutants: readonly Mutant[] = [
             ref.backend.rows.delete(id); // the flaw: the index entry stays
           }
           return n;
+        },
+      };
+    },
+  },
+  {
+    flaw: 'swallows backend errors (null, false, 0, [] instead of StoreUnavailable)',
+    caughtBy: ['unreachable'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      const quiet =
+        <A extends unknown[], R>(fn: (...args: A) => Promise<R>, fallback: R) =>
+        (...args: A) =>
+          fn(...args).catch(() => fallback);
+      return {
+        ...ref,
+        insert: quiet(ref.insert, undefined),
+        get: quiet(ref.get, null),
+        replace: quiet(ref.replace, false),
+        rotate: quiet(ref.rotate, false),
+        delete: quiet(ref.delete, false),
+        deleteBySubject: quiet(ref.deleteBySubject, 0),
+        listBySubject: quiet(ref.listBySubject, []),
+        scan: quiet(ref.scan, { records: [] }),
+        sweep: quiet(ref.sweep!, 0),
+      };
+    },
+  },
+  {
+    flaw: 'hangs when the backend is unreachable',
+    caughtBy: ['unreachable'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      const never = new Promise<never>(() => {});
+      const hang =
+        <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+        (...args: A) =>
+          ref.backend.reachable ? fn(...args) : never;
+      return {
+        ...ref,
+        insert: hang(ref.insert),
+        get: hang(ref.get),
+        replace: hang(ref.replace),
+        rotate: hang(ref.rotate),
+        delete: hang(ref.delete),
+        deleteBySubject: hang(ref.deleteBySubject),
+        listBySubject: hang(ref.listBySubject),
+        scan: hang(ref.scan),
+      };
+    },
+  },
+  {
+    flaw: 'insert overwrites a live record instead of throwing StoreConflict',
+    caughtBy: ['model', 'insert-conflict', 'concurrent-insert'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      return {
+        ...ref,
+        async insert(record) {
+          await ref.io();
+          ref.put(record);
+        },
+      };
+    },
+  },
+  {
+    flaw: 'insert refuses to reuse the id of an expired record',
+    caughtBy: ['model', 'expired-insert'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      return {
+        ...ref,
+        async insert(record) {
+          await ref.io();
+          if (ref.backend.rows.has(record.id)) throw new StoreConflict('session id already exists');
+          ref.put(record);
+        },
+      };
+    },
+  },
+  {
+    flaw: 'delete reports true for ids that are missing',
+    caughtBy: ['model', 'missing'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      return {
+        ...ref,
+        async delete(id) {
+          await ref.delete(id);
+          return true;
+        },
+      };
+    },
+  },
+  {
+    flaw: 'replace leaves the record in its old subject index',
+    caughtBy: ['model', 'subject-follows'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      return {
+        ...ref,
+        async replace(record, expectedVersion) {
+          await ref.io();
+          const row = ref.backend.rows.get(record.id);
+          if (!ref.live(row) || row.version !== expectedVersion) return false;
+          ref.backend.rows.set(record.id, copy(record));
+          const ids = ref.backend.bySubject.get(record.subject) ?? new Set<string>();
+          ids.add(record.id); // the flaw: never removed from the old subject's set
+          ref.backend.bySubject.set(record.subject, ids);
+          return true;
+        },
+      };
+    },
+  },
+  {
+    flaw: 'sweep keeps records expiring exactly at now',
+    caughtBy: ['sweep'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      return {
+        ...ref,
+        async sweep(at) {
+          await ref.io();
+          const dead = [...ref.backend.rows.values()].filter((r) => at > r.expiresAt);
+          for (const r of dead) ref.remove(r.id);
+          return dead.length;
+        },
+      };
+    },
+  },
+  {
+    flaw: 'payloads stored as UTF-8 text (lossy for binary)',
+    caughtBy: ['model', 'payloads'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      const text = (r: SessionRecord): SessionRecord => ({
+        ...r,
+        payload: new TextEncoder().encode(new TextDecoder().decode(r.payload)),
+      });
+      return {
+        ...ref,
+        insert: (r) => ref.insert(text(r)),
+        replace: (r, v) => ref.replace(text(r), v),
+        rotate: (old, next) => ref.rotate({ ...old, record: text(old.record) }, text(next)),
+      };
+    },
+  },
+  {
+    flaw: 'ids compared case-insensitively',
+    caughtBy: ['id-shapes'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      return {
+        ...ref,
+        async insert(record) {
+          await ref.io();
+          const lower = record.id.toLowerCase();
+          for (const row of ref.backend.rows.values()) {
+            if (ref.live(row) && row.id.toLowerCase() === lower) throw new StoreConflict('exists');
+          }
+          ref.put(record);
+        },
+      };
+    },
+  },
+  {
+    flaw: 'returns its own records instead of copies',
+    caughtBy: ['copies'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      return {
+        ...ref,
+        async get(id) {
+          await ref.io();
+          const row = ref.backend.rows.get(id);
+          return ref.live(row) ? row : null;
+        },
+      };
+    },
+  },
+  {
+    flaw: 'close throws when called twice',
+    caughtBy: ['close'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      let closed = false;
+      return {
+        ...ref,
+        async close() {
+          if (closed) throw new Error('already closed');
+          closed = true;
         },
       };
     },

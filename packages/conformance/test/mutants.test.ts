@@ -1,0 +1,62 @@
+import { type SessionStoreSuiteOptions, sessionStoreChecks } from '@cloakroom/conformance';
+import { describe, expect, it } from 'vitest';
+import { mutants } from './support/mutants';
+import { createReferenceStore, dumpBackend } from './support/reference-store';
+
+// Mutants run on a virtual clock, so the expiry checks land exactly on boundaries.
+const clock = { t: Date.now() };
+const now = () => clock.t;
+
+function optionsFor(create: (typeof mutants)[number]['create']): SessionStoreSuiteOptions {
+  return {
+    now,
+    advanceTime: (ms) => {
+      clock.t += ms;
+    },
+    inspect: async (store) => dumpBackend(store),
+    unreachable: () => create({ now, reachable: false }),
+    unreachableTimeoutMs: 500,
+    numRuns: 50,
+  };
+}
+
+const checkById = (id: string) => {
+  const check = sessionStoreChecks.find((c) => c.id === id);
+  if (!check) throw new Error(`no check ${id}`);
+  return check;
+};
+
+describe('the suite has teeth: each deliberately broken store fails the checks aimed at its flaw', () => {
+  for (const mutant of mutants) {
+    for (const id of mutant.caughtBy) {
+      it(`${mutant.flaw}: fails "${id}"`, async () => {
+        const options = optionsFor(mutant.create);
+        const run = checkById(id).run(() => mutant.create({ now }), options);
+        await expect(run).rejects.toThrow();
+      }, 60_000);
+    }
+  }
+
+  it('every check except at-rest is aimed at by at least one mutant', () => {
+    const aimed = new Set(mutants.flatMap((m) => m.caughtBy));
+    const unaimed = sessionStoreChecks
+      .map((c) => c.id)
+      .filter((id) => !aimed.has(id) && id !== 'at-rest');
+    expect(unaimed).toEqual([]);
+  });
+
+  it('SEC-02 at-rest check fails when inspect sees nothing (it cannot pass vacuously)', async () => {
+    const options: SessionStoreSuiteOptions = { inspect: async () => [] };
+    await expect(checkById('at-rest').run(() => createReferenceStore(), options)).rejects.toThrow(
+      /inspect returned nothing/,
+    );
+  });
+
+  it('the model check reports the seed and a replay command on failure', async () => {
+    const mutant = mutants.find((m) => m.flaw.startsWith('CAS ignores'))!;
+    const run = checkById('model').run(() => mutant.create({ now }), optionsFor(mutant.create));
+    await expect(run).rejects.toThrow(
+      /seed: -?\d+[\s\S]*Counterexample[\s\S]*CLOAKROOM_CONFORMANCE_SEED=/,
+    );
+  });
+});
