@@ -1,0 +1,218 @@
+import { Closed, StoreConflict } from '@cloakroom/core';
+import { createRedisStore } from '@cloakroom/store-redis';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  connectOrFail,
+  deleteUnder,
+  keysUnder,
+  makeRecord,
+  REDIS_URL,
+  uniquePrefix,
+} from './redis-test-env';
+
+let client: Redis;
+let prefix: string;
+let t = 1_700_000_000_000;
+const clock = () => t;
+
+beforeAll(async () => {
+  client = await connectOrFail();
+});
+afterEach(async () => {
+  await deleteUnder(client, prefix);
+});
+afterAll(() => client.disconnect());
+
+function newStore() {
+  prefix = uniquePrefix('store');
+  return createRedisStore({ client, prefix, clock });
+}
+
+/** Names of the commands the client sends while `work` runs. */
+async function commandsDuring(work: () => Promise<unknown>): Promise<string[]> {
+  const names: string[] = [];
+  const original = client.sendCommand.bind(client);
+  client.sendCommand = ((command: { name: string }, ...rest: unknown[]) => {
+    names.push(command.name.toLowerCase());
+    return (original as (...a: unknown[]) => unknown)(command, ...rest);
+  }) as typeof client.sendCommand;
+  try {
+    await work();
+  } finally {
+    client.sendCommand = original;
+  }
+  return names;
+}
+
+describe('redis store against a real server', () => {
+  it('get is one round trip: a single GET of the record key', async () => {
+    const store = newStore();
+    const record = makeRecord({ expiresAt: t + 60_000 });
+    await store.insert(record);
+    expect(await commandsDuring(() => store.get(record.id))).toEqual(['get']);
+    expect(await commandsDuring(() => store.get(makeRecord().id))).toEqual(['get']);
+  });
+
+  it('never sends KEYS or SCAN, whatever the operation', async () => {
+    const store = newStore();
+    const a = makeRecord({ expiresAt: t + 60_000 });
+    const b = makeRecord({ subject: a.subject, expiresAt: t + 60_000 });
+    const names = await commandsDuring(async () => {
+      await store.insert(a);
+      await store.replace({ ...a, version: 2 }, 1);
+      await store.rotate({ record: { ...a, version: 3 }, expectedVersion: 2 }, b);
+      await store.listBySubject(a.subject);
+      let cursor: string | undefined;
+      do {
+        const page = await store.scan(cursor === undefined ? { limit: 1 } : { limit: 1, cursor });
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+      await store.delete(b.id);
+      await store.deleteBySubject(a.subject);
+    });
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.filter((n) => n === 'keys' || n === 'scan')).toEqual([]);
+  });
+
+  it('native expiry: the record key carries a Redis TTL equal to expiresAt - now', async () => {
+    const store = newStore();
+    const record = makeRecord({ expiresAt: t + 30_000 });
+    await store.insert(record);
+    const [recordKey] = (await keysUnder(client, prefix)).filter((k) => k.includes('}:s:'));
+    const ttl = await client.pttl(recordKey as string);
+    expect(ttl).toBeGreaterThan(29_000);
+    expect(ttl).toBeLessThanOrEqual(30_000);
+  });
+
+  it('expiresAt is checked on read: a record Redis still holds is dead from clock() >= expiresAt', async () => {
+    const store = newStore();
+    const record = makeRecord({ expiresAt: t + 10_000 });
+    await store.insert(record);
+    t += 9_999;
+    expect(await store.get(record.id)).not.toBeNull();
+    t += 1;
+    // Redis has not expired it (its TTL runs on real time), the store must not return it.
+    expect((await keysUnder(client, prefix)).some((k) => k.includes('}:s:'))).toBe(true);
+    expect(await store.get(record.id)).toBeNull();
+    expect(await store.listBySubject(record.subject)).toEqual([]);
+    expect((await store.scan({ limit: 10 })).records).toEqual([]);
+    expect(await store.replace({ ...record, version: 2 }, 1)).toBe(false);
+    expect(await store.delete(record.id)).toBe(false);
+    // ...and insert may take the id over.
+    await store.insert({ ...record, expiresAt: t + 5_000 });
+    expect((await store.get(record.id))?.expiresAt).toBe(t + 5_000);
+  });
+
+  it('subject index: expired members are pruned and the index key expires with its last member', async () => {
+    const store = newStore();
+    const subject = makeRecord().subject;
+    for (let i = 0; i < 20; i++)
+      await store.insert(makeRecord({ subject, expiresAt: t + 1_000 + i }));
+    t += 2_000;
+    const survivor = makeRecord({ subject, expiresAt: t + 50_000 });
+    await store.insert(survivor);
+    const indexKeys = (await keysUnder(client, prefix)).filter((k) => k.includes(':sub:'));
+    let members = 0;
+    for (const key of indexKeys) {
+      members += await client.zcard(key);
+      const ttl = await client.pttl(key);
+      if ((await client.zcard(key)) > 0) {
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(50_000);
+      }
+    }
+    // Only buckets written after the clock moved were pruned on write; listing prunes the rest.
+    expect(members).toBeGreaterThanOrEqual(1);
+    expect(await store.listBySubject(subject)).toEqual([survivor]);
+    let after = 0;
+    for (const key of (await keysUnder(client, prefix)).filter((k) => k.includes(':sub:'))) {
+      after += await client.zcard(key);
+    }
+    expect(after).toBe(1);
+  });
+
+  it('listBySubject returns no ghosts: a member whose record vanished (eviction, manual DEL) is dropped', async () => {
+    const store = newStore();
+    const a = makeRecord({ expiresAt: t + 60_000 });
+    const b = makeRecord({ subject: a.subject, expiresAt: t + 60_000 });
+    await store.insert(a);
+    await store.insert(b);
+    const keyOfA = (await keysUnder(client, prefix)).find((k) => k.endsWith(`:s:${a.id}`));
+    await client.del(keyOfA as string);
+    expect(await store.listBySubject(a.subject)).toEqual([b]);
+    const members: string[] = [];
+    for (const key of (await keysUnder(client, prefix)).filter((k) => k.includes(':sub:'))) {
+      members.push(...(await client.zrange(key, 0, -1)));
+    }
+    expect(members).toEqual([b.id]);
+  });
+
+  it('replace moves the record between subject indexes atomically', async () => {
+    const store = newStore();
+    const a = makeRecord({ expiresAt: t + 60_000 });
+    await store.insert(a);
+    const moved = { ...a, subject: makeRecord().subject, version: 2 };
+    expect(await store.replace(moved, 1)).toBe(true);
+    expect(await store.listBySubject(a.subject)).toEqual([]);
+    expect(await store.listBySubject(moved.subject)).toEqual([moved]);
+    expect(await store.deleteBySubject(a.subject)).toBe(0);
+    expect(await store.deleteBySubject(moved.subject)).toBe(1);
+  });
+
+  it('Lua atomicity: of 50 concurrent replaces, inserts or rotates at one version, exactly one wins (two connections)', async () => {
+    const other = await connectOrFail();
+    try {
+      const store = newStore();
+      const twin = createRedisStore({ client: other, prefix, clock });
+      const stores = [store, twin];
+      const base = makeRecord({ expiresAt: t + 60_000 });
+      const inserts = await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) => stores[i % 2]!.insert(base)),
+      );
+      expect(inserts.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(
+        inserts.filter((r) => r.status === 'rejected' && r.reason instanceof StoreConflict),
+      ).toHaveLength(49);
+
+      const replaced = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          stores[i % 2]!.replace({ ...base, version: 2, payload: Uint8Array.of(i) }, 1),
+        ),
+      );
+      expect(replaced.filter(Boolean)).toHaveLength(1);
+      const winner = replaced.indexOf(true);
+      expect((await store.get(base.id))?.payload).toEqual(Uint8Array.of(winner));
+
+      const successors = Array.from({ length: 50 }, () =>
+        makeRecord({ subject: base.subject, expiresAt: t + 60_000 }),
+      );
+      const rotated = await Promise.all(
+        successors.map((next, i) =>
+          stores[i % 2]!.rotate({ record: { ...base, version: 3 }, expectedVersion: 2 }, next),
+        ),
+      );
+      expect(rotated.filter(Boolean)).toHaveLength(1);
+      const live = await store.listBySubject(base.subject);
+      expect(live.map((r) => r.id).sort()).toEqual(
+        [base.id, successors[rotated.indexOf(true)]!.id].sort(),
+      );
+      await twin.close();
+    } finally {
+      other.disconnect();
+    }
+  });
+
+  it('close() never quits a client passed in; a url store closes only its own client', async () => {
+    const store = newStore();
+    await store.close();
+    await store.close();
+    await expect(store.get(makeRecord().id)).rejects.toThrow(Closed);
+    expect(await client.ping()).toBe('PONG');
+
+    const owned = createRedisStore({ url: REDIS_URL, prefix: uniquePrefix('owned') });
+    expect(await owned.get(makeRecord().id)).toBeNull();
+    await owned.close();
+    await expect(owned.get(makeRecord().id)).rejects.toThrow(Closed);
+  });
+});

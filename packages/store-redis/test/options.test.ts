@@ -1,0 +1,74 @@
+import { ConfigInvalid, InvalidArgument } from '@cloakroom/core';
+import { createRedisKeySetStore, createRedisStore } from '@cloakroom/store-redis';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+
+// lazyConnect: these tests never reach a server.
+const client = new Redis({ lazyConnect: true });
+afterAll(() => client.disconnect());
+
+describe('redis store options', () => {
+  it.each([
+    ['no client or url', {}],
+    ['both client and url', { client, url: 'redis://127.0.0.1:6379' }],
+    ['a non-ioredis client', { client: {} }],
+    ['a non-redis url', { url: 'http://127.0.0.1' }],
+    ['a prefix with braces (would change the hash tag)', { client, prefix: 'a{b}:' }],
+    ['a prefix with glob characters', { client, prefix: 'a*:' }],
+    ['an empty prefix', { client, prefix: '' }],
+    ['a 65-character prefix', { client, prefix: 'p'.repeat(65) }],
+    ['a zero timeout', { client, commandTimeoutMs: 0 }],
+    ['a fractional timeout', { client, commandTimeoutMs: 1.5 }],
+    ['a non-function clock', { client, clock: 5 }],
+    ['an unknown option', { client, keyPrefix: 'x:' }],
+  ])('rejects %s with ConfigInvalid', (_, options) => {
+    expect(() => createRedisStore(options as never)).toThrow(ConfigInvalid);
+    expect(() => createRedisKeySetStore(options as never)).toThrow(ConfigInvalid);
+  });
+
+  it('rejects a client with its own keyPrefix (scripts build key names themselves)', () => {
+    const prefixed = new Redis({ lazyConnect: true, keyPrefix: 'other:' });
+    expect(() => createRedisStore({ client: prefixed })).toThrow(ConfigInvalid);
+    prefixed.disconnect();
+  });
+
+  it('SEC-27 a url with a password is never echoed in the error', () => {
+    try {
+      createRedisStore({ url: 'http://user:hunter2@127.0.0.1' });
+      expect.unreachable();
+    } catch (err) {
+      expect(String((err as Error).message)).not.toContain('hunter2');
+    }
+  });
+
+  it('declares native expiry and sharing, and validates arguments before any command', async () => {
+    const store = createRedisStore({ client });
+    expect(store.name).toBe('redis');
+    expect(store.capabilities).toEqual({ nativeExpiry: true, shared: true });
+    await expect(store.get('')).rejects.toThrow(InvalidArgument);
+    await expect(store.get('x'.repeat(257))).rejects.toThrow(InvalidArgument);
+    await expect(store.get('\uD800')).rejects.toThrow(InvalidArgument);
+    await expect(store.deleteBySubject('')).rejects.toThrow(InvalidArgument);
+    await expect(store.scan({ limit: 0 })).rejects.toThrow(InvalidArgument);
+    await expect(store.scan({ limit: 1, cursor: 'r1.999' })).rejects.toThrow(InvalidArgument);
+    await expect(
+      store.insert({
+        id: 'a',
+        subject: 's',
+        expiresAt: 1.5,
+        version: 1,
+        payload: new Uint8Array(),
+      }),
+    ).rejects.toThrow(InvalidArgument);
+    await expect(
+      store.replace(
+        { id: 'a', subject: 's', expiresAt: 1, version: 1, payload: new Uint8Array() },
+        0,
+      ),
+    ).rejects.toThrow(InvalidArgument);
+    const keySets = createRedisKeySetStore({ client });
+    await expect(keySets.read('../x')).rejects.toThrow(InvalidArgument);
+    await expect(keySets.write('ok', new Uint8Array(), 0)).rejects.toThrow(InvalidArgument);
+    expect(client.status).toBe('wait'); // nothing was sent
+  });
+});
