@@ -134,7 +134,10 @@ describe('postgres store: concurrency across pools', () => {
     for (let round = 1; round <= 3; round += 1) {
       const results = await settle(
         Array.from({ length: 12 }, (_, i) =>
-          serializable[i % 3]!.replace({ ...rec, version: round + 1, payload: new Uint8Array([i]) }, round),
+          serializable[i % 3]!.replace(
+            { ...rec, version: round + 1, payload: new Uint8Array([i]) },
+            round,
+          ),
         ),
       );
       // Serialization failures are retried into plain answers: nobody sees an error at all.
