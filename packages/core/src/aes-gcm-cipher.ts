@@ -6,7 +6,16 @@ import type { StorageKey, StorageKeyRing } from './key-contract';
 /** Options of {@link createAesGcmCipher}. A `KeyProvider` satisfies `keys`. */
 export interface AesGcmCipherOptions {
   /** Source of the storage key ring: `primary` seals, `get(id)` opens. */
-  readonly keys: { storageKeys(): Promise<StorageKeyRing> | StorageKeyRing };
+  readonly keys: {
+    storageKeys(): Promise<StorageKeyRing> | StorageKeyRing;
+    /**
+     * Optional: called once when `open` meets a key id the ring does not
+     * hold, before giving up. A rotating provider re-reads its shared key
+     * set here (rate-limited), so a key another instance just created is
+     * found; `open` then looks the id up once more.
+     */
+    onUnknownKey?(keyId: string): Promise<void>;
+  };
   /**
    * Seals this process may make under one storage key id (counted across
    * every cipher in the process) before `seal` throws `KeyExhausted` (SEC-11). With random 96-bit nonces NIST SP
@@ -136,8 +145,11 @@ export function createAesGcmCipher(options: AesGcmCipherOptions): Cipher {
     async open(sealed, aad) {
       const header = parseHeader(sealed);
       if (header === undefined) throw new DecryptionFailed('sealed payload is malformed');
-      const ring = await keys.storageKeys();
-      const key = ring.get(header.keyId);
+      let key = (await keys.storageKeys()).get(header.keyId);
+      if (key === undefined && typeof keys.onUnknownKey === 'function') {
+        await keys.onUnknownKey(header.keyId);
+        key = (await keys.storageKeys()).get(header.keyId);
+      }
       if (key === undefined || key.state === 'disabled') {
         throw new DecryptionFailed('sealed payload is under an unknown or disabled key');
       }
