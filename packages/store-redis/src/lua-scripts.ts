@@ -24,6 +24,29 @@ local function rec(v)
   return { kind = kind, exp = exp, ver = ver, subj = string.sub(v, 21, 20 + n), after = 21 + n }
 end
 
+-- Scripts are not rolled back on error: check every index key a script
+-- will write is a sorted set (or absent) before its first write.
+local function zsets(keys)
+  for _, k in ipairs(keys) do
+    local t = redis.call('TYPE', k).ok
+    if t ~= 'zset' and t ~= 'none' then return false end
+  end
+  return true
+end
+
+-- GET that reads a wrong-typed key as malformed ('' decodes to false) instead of failing the script.
+local function read(k)
+  local v = redis.pcall('GET', k)
+  if type(v) == 'table' then return '' end
+  return v
+end
+
+local function idx(base, a, b)
+  local keys = { base .. 'all', base .. 'sub:' .. a }
+  if b then keys[3] = base .. 'sub:' .. b end
+  return keys
+end
+
 -- Drop members dead at now and make the index key expire with its last member.
 local function tidy(key, now)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', num(now))
@@ -60,6 +83,7 @@ local function cas(key, base, id, expected, subj, expStr, value, now)
   local cur = rec(redis.call('GET', key))
   if cur == false then return -1 end
   if not cur or cur.kind ~= 1 or cur.exp <= now or cur.ver ~= expected then return 0 end
+  if not zsets(idx(base, subj, cur.subj)) then return -1 end
   if cur.subj ~= subj then
     redis.call('ZREM', base .. 'sub:' .. cur.subj, id)
     tidy(base .. 'sub:' .. cur.subj, now)
@@ -69,9 +93,10 @@ local function cas(key, base, id, expected, subj, expStr, value, now)
 end
 
 -- Make room for a new record at key: 1 free (expired leftovers removed), 0 occupied.
-local function claim(key, base, id, now)
+local function claim(key, base, id, subj, now)
   local cur = rec(redis.call('GET', key))
   if cur == false then return -1 end
+  if not zsets(idx(base, subj, cur and cur.subj)) then return -1 end
   if cur then
     if cur.kind == 2 or cur.exp > now then return 0 end
     redis.call('DEL', key)
@@ -94,7 +119,7 @@ end
 /** KEYS: record. ARGV: now, expiresAt, id, base, subject, value. → 1 inserted, 0 conflict. */
 export const INSERT = `${PRELUDE}
 local now = tonumber(ARGV[1])
-local free = claim(KEYS[1], ARGV[4], ARGV[3], now)
+local free = claim(KEYS[1], ARGV[4], ARGV[3], ARGV[5], now)
 if free == -1 then return bad() end
 if free == 0 then return 0 end
 put(KEYS[1], ARGV[4], ARGV[3], ARGV[5], ARGV[2], ARGV[6], now)
@@ -122,6 +147,9 @@ if not cur or cur.kind ~= 1 or cur.exp <= now or cur.ver ~= tonumber(ARGV[2]) th
 local nxt = rec(redis.call('GET', KEYS[2]))
 if nxt == false then return bad() end
 if nxt and (nxt.kind == 2 or nxt.exp > now) then return 2 end
+if not zsets(idx(ARGV[4], ARGV[5], cur.subj)) or not zsets(idx(ARGV[9], ARGV[10], nxt and nxt.subj)) then
+  return bad()
+end
 if nxt then
   redis.call('DEL', KEYS[2])
   unindex(ARGV[9], ARGV[8], nxt.subj)
@@ -138,7 +166,7 @@ return 1
  */
 export const PREPARE = `${PRELUDE}
 local now = tonumber(ARGV[1])
-local free = claim(KEYS[1], ARGV[3], ARGV[2], now)
+local free = claim(KEYS[1], ARGV[3], ARGV[2], ARGV[4], now)
 if free == -1 then return bad() end
 if free == 0 then return 0 end
 local deadline = now + tonumber(ARGV[6])
@@ -174,6 +202,7 @@ if not cur or cur.kind ~= 2 then return false end
 local p = cur.after
 local t = string.byte(v, p)
 if not t or #v < p + t + 2 or string.sub(v, p + 1, p + t) ~= ARGV[2] then return false end
+if not zsets(idx(ARGV[4], cur.subj)) then return bad() end
 p = p + 1 + t
 local m = struct.unpack('>H', v, p)
 p = p + 2 + m
@@ -190,6 +219,7 @@ local cur = rec(v)
 if not cur or cur.kind ~= 2 then return 0 end
 local t = string.byte(v, cur.after)
 if not t or string.sub(v, cur.after + 1, cur.after + t) ~= ARGV[1] then return 0 end
+if not zsets(idx(ARGV[3], cur.subj)) then return bad() end
 redis.call('DEL', KEYS[1])
 unindex(ARGV[3], ARGV[2], cur.subj)
 return 1
@@ -204,6 +234,7 @@ local now = tonumber(ARGV[1])
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 local cur = rec(v)
+if not zsets(idx(ARGV[3], cur and cur.subj or '')) then return bad() end
 redis.call('DEL', KEYS[1])
 if cur then unindex(ARGV[3], ARGV[2], cur.subj) else unindex(ARGV[3], ARGV[2], nil) end
 if cur and (cur.kind == 2 or cur.exp > now) then return 1 end
@@ -219,6 +250,7 @@ export const LIST_SUBJECT = `${PRELUDE}
 local now = tonumber(ARGV[1])
 local subj = ARGV[2]
 local cut = #subj + 4
+if not zsets(KEYS) then return bad() end
 local out = { 0 }
 for i = 1, #KEYS do
   local key = KEYS[i]
@@ -226,7 +258,7 @@ for i = 1, #KEYS do
     local base = string.sub(key, 1, #key - cut)
     redis.call('ZREMRANGEBYSCORE', key, '-inf', num(now))
     for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-      local v = redis.call('GET', base .. 's:' .. id)
+      local v = read(base .. 's:' .. id)
       local cur = rec(v)
       if cur == nil then
         redis.call('ZREM', key, id)
@@ -254,6 +286,7 @@ export const DELETE_SUBJECT = `${PRELUDE}
 local now = tonumber(ARGV[1])
 local subj = ARGV[2]
 local cut = #subj + 4
+if not zsets(KEYS) then return bad() end
 local count = 0
 for i = 1, #KEYS do
   local key = KEYS[i]
@@ -261,7 +294,7 @@ for i = 1, #KEYS do
     local base = string.sub(key, 1, #key - cut)
     for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
       local rk = base .. 's:' .. id
-      local cur = rec(redis.call('GET', rk))
+      local cur = rec(read(rk))
       if cur and cur.subj == subj then
         redis.call('DEL', rk)
         redis.call('ZREM', base .. 'all', id)
@@ -284,6 +317,7 @@ return count
 export const SCAN = `${PRELUDE}
 local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
+if not zsets(KEYS) then return bad() end
 local out = { 0, 0, '', '' }
 local found = 0
 for i = 1, #KEYS do
@@ -309,7 +343,7 @@ for i = 1, #KEYS do
     local got = #batch / 2
     for j = 1, #batch, 2 do
       local id = batch[j]
-      local v = redis.call('GET', base .. 's:' .. id)
+      local v = read(base .. 's:' .. id)
       local cur = rec(v)
       if cur == false then
         out[1] = out[1] + 1
