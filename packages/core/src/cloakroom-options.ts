@@ -2,6 +2,7 @@ import type { Cipher } from './cipher-contract';
 import { ConfigInvalid } from './errors';
 import type { EventSink } from './events';
 import type { KeyProvider } from './key-contract';
+import type { TokenIssuer } from './deposit';
 import type { AccessPolicy } from './policy-contract';
 import type { SessionStore } from './store-contract';
 
@@ -67,6 +68,8 @@ export interface CloakroomOptions {
    * @default true
    */
   readonly ticketBound?: boolean;
+  /** External issuers whose access tokens `deposit` accepts (see `trustedIssuer`). @default none */
+  readonly trustedIssuers?: readonly TokenIssuer[];
   /** Clock skew tolerated when verifying tokens, in seconds. @default 5 */
   readonly clockToleranceSec?: number;
   /** Audit sink; events carry hashed ids only. */

@@ -56,3 +56,4 @@ export {
 } from './policies';
 export { clientAddress, type AddressSource } from './client-address';
 export { jsonLinesSink, loggerSink, type AuditLogger } from './audit-sink';
+export type { DepositTokens, TokenIssuer } from './deposit';

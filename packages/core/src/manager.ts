@@ -3,6 +3,7 @@ import { InvalidArgument, isCloakroomError } from './errors';
 import type { PublicJwk } from './key-contract';
 import type { Actor } from './policy-contract';
 import { type VerifiedToken, verifyToken } from './jwt';
+import { type DepositTokens, deposit, replaceTokens } from './deposit';
 import { type RewrapOptions, type RewrapReport, rewrap, sweep } from './operator';
 import { type RefreshResult, refreshSession, revokeFamily } from './refresh';
 import { isUsable, load } from './session-load';
@@ -40,9 +41,18 @@ export interface ResolvedSession {
   readonly sessionId: string;
   readonly subject: string;
   readonly claims: Readonly<Record<string, unknown>>;
-  /** A signed JWT (valid for at least a third of its lifetime) to forward to resource servers. */
+  /**
+   * A signed JWT to forward to resource servers: ours (renewed while a third
+   * of its lifetime remains), or for a deposited session the provider's access token.
+   */
   readonly token: string;
   readonly tokenExpiresAt: number;
+  /** Deposited sessions: the trusted issuer's name. */
+  readonly issuer?: string;
+  /** Deposited sessions: the provider's refresh token, if one was deposited. */
+  readonly refreshToken?: string;
+  /** Deposited sessions: the provider's ID token, if one was deposited. */
+  readonly idToken?: string;
   readonly expiresAt: number;
   readonly absoluteExpiresAt: number;
   readonly createdAt: number;
@@ -94,6 +104,21 @@ export interface Cloakroom {
   revokeSubject(subject: string, actor?: Actor): Promise<number>;
   /** Public metadata of a subject's live sessions. */
   listSessions(subject: string, actor?: Actor): Promise<SessionInfo[]>;
+  /**
+   * Verify an external identity provider's access token against one of the
+   * `trustedIssuers` and keep it (with optional refresh and ID tokens) sealed
+   * behind a new ticket. @throws TokenRejected when the token does not verify.
+   */
+  deposit(
+    tokens: DepositTokens,
+    options: { readonly issuer: string; readonly label?: string },
+    actor?: Actor,
+  ): Promise<CreatedSession>;
+  /**
+   * Swap in new provider tokens (after the app refreshed with its provider),
+   * keeping the ticket. @returns false when the ticket is not a live deposited session.
+   */
+  replaceTokens(ticket: unknown, tokens: DepositTokens, actor?: Actor): Promise<boolean>;
   /**
    * Re-seal every record not under the primary storage key (operator action
    * `store.rewrap`). Resumable, idempotent, compare-and-swap per record (SEC-14).
@@ -150,6 +175,8 @@ export function createCloakroom(options: CloakroomOptions): Cloakroom {
       return count;
     },
     listSessions: (subject, actor) => listSessions(ctx, subject, actor),
+    deposit: (tokens, opts, actor) => deposit(ctx, tokens, opts, actor),
+    replaceTokens: (ticket, tokens, actor) => replaceTokens(ctx, ticket, tokens, actor),
     rewrap: (opts, actor) => rewrap(ctx, opts, actor),
     sweep: (actor) => sweep(ctx, actor),
     verify: (token) =>
@@ -258,6 +285,9 @@ async function resolve(
     claims: secrets.claims,
     token: secrets.token,
     tokenExpiresAt: payload.tokenExp,
+    ...(payload.ext === undefined ? {} : { issuer: payload.ext }),
+    ...(secrets.refreshToken === undefined ? {} : { refreshToken: secrets.refreshToken }),
+    ...(secrets.idToken === undefined ? {} : { idToken: secrets.idToken }),
     expiresAt: liveExpiry(payload),
     absoluteExpiresAt: payload.abs,
     createdAt: payload.created,
@@ -278,7 +308,8 @@ async function touch(
   secrets: SessionSecrets,
   now: number,
 ): Promise<{ payload: LivePayload; secrets: SessionSecrets }> {
-  const renew = payload.tokenExp - now <= ctx.times.token / 3;
+  // Deposited tokens belong to their issuer: the app renews them (replaceTokens).
+  const renew = payload.ext === undefined && payload.tokenExp - now <= ctx.times.token / 3;
   if (!renew && now - payload.seen < ctx.times.touch) return { payload, secrets };
   let next: LivePayload = {
     ...payload,

@@ -1,6 +1,6 @@
 // Ticket rotation (refresh) and refresh-token reuse detection (SEC-06).
 import { fromUtf8, toBase64Url, fromBase64Url, utf8 } from './encoding';
-import { isCloakroomError } from './errors';
+import { InvalidArgument, isCloakroomError } from './errors';
 import { isUsable, load } from './session-load';
 import { type SessionContext, liveExpiry } from './session-context';
 import type { LivePayload, SessionSecrets, TombPayload } from './session-payload';
@@ -52,12 +52,26 @@ export async function refreshSession(
     }
     const nextTicket = generateTicket();
     const nextId = sessionIdOf(nextTicket);
-    const nextClaims = claims ?? secrets.claims;
-    const { token, ...signed } = await ctx.signFor(secrets.sub, nextClaims, now, payload.abs);
+    let nextSecrets: SessionSecrets;
+    let signed: { kid: string; tokenExp: number } = {
+      kid: payload.kid,
+      tokenExp: payload.tokenExp,
+    };
+    if (payload.ext === undefined) {
+      const nextClaims = claims ?? secrets.claims;
+      const { token, ...rest } = await ctx.signFor(secrets.sub, nextClaims, now, payload.abs);
+      nextSecrets = { sub: secrets.sub, claims: nextClaims, token };
+      signed = rest;
+    } else {
+      // A deposited session keeps its provider's tokens; only the ticket changes.
+      if (claims !== undefined)
+        throw new InvalidArgument('claims of a deposited session come from its issuer');
+      nextSecrets = secrets;
+    }
     const next: LivePayload = {
       ...payload,
       ...signed,
-      inner: ctx.sealSecrets(nextTicket, nextId, { sub: secrets.sub, claims: nextClaims, token }),
+      inner: ctx.sealSecrets(nextTicket, nextId, nextSecrets),
       seen: now,
       idle: Math.min(now + ctx.times.idle, payload.abs),
     };

@@ -14,6 +14,7 @@ import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding';
 import { AccessDenied, Closed, DecryptionFailed, InvalidArgument } from './errors';
 import type { CloakroomEvent } from './events';
 import { signToken } from './jwt';
+import type { TokenIssuer } from './deposit';
 import type { KeyProvider } from './key-contract';
 import type { AccessPolicy, Action, Actor, Decision } from './policy-contract';
 import {
@@ -55,6 +56,7 @@ export interface SessionContext {
   readonly audience: string;
   readonly typ: string;
   readonly clockToleranceSec: number;
+  readonly trustedIssuers: readonly TokenIssuer[];
   readonly times: ResolvedTimes;
   readonly now: () => number;
   closed: boolean;
@@ -102,6 +104,7 @@ export function createContext(options: CloakroomOptions): SessionContext {
     audience: options.audience,
     typ: options.typ ?? 'at+jwt',
     clockToleranceSec: tolerance,
+    trustedIssuers: [...(options.trustedIssuers ?? [])],
     times,
     now,
     closed: false,

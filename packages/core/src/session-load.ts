@@ -50,7 +50,9 @@ export async function isUsable(
     ctx.emit({ type: 'session.rejected', operation, reason: 'expired', sessionId: id });
     return false;
   }
-  if ((await ctx.keys.verificationKey(payload.kid)) === undefined) {
+  // Our own tokens: a disabled signing key kills its sessions at once (SEC-19).
+  // Deposited tokens were verified against their issuer on intake.
+  if (payload.ext === undefined && (await ctx.keys.verificationKey(payload.kid)) === undefined) {
     ctx.emit({ type: 'session.rejected', operation, reason: 'key-disabled', sessionId: id });
     return false;
   }

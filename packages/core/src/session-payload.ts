@@ -6,8 +6,12 @@ export interface SessionSecrets {
   /** Plaintext subject. */
   readonly sub: string;
   readonly claims: Record<string, unknown>;
-  /** The signed JWT. */
+  /** The signed JWT (for a deposited session: the provider's access token). */
   readonly token: string;
+  /** Deposited sessions only: the provider's refresh token, if given. */
+  readonly refreshToken?: string;
+  /** Deposited sessions only: the provider's ID token, if given. */
+  readonly idToken?: string;
 }
 
 /** A live session. Times are epoch milliseconds. */
@@ -19,8 +23,10 @@ export interface LivePayload {
    * the secrets themselves (inside the storage-key layer only).
    */
   readonly inner: string | SessionSecrets;
-  /** Signing key id of the token. */
+  /** Signing key id of the token (ours, or the external issuer's). */
   readonly kid: string;
+  /** Set for deposited sessions: the trusted issuer that vouched for the token. We never re-sign these. */
+  readonly ext?: string;
   readonly tokenExp: number;
   /** Refresh lineage. */
   readonly fam: string;
@@ -69,6 +75,8 @@ export function isSecrets(v: unknown): v is SessionSecrets {
   return (
     isStr(o.sub) &&
     isStr(o.token) &&
+    (o.refreshToken === undefined || isStr(o.refreshToken)) &&
+    (o.idToken === undefined || isStr(o.idToken)) &&
     typeof o.claims === 'object' &&
     o.claims !== null &&
     !Array.isArray(o.claims)
@@ -94,7 +102,8 @@ export function decodePayload(bytes: Uint8Array): SessionPayload | undefined {
       !isNum(p.created) ||
       !isNum(p.seen) ||
       !isNum(p.idle) ||
-      (p.label !== undefined && !isStr(p.label))
+      (p.label !== undefined && !isStr(p.label)) ||
+      (p.ext !== undefined && !isStr(p.ext))
     ) {
       return undefined;
     }
