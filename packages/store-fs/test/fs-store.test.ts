@@ -1,6 +1,12 @@
 import { readFile, stat, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Closed, ConfigInvalid, InvalidArgument, StoreConflict, StoreDataInvalid } from '@cloakroom/core';
+import {
+  Closed,
+  ConfigInvalid,
+  InvalidArgument,
+  StoreConflict,
+  StoreDataInvalid,
+} from '@cloakroom/core';
 import { createFsStore } from '@cloakroom/store-fs';
 import { describe, expect, it } from 'vitest';
 import { fakeClock, key, rec, tempDir, walk } from './helpers';
@@ -29,7 +35,9 @@ describe('fs store: session contract', () => {
     const { clock, store } = await setup();
     const r = rec(clock, { ttl: 1000 });
     await store.insert(r);
-    await expect(store.insert({ ...r, payload: new Uint8Array([9]) })).rejects.toBeInstanceOf(StoreConflict);
+    await expect(store.insert({ ...r, payload: new Uint8Array([9]) })).rejects.toBeInstanceOf(
+      StoreConflict,
+    );
     expect(await store.get(r.id)).toEqual(r);
     clock.now += 1000;
     const again = { ...r, subject: key(), expiresAt: clock.now + 5000 };
@@ -72,12 +80,17 @@ describe('fs store: session contract', () => {
     const old = rec(clock);
     const next = rec(clock, { subject: old.subject });
     await store.insert(old);
-    expect(await store.rotate({ record: { ...old, version: 2 }, expectedVersion: 5 }, next)).toBe(false);
+    expect(await store.rotate({ record: { ...old, version: 2 }, expectedVersion: 5 }, next)).toBe(
+      false,
+    );
     expect(await store.get(next.id)).toBeNull();
     const taken = rec(clock);
     await store.insert(taken);
     await expect(
-      store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, { ...next, id: taken.id }),
+      store.rotate(
+        { record: { ...old, version: 2 }, expectedVersion: 1 },
+        { ...next, id: taken.id },
+      ),
     ).rejects.toBeInstanceOf(StoreConflict);
     expect(await store.get(old.id)).toEqual(old);
     expect(await store.get(taken.id)).toEqual(taken);
@@ -105,7 +118,11 @@ describe('fs store: session contract', () => {
   it('SEC-07 deleteBySubject removes every live record of the subject and counts only live ones', async () => {
     const { clock, store } = await setup();
     const subject = key();
-    const mine = [rec(clock, { subject }), rec(clock, { subject }), rec(clock, { subject, ttl: 5 })];
+    const mine = [
+      rec(clock, { subject }),
+      rec(clock, { subject }),
+      rec(clock, { subject, ttl: 5 }),
+    ];
     const other = rec(clock);
     for (const r of [...mine, other]) await store.insert(r);
     clock.now += 5;
@@ -147,7 +164,9 @@ describe('fs store: session contract', () => {
     } while (cursor !== undefined);
     expect(seen.sort()).toEqual(records.map((r) => r.id).sort());
     expect(pages).toBeGreaterThanOrEqual(8);
-    await expect(store.scan({ limit: 5, cursor: '../etc' })).rejects.toBeInstanceOf(InvalidArgument);
+    await expect(store.scan({ limit: 5, cursor: '../etc' })).rejects.toBeInstanceOf(
+      InvalidArgument,
+    );
     await expect(store.scan({ limit: 0 })).rejects.toBeInstanceOf(InvalidArgument);
   });
 
@@ -182,9 +201,15 @@ describe('fs store: session contract', () => {
 
   it('rejects invalid records and options', async () => {
     const { clock, store } = await setup();
-    await expect(store.insert({ ...rec(clock), version: 0 })).rejects.toBeInstanceOf(InvalidArgument);
-    await expect(store.insert({ ...rec(clock), expiresAt: 1.5 })).rejects.toBeInstanceOf(InvalidArgument);
-    await expect(store.insert({ ...rec(clock), payload: 'x' as never })).rejects.toBeInstanceOf(InvalidArgument);
+    await expect(store.insert({ ...rec(clock), version: 0 })).rejects.toBeInstanceOf(
+      InvalidArgument,
+    );
+    await expect(store.insert({ ...rec(clock), expiresAt: 1.5 })).rejects.toBeInstanceOf(
+      InvalidArgument,
+    );
+    await expect(store.insert({ ...rec(clock), payload: 'x' as never })).rejects.toBeInstanceOf(
+      InvalidArgument,
+    );
     await expect(store.replace(rec(clock), 0)).rejects.toBeInstanceOf(InvalidArgument);
     const dir = await tempDir();
     expect(() => createFsStore({ dir: '' })).toThrow(ConfigInvalid);
@@ -255,9 +280,9 @@ describe('fs store: corrupt files', () => {
     await store.insert(r);
     await writeFile(join(dir, 's', r.id.slice(0, 2), `${r.id}.rec`), Buffer.alloc(10_000));
     await expect(store.get(r.id)).rejects.toBeInstanceOf(StoreDataInvalid);
-    await expect(store.insert(rec(clock, { payload: new Uint8Array(1025) }))).rejects.toBeInstanceOf(
-      InvalidArgument,
-    );
+    await expect(
+      store.insert(rec(clock, { payload: new Uint8Array(1025) })),
+    ).rejects.toBeInstanceOf(InvalidArgument);
   });
 });
 
@@ -268,7 +293,10 @@ describe('fs store: at rest', () => {
     await store.insert(r);
     const files = (await walk(dir)).map((f) => f.slice(dir.length));
     expect(files.sort()).toEqual(
-      [`/s/${r.id.slice(0, 2)}/${r.id}.rec`, `/x/${r.subject.slice(0, 2)}/${r.subject}/${r.id}`].sort(),
+      [
+        `/s/${r.id.slice(0, 2)}/${r.id}.rec`,
+        `/x/${r.subject.slice(0, 2)}/${r.subject}/${r.id}`,
+      ].sort(),
     );
     const st = await stat(join(dir, files.find((f) => f.endsWith('.rec'))!));
     expect(st.size).toBe(187 + r.payload.byteLength);

@@ -40,7 +40,10 @@ export function keyOf(label: string): string {
   return createHash('sha256').update(label).digest('base64url');
 }
 
-export function rec(clock: FakeClock, overrides: Partial<SessionRecord> & { ttl?: number } = {}): SessionRecord {
+export function rec(
+  clock: FakeClock,
+  overrides: Partial<SessionRecord> & { ttl?: number } = {},
+): SessionRecord {
   const { ttl = 60_000, ...rest } = overrides;
   return {
     id: key(),

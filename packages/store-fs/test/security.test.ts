@@ -71,8 +71,12 @@ describe('SEC-03 ids never reach a path outside the root', () => {
       expect(await store.listBySubject(bad)).toEqual([]);
       expect(await store.deleteBySubject(bad)).toBe(0);
       await expect(store.insert({ ...good, id: bad })).rejects.toBeInstanceOf(InvalidArgument);
-      await expect(store.insert({ ...good, id: key(), subject: bad })).rejects.toBeInstanceOf(InvalidArgument);
-      await expect(store.replace({ ...good, id: bad, version: 2 }, 1)).rejects.toBeInstanceOf(InvalidArgument);
+      await expect(store.insert({ ...good, id: key(), subject: bad })).rejects.toBeInstanceOf(
+        InvalidArgument,
+      );
+      await expect(store.replace({ ...good, id: bad, version: 2 }, 1)).rejects.toBeInstanceOf(
+        InvalidArgument,
+      );
       await expect(
         store.rotate({ record: { ...good, version: 2 }, expectedVersion: 1 }, { ...good, id: bad }),
       ).rejects.toBeInstanceOf(InvalidArgument);
@@ -95,7 +99,9 @@ describe('SEC-03 ids never reach a path outside the root', () => {
     const keySets = createFsKeySetStore({ dir: join(parent, 'store') });
     for (const bad of ['../x', '/etc/passwd', 'a/b', '', 'x'.repeat(65), 'a\0b', '*']) {
       await expect(keySets.read(bad)).rejects.toBeInstanceOf(ConfigInvalid);
-      await expect(keySets.write(bad, new Uint8Array([1]), null)).rejects.toBeInstanceOf(ConfigInvalid);
+      await expect(keySets.write(bad, new Uint8Array([1]), null)).rejects.toBeInstanceOf(
+        ConfigInvalid,
+      );
     }
     // Names the contract allows, even "." and "..", stay plain files inside <root>/k.
     for (const name of ['.', '..', '...', 'a.lock', 'default']) {
