@@ -5,6 +5,13 @@ import { ConfigInvalid } from '@cloakroom/core';
  * Where the store keeps its tables. Every name is checked against
  * {@link IDENTIFIER_PATTERN} and always double-quoted in SQL, so a name can
  * never carry SQL of its own.
+ *
+ * @example
+ * ```ts
+ * const names: PostgresTableOptions = { schema: 'auth', table: 'sessions', keySetTable: 'key_sets' };
+ * await migrate(pool, names);
+ * const store = createPostgresStore({ pool, ...names });
+ * ```
  */
 export interface PostgresTableOptions {
   /**
@@ -33,6 +40,12 @@ export interface PostgresTableOptions {
  * What a schema, table or role name must match: lower-case, starts with a
  * letter or underscore, at most 63 bytes (PostgreSQL's identifier limit, so
  * nothing is silently truncated).
+ *
+ * @example
+ * ```ts
+ * IDENTIFIER_PATTERN.test('cloakroom_sessions'); // true
+ * IDENTIFIER_PATTERN.test('x"; DROP TABLE y; --'); // false: refused with ConfigInvalid
+ * ```
  */
 export const IDENTIFIER_PATTERN: RegExp = /^[a-z_][a-z0-9_]{0,62}$/;
 

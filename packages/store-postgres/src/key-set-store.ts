@@ -10,7 +10,14 @@ import { fromBytea, toBytea } from './records';
 import { createRunner } from './runner';
 import { bind, statement } from './session-sql';
 
-/** Options for {@link createPostgresKeySetStore}. */
+/**
+ * Options for {@link createPostgresKeySetStore}.
+ *
+ * @example
+ * ```ts
+ * const options: PostgresKeySetStoreOptions = { pool, schema: 'auth' };
+ * ```
+ */
 export interface PostgresKeySetStoreOptions extends PostgresTableOptions {
   /** A node-postgres pool you created; never ended by the store. */
   readonly pool: Pool;

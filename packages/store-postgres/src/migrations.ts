@@ -49,7 +49,15 @@ const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-/** What {@link migrate} did. */
+/**
+ * What {@link migrate} did.
+ *
+ * @example
+ * ```ts
+ * const { applied } = await migrate(pool);
+ * for (const m of applied) console.log(`migrated ${m.table} to v${m.version}: ${m.description}`);
+ * ```
+ */
 export interface MigrateResult {
   /** Migrations applied by this call, in order; empty when the schema was already current. */
   readonly applied: readonly {

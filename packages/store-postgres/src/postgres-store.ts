@@ -16,7 +16,15 @@ import { createRunner } from './runner';
 import { decodeCursor, encodeCursor } from './scan-cursor';
 import { bind, sessionStatements } from './session-sql';
 
-/** Options for {@link createPostgresStore}. Give exactly one of `pool` and `connectionString`. */
+/**
+ * Options for {@link createPostgresStore}. Give exactly one of `pool` and
+ * `connectionString`; names are validated as for {@link PostgresTableOptions}.
+ *
+ * @example
+ * ```ts
+ * const options: PostgresStoreOptions = { pool, schema: 'auth', statementTimeoutMs: 2000 };
+ * ```
+ */
 export interface PostgresStoreOptions extends PostgresTableOptions {
   /**
    * A node-postgres pool you created (with your TLS, `max`,
@@ -51,7 +59,15 @@ export interface PostgresStoreOptions extends PostgresTableOptions {
   readonly clock?: () => number;
 }
 
-/** A {@link SessionStore} over PostgreSQL. */
+/**
+ * A {@link SessionStore} over PostgreSQL, with `sweep` always present.
+ *
+ * @example
+ * ```ts
+ * const store: PostgresStore = createPostgresStore({ pool });
+ * const removed = await store.sweep(Date.now());
+ * ```
+ */
 export interface PostgresStore extends SessionStore {
   readonly name: 'postgres';
   /** Always declared: rows expire only logically, call `sweep`; several processes may share the table. */

@@ -12,8 +12,6 @@ export interface TcpProxy {
   stall(): void;
   /** Drops stalled connections (as a network reset would) and forwards again on the same port. */
   restore(): Promise<void>;
-  /** Number of client connections currently open through the proxy. */
-  connections(): number;
   close(): Promise<void>;
 }
 
@@ -87,7 +85,6 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       destroyAll();
       if (!server) await listen(port);
     },
-    connections: () => sockets.size,
     async close() {
       const closing = stopListening();
       destroyAll();
