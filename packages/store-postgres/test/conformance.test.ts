@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { describeSessionStore } from '@cloakroom/conformance';
-import type { SessionStore } from '@cloakroom/core';
-import { createPostgresStore, migrate } from '@cloakroom/store-postgres';
+import { describeKeySetStore, describeSessionStore } from '@cloakroom/conformance';
+import type { KeySetStore, SessionStore } from '@cloakroom/core';
+import { createPostgresKeySetStore, createPostgresStore, migrate } from '@cloakroom/store-postgres';
 import pg from 'pg';
 import { afterAll } from 'vitest';
 
 const url = process.env.CLOAKROOM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `crpg_conf_${process.pid}_${randomBytes(4).toString('hex')}`;
 const pool = new pg.Pool({ connectionString: url, max: 8 }).on('error', () => {});
-const tables = new WeakMap<SessionStore, string>();
+const tables = new WeakMap<SessionStore | KeySetStore, string>();
 let t = 1_700_000_000_000;
 let n = 0;
 afterAll(async () => {
@@ -56,5 +56,22 @@ describeSessionStore(
         connectionString: 'postgres://postgres@127.0.0.1:1/test',
         statementTimeoutMs: 1000,
       }),
+  },
+);
+
+describeKeySetStore(
+  'postgres',
+  async () => {
+    n += 1;
+    const keySetTable = `k${n}`;
+    await migrate(pool, { schema, table: 'ks_sessions', keySetTable });
+    const keySets = createPostgresKeySetStore({ pool, schema, keySetTable });
+    tables.set(keySets, keySetTable);
+    return keySets;
+  },
+  {
+    cleanup: async (keySets) => {
+      await pool.query(`DROP TABLE IF EXISTS "${schema}"."${tables.get(keySets)}"`);
+    },
   },
 );
