@@ -85,7 +85,6 @@ function checkCompact(enc: unknown, alg: 'dir' | 'A256KW'): string {
   if (!segments.every(isCanonical)) throw reject('malformed');
   const [head, wrapped, iv, , tag] = segments;
   if (head.length > MAX_HEADER_CHARS) throw reject('malformed');
-  if (byteLength(iv) !== IV_BYTES || byteLength(tag) !== TAG_BYTES) throw reject('malformed');
 
   const bytes = fromBase64Url(head);
   if (bytes === undefined) throw reject('malformed');
@@ -106,8 +105,10 @@ function checkCompact(enc: unknown, alg: 'dir' | 'A256KW'): string {
   if (header.kid !== undefined && (typeof header.kid !== 'string' || header.kid.length > 256)) {
     throw reject('unsupported-header');
   }
+  // Sizes come after the header so a foreign algorithm is reported as such.
   const expectedWrapped = alg === 'dir' ? 0 : WRAPPED_KEY_BYTES;
   if (byteLength(wrapped) !== expectedWrapped) throw reject('malformed');
+  if (byteLength(iv) !== IV_BYTES || byteLength(tag) !== TAG_BYTES) throw reject('malformed');
   return enc;
 }
 
