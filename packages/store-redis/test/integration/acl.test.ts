@@ -1,0 +1,68 @@
+import { StoreUnavailable } from '@cloakroom/core';
+import { createRedisKeySetStore, createRedisStore } from '@cloakroom/store-redis';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, type RedisServer, startRedisServer, tempDir } from './redis-servers';
+import { makeRecord } from './redis-test-env';
+
+// The exact rule the README gives for a least-privilege user (SEC-28).
+export const ACL_RULE =
+  'on >s3cret-test-password resetkeys ~cloakroom:* resetchannels -@all ' +
+  '+ping +info +get +eval +evalsha ' +
+  '+set +del +exists +type +pexpire +zadd +zrem +zcard +zrange +zremrangebyscore';
+
+let server: RedisServer;
+let admin: Redis;
+let port: number;
+const dir = tempDir('acl');
+
+beforeAll(async () => {
+  port = await freePort();
+  server = await startRedisServer(port, dir.dir);
+  admin = new Redis({ host: '127.0.0.1', port });
+  await admin.call('ACL', 'SETUSER', 'cloakroom', ...ACL_RULE.split(' '));
+});
+afterAll(async () => {
+  admin?.disconnect();
+  await server?.kill();
+  dir.remove();
+});
+
+describe('SEC-28 a least-privilege ACL user', () => {
+  it('can run every store and key-set operation, and nothing else', async () => {
+    const client = new Redis({
+      host: '127.0.0.1',
+      port,
+      username: 'cloakroom',
+      password: 's3cret-test-password',
+    });
+    client.on('error', () => {});
+    try {
+      const store = createRedisStore({ client });
+      const keySets = createRedisKeySetStore({ client });
+      const a = makeRecord();
+      const b = makeRecord({ subject: a.subject });
+      await store.insert(a);
+      expect(await store.get(a.id)).toEqual(a);
+      expect(await store.replace({ ...a, version: 2 }, 1)).toBe(true);
+      expect(await store.rotate({ record: { ...a, version: 3 }, expectedVersion: 2 }, b)).toBe(
+        true,
+      );
+      expect(await store.listBySubject(a.subject)).toHaveLength(2);
+      expect((await store.scan({ limit: 10 })).records).toHaveLength(2);
+      expect(await store.delete(b.id)).toBe(true);
+      expect(await store.deleteBySubject(a.subject)).toBe(1);
+      expect(await keySets.write('default', Uint8Array.of(1), null)).toBe(true);
+      expect((await keySets.read('default'))?.version).toBe(1);
+
+      // Outside the grant: other keys, other commands, other prefixes.
+      await expect(client.get('elsewhere')).rejects.toThrow(/NOPERM/);
+      await expect(client.keys('*')).rejects.toThrow(/NOPERM/);
+      await expect(client.flushall()).rejects.toThrow(/NOPERM/);
+      const foreign = createRedisStore({ client, prefix: 'otherapp:' });
+      await expect(foreign.get(a.id)).rejects.toThrow(StoreUnavailable);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
