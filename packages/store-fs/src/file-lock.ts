@@ -58,15 +58,14 @@ export async function acquireLock(
 
 async function tryCreate(io: Io, path: string, owner: Owner): Promise<boolean> {
   const tmp = join(dirname(path), `.${basename(path)}.${owner.nonce}${TEMP_SUFFIX}`);
-  await io.open(tmp, 'wx', FILE_MODE).then(async (handle) => {
+  try {
+    const handle = await io.open(tmp, 'wx', FILE_MODE);
     try {
       await handle.chmod(FILE_MODE);
       await handle.writeFile(JSON.stringify({ ...owner, t: Date.now() }));
     } finally {
       await handle.close();
     }
-  });
-  try {
     await io.link(tmp, path);
     return true;
   } catch (err) {
