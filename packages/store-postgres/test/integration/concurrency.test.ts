@@ -4,18 +4,19 @@ import {
   createPostgresStore,
   type PostgresStore,
 } from '@cloakroom/store-postgres';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, makeRecord, type PgWorld } from './pg-harness';
 
 let world: PgWorld;
 /** Several stores, each over its own pool, as separate app instances would be. */
 let stores: PostgresStore[];
+let pools: pg.Pool[];
 
 beforeAll(async () => {
   world = await createWorld('crpg_race');
-  stores = Array.from({ length: 4 }, () =>
-    createPostgresStore({ pool: world.pool({ max: 5 }), ...world.tables }),
-  );
+  pools = Array.from({ length: 4 }, () => world.pool({ max: 5 }));
+  stores = pools.map((pool) => createPostgresStore({ pool, ...world.tables }));
 });
 afterAll(async () => {
   await Promise.all((stores ?? []).map((s) => s.close()));
@@ -121,11 +122,11 @@ describe('postgres store: concurrency across pools', () => {
   });
 
   it('SERIALIZABLE as the server default still yields one winner and no raw errors', async () => {
-    const serializable = Array.from({ length: 3 }, () =>
-      createPostgresStore({
-        pool: world.pool({ max: 4, options: '-c default_transaction_isolation=serializable' }),
-        ...world.tables,
-      }),
+    const serializablePools = Array.from({ length: 3 }, () =>
+      world.pool({ max: 4, options: '-c default_transaction_isolation=serializable' }),
+    );
+    const serializable = serializablePools.map((pool) =>
+      createPostgresStore({ pool, ...world.tables }),
     );
     const rec: SessionRecord = makeRecord();
     await serializable[0]!.insert(rec);
@@ -145,16 +146,12 @@ describe('postgres store: concurrency across pools', () => {
       expect(results.filter((r) => r.status === 'fulfilled' && r.value === true)).toHaveLength(1);
     }
     await Promise.all(serializable.map((s) => s.close()));
+    // The server has a connection limit shared with other suites: give these back now.
+    await Promise.all(serializablePools.map((p) => p.end()));
   });
 
   it('key-set writes racing on one expected version: exactly one winner', async () => {
-    const keySets = stores.map((_, i) =>
-      createPostgresKeySetStore({
-        pool: world.pool({ max: 3 }),
-        ...world.tables,
-        statementTimeoutMs: 5000 + i,
-      }),
-    );
+    const keySets = pools.map((pool) => createPostgresKeySetStore({ pool, ...world.tables }));
     const created = await settle(keySets.map((k, i) => k.write('race', new Uint8Array([i]), null)));
     expect(created.filter((r) => r.status === 'fulfilled' && r.value)).toHaveLength(1);
     for (let v = 1; v <= 3; v += 1) {
