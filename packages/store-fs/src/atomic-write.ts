@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import type { Io } from './io';
 import { TEMP_SUFFIX } from './layout';
@@ -53,18 +53,21 @@ export async function syncDir(io: Io, dir: string): Promise<void> {
 }
 
 /**
- * Create `dir` (and missing parents) with mode 0700 set explicitly.
+ * Create `dir` and its missing parents below `base`, each with mode 0700 set
+ * explicitly. Never creates `base` itself: a store whose directory vanished
+ * (deleted, unmounted) must fail, not start over in an empty directory.
  * @returns the directories this call created, topmost first.
  */
-export async function ensureDir(io: Io, dir: string): Promise<string[]> {
+export async function ensureDir(io: Io, dir: string, base: string): Promise<string[]> {
   try {
     await io.mkdir(dir, { mode: DIR_MODE });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (code === 'EEXIST') return [];
-    if (code !== 'ENOENT') throw err;
-    const parents = await ensureDir(io, join(dir, '..'));
-    return [...parents, ...(await ensureDir(io, dir))];
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === base || !parent.startsWith(base + sep)) throw err;
+    const created = await ensureDir(io, parent, base);
+    return [...created, ...(await ensureDir(io, dir, base))];
   }
   await io.chmod(dir, DIR_MODE);
   return [dir];

@@ -1,6 +1,6 @@
-import { dirname } from 'node:path';
+import { dirname, sep } from 'node:path';
 import type { SessionRecord } from '@cloakroom/core';
-import { StoreDataInvalid } from '@cloakroom/core';
+import { StoreDataInvalid, StoreUnavailable } from '@cloakroom/core';
 import { ensureDir, FILE_MODE, syncDir, writeFileAtomic } from './atomic-write';
 import { acquireLock, type LockTiming } from './file-lock';
 import { errnoOf, type Io, isMissing } from './io';
@@ -52,7 +52,10 @@ export class RecordFiles {
         await handle.close();
       }
     } catch (err) {
-      if (isMissing(err)) return 'missing';
+      if (isMissing(err)) {
+        await this.#present(this.#c.layout.records);
+        return 'missing';
+      }
       if (errnoOf(err) === 'EISDIR') return 'invalid';
       throw err;
     }
@@ -152,8 +155,23 @@ export class RecordFiles {
     try {
       return await this.#c.io.readdir(this.#c.layout.subjectDir(subject));
     } catch (err) {
-      if (isMissing(err)) return [];
-      throw err;
+      if (!isMissing(err)) throw err;
+      await this.#present(this.#c.layout.subjects);
+      return [];
+    }
+  }
+
+  /**
+   * A missing file means "no record" only while the store's own directory is
+   * there; a deleted or unmounted directory is an outage, not an empty store.
+   */
+  async #present(dir: string): Promise<void> {
+    try {
+      await this.#c.io.stat(dir);
+    } catch (err) {
+      throw new StoreUnavailable(`fs store: directory ${dir} is gone (deleted or unmounted?)`, {
+        cause: err,
+      });
     }
   }
 
@@ -210,7 +228,9 @@ export class RecordFiles {
   }
 
   async #ensureDirDurable(dir: string): Promise<void> {
-    const created = await ensureDir(this.#c.io, dir);
+    const { records, subjects } = this.#c.layout;
+    const base = dir.startsWith(subjects + sep) ? subjects : records;
+    const created = await ensureDir(this.#c.io, dir, base);
     // A new directory entry is durable only once its parent is synced.
     if (this.#c.durable) for (const path of created) await syncDir(this.#c.io, dirname(path));
   }

@@ -25,7 +25,8 @@ function faultyIo() {
   let fault: ((op: Op, path: string) => string | undefined) | undefined;
   const check = (op: Op, path: string): void => {
     const code = fault?.(op, path);
-    if (code !== undefined) throw Object.assign(new Error(`${code}: injected ${op} ${path}`), { code });
+    if (code !== undefined)
+      throw Object.assign(new Error(`${code}: injected ${op} ${path}`), { code });
   };
   const wrapHandle = (handle: FileHandle, path: string): FileHandle =>
     new Proxy(handle, {
@@ -90,10 +91,16 @@ describe('fs store: disk full, read-only, I/O errors', () => {
     const r = rec(clock);
     await store.insert(r);
     faults.arm((op, path) => (op === 'write' && recordTemp(path) ? 'ENOSPC' : undefined));
-    await expectUnavailable(store.replace({ ...r, version: 2, payload: new Uint8Array(9) }, 1), 'ENOSPC');
+    await expectUnavailable(
+      store.replace({ ...r, version: 2, payload: new Uint8Array(9) }, 1),
+      'ENOSPC',
+    );
     // Even the lock's own temp file cannot be written: still a clean failure.
     faults.arm((op, path) => (op === 'write' && path.endsWith('.tmp') ? 'ENOSPC' : undefined));
-    await expectUnavailable(store.replace({ ...r, version: 2, payload: new Uint8Array(9) }, 1), 'ENOSPC');
+    await expectUnavailable(
+      store.replace({ ...r, version: 2, payload: new Uint8Array(9) }, 1),
+      'ENOSPC',
+    );
     faults.disarm();
     expect(await store.get(r.id)).toEqual(r);
     expect((await walk(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -151,13 +158,20 @@ describe('fs store: disk full, read-only, I/O errors', () => {
     await store.insert(old);
     // The first temp write is the pending successor; fail the second, the parent's commit.
     let writes = 0;
-    faults.arm((op, path) => (op === 'write' && recordTemp(path) && ++writes === 2 ? 'ENOSPC' : undefined));
-    await expectUnavailable(store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, next), 'ENOSPC');
+    faults.arm((op, path) =>
+      op === 'write' && recordTemp(path) && ++writes === 2 ? 'ENOSPC' : undefined,
+    );
+    await expectUnavailable(
+      store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, next),
+      'ENOSPC',
+    );
     faults.disarm();
     expect(await store.get(old.id)).toEqual(old);
     expect(await store.get(next.id)).toBeNull();
     expect(await store.listBySubject(old.subject)).toEqual([old]);
-    expect(await store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, next)).toBe(true);
+    expect(await store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, next)).toBe(
+      true,
+    );
     expect(await store.get(next.id)).toEqual(next);
   });
 
@@ -170,7 +184,9 @@ describe('fs store: disk full, read-only, I/O errors', () => {
     const next = rec(clock);
     await store.insert(old);
     let writes = 0;
-    faults.arm((op, path) => (op === 'write' && recordTemp(path) && ++writes === 3 ? 'ENOSPC' : undefined));
+    faults.arm((op, path) =>
+      op === 'write' && recordTemp(path) && ++writes === 3 ? 'ENOSPC' : undefined,
+    );
     const tomb = { ...old, version: 2 };
     await expectUnavailable(store.rotate({ record: tomb, expectedVersion: 1 }, next), 'ENOSPC');
     faults.disarm();
@@ -216,7 +232,10 @@ describe('fs store: locks', () => {
     const store = createFsStore({ dir, clock, lockTimeoutMs: 150 });
     const r = rec(clock);
     await store.insert(r);
-    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    const dead = spawnSync(process.execPath, [
+      '-e',
+      'process.stdout.write(String(process.pid))',
+    ]).stdout.toString();
     const owner = { pid: Number(dead), host: hostname(), t: Date.now(), nonce: 'dead' };
     await fsp.writeFile(lockFile(dir, r.id), JSON.stringify(owner));
     expect(await store.replace({ ...r, version: 2 }, 1)).toBe(true);
@@ -243,12 +262,17 @@ describe('fs store: locks', () => {
     const r = rec(clock);
     await store.insert(r);
     const results = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => store.replace({ ...r, version: 2, payload: Uint8Array.of(i) }, 1)),
+      Array.from({ length: 12 }, (_, i) =>
+        store.replace({ ...r, version: 2, payload: Uint8Array.of(i) }, 1),
+      ),
     );
     expect(results.filter(Boolean)).toHaveLength(1);
     const rotations = await Promise.all(
       Array.from({ length: 8 }, () =>
-        store.rotate({ record: { ...r, version: 3 }, expectedVersion: 2 }, rec(clock, { subject: r.subject })),
+        store.rotate(
+          { record: { ...r, version: 3 }, expectedVersion: 2 },
+          rec(clock, { subject: r.subject }),
+        ),
       ),
     );
     expect(rotations.filter(Boolean)).toHaveLength(1);

@@ -50,7 +50,13 @@ describe('fs store: several processes on one directory', () => {
   it('CAS replace across processes: exactly one winner per round', async () => {
     const dir = await tempDir();
     const store = createFsStore({ dir });
-    await store.insert({ id: CAS_ID, subject: SUBJECT, expiresAt: FAR, version: 1, payload: new Uint8Array() });
+    await store.insert({
+      id: CAS_ID,
+      subject: SUBJECT,
+      expiresAt: FAR,
+      version: 1,
+      payload: new Uint8Array(),
+    });
     const { attempts, winners } = tally(await race(dir, 'cas'));
     for (let r = 1; r <= ROUNDS; r++) expect(winners[r], `round ${r}`).toHaveLength(1);
     const final = await store.get(CAS_ID);
@@ -62,7 +68,13 @@ describe('fs store: several processes on one directory', () => {
   it('rotate across processes: exactly one successor per round, losers leave nothing behind', async () => {
     const dir = await tempDir();
     const store = createFsStore({ dir });
-    await store.insert({ id: candidate(0, 0), subject: SUBJECT, expiresAt: FAR, version: 1, payload: new Uint8Array() });
+    await store.insert({
+      id: candidate(0, 0),
+      subject: SUBJECT,
+      expiresAt: FAR,
+      version: 1,
+      payload: new Uint8Array(),
+    });
     const outputs = await race(dir, 'rotate');
     expect(outputs.flat().filter((l) => l.startsWith('DUP'))).toEqual([]);
     const { attempts, winners } = tally(outputs);
