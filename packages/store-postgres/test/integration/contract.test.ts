@@ -8,7 +8,15 @@ import {
 } from '@cloakroom/core';
 import { createPostgresStore, type PostgresStore } from '@cloakroom/store-postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { caught, createWorld, fakeClock, makeRecord, type PgWorld, randomId } from './pg-harness';
+import {
+  caught,
+  createWorld,
+  fakeClock,
+  makeRecord,
+  type PgWorld,
+  randomId,
+  recordQueries,
+} from './pg-harness';
 
 let world: PgWorld;
 let store: PostgresStore;
@@ -142,6 +150,35 @@ describe('postgres store: contract edges', () => {
     const keep = { ...old, version: 2 };
     expect(await store.rotate({ record: keep, expectedVersion: 1 }, next)).toBe(true);
     expect(await store.get(dying.id)).toEqual(next);
+  });
+
+  it('get is one round trip on a named prepared statement', async () => {
+    const pool = world.pool({ max: 1 });
+    const sent = recordQueries(pool);
+    const s = createPostgresStore({ pool, ...world.tables, clock: clock.now });
+    const rec = live();
+    await store.insert(rec);
+    sent.length = 0;
+    expect(await s.get(rec.id)).toEqual(rec);
+    expect(await s.get(randomId())).toBeNull();
+    expect(sent).toHaveLength(2);
+    expect(sent[0]!.name).toMatch(/^cloakroom_[0-9a-f]{24}$/);
+    expect(sent[1]!.name).toBe(sent[0]!.name);
+    expect(sent[0]!.text).toMatch(/^SELECT .* WHERE id = \$1 AND expires_at > \$2::int8$/);
+    await s.close();
+  });
+
+  it("expiry is judged by the store's clock, not the server's now()", async () => {
+    // The fake clock sits in 2023; the server's clock is years later.
+    const rec = live({ expiresAt: clock.now() + 1000 });
+    await store.insert(rec);
+    const server = await world.admin.query('SELECT (extract(epoch FROM now()) * 1000)::int8 AS ms');
+    expect(Number(server.rows[0].ms)).toBeGreaterThan(rec.expiresAt);
+    expect(await store.get(rec.id)).toEqual(rec);
+    expect(await store.sweep(clock.now())).toBe(0);
+    expect(await store.get(rec.id)).toEqual(rec);
+    clock.advance(1000);
+    expect(await store.get(rec.id)).toBeNull();
   });
 
   it('delete reports only live deletions; repeats return false', async () => {

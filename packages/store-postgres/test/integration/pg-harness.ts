@@ -109,3 +109,33 @@ export async function caught(fn: () => Promise<unknown>): Promise<unknown> {
   }
   throw new Error('expected the call to throw');
 }
+
+/** A statement as the driver was asked to run it. */
+export interface SentQuery {
+  readonly name: string | undefined;
+  readonly text: string;
+}
+
+/**
+ * Records every query sent on connections the pool hands out (instrumenting
+ * the real driver; nothing is faked), to check round trips and batching.
+ */
+export function recordQueries(pool: pg.Pool): SentQuery[] {
+  const sent: SentQuery[] = [];
+  const wrapped = new WeakSet<pg.PoolClient>();
+  pool.on('acquire', (client: pg.PoolClient) => {
+    if (wrapped.has(client)) return;
+    wrapped.add(client);
+    const original = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
+      const first = args[0] as string | { name?: string; text: string };
+      sent.push(
+        typeof first === 'string'
+          ? { name: undefined, text: first }
+          : { name: first.name, text: first.text },
+      );
+      return original(...args);
+    };
+  });
+  return sent;
+}

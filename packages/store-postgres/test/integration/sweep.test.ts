@@ -1,7 +1,6 @@
 import { createPostgresStore, migrate } from '@cloakroom/store-postgres';
-import type { PoolClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorld, fakeClock, makeRecord, type PgWorld } from './pg-harness';
+import { createWorld, fakeClock, makeRecord, type PgWorld, recordQueries } from './pg-harness';
 
 let world: PgWorld;
 beforeAll(async () => {
@@ -11,28 +10,12 @@ afterAll(async () => {
   await world?.teardown();
 });
 
-/** Counts the DELETE statements the store sends, by watching the pool's checked-out clients. */
-function countDeletes(pool: ReturnType<PgWorld['pool']>) {
-  let deletes = 0;
-  const wrapped = new WeakSet<PoolClient>();
-  pool.on('acquire', (client: PoolClient) => {
-    if (wrapped.has(client)) return;
-    wrapped.add(client);
-    const original = client.query.bind(client) as (...args: unknown[]) => unknown;
-    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
-      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string }).text;
-      if (text?.startsWith('DELETE')) deletes += 1;
-      return original(...args);
-    };
-  });
-  return () => deletes;
-}
-
 describe('postgres store: sweep', () => {
   it('removes exactly the expired rows, in bounded batches of sweepBatchSize', async () => {
     const clock = fakeClock();
     const pool = world.pool({ max: 2 });
-    const deletes = countDeletes(pool);
+    const sent = recordQueries(pool);
+    const deletes = () => sent.filter((q) => q.text.startsWith('DELETE')).length;
     const store = createPostgresStore({
       pool,
       ...world.tables,
