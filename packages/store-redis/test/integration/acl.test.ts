@@ -2,14 +2,9 @@ import { StoreUnavailable } from '@cloakroom/core';
 import { createRedisKeySetStore, createRedisStore } from '@cloakroom/store-redis';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACL_RULE } from './acl-rule';
 import { freePort, type RedisServer, startRedisServer, tempDir } from './redis-servers';
 import { makeRecord } from './redis-test-env';
-
-// The exact rule the README gives for a least-privilege user (SEC-28).
-export const ACL_RULE =
-  'on >s3cret-test-password resetkeys ~cloakroom:* resetchannels -@all ' +
-  '+ping +info +get +eval +evalsha ' +
-  '+set +del +exists +type +pexpire +zadd +zrem +zcard +zrange +zremrangebyscore';
 
 let server: RedisServer;
 let admin: Redis;

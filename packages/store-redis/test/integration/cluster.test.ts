@@ -6,6 +6,7 @@ import { BUCKETS, bucketOf, bucketTags, keyLayout, slotOfTag } from '../../src/k
 import { resolveOptions } from '../../src/options';
 import { encodePending, encodeRecord } from '../../src/record-codec';
 import { SCRIPTS } from '../../src/scripts';
+import { ACL_RULE, CLUSTER_ACL_EXTRA } from './acl-rule';
 import { startCluster } from './redis-servers';
 import { deleteUnder, keysUnder, makeRecord, uniquePrefix } from './redis-test-env';
 
@@ -100,6 +101,34 @@ describe('Redis Cluster: layout and cross-slot operations (three masters on loop
       expect((await rawValues(client)).filter((v) => v[0] === 0xc7 && v[1] === 2)).toEqual([]);
     } finally {
       second.disconnect();
+    }
+  });
+
+  it('SEC-28 the README ACL rule plus the cluster topology commands is enough for a cluster client', async () => {
+    const rule = `${ACL_RULE.replace('~cloakroom:*', `~${prefix}*`)} ${CLUSTER_ACL_EXTRA}`;
+    for (const node of client.nodes('master'))
+      await node.call('ACL', 'SETUSER', 'cr-cluster', ...rule.split(' '));
+    const { Cluster: ClusterClient } = await import('ioredis');
+    const limited = new ClusterClient(
+      cluster.ports.map((port) => ({ host: '127.0.0.1', port })),
+      { redisOptions: { username: 'cr-cluster', password: 's3cret-test-password' } },
+    );
+    limited.on('error', () => {});
+    try {
+      const store = createRedisStore({ client: limited, prefix });
+      const old = makeRecord();
+      const next = inOtherBucket(old.id, { subject: old.subject });
+      await store.insert(old);
+      expect(await store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, next)).toBe(
+        true,
+      );
+      expect(await store.get(next.id)).toEqual(next);
+      expect(await store.listBySubject(old.subject)).toHaveLength(2);
+      expect((await store.scan({ limit: 5 })).records.length).toBeLessThanOrEqual(2);
+      expect(await store.deleteBySubject(old.subject)).toBe(2);
+    } finally {
+      limited.disconnect();
+      for (const node of client.nodes('master')) await node.call('ACL', 'DELUSER', 'cr-cluster');
     }
   });
 
