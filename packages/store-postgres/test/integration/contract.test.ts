@@ -254,6 +254,24 @@ describe('postgres store: contract edges', () => {
     expect((await world.admin.query('SELECT 1 AS one')).rows[0].one).toBe(1);
   });
 
+  it('ssl options pass through to the pool built from connectionString', async () => {
+    const url = world.admin.options.connectionString as string;
+    const plain = createPostgresStore({ connectionString: url, ...world.tables, clock: clock.now });
+    expect(await plain.get(randomId())).toBeNull();
+    await plain.close();
+    // A CA nobody signed with: whether or not the server speaks TLS, this can only
+    // fail if the store handed `ssl` to the driver.
+    const s = createPostgresStore({
+      connectionString: url,
+      ssl: { ca: 'not a certificate', rejectUnauthorized: true },
+      ...world.tables,
+    });
+    const err = await caught(() => s.get(randomId()));
+    expect(err).toBeInstanceOf(StoreUnavailable);
+    expect(String((err as Error).cause)).toMatch(/SSL|TLS|certificate|PEM/i);
+    await s.close();
+  });
+
   it('a store over an unmigrated schema throws StoreUnavailable naming migrate()', async () => {
     const s = createPostgresStore({ pool: world.admin, schema: 'crpg_never_migrated' });
     const err = await caught(() => s.get(randomId()));
