@@ -2,6 +2,7 @@ import type { Cipher } from './cipher-contract';
 import { ConfigInvalid } from './errors';
 import type { EventSink } from './events';
 import type { KeyProvider } from './key-contract';
+import type { ClaimProtector } from './claim-protection';
 import type { TokenIssuer } from './deposit';
 import type { AccessPolicy } from './policy-contract';
 import type { SessionStore } from './store-contract';
@@ -68,6 +69,13 @@ export interface CloakroomOptions {
    * @default true
    */
   readonly ticketBound?: boolean;
+  /**
+   * Encrypt sensitive claims (nested JWE) and HMAC lookup claims in every
+   * token this instance signs, so a forwarded or logged token reveals
+   * neither (SEC-25). The sealed session keeps the original claims.
+   * @default none
+   */
+  readonly claimProtection?: ClaimProtector;
   /** External issuers whose access tokens `deposit` accepts (see `trustedIssuer`). @default none */
   readonly trustedIssuers?: readonly TokenIssuer[];
   /** Clock skew tolerated when verifying tokens, in seconds. @default 5 */
@@ -143,6 +151,9 @@ export function checkShape(options: CloakroomOptions): void {
   need('keys', options.keys, ['signingKey', 'verificationKey', 'storageKeys', 'indexKey', 'jwks']);
   if (options.cipher !== undefined) need('cipher', options.cipher, ['seal', 'open', 'keyIdOf']);
   if (options.policy !== undefined) need('policy', options.policy, ['authorize']);
+  if (options.claimProtection !== undefined) {
+    need('claimProtection', options.claimProtection, ['protect', 'hashValue']);
+  }
   for (const [name, value] of [
     ['issuer', options.issuer],
     ['audience', options.audience],

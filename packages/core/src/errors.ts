@@ -100,6 +100,8 @@ export class KeyExhausted extends CloakroomError {
 /** A JWT failed verification (algorithm, signature, claims, size or shape). */
 export class TokenRejected extends CloakroomError {
   readonly code = 'ERR_TOKEN_REJECTED' as const;
+  /** A short, non-secret reason code (e.g. `alg-not-allowed`, `expired`), when the verifier gives one. */
+  declare readonly reason?: string;
 }
 
 /** Configuration is invalid: short or reused keys, bad options, unsafe names. */

@@ -57,3 +57,15 @@ export {
 export { clientAddress, type AddressSource } from './client-address';
 export { jsonLinesSink, loggerSink, type AuditLogger } from './audit-sink';
 export type { DepositTokens, TokenIssuer } from './deposit';
+export {
+  claimProtection,
+  type ClaimProtectionOptions,
+  type ClaimProtector,
+  type ClaimEncryptionAlgorithm,
+} from './claim-protection';
+export {
+  openProtectedClaims,
+  MAX_PROTECTED_CLAIMS_LENGTH,
+  type OpenProtectedClaimsOptions,
+  type ClaimRejectReason,
+} from './claim-open';

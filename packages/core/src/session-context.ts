@@ -11,11 +11,13 @@ import {
 } from './cloakroom-options';
 import { defaultPolicy } from './default-policy';
 import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from './encoding';
-import { AccessDenied, Closed, DecryptionFailed, InvalidArgument } from './errors';
+import { AccessDenied, Closed, ConfigInvalid, DecryptionFailed, InvalidArgument } from './errors';
 import type { CloakroomEvent } from './events';
 import { signToken } from './jwt';
 import type { TokenIssuer } from './deposit';
-import type { KeyProvider } from './key-contract';
+import type { KeyProvider, SigningKey } from './key-contract';
+import { type ClaimProtector, claimProtectionKeys } from './claim-protection';
+import { sameBytes } from './key-import';
 import type { AccessPolicy, Action, Actor, Decision } from './policy-contract';
 import {
   type LivePayload,
@@ -94,6 +96,8 @@ export function createContext(options: CloakroomOptions): SessionContext {
   const keys = options.keys;
   const tolerance = options.clockToleranceSec ?? 5;
   const ticketBound = options.ticketBound ?? true;
+  const protector = options.claimProtection;
+  let protectorChecked = false;
 
   const ctx: SessionContext = {
     store: options.store,
@@ -171,11 +175,16 @@ export function createContext(options: CloakroomOptions): SessionContext {
     },
     async signFor(subject, claims, at, abs) {
       const key = await keys.signingKey();
+      if (protector !== undefined && !protectorChecked) {
+        await checkProtectorKeys(protector, keys, key);
+        protectorChecked = true;
+      }
+      const visible = protector === undefined ? claims : await protector.protect(claims);
       const tokenExp = Math.min(at + times.token, abs);
       const token = await signToken(
         key,
         {
-          ...claims,
+          ...visible,
           iss: options.issuer,
           aud: options.audience,
           sub: subject,
@@ -193,6 +202,26 @@ export function createContext(options: CloakroomOptions): SessionContext {
     },
   };
   return ctx;
+}
+
+/** SEC-12: the claim keys must not reuse bytes of any other purpose's key. Checked once, lazily (key lookups are async). */
+async function checkProtectorKeys(
+  protector: ClaimProtector,
+  keys: KeyProvider,
+  signing: SigningKey,
+): Promise<void> {
+  const others: Uint8Array[] = [
+    await keys.indexKey(),
+    ...(await keys.storageKeys()).keys.map((k) => k.key),
+  ];
+  if (signing.key.type === 'secret') others.push(new Uint8Array(signing.key.export()));
+  for (const mine of claimProtectionKeys(protector)) {
+    if (others.some((o) => sameBytes(o, mine))) {
+      throw new ConfigInvalid(
+        'a claim protection key reuses the bytes of another key; use one key per purpose',
+      );
+    }
+  }
 }
 
 /** Validates application claims: a plain JSON object without registered claims, bounded in size. */
