@@ -10,7 +10,13 @@ import {
 import type { CipherFactory, CipherSuiteOptions } from './options';
 import { describeError, outcome, randomPayload, sameBytes } from './records';
 
-/** A check of the cipher suite. */
+/**
+ * A check of the cipher suite.
+ * @example
+ * ```ts
+ * const tamper: CipherCheck = cipherChecks.find((c) => c.id === 'cipher-tamper')!;
+ * ```
+ */
 export type CipherCheck = ConformanceCheck<CipherFactory, CipherSuiteOptions>;
 
 const enc = new TextEncoder();

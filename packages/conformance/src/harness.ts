@@ -24,10 +24,24 @@ export interface ConformanceCheck<Factory, Options> {
   readonly run: (factory: Factory, options: Options) => Promise<void>;
 }
 
-/** A check of the session-store suite. */
+/**
+ * A check of the session-store suite.
+ * @example
+ * ```ts
+ * const atRest: SessionStoreCheck = sessionStoreChecks.find((c) => c.id === 'at-rest')!;
+ * ```
+ */
 export type SessionStoreCheck = ConformanceCheck<SessionStoreFactory, SessionStoreSuiteOptions>;
 
-/** A violation found by the suite. Messages hold ids and sizes, never payload bytes. */
+/**
+ * A violation found by the suite. Messages hold shortened ids and sizes, never payload bytes.
+ * @example
+ * ```ts
+ * await check.run(factory, options).catch((err) => {
+ *   if (err instanceof ConformanceFailure) console.error(err.message);
+ * });
+ * ```
+ */
 export class ConformanceFailure extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

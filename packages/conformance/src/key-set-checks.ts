@@ -10,7 +10,13 @@ import {
 import type { KeySetStoreFactory, KeySetStoreSuiteOptions } from './options';
 import { describeError, outcome, randomPayload, sameBytes } from './records';
 
-/** A check of the key-set-store suite. */
+/**
+ * A check of the key-set-store suite.
+ * @example
+ * ```ts
+ * const cas: KeySetStoreCheck = keySetStoreChecks.find((c) => c.id === 'key-set-cas')!;
+ * ```
+ */
 export type KeySetStoreCheck = ConformanceCheck<KeySetStoreFactory, KeySetStoreSuiteOptions>;
 
 async function withKeySets<T>(

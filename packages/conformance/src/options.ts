@@ -1,12 +1,31 @@
 import type { Cipher, KeySetStore, SessionStore } from '@cloakroom/core';
 
-/** Builds a fresh, empty store. Called once per check (and once per model run). */
+/**
+ * Builds a fresh, empty store. Called once per check (and once per model run).
+ * @example
+ * ```ts
+ * const factory: SessionStoreFactory = () => createMyStore({ prefix: `t${randomUUID()}:` });
+ * ```
+ */
 export type SessionStoreFactory = () => SessionStore | Promise<SessionStore>;
 
-/** Builds a fresh key-set store with no documents in it. */
+/**
+ * Builds a fresh key-set store with no documents in it.
+ * @example
+ * ```ts
+ * const factory: KeySetStoreFactory = () => createMyKeySets({ prefix: `t${randomUUID()}:` });
+ * ```
+ */
 export type KeySetStoreFactory = () => KeySetStore | Promise<KeySetStore>;
 
-/** Builds a cipher; every call must give one that opens what the others sealed. */
+/**
+ * Builds a cipher; every call must give one that opens what the others sealed
+ * (same keys), which is how the suite checks instances agree.
+ * @example
+ * ```ts
+ * const factory: CipherFactory = () => createAesGcmCipher({ keys });
+ * ```
+ */
 export type CipherFactory = () => Cipher | Promise<Cipher>;
 
 /**

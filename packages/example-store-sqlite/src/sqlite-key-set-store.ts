@@ -5,7 +5,13 @@ import { checkTableName, createKeySetTable, prepareConnection } from './schema';
 
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** Options of {@link createSqliteKeySetStore}. Give `filename` or `database`. */
+/**
+ * Options of {@link createSqliteKeySetStore}. Give `filename` or `database`.
+ * @example
+ * ```ts
+ * const options: SqliteKeySetStoreOptions = { filename: './sessions.db' };
+ * ```
+ */
 export interface SqliteKeySetStoreOptions {
   /** Database file to open (created if missing). The store closes what it opened. */
   readonly filename?: string;
@@ -17,7 +23,14 @@ export interface SqliteKeySetStoreOptions {
   readonly busyTimeoutMs?: number;
 }
 
-/** A {@link KeySetStore} over SQLite, closable. */
+/**
+ * A {@link KeySetStore} over SQLite, closable.
+ * @example
+ * ```ts
+ * const keySets: SqliteKeySetStore = createSqliteKeySetStore({ filename: './sessions.db' });
+ * await keySets.close();
+ * ```
+ */
 export interface SqliteKeySetStore extends KeySetStore {
   readonly name: 'sqlite';
   /** Closes the connection if the store opened it. Idempotent. */

@@ -9,7 +9,14 @@ import Database from 'better-sqlite3';
 import { guarded } from './driver-errors';
 import { checkTableName, createSessionTable, prepareConnection } from './schema';
 
-/** Options of {@link createSqliteStore}. Give `filename` or `database`. */
+/**
+ * Options of {@link createSqliteStore}. Give `filename` or `database`
+ * (neither: a private in-memory database).
+ * @example
+ * ```ts
+ * const options: SqliteStoreOptions = { filename: './sessions.db', busyTimeoutMs: 1000 };
+ * ```
+ */
 export interface SqliteStoreOptions {
   /** Database file to open (created if missing). The store closes what it opened. */
   readonly filename?: string;
@@ -23,7 +30,14 @@ export interface SqliteStoreOptions {
   readonly clock?: () => number;
 }
 
-/** A {@link SessionStore} over SQLite, plus the table it uses. */
+/**
+ * A {@link SessionStore} over SQLite, plus the table it uses.
+ * @example
+ * ```ts
+ * const store: SqliteStore = createSqliteStore({ filename: './sessions.db' });
+ * store.table; // 'cloakroom_sessions'
+ * ```
+ */
 export interface SqliteStore extends SessionStore {
   readonly name: 'sqlite';
   /** The table holding the sessions. */
