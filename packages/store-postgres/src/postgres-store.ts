@@ -33,8 +33,8 @@ export interface PostgresStoreOptions extends PostgresTableOptions {
    */
   readonly pool?: Pool;
   /**
-   * Convenience: the store creates its own pool from this URL and ends it on
-   * `close()`. Ignored when `pool` is given.
+   * Convenience: the store creates its own pool from this URL (with
+   * `connectionTimeoutMillis` = `statementTimeoutMs`) and ends it on `close()`.
    */
   readonly connectionString?: string;
   /** Passed through to the pool the store creates from `connectionString` (TLS settings). */
@@ -115,6 +115,11 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
   let pool: Pool;
   let ownsPool = false;
+  if (options.pool && options.connectionString !== undefined) {
+    throw new ConfigInvalid(
+      'give createPostgresStore either a pool or a connectionString, not both',
+    );
+  }
   if (options.pool) {
     pool = options.pool;
   } else if (typeof options.connectionString === 'string' && options.connectionString !== '') {
@@ -134,7 +139,12 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   const runner = createRunner(pool, timeoutMs);
   const sql = sessionStatements(tables.sessionsSql);
   let closing: Promise<void> | undefined;
-  const now = () => Math.floor(clock());
+  const now = () => {
+    const at = clock();
+    // A NaN would reach SQL as text and fail there; name the real culprit instead.
+    if (!Number.isFinite(at)) throw new ConfigInvalid('clock returned a non-finite time');
+    return Math.floor(at);
+  };
   const open = () => {
     if (closing) throw new Closed('the postgres store is closed');
   };

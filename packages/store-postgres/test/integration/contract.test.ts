@@ -229,6 +229,14 @@ describe('postgres store: contract edges', () => {
     expect(() => createPostgresStore({ pool: world.admin, sweepBatchSize: 1.5 })).toThrow(
       ConfigInvalid,
     );
+    expect(() =>
+      createPostgresStore({ pool: world.admin, connectionString: 'postgres://127.0.0.1/x' }),
+    ).toThrow(ConfigInvalid);
+  });
+
+  it('a clock returning NaN is reported as ConfigInvalid, not a database error', async () => {
+    const s = createPostgresStore({ pool: world.admin, ...world.tables, clock: () => Number.NaN });
+    expect(await caught(() => s.get(randomId()))).toBeInstanceOf(ConfigInvalid);
   });
 
   it('close is idempotent, never ends a caller pool, and later calls throw Closed', async () => {
