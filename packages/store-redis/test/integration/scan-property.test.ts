@@ -1,0 +1,79 @@
+import type { SessionRecord, SessionStore } from '@cloakroom/core';
+import { createRedisStore } from '@cloakroom/store-redis';
+import fc from 'fast-check';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bucketOf } from '../../src/key-layout';
+import { connectOrFail, deleteUnder, makeRecord, uniquePrefix } from './redis-test-env';
+
+let client: Redis;
+beforeAll(async () => {
+  client = await connectOrFail();
+});
+afterAll(() => client.disconnect());
+
+function inBucketZero(id: string): string {
+  for (let k = 0; ; k++) {
+    const candidate = `${id}~${k}`;
+    if (bucketOf(candidate) === 0) return candidate;
+  }
+}
+
+async function scanAll(
+  store: SessionStore,
+  limit: number,
+  between: (page: number) => Promise<void>,
+): Promise<SessionRecord[]> {
+  const out: SessionRecord[] = [];
+  let cursor: string | undefined;
+  let page = 0;
+  do {
+    const result = await store.scan(cursor === undefined ? { limit } : { limit, cursor });
+    expect(result.records.length).toBeLessThanOrEqual(limit);
+    out.push(...result.records);
+    cursor = result.cursor;
+    await between(page++);
+  } while (cursor !== undefined);
+  return out;
+}
+
+describe('scan position survives ties and unusual ids', () => {
+  it('records that stay live and unchanged come back exactly once: equal expiresAt, non-ASCII ids, churn between pages', async () => {
+    const t = 1_700_000_000_000;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 50, unit: 'grapheme' }), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        fc.integer({ min: 1, max: 3 }), // few distinct expiries: many ties
+        fc.integer({ min: 1, max: 9 }),
+        async (ids, expiries, limit) => {
+          const prefix = uniquePrefix('scan-prop');
+          const store = createRedisStore({ client, prefix, clock: () => t });
+          try {
+            const stable = ids.map((id, i) =>
+              makeRecord({ id, expiresAt: t + 10_000 + (i % expiries) }),
+            );
+            for (const r of stable) await store.insert(r);
+            const churn: string[] = [];
+            const seen = await scanAll(store, limit, async (page) => {
+              // Insert and delete other records between pages, with the same expiries.
+              const extra = makeRecord({ expiresAt: t + 10_000 + (page % expiries) });
+              await store.insert(extra);
+              churn.push(extra.id);
+              if (page % 2 === 1) await store.delete(churn[page - 1] as string);
+            });
+            const stableIds = new Set(stable.map((r) => r.id));
+            const counted = seen.filter((r) => stableIds.has(r.id)).map((r) => r.id);
+            expect(counted.sort()).toEqual([...stableIds].sort());
+            expect(new Set(seen.map((r) => r.id)).size).toBe(seen.length);
+          } finally {
+            await deleteUnder(client, prefix);
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});
