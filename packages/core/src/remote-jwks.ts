@@ -144,9 +144,8 @@ export function remoteJwks(options: RemoteJwksOptions): RemoteJwks {
           ) {
             return { status: 'unavailable', cause: lastFailure };
           }
-          // Past its lifetime the old set is dropped, so a key the provider
-          // removed stops verifying even while the provider is down.
-          keys = undefined;
+          // Past its lifetime the old set is never used, even while the
+          // provider is down: a key it removed must stop verifying.
           await refresh();
         }
         let found = matching(kid);
