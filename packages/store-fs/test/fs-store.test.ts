@@ -1,4 +1,4 @@
-import { readFile, stat, writeFile, readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   Closed,
@@ -181,6 +181,24 @@ describe('fs store: session contract', () => {
     const recordFiles = (await walk(join(dir, 's'))).filter((f) => f.endsWith('.rec'));
     expect(recordFiles).toHaveLength(1);
     expect(await readdir(join(dir, 'x', subject.slice(0, 2), subject))).toEqual([live.id]);
+  });
+
+  it('sweep drops ghost index markers and empty subject directories, keeping real ones', async () => {
+    const { dir, clock, store } = await setup({ durability: 'none' });
+    const moved = rec(clock);
+    await store.insert(moved);
+    const first = moved.subject;
+    await store.replace({ ...moved, version: 2, subject: key() }, 1);
+    const ghostSubject = key();
+    const ghostDir = join(dir, 'x', ghostSubject.slice(0, 2), ghostSubject);
+    await mkdir(ghostDir, { recursive: true });
+    await writeFile(join(ghostDir, key()), '');
+    await writeFile(join(dir, 'x', first.slice(0, 2), first, moved.id), '');
+    expect(await store.sweep(clock.now)).toBe(0);
+    await expect(stat(ghostDir)).rejects.toThrow();
+    await expect(stat(join(dir, 'x', first.slice(0, 2), first))).rejects.toThrow();
+    expect((await store.listBySubject(key())).length).toBe(0);
+    expect(await store.get(moved.id)).toMatchObject({ version: 2 });
   });
 
   it('sweep works in bounded batches', async () => {
