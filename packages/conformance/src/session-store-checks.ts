@@ -1,5 +1,6 @@
 import { atRestCheck } from './checks/at-rest';
 import { closeCheck, insertConflictCheck, missingCheck } from './checks/basics';
+import { declarationCheck, hostileIdCheck } from './checks/declaration';
 import {
   concurrentInsertCheck,
   concurrentReplaceCheck,
@@ -48,5 +49,7 @@ export const sessionStoreChecks: readonly SessionStoreCheck[] = [
   copiesCheck,
   atRestCheck,
   unreachableCheck,
+  declarationCheck,
+  hostileIdCheck,
   closeCheck,
 ];

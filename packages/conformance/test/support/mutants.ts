@@ -274,6 +274,30 @@ export const mutants: readonly Mutant[] = [
     },
   },
   {
+    flaw: 'declares no capabilities',
+    caughtBy: ['declaration'],
+    create(options) {
+      const { capabilities: _, ...rest } = createReferenceStore(options);
+      return rest as unknown as SessionStore;
+    },
+  },
+  {
+    flaw: 'looks records up in a plain object (get("__proto__") finds Object.prototype)',
+    caughtBy: ['hostile-ids'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      return {
+        ...ref,
+        async get(id) {
+          await ref.io();
+          const rows: Record<string, SessionRecord> = Object.fromEntries(ref.backend.rows);
+          const row = rows[id];
+          return row && ref.live(row) ? copy(row) : (row ?? null);
+        },
+      };
+    },
+  },
+  {
     flaw: 'close throws when called twice',
     caughtBy: ['close'],
     create(options) {
