@@ -6,6 +6,7 @@
 
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { fromUtf8 } from './encoding';
 import { ConfigInvalid } from './errors';
 
@@ -49,6 +50,8 @@ export interface FetchLimits {
   readonly timeoutMs: number;
   /** Largest body accepted, in bytes. */
   readonly maxResponseBytes: number;
+  /** Extra trusted CA certificates (PEM), added to Node's bundled roots. */
+  readonly caCertificates?: readonly string[];
 }
 
 /** Why a JWKS fetch failed; the message names the failure, never the body. */
@@ -74,6 +77,9 @@ export function fetchJson(url: URL, limits: FetchLimits): Promise<unknown> {
       method: 'GET',
       // No pooled keep-alive socket outlives the exchange.
       agent: false,
+      ...(limits.caCertificates === undefined
+        ? {}
+        : { ca: [...rootCertificates, ...limits.caCertificates] }),
       headers: { accept: 'application/jwk-set+json, application/json' },
     });
     const fail = (error: JwksFetchError): void => {

@@ -94,8 +94,6 @@ export type KeyLookup =
 /** The cached key set; `lookup` returns the keys carrying `kid` (or every key when it is undefined). */
 export interface RemoteJwks {
   lookup(kid: string | undefined): Promise<KeyLookup>;
-  /** Requests sent so far (for tests and metrics). */
-  readonly requests: () => number;
 }
 
 /** Build the cache; nothing is fetched until the first lookup. */
@@ -106,12 +104,10 @@ export function remoteJwks(options: RemoteJwksOptions): RemoteJwks {
   let attemptedAt = Number.NEGATIVE_INFINITY;
   let lastFailure: unknown;
   let inflight: Promise<void> | undefined;
-  let requests = 0;
 
   const refresh = (): Promise<void> => {
     inflight ??= (async () => {
       attemptedAt = now();
-      requests += 1;
       try {
         const parsed = parseJwks(await fetchJson(url, options));
         keys = parsed;
@@ -131,7 +127,6 @@ export function remoteJwks(options: RemoteJwksOptions): RemoteJwks {
     (keys ?? []).filter((k) => kid === undefined || k.kid === kid);
 
   return {
-    requests: () => requests,
     async lookup(kid) {
       try {
         if (keys === undefined || now() - fetchedAt >= cacheMaxAgeMs) {

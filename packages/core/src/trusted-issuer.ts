@@ -39,6 +39,12 @@ export interface TrustedIssuerOptions {
   readonly maxResponseBytes?: number;
   /** Longest token accepted, in characters, checked before any parsing (SEC-24). @default 16_384 */
   readonly maxTokenLength?: number;
+  /**
+   * Extra CA certificates (PEM) trusted for the JWKS endpoint, on top of
+   * Node's bundled roots: an identity provider behind an internal CA.
+   * Certificate checks are never turned off.
+   */
+  readonly caCertificates?: readonly string[];
   /** Allow `http:` to 127.0.0.1, localhost or [::1] (tests, local development). @default false */
   readonly allowInsecureLoopback?: boolean;
   /** Clock in milliseconds since the epoch; drives token times and the JWKS cache. @default Date.now */
@@ -184,6 +190,16 @@ export function trustedIssuer(options: TrustedIssuerOptions): TrustedIssuer {
   if (typeof tol !== 'number' || !Number.isFinite(tol) || tol < 0) {
     throw new ConfigInvalid('trustedIssuer: clockToleranceSec must be a finite number ≥ 0');
   }
+  const ca = options.caCertificates;
+  if (
+    ca !== undefined &&
+    !(
+      Array.isArray(ca) &&
+      ca.every((c) => typeof c === 'string' && c.includes('-----BEGIN CERTIFICATE-----'))
+    )
+  ) {
+    throw new ConfigInvalid('trustedIssuer: caCertificates must be a list of PEM certificates');
+  }
   const maxTokenLength = positiveInt(options.maxTokenLength, 'maxTokenLength', 16_384);
   const jwks = remoteJwks({
     url,
@@ -191,6 +207,7 @@ export function trustedIssuer(options: TrustedIssuerOptions): TrustedIssuer {
     cooldownMs: positiveInt(options.cooldownMs, 'cooldownMs', 30_000, 0),
     timeoutMs: positiveInt(options.timeoutMs, 'timeoutMs', 5_000),
     maxResponseBytes: positiveInt(options.maxResponseBytes, 'maxResponseBytes', 262_144),
+    ...(ca === undefined ? {} : { caCertificates: [...ca] }),
     now,
   });
 

@@ -2,7 +2,12 @@
 // server on 127.0.0.1 serving a JWKS the test controls, counting requests,
 // and able to misbehave (hang, fail, redirect, send too much).
 import { type KeyObject, type JsonWebKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 
@@ -27,12 +32,55 @@ export interface JwksServer {
   close(): Promise<void>;
 }
 
-/** Start a JWKS server on an ephemeral loopback port. */
-export async function startJwksServer(keys: readonly unknown[] = []): Promise<JwksServer> {
+/**
+ * A throwaway self-signed certificate for 127.0.0.1 and localhost, made by
+ * the openssl command line (Node has no certificate-issuing API). Fails,
+ * rather than skips, when openssl is missing.
+ */
+export function selfSignedCertificate(): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'cloakroom-tls-'));
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'ignore' },
+    );
+    return {
+      key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+      cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Start a JWKS server on an ephemeral loopback port (HTTPS when `tls` is given). */
+export async function startJwksServer(
+  keys: readonly unknown[] = [],
+  tls?: { readonly key: string; readonly cert: string },
+): Promise<JwksServer> {
   let served: readonly unknown[] = keys;
   let mode: Mode = { kind: 'ok' };
   let count = 0;
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     count += 1;
     req.resume();
     switch (mode.kind) {
@@ -55,7 +103,8 @@ export async function startJwksServer(keys: readonly unknown[] = []): Promise<Jw
         res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
         res.end(JSON.stringify({ keys: served }));
     }
-  });
+  };
+  const server: Server = tls ? createHttpsServer(tls, handler) : createServer(handler);
   let open = 0;
   server.on('connection', (socket) => {
     open += 1;
@@ -67,7 +116,7 @@ export async function startJwksServer(keys: readonly unknown[] = []): Promise<Jw
   const { port } = server.address() as AddressInfo;
   let closed = false;
   return {
-    url: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}/.well-known/jwks.json`,
     requests: () => count,
     openConnections: () => open,
     setKeys: (next) => {
