@@ -53,6 +53,12 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
   const mapError = (err: unknown): Error => {
     // Our own typed errors (a conflict found mid-operation, a timeout) pass through.
     if (isCloakroomError(err)) return err;
+    // ioredis attaches the command's arguments to reply errors: sealed
+    // payloads and ids have no place in a logged `cause`. Keep the name only.
+    const command = (err as { command?: { name?: unknown } } | null)?.command;
+    if (command !== undefined && command !== null && typeof command === 'object') {
+      (err as { command: unknown }).command = { name: command.name };
+    }
     const text = errorText(err);
     if (text.includes('CLOAKROOM_BAD') || text.startsWith('WRONGTYPE')) {
       return new StoreDataInvalid(`${label}: malformed data under the store prefix`, {
