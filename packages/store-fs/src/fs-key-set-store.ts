@@ -9,7 +9,15 @@ import { isKeySetName } from './layout';
 import { type FsCommonOptions, resolveCommon } from './options';
 import { prepareRoot } from './root';
 
-/** Options for {@link createFsKeySetStore}. */
+/**
+ * Options for {@link createFsKeySetStore}: the common ones (`dir`,
+ * `durability`, `lockTimeoutMs`, `staleLockMs`).
+ *
+ * @example
+ * ```ts
+ * const keySets = createFsKeySetStore({ dir: '/var/lib/myapp/cloakroom' });
+ * ```
+ */
 export interface FsKeySetStoreOptions extends FsCommonOptions {}
 
 /** Largest key-set document accepted (a key set is a few KiB). */

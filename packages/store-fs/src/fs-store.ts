@@ -9,7 +9,16 @@ import { scanRecords } from './scan';
 import { sweepRecords } from './sweep';
 import { checkRecord, checkVersion } from './validate';
 
-/** Options for {@link createFsStore}. */
+/**
+ * Options for {@link createFsStore}; see {@link FsCommonOptions} for `dir`,
+ * `durability`, `lockTimeoutMs` and `staleLockMs`.
+ *
+ * @example
+ * ```ts
+ * let now = Date.now();
+ * const store = createFsStore({ dir: testDir, clock: () => now }); // tests move `now`
+ * ```
+ */
 export interface FsStoreOptions extends FsCommonOptions {
   /**
    * Source of "now" (epoch ms) for expiry checks. Lock staleness always uses
@@ -31,11 +40,26 @@ export interface FsStoreOptions extends FsCommonOptions {
   readonly sweepBatchSize?: number;
 }
 
-/** A {@link SessionStore} over a directory; `sweep` is always present. */
+/**
+ * A {@link SessionStore} over a directory. `sweep` is always present: the
+ * store has no native expiry, so call it periodically.
+ *
+ * @example
+ * ```ts
+ * const store: FsStore = createFsStore({ dir: '/var/lib/myapp/cloakroom' });
+ * const removed = await store.sweep(Date.now());
+ * ```
+ */
 export interface FsStore extends SessionStore {
   readonly name: 'fs';
   /** Absolute path of the root directory. */
   readonly dir: string;
+  /**
+   * Remove records expired at `now`, plus leftovers of crashes (uncommitted
+   * rotate halves, temp files older than `staleLockMs`, stale index markers),
+   * `sweepBatchSize` files at a time.
+   * @returns the number of expired records removed.
+   */
   sweep(now: number): Promise<number>;
 }
 

@@ -8,10 +8,22 @@ import { ConfigInvalid } from '@cloakroom/core';
  *   crash (the rename is atomic and the page cache outlives the process), but
  *   after a power cut the last writes may be lost, and on some file systems a
  *   file may come back empty (detected by its checksum, see README).
+ *
+ * @example
+ * ```ts
+ * const demo = createFsStore({ dir: './.sessions', durability: 'none' });
+ * ```
  */
 export type FsDurability = 'fsync' | 'none';
 
-/** Options shared by {@link createFsStore} and {@link createFsKeySetStore}. */
+/**
+ * Options shared by {@link createFsStore} and {@link createFsKeySetStore}.
+ *
+ * @example
+ * ```ts
+ * const options: FsCommonOptions = { dir: '/var/lib/myapp/cloakroom', lockTimeoutMs: 2000 };
+ * ```
+ */
 export interface FsCommonOptions {
   /**
    * Root directory. Created with mode 0700 when missing. Refused
