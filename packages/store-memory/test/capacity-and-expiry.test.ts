@@ -55,7 +55,9 @@ describe('capacity: never evicts a live session', () => {
     await store.insert(short);
     const next = rec(clock);
     const tombstone = { ...old, version: 2, expiresAt: clock.now + 5 };
-    await expect(store.rotate({ record: tombstone, expectedVersion: 1 }, next)).rejects.toThrow(StoreFull);
+    await expect(store.rotate({ record: tombstone, expectedVersion: 1 }, next)).rejects.toThrow(
+      StoreFull,
+    );
     expect(await store.get(old.id)).toEqual(old);
     expect(await store.get(next.id)).toBeNull();
     clock.advance(10);
@@ -109,7 +111,9 @@ describe('sweep', () => {
     const r = rec(clock);
     await store.insert(r);
     for (let v = 1; v <= 5_000; v++) {
-      expect(await store.replace({ ...r, version: v + 1, expiresAt: clock.now + 10 + v }, v)).toBe(true);
+      expect(await store.replace({ ...r, version: v + 1, expiresAt: clock.now + 10 + v }, v)).toBe(
+        true,
+      );
     }
     expect(await store.sweep(clock.now + 5_009)).toBe(0);
     expect(await store.sweep(clock.now + 5_010)).toBe(1);

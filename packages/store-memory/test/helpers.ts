@@ -1,5 +1,9 @@
 import type { SessionRecord } from '@cloakroom/core';
-import { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from '@cloakroom/store-memory';
+import {
+  createMemoryStore,
+  type MemoryStore,
+  type MemoryStoreOptions,
+} from '@cloakroom/store-memory';
 
 /** A settable clock: tests move time explicitly instead of sleeping. */
 export interface FakeClock {
@@ -61,6 +65,8 @@ export async function scanAll(
   do {
     const page = await store.scan(cursor === undefined ? { limit } : { cursor, limit });
     pages++;
+    // A cursor that fails to advance would loop forever; fail instead.
+    if (pages > 100_000) throw new Error('scan did not terminate');
     records.push(...page.records);
     cursor = page.cursor;
     if (cursor !== undefined && between !== undefined) await between(pages);

@@ -133,7 +133,9 @@ describe('copies in and out', () => {
     const store = storeAt(clock);
     const r = rec(clock, { payload: Uint8Array.from([1, 2, 3]) });
     await store.insert(r);
-    const got = (await store.get(r.id)) as { -readonly [K in keyof SessionRecord]: SessionRecord[K] };
+    const got = (await store.get(r.id)) as {
+      -readonly [K in keyof SessionRecord]: SessionRecord[K];
+    };
     got.payload.fill(0);
     got.version = 99;
     got.subject = 'x';
@@ -224,10 +226,16 @@ describe('rotate', () => {
     const old = rec(clock, { ttl: 100 });
     await store.insert(old);
     const next = rec(clock);
-    expect(await store.rotate({ record: { ...old, version: 3 }, expectedVersion: 2 }, next)).toBe(false);
-    expect(await store.rotate({ record: rec(clock, { version: 2 }), expectedVersion: 1 }, next)).toBe(false);
+    expect(await store.rotate({ record: { ...old, version: 3 }, expectedVersion: 2 }, next)).toBe(
+      false,
+    );
+    expect(
+      await store.rotate({ record: rec(clock, { version: 2 }), expectedVersion: 1 }, next),
+    ).toBe(false);
     clock.advance(100);
-    expect(await store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, next)).toBe(false);
+    expect(await store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, next)).toBe(
+      false,
+    );
     expect(await store.get(next.id)).toBeNull();
     expect(await store.listBySubject(next.subject)).toEqual([]);
   });
@@ -240,7 +248,10 @@ describe('rotate', () => {
     await store.insert(taken);
     const next = { ...rec(clock), id: taken.id };
     await expect(
-      store.rotate({ record: { ...old, version: 2, payload: new Uint8Array([1]) }, expectedVersion: 1 }, next),
+      store.rotate(
+        { record: { ...old, version: 2, payload: new Uint8Array([1]) }, expectedVersion: 1 },
+        next,
+      ),
     ).rejects.toThrow(StoreConflict);
     expect(await store.get(old.id)).toEqual(old);
     expect(await store.get(taken.id)).toEqual(taken);
@@ -265,7 +276,9 @@ describe('rotate', () => {
     await store.insert(old);
     clock.advance(10);
     const next = { ...rec(clock), id: stale.id };
-    expect(await store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, next)).toBe(true);
+    expect(await store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, next)).toBe(
+      true,
+    );
     expect(await store.get(stale.id)).toEqual(next);
     expect(await store.listBySubject(stale.subject)).toEqual([]);
   });
@@ -276,7 +289,9 @@ describe('rotate', () => {
     await store.insert(old);
     const nexts = Array.from({ length: 40 }, () => rec(clock, { subject: old.subject }));
     const results = await Promise.all(
-      nexts.map((next) => store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, next)),
+      nexts.map((next) =>
+        store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, next),
+      ),
     );
     expect(results.filter(Boolean)).toHaveLength(1);
     const live = await Promise.all(nexts.map((n) => store.get(n.id)));
@@ -315,7 +330,11 @@ describe('delete and subject operations', () => {
   it('listBySubject returns every live record of the subject and no expired one', async () => {
     const store = storeAt(clock);
     const subject = key('sub');
-    const records = [rec(clock, { subject, ttl: 5 }), rec(clock, { subject }), rec(clock, { subject })];
+    const records = [
+      rec(clock, { subject, ttl: 5 }),
+      rec(clock, { subject }),
+      rec(clock, { subject }),
+    ];
     for (const r of records) await store.insert(r);
     expect(await store.listBySubject(key('none'))).toEqual([]);
     clock.advance(5);
@@ -339,7 +358,10 @@ describe('input validation: InvalidArgument, nothing changed', () => {
     ['a string payload', (r) => ({ ...r, payload: 'abc' })],
     ['a number[] payload', (r) => ({ ...r, payload: [1, 2] })],
     ['a Uint16Array payload', (r) => ({ ...r, payload: new Uint16Array(2) })],
-    ['a spoofed payload', (r) => ({ ...r, payload: { [Symbol.toStringTag]: 'Uint8Array', length: 0 } })],
+    [
+      'a spoofed payload',
+      (r) => ({ ...r, payload: { [Symbol.toStringTag]: 'Uint8Array', length: 0 } }),
+    ],
   ];
 
   it.each(bad)('insert rejects %s', async (_what, mutate) => {
@@ -355,9 +377,14 @@ describe('input validation: InvalidArgument, nothing changed', () => {
     await store.insert(r);
     const broken = mutate({ ...r, version: 2 }) as SessionRecord;
     await expect(store.replace(broken, 1)).rejects.toThrow(InvalidArgument);
-    await expect(store.rotate({ record: broken, expectedVersion: 1 }, good())).rejects.toThrow(InvalidArgument);
+    await expect(store.rotate({ record: broken, expectedVersion: 1 }, good())).rejects.toThrow(
+      InvalidArgument,
+    );
     await expect(
-      store.rotate({ record: { ...r, version: 2 }, expectedVersion: 1 }, mutate(good()) as SessionRecord),
+      store.rotate(
+        { record: { ...r, version: 2 }, expectedVersion: 1 },
+        mutate(good()) as SessionRecord,
+      ),
     ).rejects.toThrow(InvalidArgument);
     expect(await store.get(r.id)).toEqual(r);
     expect((await store.scan({ limit: 10 })).records).toEqual([r]);
@@ -368,7 +395,9 @@ describe('input validation: InvalidArgument, nothing changed', () => {
     const r = good();
     await store.insert(r);
     for (const v of [0, -1, 1.5, Number.NaN, '1']) {
-      await expect(store.replace({ ...r, version: 2 }, v as number)).rejects.toThrow(InvalidArgument);
+      await expect(store.replace({ ...r, version: 2 }, v as number)).rejects.toThrow(
+        InvalidArgument,
+      );
       await expect(
         store.rotate({ record: { ...r, version: 2 }, expectedVersion: v as number }, good()),
       ).rejects.toThrow(InvalidArgument);
@@ -381,7 +410,10 @@ describe('input validation: InvalidArgument, nothing changed', () => {
     ['get', (s: ReturnType<typeof storeAt>, v: unknown) => s.get(v as string)],
     ['delete', (s: ReturnType<typeof storeAt>, v: unknown) => s.delete(v as string)],
     ['listBySubject', (s: ReturnType<typeof storeAt>, v: unknown) => s.listBySubject(v as string)],
-    ['deleteBySubject', (s: ReturnType<typeof storeAt>, v: unknown) => s.deleteBySubject(v as string)],
+    [
+      'deleteBySubject',
+      (s: ReturnType<typeof storeAt>, v: unknown) => s.deleteBySubject(v as string),
+    ],
   ])('%s rejects a non-string, empty or over-long key', async (_name, call) => {
     const store = storeAt(clock);
     for (const v of [undefined, 7, '', 'x'.repeat(257)]) {
