@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { StoreConflict, StoreDataInvalid } from '@cloakroom/core';
 import { createRedisKeySetStore, createRedisStore } from '@cloakroom/store-redis';
 import type { Redis } from 'ioredis';
@@ -70,7 +71,13 @@ describe('malformed data under the prefix: StoreDataInvalid, never a crash or a 
     await client.del(recordKey);
     await client.hset(recordKey, 'field', 'value');
     await expect(store.get(record.id)).rejects.toThrow(StoreDataInvalid);
-    await expect(store.insert(record)).rejects.toThrow(StoreDataInvalid);
+    const err = await store.insert(record).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreDataInvalid);
+    // SEC-27: the driver error kept as cause no longer carries the command's arguments.
+    const logged = inspect(err, { depth: 10 });
+    expect(logged).toContain('WRONGTYPE');
+    expect(logged).not.toContain(record.id);
+    expect(logged).not.toContain(record.subject);
     await expect(store.listBySubject(record.subject)).rejects.toThrow(StoreDataInvalid);
     await expect(store.scan({ limit: 5 })).rejects.toThrow(StoreDataInvalid);
     expect(await store.deleteBySubject(record.subject)).toBe(0);
