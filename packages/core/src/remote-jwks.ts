@@ -148,7 +148,12 @@ export function remoteJwks(options: RemoteJwksOptions): RemoteJwks {
           await refresh();
           found = matching(kid);
         }
-        return found.length === 0 ? { status: 'unknown' } : { status: 'found', keys: found };
+        if (found.length > 0) return { status: 'found', keys: found };
+        // While the provider is failing an unknown kid may be a legitimate
+        // new key we cannot see: say so rather than call the token bad.
+        return lastFailure === undefined
+          ? { status: 'unknown' }
+          : { status: 'unavailable', cause: lastFailure };
       } catch (cause) {
         return { status: 'unavailable', cause };
       }

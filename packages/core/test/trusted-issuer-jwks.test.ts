@@ -160,6 +160,10 @@ describe('provider down, slow or misbehaving', () => {
     expect(err.reason).toBe('jwks-unavailable');
     expect(err.cause).toBeInstanceOf(Error);
     expect(String((err.cause as Error).message)).toMatch(/JWKS request failed/);
+    // Inside the cooldown no new attempt is made, but the answer stays honest.
+    const again = await rejection(issuer.verify(await sign(k2)));
+    expect(again.reason).toBe('jwks-unavailable');
+    expect(again.cause).toBe(err.cause);
     clock.advance(10 * MIN - 30_001);
     await expect(issuer.verify(token)).resolves.toBeDefined();
   });
