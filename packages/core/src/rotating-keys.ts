@@ -1,13 +1,6 @@
-import { ConfigInvalid, KeyNotFound, StoreConflict, isCloakroomError } from './errors';
+import { ConfigInvalid, InvalidArgument, KeyNotFound } from './errors';
 import type { KeyProvider, PublicJwk, SigningKey, StorageKeyRing, VerifyKey } from './key-contract';
-import {
-  type DataKey,
-  type KeySetDocument,
-  newDataKey,
-  openKeySetDocument,
-  sealKeySetDocument,
-} from './key-set-document';
-import { type MasterKey, type MasterKeyInput, toMasterKey } from './rotating-master-key';
+import { type MasterKeyInput, toMasterKey } from './rotating-master-key';
 import {
   type RotatingKeysOptions,
   type RotatingSchedule,
@@ -16,14 +9,12 @@ import {
 import {
   type KeyFactory,
   type KeyKind,
-  createDocument,
   cryptoKeyFactory,
   disableKey,
-  maintain,
   rotateKind,
 } from './rotating-plan';
-import { type KeySetStatus, type KeyStatus, describeKeys } from './rotating-status';
-import { type KeyView, type Material, buildView, importMaterial } from './rotating-view';
+import type { KeySetStatus, KeyStatus } from './rotating-status';
+import { type Change, createKeySetSync } from './rotating-sync';
 
 /** A {@link KeyProvider} whose keys rotate, shared by a fleet through a `KeySetStore`. */
 export interface RotatingKeyProvider extends KeyProvider {
@@ -65,17 +56,8 @@ export interface RotatingKeyProvider extends KeyProvider {
   rotateMasterKey(next: MasterKeyInput): Promise<KeySetStatus>;
 }
 
-const MAX_ATTEMPTS = 8;
-const UNKNOWN_REFRESH_MS = 1000;
 const KID = /^[A-Za-z0-9_-]{43}$/;
 const STORAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
-interface Cached {
-  readonly version: number;
-  readonly doc: KeySetDocument;
-  readonly material: Material;
-  readonly dataKey: DataKey;
-}
 
 /**
  * A {@link KeyProvider} over a key-set document shared in a `KeySetStore`,
@@ -121,179 +103,16 @@ export function createRotatingKeys(
   factory: KeyFactory,
 ): RotatingKeyProvider {
   const opts = resolveRotatingOptions(options);
-  const { store, clock, schedule } = opts;
+  const { schedule } = opts;
   const name = schedule.name;
-  let master: MasterKey = opts.masterKey;
-  let accepted: readonly MasterKey[] = [master, ...opts.previousMasterKeys];
-  let cache: Cached | undefined;
-  let view: KeyView | undefined;
-  let viewAt = 0;
-  let loadedAt = 0;
-  let attemptedAt = Number.NEGATIVE_INFINITY;
-  let lastError: { code: string; message: string } | undefined;
-  let unknownAt = Number.NEGATIVE_INFINITY;
-  let inflight: Promise<void> | undefined;
-  let chain: Promise<unknown> = Promise.resolve();
-  let wantFlush = false;
-  const unflushed = new Map<string, number>();
-  const persisted = new Map<string, number>();
-  const flushAt = Math.max(1, Math.ceil(schedule.maxSeals / 256));
-
-  // Operations on the document run one at a time in this process, so usage
-  // counts are never flushed twice; other processes are handled by the CAS.
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const p = chain.then(fn);
-    chain = p.catch(() => undefined);
-    return p;
-  };
-
-  const countSeal = (id: string) => {
-    const n = (unflushed.get(id) ?? 0) + 1;
-    unflushed.set(id, n);
-    if (n >= flushAt || (persisted.get(id) ?? 0) + n >= schedule.maxSeals) wantFlush = true;
-  };
-
-  function toFlush(doc: KeySetDocument): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const e of doc.storage) {
-      const n = unflushed.get(e.id) ?? 0;
-      if (n > 0 && (n >= flushAt || e.seals + n >= schedule.maxSeals)) out.set(e.id, n);
-    }
-    return out;
-  }
-
-  function install(doc: KeySetDocument, version: number, dataKey: DataKey): void {
-    if (cache !== undefined && version < cache.version) return;
-    const material = importMaterial(doc, cache?.material);
-    cache = { version, doc, material, dataKey };
-    view = undefined;
-    loadedAt = clock();
-    lastError = undefined;
-    persisted.clear();
-    for (const e of doc.storage) persisted.set(e.id, e.seals);
-    for (const id of unflushed.keys()) if (!persisted.has(id)) unflushed.delete(id);
-  }
-
-  type Change<T> = (
-    doc: KeySetDocument,
-    now: number,
-  ) => Promise<{ doc?: KeySetDocument; result: T }>;
-
-  // Read, maintain, apply `change`, write by compare-and-swap; on a lost
-  // write, read again and re-decide from what is there now.
-  async function transact<T>(change: Change<T>, sealWith?: MasterKey): Promise<T> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const now = clock();
-      attemptedAt = now;
-      const entry = await store.read(name);
-      let doc: KeySetDocument;
-      let dataKey: DataKey | undefined;
-      if (entry === null) {
-        doc = await createDocument(now, schedule, factory);
-      } else {
-        ({ doc, dataKey } = await openKeySetDocument(
-          entry.document,
-          name,
-          accepted,
-          cache?.dataKey,
-        ));
-      }
-      const flushed = toFlush(doc);
-      const maintained = await maintain(doc, now, schedule, factory, flushed);
-      const changed = await change(maintained ?? doc, now);
-      const target = sealWith ?? master;
-      const next = changed.doc ?? maintained;
-      if (entry !== null && next === undefined && dataKey?.masterKeyId === target.id) {
-        install(doc, entry.version, dataKey);
-        return changed.result;
-      }
-      const key =
-        dataKey?.masterKeyId === target.id
-          ? dataKey
-          : cache?.dataKey.masterKeyId === target.id
-            ? cache.dataKey
-            : await newDataKey(target);
-      const final = next ?? doc;
-      const version = entry?.version ?? null;
-      if (await store.write(name, sealKeySetDocument(final, name, key), version)) {
-        for (const [id, n] of flushed) unflushed.set(id, (unflushed.get(id) ?? 0) - n);
-        if (sealWith !== undefined) {
-          master = sealWith;
-          accepted = [sealWith, ...opts.previousMasterKeys.filter((m) => m.id !== sealWith.id)];
-        }
-        install(final, (version ?? 0) + 1, key);
-        return changed.result;
-      }
-    }
-    throw new StoreConflict(
-      `key set "${name}" kept changing under concurrent writers (${MAX_ATTEMPTS} attempts); try again`,
-    );
-  }
-
-  const noChange: Change<void> = async () => ({ result: undefined });
-
-  function refreshOnce(): Promise<void> {
-    if (inflight === undefined) {
-      wantFlush = false;
-      inflight = serial(() => transact(noChange)).finally(() => {
-        inflight = undefined;
-      });
-    }
-    return inflight;
-  }
-
-  function record(error: unknown): void {
-    const code = isCloakroomError(error) ? error.code : 'ERR_UNKNOWN';
-    const message = error instanceof Error ? error.message : 'refresh failed';
-    lastError = { code, message };
-  }
-
-  function currentView(): KeyView {
-    const now = clock();
-    if (view === undefined || now >= view.validUntil || now < viewAt) {
-      view = buildView((cache as Cached).doc, (cache as Cached).material, now, countSeal);
-      viewAt = now;
-    }
-    return view;
-  }
-
-  async function ready(): Promise<KeyView> {
-    if (cache === undefined) await refreshOnce();
-    else if (wantFlush || clock() - Math.max(loadedAt, attemptedAt) >= schedule.refreshEvery) {
-      refreshOnce().catch(record);
-    }
-    return currentView();
-  }
-
-  // One extra read for an id we have never seen, at most once per second
-  // whatever the ids, so junk kids cannot turn into a store flood.
-  async function lookAgain(id: string): Promise<boolean> {
-    if (currentView().known.has(id)) return false;
-    const now = clock();
-    if (now - unknownAt < UNKNOWN_REFRESH_MS && now >= unknownAt) return false;
-    unknownAt = now;
-    try {
-      await refreshOnce();
-    } catch (error) {
-      if (isCloakroomError(error) && error.code === 'ERR_STORE_UNAVAILABLE') throw error;
-      record(error);
-      return false;
-    }
-    return true;
-  }
-
-  async function status(): Promise<KeySetStatus> {
-    await ready();
-    const c = cache as Cached;
-    return {
-      name,
-      version: c.version,
-      masterKeyId: c.dataKey.masterKeyId,
-      loadedAt,
-      ...(lastError === undefined ? {} : { lastError }),
-      ...describeKeys(c.doc, clock(), unflushed),
+  const sync = createKeySetSync(opts, factory);
+  const { ready, currentView, lookAgain, status } = sync;
+  const disabling =
+    (id: string, routine: boolean): Change<void> =>
+    async (doc, now) => {
+      const next = await disableKey(doc, String(id), now, schedule, factory, routine);
+      return { ...(next === undefined ? {} : { doc: next }), result: undefined };
     };
-  }
 
   return Object.freeze({
     name: 'rotating' as const,
@@ -316,7 +135,8 @@ export function createRotatingKeys(
     },
     async indexKey(): Promise<Uint8Array> {
       await ready();
-      return new Uint8Array((cache as Cached).material.index);
+      // A copy: a caller that scribbles on it cannot change later HMACs.
+      return new Uint8Array(sync.index());
     },
     async jwks(): Promise<{ keys: PublicJwk[] }> {
       return { keys: [...(await ready()).jwks] };
@@ -328,46 +148,34 @@ export function createRotatingKeys(
     },
     async rotate(kind: KeyKind): Promise<KeyStatus> {
       if (kind !== 'signing' && kind !== 'storage') {
-        throw new ConfigInvalid("rotate: kind must be 'signing' or 'storage'");
+        throw new InvalidArgument("rotate: kind must be 'signing' or 'storage'");
       }
-      const id = await serial(() =>
-        transact(async (doc, now) =>
-          rotateKind(doc, kind, now, schedule, factory).then((r) => ({
-            ...(r.doc === undefined ? {} : { doc: r.doc }),
-            result: r.id,
-          })),
-        ),
-      );
+      const id = await sync.run(async (doc, now) => {
+        const r = await rotateKind(doc, kind, now, schedule, factory);
+        return { ...(r.doc === undefined ? {} : { doc: r.doc }), result: r.id };
+      });
       const s = await status();
-      return (s[kind] as KeyStatus[]).find((k) => k.id === id) as KeyStatus;
+      return s[kind].find((k) => k.id === id) as KeyStatus;
     },
     async compromise(id: string): Promise<KeySetStatus> {
-      await serial(() =>
-        transact(async (doc, now) => {
-          const next = await disableKey(doc, String(id), now, schedule, factory, false);
-          return { ...(next === undefined ? {} : { doc: next }), result: undefined };
-        }),
-      );
+      await sync.run(disabling(id, false));
       return status();
     },
     async disable(id: string): Promise<KeySetStatus> {
-      await serial(() =>
-        transact(async (doc, now) => {
-          const next = await disableKey(doc, String(id), now, schedule, factory, true);
-          return { ...(next === undefined ? {} : { doc: next }), result: undefined };
-        }),
-      );
+      await sync.run(disabling(id, true));
       return status();
     },
     async refresh(): Promise<KeySetStatus> {
-      await serial(() => transact(noChange));
+      await sync.run(async () => ({ result: undefined }));
       return status();
     },
     status,
     async rotateMasterKey(next: MasterKeyInput): Promise<KeySetStatus> {
       const key = toMasterKey(next, 'new master key');
-      if (key.id === master.id) throw new ConfigInvalid('the new master key is the current one');
-      await serial(() => transact(noChange, key));
+      if (key.id === sync.master().id) {
+        throw new ConfigInvalid('the new master key is the current one');
+      }
+      await sync.run(async () => ({ result: undefined }), key);
       return status();
     },
   });

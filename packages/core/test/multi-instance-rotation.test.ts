@@ -67,7 +67,7 @@ function resourceServer(maxAgeSec: number, fetchJwks: () => Promise<{ keys: Publ
               kid: jwk.kid,
               alg: jwk.alg,
               state: 'primary' as const,
-              key: createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }),
+              key: createPublicKey({ key: jwk as unknown as JsonWebKey, format: 'jwk' }),
             },
           ]),
         );
