@@ -23,6 +23,7 @@ type Arg = string | Buffer | number;
  */
 export interface Connection {
   readonly client: Redis | Cluster;
+  /** True when every script must stay inside one slot (a `Cluster`, or `clusterMode`). */
   readonly isCluster: boolean;
   /** Now, from the store's clock, as an integer. */
   now(): number;
@@ -70,7 +71,7 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
 
   return {
     client,
-    isCluster: client.isCluster,
+    isCluster: options.clusterMode ?? client.isCluster,
     now() {
       const t = options.clock();
       if (typeof t !== 'number' || !Number.isFinite(t)) {

@@ -33,6 +33,15 @@ export interface RedisStoreOptions {
    */
   readonly commandTimeoutMs?: number;
   /**
+   * Keep every Lua script inside one cluster slot. On by default for an
+   * ioredis `Cluster`; turn it on for a plain `Redis` client talking to a
+   * proxy in front of a cluster (Envoy, a managed "cluster endpoint") that
+   * refuses multi-slot scripts. Off, a standalone server runs subject
+   * operations and scans over all buckets in one script and rotates in one.
+   * @default client.isCluster
+   */
+  readonly clusterMode?: boolean;
+  /**
    * The store's notion of now, in epoch milliseconds. A record is dead from
    * `clock() >= expiresAt`, whatever Redis's own expiry says. Tests pass a fake clock.
    * @default Date.now
@@ -46,10 +55,11 @@ export interface ResolvedRedisOptions {
   readonly url: string | undefined;
   readonly prefix: string;
   readonly commandTimeoutMs: number;
+  readonly clusterMode: boolean | undefined;
   readonly clock: () => number;
 }
 
-const KNOWN = new Set(['client', 'url', 'prefix', 'commandTimeoutMs', 'clock']);
+const KNOWN = new Set(['client', 'url', 'prefix', 'commandTimeoutMs', 'clusterMode', 'clock']);
 const PREFIX = /^[A-Za-z0-9:._-]{1,64}$/;
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -72,6 +82,7 @@ export function resolveOptions(options: unknown): ResolvedRedisOptions {
     url,
     prefix = 'cloakroom:',
     commandTimeoutMs = 2000,
+    clusterMode,
     clock = Date.now,
   } = options as Record<string, unknown>;
   if ((client === undefined) === (url === undefined)) {
@@ -104,6 +115,9 @@ export function resolveOptions(options: unknown): ResolvedRedisOptions {
   ) {
     throw new ConfigInvalid(`\`commandTimeoutMs\` must be an integer from 1 to ${MAX_TIMER_MS}`);
   }
+  if (clusterMode !== undefined && typeof clusterMode !== 'boolean') {
+    throw new ConfigInvalid('`clusterMode` must be a boolean');
+  }
   if (typeof clock !== 'function') {
     throw new ConfigInvalid('`clock` must be a function returning epoch milliseconds');
   }
@@ -112,6 +126,7 @@ export function resolveOptions(options: unknown): ResolvedRedisOptions {
     url: url as string | undefined,
     prefix,
     commandTimeoutMs: commandTimeoutMs as number,
+    clusterMode: clusterMode as boolean | undefined,
     clock: clock as () => number,
   };
 }

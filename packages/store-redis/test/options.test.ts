@@ -20,6 +20,7 @@ describe('redis store options', () => {
     ['a zero timeout', { client, commandTimeoutMs: 0 }],
     ['a fractional timeout', { client, commandTimeoutMs: 1.5 }],
     ['a non-function clock', { client, clock: 5 }],
+    ['a non-boolean clusterMode', { client, clusterMode: 'yes' }],
     ['an unknown option', { client, keyPrefix: 'x:' }],
   ])('rejects %s with ConfigInvalid', (_, options) => {
     expect(() => createRedisStore(options as never)).toThrow(ConfigInvalid);

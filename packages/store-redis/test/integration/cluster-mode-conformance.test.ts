@@ -1,0 +1,30 @@
+import { describeSessionStore } from '@cloakroom/conformance';
+import type { SessionStore } from '@cloakroom/core';
+import { createRedisStore } from '@cloakroom/store-redis';
+import { afterAll } from 'vitest';
+import { connectOrFail, deleteUnder, dumpUnder, uniquePrefix } from './redis-test-env';
+
+// clusterMode on a single server: one slot per script, cross-bucket rotates
+// as two-phase commits. What a plain client behind a cluster proxy runs.
+const client = await connectOrFail();
+const prefixes = new WeakMap<SessionStore, string>();
+let t = 1_700_000_000_000;
+afterAll(() => client.disconnect());
+
+describeSessionStore(
+  'redis (clusterMode on one server)',
+  () => {
+    const prefix = uniquePrefix('cluster-mode');
+    const store = createRedisStore({ client, prefix, clusterMode: true, clock: () => t });
+    prefixes.set(store, prefix);
+    return store;
+  },
+  {
+    now: () => t,
+    advanceTime: (ms) => {
+      t += ms;
+    },
+    cleanup: (store) => deleteUnder(client, prefixes.get(store) as string),
+    inspect: (store) => dumpUnder(client, prefixes.get(store) as string),
+  },
+);
