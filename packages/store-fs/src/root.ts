@@ -53,6 +53,8 @@ function chmodCreated(first: string, last: string): void {
 function checkSafe(path: string): void {
   const st = statSync(path);
   if (!st.isDirectory()) throw new ConfigInvalid(`fs store: ${path} is not a directory`);
+  // Windows reports synthetic POSIX modes; access there is governed by ACLs the operator sets.
+  if (process.platform === 'win32') return;
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) {
     throw new ConfigInvalid(
