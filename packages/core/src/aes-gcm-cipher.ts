@@ -85,7 +85,8 @@ function checkStorageKey(key: StorageKey): void {
  *
  * Edge behaviour: `open` throws `DecryptionFailed` for every malformed,
  * truncated, tampered or unknown-key input, and never returns unauthenticated
- * bytes; errors from the key source itself (e.g. `StoreUnavailable`) pass
+ * bytes (for an unknown key id it first calls `keys.onUnknownKey(id)`, when
+ * the key source has one, and looks the id up once more); errors from the key source itself (e.g. `StoreUnavailable`) pass
  * through unchanged so they are not mistaken for tampering. `seal` throws
  * `KeyExhausted` once the primary key reached `maxSealsPerKey` in this
  * process, and `ConfigInvalid` for a malformed primary key.

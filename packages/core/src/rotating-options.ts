@@ -40,8 +40,10 @@ export interface RotatingStorageOptions {
   /**
    * Seals (fleet-wide, as persisted in the document) after which the
    * primary storage key is replaced (SEC-11). The old key keeps sealing
-   * while its successor is pending, so leave headroom below 2^32.
-   * @default 2 ** 31
+   * while its successor is pending, and unflushed counts come on top, so
+   * the default stays far below the 2^32 GCM budget and below the cipher's
+   * own per-process limit (2^30 by default).
+   * @default 2 ** 28
    */
   readonly maxSeals?: number;
   /** How long a new storage key can open before it seals. @default 2 × refreshEvery */
@@ -151,7 +153,7 @@ export function resolveRotatingOptions(options: RotatingKeysOptions): ResolvedRo
   const storagePublishAhead = ms('storage.publishAhead', st.publishAhead, 2 * refreshEvery);
   const storageRetainFor =
     st.retainFor === undefined ? undefined : ms('storage.retainFor', st.retainFor, 0);
-  const maxSeals = st.maxSeals ?? 2 ** 31;
+  const maxSeals = st.maxSeals ?? 2 ** 28;
   if (!Number.isSafeInteger(maxSeals) || maxSeals < 1 || maxSeals > 2 ** 32) {
     throw new ConfigInvalid('storage.maxSeals must be an integer from 1 to 2^32');
   }

@@ -33,7 +33,7 @@ export function importMaterial(doc: KeySetDocument, previous?: Material): Materi
     if (e.key === undefined) continue;
     storage.set(e.id, previous?.storage.get(e.id) ?? (fromBase64Url(e.key) as Uint8Array));
   }
-  const index = previous?.index ?? (fromBase64Url(doc.index) as Uint8Array);
+  const index = fromBase64Url(doc.index) as Uint8Array;
   return { signing, storage, index };
 }
 
