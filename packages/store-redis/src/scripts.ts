@@ -1,4 +1,5 @@
 import { script } from './connection';
+import * as buckets from './lua-bucket-scripts';
 import * as lua from './lua-scripts';
 
 /** Every script with its SHA-1, computed once per process. */
@@ -11,8 +12,8 @@ export const SCRIPTS = {
   promote: script(lua.PROMOTE),
   abort: script(lua.ABORT),
   delete: script(lua.DELETE),
-  listSubject: script(lua.LIST_SUBJECT),
-  deleteSubject: script(lua.DELETE_SUBJECT),
-  scan: script(lua.SCAN),
-  keySetWrite: script(lua.KEY_SET_WRITE),
+  listSubject: script(buckets.LIST_SUBJECT),
+  deleteSubject: script(buckets.DELETE_SUBJECT),
+  scan: script(buckets.SCAN),
+  keySetWrite: script(buckets.KEY_SET_WRITE),
 };
