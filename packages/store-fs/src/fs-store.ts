@@ -1,5 +1,5 @@
 import type { ScanOptions, ScanPage, SessionRecord, SessionStore } from '@cloakroom/core';
-import { Closed, InvalidArgument, StoreConflict } from '@cloakroom/core';
+import { Closed, ConfigInvalid, InvalidArgument, StoreConflict } from '@cloakroom/core';
 import { type Io, nodeIo, unavailable } from './io';
 import { isKey, layoutOf } from './layout';
 import { type FsCommonOptions, positiveInt, resolveCommon } from './options';
@@ -89,7 +89,7 @@ export function createFsStore(options: FsStoreOptions): FsStore {
 export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
   const common = resolveCommon(options);
   if (options.clock !== undefined && typeof options.clock !== 'function') {
-    throw new InvalidArgument('fs store: `clock` must be a function');
+    throw new ConfigInvalid('fs store: `clock` must be a function');
   }
   const clock = options.clock ?? Date.now;
   const maxPayloadBytes = positiveInt('maxPayloadBytes', options.maxPayloadBytes, 1024 * 1024);

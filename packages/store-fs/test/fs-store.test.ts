@@ -233,6 +233,7 @@ describe('fs store: session contract', () => {
     expect(() => createFsStore({ dir: '' })).toThrow(ConfigInvalid);
     expect(() => createFsStore({ dir, durability: 'maybe' as never })).toThrow(ConfigInvalid);
     expect(() => createFsStore({ dir, lockTimeoutMs: -1 })).toThrow(ConfigInvalid);
+    expect(() => createFsStore({ dir, clock: 5 as never })).toThrow(ConfigInvalid);
   });
 });
 
