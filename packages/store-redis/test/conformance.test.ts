@@ -1,11 +1,11 @@
-import { describeSessionStore } from '@cloakroom/conformance';
-import type { SessionStore } from '@cloakroom/core';
-import { createRedisStore } from '@cloakroom/store-redis';
+import { describeKeySetStore, describeSessionStore } from '@cloakroom/conformance';
+import type { KeySetStore, SessionStore } from '@cloakroom/core';
+import { createRedisKeySetStore, createRedisStore } from '@cloakroom/store-redis';
 import { afterAll } from 'vitest';
 import { connectOrFail, deleteUnder, dumpUnder, uniquePrefix } from './integration/redis-test-env';
 
 const client = await connectOrFail();
-const prefixes = new WeakMap<SessionStore, string>();
+const prefixes = new WeakMap<SessionStore | KeySetStore, string>();
 let t = 1_700_000_000_000;
 afterAll(() => client.disconnect());
 
@@ -27,4 +27,15 @@ describeSessionStore(
     inspect: (store) => dumpUnder(client, prefixes.get(store) as string),
     unreachable: () => createRedisStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 1000 }),
   },
+);
+
+describeKeySetStore(
+  'redis',
+  () => {
+    const prefix = uniquePrefix('keyset-conformance');
+    const store = createRedisKeySetStore({ client: client, prefix });
+    prefixes.set(store, prefix);
+    return store;
+  },
+  { cleanup: (store) => deleteUnder(client, prefixes.get(store) as string) },
 );

@@ -1,6 +1,6 @@
-import { describeSessionStore } from '@cloakroom/conformance';
-import type { SessionStore } from '@cloakroom/core';
-import { createRedisStore } from '@cloakroom/store-redis';
+import { describeKeySetStore, describeSessionStore } from '@cloakroom/conformance';
+import type { KeySetStore, SessionStore } from '@cloakroom/core';
+import { createRedisKeySetStore, createRedisStore } from '@cloakroom/store-redis';
 import { afterAll } from 'vitest';
 import { startCluster } from './redis-servers';
 import { deleteUnder, dumpUnder, uniquePrefix } from './redis-test-env';
@@ -8,7 +8,7 @@ import { deleteUnder, dumpUnder, uniquePrefix } from './redis-test-env';
 // Three masters on loopback, started here and killed in afterAll.
 const cluster = await startCluster();
 afterAll(() => cluster.stop());
-const prefixes = new WeakMap<SessionStore, string>();
+const prefixes = new WeakMap<SessionStore | KeySetStore, string>();
 let t = 1_700_000_000_000;
 
 describeSessionStore(
@@ -28,4 +28,15 @@ describeSessionStore(
     inspect: (store) => dumpUnder(cluster.client, prefixes.get(store) as string),
     unreachable: () => createRedisStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 1000 }),
   },
+);
+
+describeKeySetStore(
+  'redis cluster',
+  () => {
+    const prefix = uniquePrefix('keyset-conformance');
+    const store = createRedisKeySetStore({ client: cluster.client, prefix });
+    prefixes.set(store, prefix);
+    return store;
+  },
+  { cleanup: (store) => deleteUnder(cluster.client, prefixes.get(store) as string) },
 );
