@@ -6,13 +6,7 @@ import {
   type RotatingSchedule,
   resolveRotatingOptions,
 } from './rotating-options';
-import {
-  type KeyFactory,
-  type KeyKind,
-  cryptoKeyFactory,
-  disableKey,
-  rotateKind,
-} from './rotating-plan';
+import { type KeyFactory, cryptoKeyFactory, disableKey, rotateKind } from './rotating-plan';
 import type { KeySetStatus, KeyStatus } from './rotating-status';
 import { type Change, createKeySetSync } from './rotating-sync';
 
@@ -32,7 +26,7 @@ export interface RotatingKeyProvider extends KeyProvider {
    * primary. When a successor is already pending (scheduled, or created by
    * another instance racing this call) that one is returned and nothing is written.
    */
-  rotate(kind: KeyKind): Promise<KeyStatus>;
+  rotate(kind: 'signing' | 'storage'): Promise<KeyStatus>;
   /**
    * Emergency: disable a signing or storage key now and destroy its material.
    * Tokens signed and sessions sealed under it stop resolving on this
@@ -146,7 +140,7 @@ export function createRotatingKeys(
       await ready();
       await lookAgain(keyId);
     },
-    async rotate(kind: KeyKind): Promise<KeyStatus> {
+    async rotate(kind: 'signing' | 'storage'): Promise<KeyStatus> {
       if (kind !== 'signing' && kind !== 'storage') {
         throw new InvalidArgument("rotate: kind must be 'signing' or 'storage'");
       }

@@ -1,17 +1,17 @@
 // The operator's view of a rotating key set: ids, states and timestamps only.
-import type { SigningAlgorithm } from './key-contract';
+import type { KeyState, SigningAlgorithm } from './key-contract';
 import type { KeyLifecycle, KeySetDocument } from './key-set-document';
-import { type DerivedState, type KeyKind, stateAt } from './rotating-plan';
+import { stateAt } from './rotating-plan';
 
 /** One key as `status()` shows it: never any key material. */
 export interface KeyStatus {
   /** The kid (signing) or storage key id. */
   readonly id: string;
-  readonly kind: KeyKind;
+  readonly kind: 'signing' | 'storage';
   /** Signing keys only. */
   readonly alg?: SigningAlgorithm;
-  /** State at the time of the call. */
-  readonly state: DerivedState;
+  /** State at the time of the call; `destroyed` for a key past its grace not yet pruned. */
+  readonly state: KeyState | 'destroyed';
   readonly createdAt: number;
   readonly activatesAt: number;
   readonly retiresAt?: number;
