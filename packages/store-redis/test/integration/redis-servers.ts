@@ -91,7 +91,21 @@ export async function startRedisServer(
   );
   started.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor(`redis-server on port ${port}`, () => ping(port));
+  let spawnError: Error | undefined;
+  child.once('error', (err) => {
+    spawnError = err;
+  });
+  await waitFor(`redis-server on port ${port}`, async () => {
+    if (spawnError)
+      throw new Error('cannot start redis-server: is it on PATH?', { cause: spawnError });
+    return ping(port);
+  }).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    started.delete(child);
+    throw spawnError
+      ? new Error('cannot start redis-server: is it on PATH?', { cause: spawnError })
+      : err;
+  });
   return {
     port,
     pid: child.pid as number,
