@@ -69,3 +69,11 @@ export {
   type OpenProtectedClaimsOptions,
   type ClaimRejectReason,
 } from './claim-open';
+export {
+  type ExternalAlgorithm,
+  type ExternalTokenRejectReason,
+  type TrustedIssuer,
+  type TrustedIssuerOptions,
+  type VerifiedExternalToken,
+  trustedIssuer,
+} from './trusted-issuer';
