@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { StoreConflict, type SessionRecord } from '@cloakroom/core';
 import { bucketOf } from './key-layout';
-import { decodeRecord, encodePending, encodeRecord } from './record-codec';
-import type { StoreContext } from './records';
+import { encodePending, encodeRecord } from './record-codec';
+import { type StoreContext, decodeOrThrow } from './records';
 import { SCRIPTS } from './scripts';
 
 // How long a cross-slot rotate's reservation and decision survive a crash
@@ -85,7 +85,7 @@ export async function rotate(
       // Same precedence as the one-script path: a failed version check
       // answers false before an occupied next id throws.
       const current = await conn.client.getBuffer(oldKey);
-      const stored = current === null ? undefined : decodeRecord(current);
+      const stored = current === null ? undefined : decodeOrThrow(current);
       const live =
         stored !== undefined &&
         stored.pending === undefined &&
