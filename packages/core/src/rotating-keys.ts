@@ -10,7 +10,17 @@ import { type KeyFactory, cryptoKeyFactory, disableKey, rotateKind } from './rot
 import type { KeySetStatus, KeyStatus } from './rotating-status';
 import { type Change, createKeySetSync } from './rotating-sync';
 
-/** A {@link KeyProvider} whose keys rotate, shared by a fleet through a `KeySetStore`. */
+/**
+ * A {@link KeyProvider} whose keys rotate, shared by a fleet through a
+ * `KeySetStore`, plus the operator's methods. Returned by {@link rotatingKeys}.
+ *
+ * @example
+ * ```ts
+ * await keys.rotate('storage');                  // pending now, primary after storage.publishAhead
+ * const { storage } = await keys.status();       // ids, states, timestamps, seal counts
+ * await keys.compromise(leakedKid);              // disabled at once; a primary is replaced at once
+ * ```
+ */
 export interface RotatingKeyProvider extends KeyProvider {
   readonly name: 'rotating';
   /** The timings in force (no secrets); `jwksHeaders(keys.schedule)` derives a safe cache lifetime. */
@@ -65,7 +75,9 @@ const STORAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
  * `jwks` answer from the cached, decoded document. The first call loads it;
  * after `refreshEvery` the next call starts one background refresh (never
  * more than one in flight) and still answers from the cache. An unknown kid
- * or storage key id triggers one refresh, rate-limited to one per second.
+ * or storage key id triggers one refresh, rate-limited to one per second;
+ * `verificationKey` returns `undefined` for any other text (`__proto__`,
+ * 10 KB strings) without touching the store.
  * A refresh that fails (store down, document sealed under a master key this
  * instance lacks) leaves the cache in force and shows in `status().lastError`.
  *
