@@ -74,6 +74,33 @@ export async function withStore<T>(
   return result;
 }
 
+/**
+ * Like {@link withStore}, with a second handle on the same data: the
+ * `sibling` store when the options give one (another connection or process
+ * view), else the store itself. Concurrency checks split their calls across
+ * the two, so a shared store proves its atomicity across instances.
+ */
+export async function withStorePair<T>(
+  factory: SessionStoreFactory,
+  options: SessionStoreSuiteOptions,
+  fn: (store: SessionStore, other: SessionStore) => Promise<T>,
+): Promise<T> {
+  const makeSibling = options.sibling;
+  if (!makeSibling) return withStore(factory, options, (store) => fn(store, store));
+  return withStore(factory, options, async (store) => {
+    const other = await makeSibling(store);
+    let result: T;
+    try {
+      result = await fn(store, other);
+    } catch (err) {
+      await other.close().catch(() => undefined);
+      throw err;
+    }
+    await other.close();
+    return result;
+  });
+}
+
 async function teardown(store: SessionStore, options: SessionStoreSuiteOptions): Promise<void> {
   await store.close();
   if (options.cleanup) await options.cleanup(store);

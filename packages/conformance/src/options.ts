@@ -97,6 +97,14 @@ export interface SessionStoreSuiteOptions {
    */
   readonly numRuns?: number;
   /**
+   * Builds a second store over the same data as `store` (another connection,
+   * client or process view), for stores that declare `shared: true`. The
+   * concurrency and scan checks then split their calls across the two, so
+   * atomicity is proven across instances, not just within one. Closed by the
+   * suite before `store`.
+   */
+  readonly sibling?: (store: SessionStore) => SessionStore | Promise<SessionStore>;
+  /**
    * Number of parallel calls in the concurrency checks.
    * @default 20
    */

@@ -1,7 +1,7 @@
 import { type SessionStoreSuiteOptions, sessionStoreChecks } from '@cloakroom/conformance';
 import { describe, expect, it } from 'vitest';
-import { mutants } from './support/mutants';
-import { createReferenceStore, dumpBackend } from './support/reference-store';
+import { createInstanceLockedStore, mutants } from './support/mutants';
+import { createReferenceStore, dumpBackend, type ReferenceStore } from './support/reference-store';
 
 // Mutants run on a virtual clock, so the expiry checks land exactly on boundaries.
 const clock = { t: Date.now() };
@@ -43,6 +43,17 @@ describe('the suite has teeth: each deliberately broken store fails the checks a
       .map((c) => c.id)
       .filter((id) => !aimed.has(id) && id !== 'at-rest');
     expect(unaimed).toEqual([]);
+  });
+
+  it('a CAS atomic only within one instance passes alone but fails once the sibling option adds a second instance', async () => {
+    const check = checkById('concurrent-replace');
+    const factory = () => createInstanceLockedStore({ now });
+    await expect(check.run(factory, { now })).resolves.toBeUndefined();
+    const sibling = (store: unknown) =>
+      createInstanceLockedStore({ now, backend: (store as ReferenceStore).backend });
+    await expect(check.run(factory, { now, sibling })).rejects.toThrow(
+      /concurrent replaces returned true/,
+    );
   });
 
   it('SEC-02 at-rest check fails when inspect sees nothing (it cannot pass vacuously)', async () => {

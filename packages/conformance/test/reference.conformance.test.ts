@@ -1,5 +1,5 @@
 import { describeSessionStore } from '@cloakroom/conformance';
-import { createReferenceStore, dumpBackend } from './support/reference-store';
+import { createReferenceStore, dumpBackend, type ReferenceStore } from './support/reference-store';
 
 const clock = { t: Date.now() };
 
@@ -13,6 +13,8 @@ describeSessionStore(
     },
     inspect: async (store) => dumpBackend(store),
     unreachable: () => createReferenceStore({ reachable: false }),
+    sibling: (store) =>
+      createReferenceStore({ now: () => clock.t, backend: (store as ReferenceStore).backend }),
   },
 );
 

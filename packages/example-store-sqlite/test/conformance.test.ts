@@ -1,5 +1,12 @@
 import { describeKeySetStore, describeSessionStore } from '@cloakroom/conformance';
-import { dumpFiles, lockedStore, openKeySets, openStore, removeFiles } from './sqlite-fixtures';
+import {
+  dumpFiles,
+  lockedStore,
+  openKeySets,
+  openSibling,
+  openStore,
+  removeFiles,
+} from './sqlite-fixtures';
 
 // An injectable clock lets the suite step exactly onto expiry boundaries instead of sleeping.
 const clock = { now: Date.now() };
@@ -12,6 +19,7 @@ describeSessionStore('sqlite', () => openStore({ clock: () => clock.now }), {
   cleanup: removeFiles,
   inspect: dumpFiles,
   unreachable: lockedStore,
+  sibling: openSibling,
 });
 
 describeSessionStore('sqlite on the real clock', () => openStore(), { cleanup: removeFiles });

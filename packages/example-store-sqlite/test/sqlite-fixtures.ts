@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 
 // Each store gets its own temporary directory: its database file plus the -wal and -shm files.
 const dirs = new WeakMap<object, string>();
+const settings = new WeakMap<object, Omit<SqliteStoreOptions, 'filename' | 'database'>>();
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'cloakroom-sqlite-'));
@@ -23,7 +24,15 @@ export function openStore(
   const dir = tempDir();
   const store = createSqliteStore({ ...options, filename: join(dir, 'sessions.db') });
   dirs.set(store, dir);
+  settings.set(store, options);
   return store;
+}
+
+/** A second store on the same file and clock: another connection, as a second process would have. */
+export function openSibling(store: SessionStore): SessionStore {
+  const dir = dirs.get(store);
+  if (!dir) throw new Error('unknown store');
+  return createSqliteStore({ ...settings.get(store), filename: join(dir, 'sessions.db') });
 }
 
 /** A key-set store on a fresh file. */

@@ -1,5 +1,5 @@
-import type { SessionRecord } from '@cloakroom/core';
-import { ensure, type SessionStoreCheck, suiteClock, withStore } from '../harness';
+import type { SessionRecord, SessionStore } from '@cloakroom/core';
+import { ensure, type SessionStoreCheck, suiteClock, withStorePair } from '../harness';
 import {
   describeError,
   expectRecord,
@@ -14,18 +14,23 @@ import {
 
 const HOUR = 3_600_000;
 const n = (c: number | undefined) => Math.max(2, c ?? 20);
+/** Alternates between the two handles, so half the racing calls come through the sibling. */
+const either = (store: SessionStore, other: SessionStore, i: number) =>
+  i % 2 === 0 ? store : other;
 
 export const concurrentInsertCheck: SessionStoreCheck = {
   id: 'concurrent-insert',
   name: 'concurrent inserts of one id: exactly one succeeds, the others throw StoreConflict',
   async run(factory, options) {
     const clock = suiteClock(options);
-    await withStore(factory, options, async (store) => {
+    await withStorePair(factory, options, async (store, other) => {
       const id = randomId();
       const candidates = Array.from({ length: n(options.concurrency) }, () =>
         makeRecord({ id, expiresAt: clock.now() + HOUR, payload: randomPayload(16) }),
       );
-      const results = await Promise.all(candidates.map((r) => outcome(() => store.insert(r))));
+      const results = await Promise.all(
+        candidates.map((r, i) => outcome(() => either(store, other, i).insert(r))),
+      );
       const winners = results.flatMap((r, i) => (r.ok ? [candidates[i]!] : []));
       ensure(
         winners.length === 1,
@@ -49,13 +54,15 @@ export const concurrentReplaceCheck: SessionStoreCheck = {
   name: 'concurrent replace with one expected version: exactly one returns true and its record is stored',
   async run(factory, options) {
     const clock = suiteClock(options);
-    await withStore(factory, options, async (store) => {
+    await withStorePair(factory, options, async (store, other) => {
       const base = makeRecord({ expiresAt: clock.now() + HOUR });
       await store.insert(base);
       const candidates = Array.from({ length: n(options.concurrency) }, () =>
         withFields(base, { version: 2, payload: randomPayload(16), subject: randomId() }),
       );
-      const results = await Promise.all(candidates.map((r) => store.replace(r, 1)));
+      const results = await Promise.all(
+        candidates.map((r, i) => either(store, other, i).replace(r, 1)),
+      );
       const winners = candidates.filter((_, i) => results[i] === true);
       ensure(
         results.every((r) => typeof r === 'boolean'),
@@ -92,7 +99,7 @@ export const concurrentRotateCheck: SessionStoreCheck = {
   name: 'concurrent rotate of one record into distinct next ids: exactly one true, exactly one successor exists',
   async run(factory, options) {
     const clock = suiteClock(options);
-    await withStore(factory, options, async (store) => {
+    await withStorePair(factory, options, async (store, other) => {
       const base = makeRecord({ expiresAt: clock.now() + HOUR });
       await store.insert(base);
       const attempts = Array.from({ length: n(options.concurrency) }, () => ({
@@ -104,8 +111,10 @@ export const concurrentRotateCheck: SessionStoreCheck = {
         next: makeRecord({ subject: base.subject, expiresAt: clock.now() + HOUR }),
       }));
       const results = await Promise.all(
-        attempts.map((a) =>
-          outcome(() => store.rotate({ record: a.old, expectedVersion: 1 }, a.next)),
+        attempts.map((a, i) =>
+          outcome(() =>
+            either(store, other, i).rotate({ record: a.old, expectedVersion: 1 }, a.next),
+          ),
         ),
       );
       for (const r of results) {
@@ -142,7 +151,7 @@ export const rotateConflictCheck: SessionStoreCheck = {
   name: 'rotate into a live next id throws StoreConflict and changes nothing; concurrent rotates into one next id: one wins',
   async run(factory, options) {
     const clock = suiteClock(options);
-    await withStore(factory, options, async (store) => {
+    await withStorePair(factory, options, async (store, other) => {
       const old = makeRecord({ expiresAt: clock.now() + HOUR });
       const taken = makeRecord({ expiresAt: clock.now() + HOUR });
       await store.insert(old);
@@ -175,9 +184,12 @@ export const rotateConflictCheck: SessionStoreCheck = {
       for (const o of olds) await store.insert(o);
       const sharedNext = makeRecord({ expiresAt: clock.now() + HOUR });
       const results = await Promise.all(
-        olds.map((o) =>
+        olds.map((o, i) =>
           outcome(() =>
-            store.rotate({ record: withFields(o, { version: 2 }), expectedVersion: 1 }, sharedNext),
+            either(store, other, i).rotate(
+              { record: withFields(o, { version: 2 }), expectedVersion: 1 },
+              sharedNext,
+            ),
           ),
         ),
       );
@@ -215,7 +227,7 @@ export const rotateAtomicCheck: SessionStoreCheck = {
   name: 'rotate is atomic: no reader sees the old record rewritten while its successor is missing',
   async run(factory, options) {
     const clock = suiteClock(options);
-    await withStore(factory, options, async (store) => {
+    await withStorePair(factory, options, async (store, other) => {
       for (let round = 0; round < 5; round++) {
         const old = makeRecord({ expiresAt: clock.now() + HOUR });
         await store.insert(old);
@@ -227,9 +239,10 @@ export const rotateAtomicCheck: SessionStoreCheck = {
           while (!done) {
             // A macrotask turn, so a store that resolves synchronously cannot starve the rotate.
             await new Promise<void>((resolve) => setImmediate(resolve));
-            const current: SessionRecord | null = await store.get(old.id);
+            // The reader is the sibling when there is one: atomicity must hold across instances.
+            const current: SessionRecord | null = await other.get(old.id);
             if (current?.version === 2) {
-              const successor = await store.get(next.id);
+              const successor = await other.get(next.id);
               if (successor === null) seen.push('old rewritten, successor missing');
             }
           }

@@ -4,7 +4,7 @@ import {
   ensure,
   type SessionStoreCheck,
   suiteClock,
-  withStore,
+  withStorePair,
 } from '../harness';
 import { expectRecord, expectRecordSet, makeRecord, short } from '../records';
 import { scanAll } from '../session-model-commands';
@@ -17,7 +17,7 @@ export const scanPagingCheck: SessionStoreCheck = {
   timeoutMs: () => 60_000,
   async run(factory, options) {
     const clock = suiteClock(options);
-    await withStore(factory, options, async (store) => {
+    await withStorePair(factory, options, async (store, other) => {
       ensure(
         (await scanAll(store, 5)).length === 0,
         'scan of an empty store must return no records',
@@ -48,8 +48,9 @@ export const scanPagingCheck: SessionStoreCheck = {
           const victim = doomed[page];
           const [result] = await Promise.all([
             store.scan(cursor === undefined ? { limit } : { cursor, limit }),
-            fresh ? store.insert(fresh) : Promise.resolve(),
-            victim ? store.delete(victim.id) : Promise.resolve(false),
+            // Through the sibling when there is one: another instance's writes during the scan.
+            fresh ? other.insert(fresh) : Promise.resolve(),
+            victim ? other.delete(victim.id) : Promise.resolve(false),
           ]);
           ensure(
             result.records.length <= limit,

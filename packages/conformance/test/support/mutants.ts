@@ -313,3 +313,30 @@ export const mutants: readonly Mutant[] = [
     },
   },
 ];
+
+/**
+ * Atomic only within one instance: CAS is a read, a round trip, then a write,
+ * serialized by an in-process lock. One instance passes every check; two
+ * instances over the same backend (the suite's `sibling` option) both win.
+ */
+export function createInstanceLockedStore(options: ReferenceStoreOptions): SessionStore {
+  const ref = createReferenceStore(options);
+  let queue: Promise<unknown> = Promise.resolve();
+  const locked = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  return {
+    ...ref,
+    replace: (record, expectedVersion) =>
+      locked(async () => {
+        await ref.io();
+        const row = ref.backend.rows.get(record.id);
+        const ok = ref.live(row) && row.version === expectedVersion;
+        await tick(); // the write is a second round trip
+        if (ok) ref.put(record);
+        return ok;
+      }),
+  };
+}

@@ -15,6 +15,8 @@ export interface ReferenceBackend {
 
 export interface ReferenceStoreOptions {
   readonly now?: () => number;
+  /** Share another store's backend (a second "instance" over the same data). */
+  readonly backend?: ReferenceBackend;
   readonly reachable?: boolean;
   /** Liveness rule; a mutant swaps it. */
   readonly isLive?: (row: SessionRecord, now: number) => boolean;
@@ -42,7 +44,7 @@ export const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 export function createReferenceStore(options: ReferenceStoreOptions = {}): ReferenceStore {
   const now = options.now ?? Date.now;
   const isLive = options.isLive ?? ((row, t) => t < row.expiresAt);
-  const backend: ReferenceBackend = {
+  const backend: ReferenceBackend = options.backend ?? {
     rows: new Map(),
     bySubject: new Map(),
     reachable: options.reachable ?? true,
