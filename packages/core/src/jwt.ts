@@ -1,7 +1,8 @@
 import { KeyObject } from 'node:crypto';
 import { CompactSign, jwtVerify } from 'jose';
-import { fromBase64Url, fromUtf8, utf8 } from './encoding';
-import { InvalidArgument, TokenRejected } from './errors';
+import { utf8 } from './encoding';
+import { InvalidArgument } from './errors';
+import { MAX_KID_LENGTH, isPlainObject, preparseCompactJws, tokenRejected } from './jws-preparse';
 import type { KeyProvider, SigningAlgorithm, SigningKey } from './key-contract';
 
 /** Options of {@link verifyToken}. */
@@ -47,50 +48,9 @@ export type TokenRejectReason =
   | 'expired'
   | 'claims';
 
-const SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/;
-// Our headers are ~100 characters; 2 KiB leaves room for external issuers.
-const MAX_HEADER_CHARS = 2048;
-const MAX_KID_LENGTH = 256;
 const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'exp', 'iat', 'jti'];
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-// The unused low bits of a segment's last character must be zero, so every
-// byte string has exactly one accepted spelling (no malleable signatures).
-function isCanonical(segment: string): boolean {
-  const rem = segment.length % 4;
-  if (rem === 0) return true;
-  if (rem === 1) return false;
-  const value = ALPHABET.indexOf(segment[segment.length - 1]!);
-  return (value & (rem === 2 ? 0x0f : 0x03)) === 0;
-}
-
-function reject(reason: TokenRejectReason, cause?: unknown): TokenRejected {
-  const err = new TokenRejected(
-    `JWT rejected (${reason})`,
-    cause === undefined ? undefined : { cause: scrub(cause) },
-  );
-  Object.defineProperty(err, 'reason', { value: reason, enumerable: true });
-  return err;
-}
-
-// jose's claim errors carry the whole claims set (on the error and on its
-// cause); drop it so logging a rejection never prints a payload (SEC-27).
-function scrub(cause: unknown): unknown {
-  if (typeof cause === 'object' && cause !== null) {
-    if ('payload' in cause) delete (cause as { payload?: unknown }).payload;
-    const inner = (cause as { cause?: unknown }).cause;
-    if (typeof inner === 'object' && inner !== null && 'payload' in inner) {
-      delete (inner as { payload?: unknown }).payload;
-    }
-  }
-  return cause;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
+const reject = (reason: TokenRejectReason, cause?: unknown) => tokenRejected(reason, cause);
 
 /**
  * Sign `payload` as a compact JWS whose protected header is exactly
@@ -138,17 +98,7 @@ export async function signToken(
 }
 
 // Reads only what is needed to pick the key; jose re-parses and checks the rest.
-function readHeader(encoded: string): { alg: string; kid: string } {
-  if (encoded.length > MAX_HEADER_CHARS) throw reject('malformed');
-  const bytes = fromBase64Url(encoded);
-  if (bytes === undefined) throw reject('malformed');
-  let header: unknown;
-  try {
-    header = JSON.parse(fromUtf8(bytes));
-  } catch (cause) {
-    throw reject('malformed', cause);
-  }
-  if (!isPlainObject(header)) throw reject('malformed');
+function readHeader(header: Record<string, unknown>): { alg: string; kid: string } {
   const { alg, kid } = header;
   if (typeof alg !== 'string' || typeof kid !== 'string') throw reject('malformed');
   if (kid.length === 0 || kid.length > MAX_KID_LENGTH) throw reject('unknown-kid');
@@ -233,12 +183,7 @@ export async function verifyToken(
   options: VerifyTokenOptions,
 ): Promise<VerifiedToken> {
   checkOptions(options);
-  if (typeof token !== 'string') throw reject('malformed');
-  if (token.length > (options.maxTokenLength ?? 8192)) throw reject('too-long');
-  if (!SHAPE.test(token)) throw reject('malformed');
-  const segments = token.split('.');
-  if (!segments.every(isCanonical)) throw reject('malformed');
-  const { alg, kid } = readHeader(segments[0]!);
+  const { alg, kid } = readHeader(preparseCompactJws(token, options.maxTokenLength ?? 8192));
 
   const key = await options.keys.verificationKey(kid);
   if (key === undefined || key.state === 'disabled') throw reject('unknown-kid');
@@ -253,7 +198,7 @@ export async function verifyToken(
   const aud = options.audience;
   let result: Awaited<ReturnType<typeof jwtVerify>>;
   try {
-    result = await jwtVerify(token, key.key, {
+    result = await jwtVerify(token as string, key.key, {
       algorithms: [key.alg],
       issuer: options.issuer,
       audience: typeof aud === 'string' ? aud : [...aud],
