@@ -3,6 +3,7 @@ import {
   ConfigInvalid,
   type KeySetStore,
   KeyNotFound,
+  StoreUnavailable,
   createAesGcmCipher,
   signToken,
   verifyToken,
@@ -515,5 +516,58 @@ describe('jwksHeaders', () => {
     );
     expect(() => jwksHeaders({ publishAhead: MIN, refreshEvery: MIN })).toThrow(ConfigInvalid);
     expect(() => jwksHeaders({ publishAhead: 10 * MIN, maxAge: -1 })).toThrow(ConfigInvalid);
+  });
+});
+
+describe('failures and retention', () => {
+  it('a key-set store outage: startup throws StoreUnavailable; later, the cache keeps serving and status reports it', async () => {
+    const clock = new Clock();
+    const inner = createMemoryKeySetStore();
+    let down = true;
+    const flaky: KeySetStore = {
+      name: 'flaky',
+      read: async (name) => {
+        if (down) throw new StoreUnavailable('key-set store unreachable');
+        return inner.read(name);
+      },
+      write: async (name, doc, v) => {
+        if (down) throw new StoreUnavailable('key-set store unreachable');
+        return inner.write(name, doc, v);
+      },
+    };
+    const keys = provider(flaky, clock, new Uint8Array(randomBytes(32)));
+    await expect(keys.signingKey()).rejects.toBeInstanceOf(StoreUnavailable);
+    down = false;
+    const kid = (await keys.signingKey()).kid;
+    down = true;
+    clock.advance(SCHEDULE.refreshEvery);
+    expect((await keys.signingKey()).kid).toBe(kid); // kicks a refresh that fails
+    await new Promise((r) => setImmediate(r));
+    const status = await keys.status();
+    expect(status.lastError?.code).toBe('ERR_STORE_UNAVAILABLE');
+    // An unknown kid during the outage: the caller sees the outage, not a silent "unknown".
+    clock.advance(SCHEDULE.refreshEvery);
+    await expect(
+      keys.verificationKey(randomBytes(32).toString('base64url')),
+    ).rejects.toBeInstanceOf(StoreUnavailable);
+    down = false;
+    await keys.refresh();
+    expect((await keys.status()).lastError).toBeUndefined();
+  });
+
+  it('storage.retainFor: a retired storage key is destroyed (pruned) once its retention ends; without it, it stays', async () => {
+    const clock = new Clock();
+    const masterKey = new Uint8Array(randomBytes(32));
+    const kept = provider(createMemoryKeySetStore(), clock, masterKey);
+    const pruned = provider(createMemoryKeySetStore(), clock, masterKey, {
+      storage: { ...SCHEDULE.storage, retainFor: 30 * MIN },
+    });
+    for (const keys of [kept, pruned]) await keys.rotate('storage');
+    // The first key retires when its successor activates, after storage.publishAhead.
+    clock.t = T0 + SCHEDULE.storage.publishAhead + 30 * MIN - 1;
+    expect((await pruned.refresh()).storage.map((k) => k.state)).toEqual(['primary', 'retired']);
+    clock.advance(1);
+    expect((await kept.refresh()).storage.map((k) => k.state)).toEqual(['primary', 'retired']);
+    expect((await pruned.refresh()).storage.map((k) => k.state)).toEqual(['primary']);
   });
 });
