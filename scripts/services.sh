@@ -11,12 +11,14 @@ pg_up() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
 need_install=()
 command -v redis-server >/dev/null || need_install+=(redis-server redis-tools)
 command -v pg_ctlcluster >/dev/null || need_install+=(postgresql)
+# The example app's end-to-end test drives Debian's Chromium (no browser download).
+command -v chromium >/dev/null || need_install+=(chromium)
 if [ ${#need_install[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "services: installing ${need_install[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_install[@]}" >/dev/null
   else
-    echo "services: please install ${need_install[*]} (Redis and PostgreSQL are needed by the integration tests)" >&2
+    echo "services: please install ${need_install[*]} (Redis, PostgreSQL and Chromium are needed by the integration and browser tests)" >&2
     exit 1
   fi
 fi
