@@ -1,0 +1,169 @@
+// `pnpm bench`: the side-by-side table, the scaling cases, the targets, and
+// .bench-results/latest.json. `--quick` (or CLOAKROOM_BENCH_QUICK=1) runs
+// every code path once with tiny counts and exits non-zero on any error.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { readConfig } from './config';
+import { makeFixture } from './fixture';
+import { MiB } from './heap';
+import { machine } from './machine';
+import { type TargetCheck, fmt, tableMarkdown, tableTargets, targetsMarkdown, x } from './report';
+import {
+  type MemoryPerSession,
+  type ResolveAtSize,
+  type RewrapResult,
+  memoryPerSession,
+  resolveScaling,
+} from './scaling';
+import { type TableResult, runTable } from './suite';
+
+const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+
+function scalingTargets(
+  sizes: readonly ResolveAtSize[],
+  rewraps: readonly RewrapResult[],
+  memory: MemoryPerSession | undefined,
+): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  for (const store of ['memory', 'redis'] as const) {
+    const mine = sizes.filter((s) => s.store === store);
+    const first = mine[0];
+    const last = mine[mine.length - 1];
+    if (first !== undefined && last !== undefined && last !== first) {
+      const v = last.resolve.median / first.resolve.median;
+      out.push({
+        target: `${store}: resolve at ${last.sessions.toLocaleString('en-US')} sessions >= 0.9x at ${first.sessions.toLocaleString('en-US')}`,
+        measured: x(v),
+        met: v >= 0.9,
+      });
+    }
+  }
+  for (const r of rewraps) {
+    out.push({
+      target: `${r.store}: rewrap of ${r.records.toLocaleString('en-US')} records grows RSS < 64 MiB`,
+      measured: `+${r.rssPeakGrowthMiB.toFixed(1)} MiB`,
+      met: r.rssPeakGrowthMiB < 64,
+    });
+  }
+  if (memory !== undefined) {
+    out.push({
+      target: 'memory store <= 1.5x sealed payload + 200 bytes per session',
+      measured: `${Math.round(memory.heapBytesPerSession + Math.max(0, memory.externalBytesPerSession))} B vs budget ${Math.round(memory.budgetBytes)} B (payload ${Math.round(memory.sealedPayloadBytes)} B)`,
+      met:
+        memory.heapBytesPerSession + Math.max(0, memory.externalBytesPerSession) <=
+        memory.budgetBytes,
+    });
+  }
+  return out;
+}
+
+function scalingMarkdown(
+  sizes: readonly ResolveAtSize[],
+  rewraps: readonly RewrapResult[],
+  memory?: MemoryPerSession,
+): string {
+  const lines = [
+    '| store | live sessions | resolve ops/s at 64 in flight | populate (s) |',
+    '|---|--:|--:|--:|',
+  ];
+  for (const s of sizes) {
+    lines.push(
+      `| ${s.store} | ${s.sessions.toLocaleString('en-US')} | ${fmt(s.resolve.median)} (${fmt(s.resolve.min)}–${fmt(s.resolve.max)}) | ${s.populateSeconds.toFixed(1)} |`,
+    );
+  }
+  lines.push(
+    '',
+    '| store | records rewrapped | seconds | records/s | RSS before (MiB) | peak RSS growth (MiB) |',
+    '|---|--:|--:|--:|--:|--:|',
+  );
+  for (const r of rewraps) {
+    lines.push(
+      `| ${r.store} | ${r.records.toLocaleString('en-US')} | ${r.seconds.toFixed(1)} | ${fmt(r.recordsPerSecond)} | ${r.rssBeforeMiB.toFixed(0)} | ${r.rssPeakGrowthMiB.toFixed(1)} |`,
+    );
+  }
+  if (memory !== undefined) {
+    lines.push(
+      '',
+      `Memory store, ${memory.sessions.toLocaleString('en-US')} sessions: ${memory.heapBytesPerSession.toFixed(0)} B heap + ${memory.externalBytesPerSession.toFixed(0)} B external per session; sealed payload ${memory.sealedPayloadBytes.toFixed(0)} B; budget (1.5x + 200) ${memory.budgetBytes.toFixed(0)} B.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const config = readConfig(process.argv.slice(2), process.env);
+  const started = Date.now();
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  log(
+    `cloakroom bench: ${config.quick ? 'quick' : config.scale ? 'full + 1M scale' : 'full'} mode`,
+  );
+  const fixture = await makeFixture();
+  const env = await machine(config);
+
+  let table: TableResult | undefined;
+  if (!config.skipTable) {
+    log('side-by-side table:');
+    table = await runTable(fixture, config, log);
+  }
+  const sizes: ResolveAtSize[] = [];
+  const rewraps: RewrapResult[] = [];
+  let memory: MemoryPerSession | undefined;
+  if (!config.skipScaling) {
+    log('scaling:');
+    for (const store of ['memory', 'redis'] as const) {
+      const result = await resolveScaling(store, fixture, config, log);
+      sizes.push(...result.sizes);
+      rewraps.push(result.rewrap);
+    }
+    memory = await memoryPerSession(fixture, config);
+    log(`  memory store: ${memory.heapBytesPerSession.toFixed(0)} B/session`);
+  }
+
+  const checks = [
+    ...(table ? tableTargets(table.rows) : []),
+    ...scalingTargets(sizes, rewraps, memory),
+  ];
+  const out = resolve(REPO_ROOT, config.out);
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(
+    out,
+    `${JSON.stringify(
+      {
+        at: new Date(started).toISOString(),
+        seconds: (Date.now() - started) / 1000,
+        mode: config.quick ? 'quick' : config.scale ? 'scale' : 'full',
+        machine: env,
+        settings: {
+          rounds: config.rounds,
+          durationMs: config.durationMs,
+          sealedBytes: table?.sealedBytes,
+          clients: table?.settings,
+        },
+        table: table?.rows,
+        scaling: { resolve: sizes, rewrap: rewraps, memoryPerSession: memory },
+        targets: checks,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+
+  const print = (s: string) => process.stdout.write(`${s}\n`);
+  if (table) print(`\n${tableMarkdown(table.rows)}`);
+  if (!config.skipScaling) print(`\n${scalingMarkdown(sizes, rewraps, memory)}`);
+  print(`\nTargets (issue 9):\n${targetsMarkdown(checks)}`);
+  print(
+    `\nWrote ${out} in ${((Date.now() - started) / 1000).toFixed(0)} s (peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB).`,
+  );
+  void MiB;
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(
+      `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

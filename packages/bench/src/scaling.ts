@@ -1,0 +1,210 @@
+// Scaling cases: resolve as the store grows, rewrap of every record, and
+// memory per session in the memory store.
+import { randomBytes } from 'node:crypto';
+import {
+  type Cloakroom,
+  type KeyProvider,
+  type SessionStore,
+  allowAll,
+  generateSecret,
+  staticKeys,
+} from '@cloakroom/core';
+import { createMemoryStore } from '@cloakroom/store-memory';
+import { createRedisStore } from '@cloakroom/store-redis';
+import type { BenchConfig } from './config';
+import { CLAIMS, type Fixture, cloakroomOver } from './fixture';
+import { MiB, fullGc, rssSampler } from './heap';
+import { type Stat, measure, stat } from './measure';
+import { RUN_ID, deletePrefix, redisClient } from './targets';
+
+export interface ResolveAtSize {
+  readonly store: 'memory' | 'redis';
+  readonly sessions: number;
+  readonly inFlight: number;
+  readonly resolve: Stat;
+  /** Seconds the population took to create (through `create`, many in flight). */
+  readonly populateSeconds: number;
+}
+
+export interface RewrapResult {
+  readonly store: 'memory' | 'redis';
+  readonly records: number;
+  readonly rewrapped: number;
+  readonly seconds: number;
+  readonly recordsPerSecond: number;
+  readonly rssBeforeMiB: number;
+  readonly rssPeakGrowthMiB: number;
+  readonly heapGrowthMiB: number;
+}
+
+export interface MemoryPerSession {
+  readonly sessions: number;
+  readonly heapBytesPerSession: number;
+  readonly externalBytesPerSession: number;
+  readonly sealedPayloadBytes: number;
+  /** The target: 1.5x the sealed payload + 200 bytes. */
+  readonly budgetBytes: number;
+}
+
+/**
+ * Keys for the scaling cases: HS256 signing, because populating a million
+ * sessions through `create` with EdDSA would take minutes of signing alone,
+ * and `resolve` never signs. The storage and index keys are the run's.
+ */
+function scalingKeys(fixture: Fixture, storage = [fixture.storageKeyInput]): KeyProvider {
+  return staticKeys({
+    signing: [{ alg: 'HS256', secret: scalingSecret }],
+    storage,
+    index: fixture.indexKey,
+  });
+}
+const scalingSecret = generateSecret();
+
+async function populate(cloakroom: Cloakroom, tickets: string[], upTo: number): Promise<void> {
+  let next = tickets.length;
+  tickets.length = upTo;
+  const worker = async () => {
+    while (next < upTo) {
+      const i = next++;
+      tickets[i] = (await cloakroom.create(`scale-${i % 50_000}`, { ...CLAIMS })).ticket;
+    }
+  };
+  await Promise.all(Array.from({ length: 128 }, worker));
+}
+
+/** Resolve at each size of `config.scaleSizes`, then rewrap the whole population. */
+export async function resolveScaling(
+  which: 'memory' | 'redis',
+  fixture: Fixture,
+  config: BenchConfig,
+  log: (line: string) => void,
+): Promise<{ sizes: ResolveAtSize[]; rewrap: RewrapResult }> {
+  const client = which === 'redis' ? redisClient(config) : undefined;
+  const prefix = `cloakroom-bench-scale:${RUN_ID}:`;
+  const store: SessionStore =
+    client === undefined
+      ? createMemoryStore({ maxSessions: 5_000_000 })
+      : createRedisStore({ client, prefix, commandTimeoutMs: 30_000 });
+  const keys = scalingKeys(fixture);
+  const cloakroom = cloakroomOver(fixture, store, { keys });
+  const tickets: string[] = [];
+  const sizes: ResolveAtSize[] = [];
+  const inFlight = config.quick ? 4 : 64;
+  try {
+    for (const size of config.scaleSizes) {
+      const t0 = performance.now();
+      await populate(cloakroom, tickets, size);
+      const populateSeconds = (performance.now() - t0) / 1000;
+      let seed = 1;
+      // Random tickets over the whole population: the lookups miss caches as a real load would.
+      const pick = () => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return tickets[seed % tickets.length] as string;
+      };
+      const samples = [];
+      for (let round = 0; round < (config.quick ? 1 : 5); round++) {
+        samples.push(
+          await measure(
+            async () => {
+              if ((await cloakroom.resolve(pick())) === null)
+                throw new Error('scaling: resolve missed');
+              return true;
+            },
+            inFlight,
+            config.quick ? 50 : 1000,
+            config.quick ? 20 : 1_000_000,
+          ),
+        );
+      }
+      const resolve = stat(samples);
+      sizes.push({ store: which, sessions: size, inFlight, resolve, populateSeconds });
+      log(
+        `  ${which}: ${size} sessions (made in ${populateSeconds.toFixed(1)} s): resolve ${Math.round(resolve.median)}/s`,
+      );
+    }
+    const rewrap = await rewrapAll(which, fixture, store, tickets.length);
+    log(
+      `  ${which}: rewrap of ${rewrap.records} records in ${rewrap.seconds.toFixed(1)} s, RSS +${rewrap.rssPeakGrowthMiB.toFixed(1)} MiB`,
+    );
+    return { sizes, rewrap };
+  } finally {
+    await cloakroom.close();
+    if (client !== undefined) {
+      await deletePrefix(client, prefix);
+      client.disconnect();
+    }
+  }
+}
+
+/** Rewraps every record under a second storage key and reports peak RSS growth. */
+async function rewrapAll(
+  which: 'memory' | 'redis',
+  fixture: Fixture,
+  store: SessionStore,
+  records: number,
+): Promise<RewrapResult> {
+  const next = { id: 'bench-b', key: new Uint8Array(randomBytes(32)) };
+  const keys = scalingKeys(fixture, [next, fixture.storageKeyInput]);
+  // A second manager over the same store: rewrap is an operator action, hence allowAll.
+  const operator = cloakroomOver(fixture, store, { keys, policy: allowAll() });
+  fullGc();
+  const before = process.memoryUsage();
+  const sampler = rssSampler();
+  const t0 = performance.now();
+  const report = await operator.rewrap();
+  const seconds = (performance.now() - t0) / 1000;
+  const peak = sampler.stop();
+  const after = process.memoryUsage();
+  if (!report.complete || report.rewrapped !== records) {
+    throw new Error(
+      `rewrap: ${report.rewrapped} of ${records} rewrapped (complete: ${report.complete})`,
+    );
+  }
+  return {
+    store: which,
+    records,
+    rewrapped: report.rewrapped,
+    seconds,
+    recordsPerSecond: records / seconds,
+    rssBeforeMiB: before.rss / MiB,
+    rssPeakGrowthMiB: (peak - before.rss) / MiB,
+    heapGrowthMiB: (after.heapUsed - before.heapUsed) / MiB,
+  };
+}
+
+/** Heap per session in a fresh memory store, against the sealed payload size. */
+export async function memoryPerSession(
+  fixture: Fixture,
+  config: BenchConfig,
+): Promise<MemoryPerSession> {
+  const n = config.memorySessions;
+  const store = createMemoryStore({ maxSessions: n + 10, sweepIntervalMs: 0 });
+  const cloakroom = cloakroomOver(fixture, store, { keys: scalingKeys(fixture) });
+  // Warm up code paths and the store's structures before the baseline.
+  await cloakroom.revoke((await cloakroom.create('warm-up', { ...CLAIMS })).ticket);
+  fullGc();
+  const before = process.memoryUsage();
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      next++;
+      // The ticket is dropped: only what the store keeps should count.
+      await cloakroom.create(`mem-${next % 50_000}`, { ...CLAIMS });
+    }
+  };
+  await Promise.all(Array.from({ length: 64 }, worker));
+  fullGc();
+  const after = process.memoryUsage();
+  const page = await store.scan({ limit: 200 });
+  const sealed =
+    page.records.reduce((sum, r) => sum + r.payload.byteLength, 0) / page.records.length;
+  await cloakroom.close();
+  return {
+    sessions: n,
+    heapBytesPerSession: (after.heapUsed - before.heapUsed) / n,
+    externalBytesPerSession:
+      (after.external + after.arrayBuffers - before.external - before.arrayBuffers) / n,
+    sealedPayloadBytes: sealed,
+    budgetBytes: 1.5 * sealed + 200,
+  };
+}
