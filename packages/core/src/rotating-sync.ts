@@ -1,7 +1,7 @@
 // The cached key-set document of one process and how it stays in step with
 // the shared store: compare-and-swap writes, single-flight refreshes, the
 // unknown-id re-read, and this process's seal counts. Internal.
-import { StoreConflict, isCloakroomError } from './errors';
+import { ConfigInvalid, StoreConflict, isCloakroomError } from './errors';
 import {
   type DataKey,
   type KeySetDocument,
@@ -113,6 +113,13 @@ export function createKeySetSync(opts: ResolvedRotatingOptions, factory: KeyFact
       const entry = await store.read(name);
       let doc: KeySetDocument;
       let dataKey: DataKey | undefined;
+      if (entry === null && cache !== undefined) {
+        // Recreating it would mint a new index key and lose every storage
+        // key: refuse, keep serving from the cache, and let an operator decide.
+        throw new ConfigInvalid(
+          `key set "${name}" is gone from the store; not recreating it (restore it, or restart to start a new one)`,
+        );
+      }
       if (entry === null) {
         doc = await createDocument(now, schedule, factory);
       } else {

@@ -555,6 +555,23 @@ describe('failures and retention', () => {
     expect((await keys.status()).lastError).toBeUndefined();
   });
 
+  it('a running instance never recreates a key set that vanished from the store (that would lose every key)', async () => {
+    const clock = new Clock();
+    const inner = createMemoryKeySetStore();
+    let hidden = false;
+    const store: KeySetStore = {
+      name: 'vanishing',
+      read: async (name) => (hidden ? null : inner.read(name)),
+      write: (name, doc, v) => inner.write(name, doc, v),
+    };
+    const keys = provider(store, clock, new Uint8Array(randomBytes(32)));
+    const kid = (await keys.signingKey()).kid;
+    hidden = true;
+    await expect(keys.refresh()).rejects.toThrow(/gone from the store/);
+    expect((await keys.signingKey()).kid).toBe(kid);
+    expect((await inner.read('default'))?.version).toBe(1);
+  });
+
   it('storage.retainFor: a retired storage key is destroyed (pruned) once its retention ends; without it, it stays', async () => {
     const clock = new Clock();
     const masterKey = new Uint8Array(randomBytes(32));
