@@ -6,7 +6,7 @@ import { Buffer } from 'node:buffer';
  * string as a 16-byte header plus the bytes on its heap. A Uint8Array costs
  * roughly 170 more bytes per record (view, ArrayBuffer, off-heap backing
  * store), which for a typical 1 KiB sealed session is the difference between
- * ~1.2x and ~1.4x the payload size. Encoding copies, so the caller's array
+ * ~1.3x and ~1.5x the payload size. Encoding copies, so the caller's array
  * can never alias the store.
  */
 
