@@ -1,7 +1,18 @@
 import { ConfigInvalid } from '@cloakroom/core';
 import type { Cluster, Redis } from 'ioredis';
 
-/** Options for {@link createRedisStore} and {@link createRedisKeySetStore}. */
+/**
+ * Options for {@link createRedisStore} and {@link createRedisKeySetStore}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisStoreOptions = {
+ *   client: new Redis({ username: 'cloakroom', password: process.env.REDIS_PASSWORD, tls: {} }),
+ *   prefix: 'myapp:sessions:',
+ *   commandTimeoutMs: 1000,
+ * };
+ * ```
+ */
 export interface RedisStoreOptions {
   /**
    * An ioredis `Redis` or `Cluster` you created (with ACL user/password, TLS,
@@ -89,11 +100,11 @@ export function resolveOptions(options: unknown): ResolvedRedisOptions {
     throw new ConfigInvalid('pass exactly one of `client` (an ioredis Redis or Cluster) and `url`');
   }
   if (client !== undefined) {
-    const c = client as { isCluster?: unknown; callBuffer?: unknown };
+    const c = client as { isCluster?: unknown; evalshaBuffer?: unknown };
     if (
       typeof c !== 'object' ||
       typeof c.isCluster !== 'boolean' ||
-      typeof c.callBuffer !== 'function'
+      typeof c.evalshaBuffer !== 'function'
     ) {
       throw new ConfigInvalid('`client` must be an ioredis Redis or Cluster');
     }

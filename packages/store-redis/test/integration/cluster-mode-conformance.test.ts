@@ -6,7 +6,8 @@ import { connectOrFail, deleteUnder, dumpUnder, uniquePrefix } from './redis-tes
 
 // clusterMode on a single server: one slot per script, cross-bucket rotates
 // as two-phase commits. What a plain client behind a cluster proxy runs.
-const client = await connectOrFail();
+// With auto-pipelining on, as the README recommends.
+const client = await connectOrFail({ enableAutoPipelining: true });
 const prefixes = new WeakMap<SessionStore, string>();
 let t = 1_700_000_000_000;
 afterAll(() => client.disconnect());

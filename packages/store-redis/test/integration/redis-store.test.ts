@@ -1,4 +1,4 @@
-import { Closed, StoreConflict } from '@cloakroom/core';
+import { Closed, type SessionRecord, StoreConflict } from '@cloakroom/core';
 import { createRedisStore } from '@cloakroom/store-redis';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -200,6 +200,28 @@ describe('redis store against a real server', () => {
       await twin.close();
     } finally {
       other.disconnect();
+    }
+  });
+
+  it('works through an auto-pipelining client (ioredis drops the command name of callBuffer there)', async () => {
+    const piped = await connectOrFail({ enableAutoPipelining: true });
+    try {
+      const store = newStore();
+      const twin = createRedisStore({ client: piped, prefix, clock });
+      const records = Array.from({ length: 40 }, () => makeRecord({ expiresAt: t + 60_000 }));
+      await Promise.all(records.map((r) => twin.insert(r)));
+      const got = await Promise.all(records.map((r) => twin.get(r.id)));
+      expect(got).toEqual(records);
+      const [first] = records as [SessionRecord];
+      const next = makeRecord({ subject: first.subject, expiresAt: t + 60_000 });
+      expect(
+        await twin.rotate({ record: { ...first, version: 2 }, expectedVersion: 1 }, next),
+      ).toBe(true);
+      expect(await store.listBySubject(first.subject)).toHaveLength(2);
+      expect((await twin.scan({ limit: 100 })).records).toHaveLength(41);
+      expect(await twin.deleteBySubject(first.subject)).toBe(2);
+    } finally {
+      piped.disconnect();
     }
   });
 

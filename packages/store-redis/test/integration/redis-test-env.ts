@@ -2,7 +2,7 @@
 // run, raw access for checking what was really written, and clean-up.
 import { randomBytes } from 'node:crypto';
 import type { SessionRecord } from '@cloakroom/core';
-import { type Cluster, Redis } from 'ioredis';
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 
 /** The Redis the suites run against; a suite that cannot reach it fails. */
 export const REDIS_URL = process.env.CLOAKROOM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -13,8 +13,9 @@ export function uniquePrefix(label: string): string {
 }
 
 /** A connected client; throws (failing the suite) when the server is unreachable. */
-export async function connectOrFail(): Promise<Redis> {
+export async function connectOrFail(options: RedisOptions = {}): Promise<Redis> {
   const client = new Redis(REDIS_URL, {
+    ...options,
     lazyConnect: true,
     maxRetriesPerRequest: 1,
     retryStrategy: (times) => (times > 3 ? null : 100),
