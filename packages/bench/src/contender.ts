@@ -63,7 +63,11 @@ export class Workload {
     }
   }
 
-  /** Untimed: makes sure a consuming operation has at least `count` inputs. */
+  /**
+   * Untimed: makes sure a consuming operation has at least `count` inputs.
+   * `revokeSubject` gets subjects with two sessions each, made here only, so
+   * it never removes a session `revoke` still expects.
+   */
   async topUp(operation: Operation, count: number): Promise<void> {
     if (operation === 'revoke' && this.revocable.length < count) {
       const more = await this.createMany(
@@ -87,12 +91,9 @@ export class Workload {
         await this.ops.resolve(this.resolvePool[(i * 7919) % this.resolvePool.length] as string);
         return true;
       case 'create': {
-        // Two sessions per subject: one is revoked by `revoke`, the subject by `revokeSubject`.
-        const n = this.made++;
-        const subject = `${this.tag}-n${n >> 1}`;
-        const handle = await this.ops.create(subject);
-        if ((n & 1) === 0) this.revocable.push(handle);
-        else this.revocableSubjects.push(subject);
+        // Each new session is later consumed by `revoke`; `revokeSubject` gets its own (topUp).
+        const handle = await this.ops.create(`${this.tag}-n${this.made++}`);
+        this.revocable.push(handle);
         return true;
       }
       case 'refresh': {

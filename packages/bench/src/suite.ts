@@ -25,10 +25,15 @@ export interface TableResult {
 }
 
 /** Inputs a consuming operation gets topped up to before it is measured. */
-function topUpCount(store: StoreName, config: BenchConfig, inFlight: number): number {
+function topUpCount(
+  store: StoreName,
+  operation: Operation,
+  config: BenchConfig,
+  inFlight: number,
+): number {
   if (config.quick) return config.maxOps;
-  const base = store === 'fs' ? 400 : store === 'postgres' ? 1500 : 3000;
-  return Math.max(base, inFlight * 8);
+  const base = store === 'fs' ? 300 : store === 'postgres' ? 1000 : 2000;
+  return Math.max(operation === 'revokeSubject' ? base / 2 : base, inFlight * 8);
 }
 
 const key = (op: Operation, n: number, c: ContenderName) => `${op}/${n}/${c}`;
@@ -58,7 +63,7 @@ async function runRound(
         const w = workloads.get(c) as Workload;
         if (!w.ops.supports.has(operation)) continue;
         if (operation === 'revoke' || operation === 'revokeSubject') {
-          await w.topUp(operation, topUpCount(store, config, inFlight));
+          await w.topUp(operation, topUpCount(store, operation, config, inFlight));
         }
         const sample = await measure(
           (i, slot) => w.run(operation, i, slot),
@@ -90,6 +95,11 @@ export async function runTable(
     settings[store] = target.settings;
     const samples = new Map<string, Sample[]>();
     try {
+      if (!config.quick) {
+        // One short round first, discarded: JIT warm-up, prepared statements, server caches.
+        const warm = { ...config, durationMs: Math.min(100, config.durationMs), rounds: 1 };
+        await runRound(target, warm, 0, new Map(), () => {});
+      }
       for (let round = 0; round < config.rounds; round++) {
         await runRound(target, config, round, samples, log);
       }

@@ -1,0 +1,134 @@
+// `pnpm --filter @cloakroom/bench profile [memory|redis] [seconds]`: resolve in a
+// loop for a CPU profile (run under `node --cpu-prof`), then a per-step cost
+// breakdown of the resolve path next to the floor's steps, in microseconds.
+import { createDecipheriv, hash } from 'node:crypto';
+import {
+  createAesGcmCipher,
+  openUnderTicket,
+  parseTicket,
+  sessionIdOf,
+  subjectIndex,
+} from '@cloakroom/core';
+import { createMemoryStore } from '@cloakroom/store-memory';
+import { createRedisStore } from '@cloakroom/store-redis';
+import { readConfig } from './config';
+import { CLAIMS, cloakroomOver, makeFixture } from './fixture';
+import { measure } from './measure';
+import { RUN_ID, deletePrefix, redisClient } from './targets';
+
+/** Mean microseconds of `fn` over `n` calls (after a warm-up of n/10). */
+async function micro(n: number, fn: (i: number) => unknown): Promise<number> {
+  for (let i = 0; i < n / 10; i++) await fn(i);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await fn(i);
+  return ((performance.now() - t0) * 1000) / n;
+}
+
+async function main(): Promise<void> {
+  const [which = 'memory', secondsArg = '10'] = process.argv
+    .slice(2)
+    .filter((a) => !a.startsWith('--'));
+  const config = readConfig(process.argv.slice(2), process.env);
+  const fixture = await makeFixture();
+  const client = which === 'redis' ? redisClient(config) : undefined;
+  const prefix = `cloakroom-bench-profile:${RUN_ID}:`;
+  const store =
+    client === undefined
+      ? createMemoryStore({ maxSessions: 100_000 })
+      : createRedisStore({ client, prefix });
+  const cloakroom = cloakroomOver(fixture, store);
+  const tickets: string[] = [];
+  for (let i = 0; i < 1000; i++)
+    tickets.push((await cloakroom.create(`p-${i % 97}`, { ...CLAIMS })).ticket);
+  const inFlight = Number(process.env.PROFILE_IN_FLIGHT ?? (which === 'redis' ? 64 : 1));
+  const sample = await measure(
+    async (i) => {
+      if ((await cloakroom.resolve(tickets[(i * 7919) % tickets.length])) === null)
+        throw new Error('missed');
+      return true;
+    },
+    inFlight,
+    Number(secondsArg) * 1000,
+    Number.MAX_SAFE_INTEGER,
+  );
+  process.stdout.write(
+    `${which} resolve at ${inFlight} in flight: ${Math.round((sample.ops * 1000) / sample.ms)}/s\n`,
+  );
+
+  if (which === 'memory') {
+    // Per-step costs on one session, the way resolve runs them.
+    const ticket = tickets[0] as string;
+    const id = sessionIdOf(ticket);
+    const record = await store.get(id);
+    if (record === null) throw new Error('missing');
+    const cipher = createAesGcmCipher({ keys: fixture.keys });
+    const aad = Buffer.concat([
+      Buffer.from('cloakroom/session/v1\0'),
+      Buffer.from(id),
+      Buffer.from([0]),
+      Buffer.from(record.subject),
+    ]);
+    const plain = await cipher.open(record.payload, aad);
+    const payload = JSON.parse(Buffer.from(plain).toString()) as { inner: string; kid: string };
+    const inner = Buffer.from(payload.inner, 'base64url');
+    const innerAad = Buffer.from(`cloakroom/inner/v1\0${id}`);
+    const n = 50_000;
+    const steps: Record<string, number> = {
+      'resolve (whole, memory store)': await micro(n, (i) => cloakroom.resolve(tickets[i % 1000])),
+      'parseTicket + sessionIdOf (SHA-256)': await micro(n, () => sessionIdOf(parseTicket(ticket))),
+      'store.get (memory: validate, copy payload)': await micro(n, () => store.get(id)),
+      'recordAad build': await micro(n, () =>
+        Buffer.concat([
+          Buffer.from('cloakroom/session/v1\0'),
+          Buffer.from(id),
+          Buffer.from([0]),
+          Buffer.from(record.subject),
+        ]),
+      ),
+      'cipher.open outer (await storageKeys, AES-GCM)': await micro(n, () =>
+        cipher.open(record.payload, aad),
+      ),
+      'outer JSON.parse (decodePayload)': await micro(n, () =>
+        JSON.parse(Buffer.from(plain).toString()),
+      ),
+      'keys.verificationKey (await)': await micro(n, () =>
+        fixture.keys.verificationKey(payload.kid),
+      ),
+      'inner base64url decode': await micro(n, () => Buffer.from(payload.inner, 'base64url')),
+      'inner open (HKDF 2x HMAC + AES-GCM)': await micro(n, () =>
+        openUnderTicket(ticket, inner, innerAad),
+      ),
+      'subjectIndex HMAC (create, list, revokeSubject)': await micro(n, () =>
+        subjectIndex('user-42', fixture.indexKey),
+      ),
+      'floor: SHA-256': await micro(n, () => hash('sha256', ticket, 'base64url')),
+      'floor: AES-GCM open (raw node:crypto)': await micro(n, () => {
+        const p = record.payload;
+        const g = createDecipheriv('aes-256-gcm', fixture.storageKey, p.subarray(10, 22));
+        g.setAAD(aad);
+        g.setAuthTag(p.subarray(p.byteLength - 16));
+        g.update(p.subarray(22, p.byteLength - 16));
+        try {
+          g.final();
+        } catch {}
+      }),
+    };
+    for (const [name, us] of Object.entries(steps))
+      process.stdout.write(`${us.toFixed(2).padStart(8)} µs  ${name}\n`);
+  }
+  await cloakroom.close();
+  if (client !== undefined) {
+    await deletePrefix(client, prefix);
+    client.disconnect();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(
+      `profile failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);
