@@ -1,0 +1,1 @@
+export { createExpressApp, type ExpressRecipeOptions } from './express';
