@@ -76,6 +76,16 @@ export type CloakroomEvent =
       readonly primaryKeyId: string;
     })
   | (EventBase & {
+      readonly type: 'keys.rotated';
+      readonly kind: 'signing' | 'storage';
+      /** The new key's id (a kid or storage key id: public identifiers, not key material). */
+      readonly keyId: string;
+    })
+  | (EventBase & {
+      readonly type: 'keys.compromised';
+      readonly keyId: string;
+    })
+  | (EventBase & {
       readonly type: 'store.swept';
       readonly count: number;
     })

@@ -77,3 +77,13 @@ export {
   type VerifiedExternalToken,
   trustedIssuer,
 } from './trusted-issuer';
+export { rotatingKeys, type RotatingKeyProvider } from './rotating-keys';
+export type {
+  RotatingKeysOptions,
+  RotatingSigningOptions,
+  RotatingStorageOptions,
+  RotatingSchedule,
+} from './rotating-options';
+export type { MasterKeyInput, ExternalMasterKey } from './rotating-master-key';
+export type { KeySetStatus, KeyStatus } from './rotating-status';
+export { jwksHeaders, type JwksHeadersOptions, type JwksHeaders } from './jwks-http';

@@ -4,7 +4,15 @@ import type { PublicJwk } from './key-contract';
 import type { Actor } from './policy-contract';
 import { type VerifiedToken, verifyToken } from './jwt';
 import { type DepositTokens, deposit, replaceTokens } from './deposit';
-import { type RewrapOptions, type RewrapReport, rewrap, sweep } from './operator';
+import {
+  type RewrapOptions,
+  type RewrapReport,
+  compromiseKey,
+  rewrap,
+  rotateKeys,
+  sweep,
+} from './operator';
+import type { KeySetStatus, KeyStatus } from './rotating-status';
 import { type RefreshResult, refreshSession, revokeFamily } from './refresh';
 import { isUsable, load } from './session-load';
 import {
@@ -124,6 +132,13 @@ export interface Cloakroom {
    * `store.rewrap`). Resumable, idempotent, compare-and-swap per record (SEC-14).
    */
   rewrap(options?: RewrapOptions, actor?: Actor): Promise<RewrapReport>;
+  /**
+   * Rotate signing or storage keys (operator action `keys.rotate`); the key
+   * provider must rotate (`rotatingKeys`). The new key is pending first.
+   */
+  rotateKeys(kind: 'signing' | 'storage', actor?: Actor): Promise<KeyStatus>;
+  /** Disable a compromised key at once (operator action `keys.rotate`); its sessions and tokens stop working. */
+  compromiseKey(keyId: string, actor?: Actor): Promise<KeySetStatus>;
   /** Delete expired records in stores without native expiry (operator action `store.sweep`). @returns how many. */
   sweep(actor?: Actor): Promise<number>;
   /** Verify a token this instance (or its fleet) issued, for resource servers. @throws TokenRejected */
@@ -179,6 +194,8 @@ export function createCloakroom(options: CloakroomOptions): Cloakroom {
     replaceTokens: (ticket, tokens, actor) => replaceTokens(ctx, ticket, tokens, actor),
     rewrap: (opts, actor) => rewrap(ctx, opts, actor),
     sweep: (actor) => sweep(ctx, actor),
+    rotateKeys: (kind, actor) => rotateKeys(ctx, kind, actor),
+    compromiseKey: (keyId, actor) => compromiseKey(ctx, keyId, actor),
     verify: (token) =>
       verifyToken(token, {
         keys: ctx.keys,

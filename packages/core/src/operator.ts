@@ -1,6 +1,7 @@
 // Operator operations over the whole store: rewrap and sweep. Internal module;
 // exposed through the manager.
 import { InvalidArgument, isCloakroomError } from './errors';
+import type { KeySetStatus, KeyStatus } from './rotating-status';
 import type { Actor } from './policy-contract';
 import type { SessionContext } from './session-context';
 import { recordAad } from './session-payload';
@@ -175,4 +176,48 @@ export async function sweep(ctx: SessionContext, actor?: Actor): Promise<number>
   const count = await ctx.store.sweep(ctx.now());
   ctx.emit({ type: 'store.swept', count });
   return count;
+}
+
+/** What a key provider that rotates offers; `rotatingKeys(...)` does. */
+interface RotatingOperations {
+  rotate(kind: 'signing' | 'storage'): Promise<KeyStatus>;
+  compromise(id: string): Promise<KeySetStatus>;
+}
+
+function rotating(ctx: SessionContext): RotatingOperations {
+  const k = ctx.keys as Partial<RotatingOperations>;
+  if (typeof k.rotate !== 'function' || typeof k.compromise !== 'function') {
+    throw new InvalidArgument('the configured key provider does not rotate (use rotatingKeys)');
+  }
+  return k as RotatingOperations;
+}
+
+/** Rotate signing or storage keys through the provider, as the operator action `keys.rotate`. */
+export async function rotateKeys(
+  ctx: SessionContext,
+  kind: 'signing' | 'storage',
+  actor?: Actor,
+): Promise<KeyStatus> {
+  ctx.ensureOpen();
+  if (kind !== 'signing' && kind !== 'storage')
+    throw new InvalidArgument('kind must be "signing" or "storage"');
+  await ctx.authorize('keys.rotate', actor);
+  const status = await rotating(ctx).rotate(kind);
+  ctx.emit({ type: 'keys.rotated', kind, keyId: status.id });
+  return status;
+}
+
+/** Mark a key compromised (disabled at once), as the operator action `keys.rotate`. */
+export async function compromiseKey(
+  ctx: SessionContext,
+  id: string,
+  actor?: Actor,
+): Promise<KeySetStatus> {
+  ctx.ensureOpen();
+  if (typeof id !== 'string' || id.length === 0 || id.length > 256)
+    throw new InvalidArgument('key id must be a non-empty string');
+  await ctx.authorize('keys.rotate', actor);
+  const status = await rotating(ctx).compromise(id);
+  ctx.emit({ type: 'keys.compromised', keyId: id });
+  return status;
 }

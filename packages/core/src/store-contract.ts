@@ -72,7 +72,11 @@ export interface ScanPage {
  *   `StoreUnavailable` (from `@cloakroom/core`) with the driver error as
  *   `cause`, within a bounded time; never `null` or `false` as if the record
  *   were missing, never a hang.
- * - Returned records are copies: mutating one never changes the store.
+ * - Returned records are copies, and the store keeps no reference to a record
+ *   or payload it was given: mutating either never changes the store.
+ * - An `id` or `subject` that is not 43 characters of `[A-Za-z0-9_-]` is
+ *   answered as missing (`null`, `false`, `0`, `[]`) or rejected with
+ *   `InvalidArgument`; it never reaches a path, key or query unchecked.
  * - Error messages never include payload bytes.
  *
  * @example
@@ -88,7 +92,8 @@ export interface SessionStore {
   readonly capabilities: StoreCapabilities;
 
   /**
-   * Insert a new record.
+   * Insert a new record. A record whose `expiresAt` is already past is
+   * accepted (and is never returned); a dead record with the same id is overwritten.
    * @throws StoreConflict when a live record with the same id exists (the existing record is left untouched).
    */
   insert(record: SessionRecord): Promise<void>;
@@ -183,4 +188,6 @@ export interface KeySetStore {
    * @returns `true` when written, `false` when the condition failed (nothing changes).
    */
   write(name: string, document: Uint8Array, expectedVersion: number | null): Promise<boolean>;
+  /** Release what the store created; never a client the caller passed in. Optional, idempotent. */
+  close?(): Promise<void>;
 }
