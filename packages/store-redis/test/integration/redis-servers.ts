@@ -128,14 +128,41 @@ export function tempDir(label: string): { dir: string; remove: () => void } {
 export interface TestCluster {
   readonly client: Cluster;
   readonly ports: readonly number[];
+  /** SIGKILL the server on `port` (by pid). */
+  killNode(port: number): Promise<void>;
+  /** Start it again on the same port and config file (it keeps its node id and slots), wait for `cluster_state:ok`. */
+  restartNode(port: number): Promise<void>;
   /** Disconnect the client, kill the three servers, remove their files. */
   stop(): Promise<void>;
+}
+
+async function clusterOk(port: number): Promise<void> {
+  await waitFor(
+    `cluster_state:ok on ${port}`,
+    async () => {
+      const node = new Redis({ host: '127.0.0.1', port, lazyConnect: true });
+      node.on('error', () => {});
+      try {
+        await node.connect();
+        return String(await node.cluster('INFO')).includes('cluster_state:ok');
+      } finally {
+        node.disconnect();
+      }
+    },
+    30_000,
+  );
 }
 
 /** Start three cluster-enabled servers, join them, wait for `cluster_state:ok`. */
 export async function startCluster(): Promise<TestCluster> {
   const { dir, remove } = tempDir('cluster');
   const servers: RedisServer[] = [];
+  const nodeArgs = (port: number) => [
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    join(dir, `nodes-${port}.conf`),
+  ];
   let client: Cluster | undefined;
   const stop = async (): Promise<void> => {
     client?.disconnect();
@@ -145,14 +172,7 @@ export async function startCluster(): Promise<TestCluster> {
   try {
     for (let i = 0; i < 3; i++) {
       const port = await freePort(true);
-      servers.push(
-        await startRedisServer(port, dir, [
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          join(dir, `nodes-${port}.conf`),
-        ]),
-      );
+      servers.push(await startRedisServer(port, dir, nodeArgs(port)));
     }
     const ports = servers.map((s) => s.port);
     await run(
@@ -167,17 +187,7 @@ export async function startCluster(): Promise<TestCluster> {
       ],
       { timeout: 30_000 },
     );
-    for (const port of ports) {
-      await waitFor(`cluster_state:ok on ${port}`, async () => {
-        const node = new Redis({ host: '127.0.0.1', port, lazyConnect: true });
-        try {
-          await node.connect();
-          return String(await node.cluster('INFO')).includes('cluster_state:ok');
-        } finally {
-          node.disconnect();
-        }
-      });
-    }
+    for (const port of ports) await clusterOk(port);
     // Auto-pipelining on, as the README recommends: the cluster suites run through it.
     client = new Cluster(
       ports.map((port) => ({ host: '127.0.0.1', port })),
@@ -186,7 +196,23 @@ export async function startCluster(): Promise<TestCluster> {
     client.on('error', () => {});
     const ready = client;
     await waitFor('cluster client ready', async () => (await ready.ping()) === 'PONG');
-    return { client, ports, stop };
+    const indexOf = (port: number): number => {
+      const i = servers.findIndex((server) => server.port === port);
+      if (i < 0) throw new Error(`no cluster node on port ${port}`);
+      return i;
+    };
+    return {
+      client,
+      ports,
+      stop,
+      async killNode(port) {
+        await servers[indexOf(port)]?.kill();
+      },
+      async restartNode(port) {
+        servers[indexOf(port)] = await startRedisServer(port, dir, nodeArgs(port));
+        for (const p of ports) await clusterOk(p);
+      },
+    };
   } catch (err) {
     await stop();
     throw err;
