@@ -1,0 +1,19 @@
+// The `cloakroom` bin: wires the process to runCli. First Ctrl-C stops a
+// rewrap between batches (it prints the cursor); a second one exits at once.
+import { runCli } from './run-cli';
+
+const controller = new AbortController();
+process.on('SIGINT', () => {
+  if (controller.signal.aborted) process.exit(130);
+  controller.abort();
+  process.stderr.write('\nstopping after the current batch (Ctrl-C again to quit now)\n');
+});
+
+const code = await runCli(process.argv.slice(2), {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: process.env,
+  stderrIsTTY: process.stderr.isTTY === true,
+  signal: controller.signal,
+});
+process.exitCode = code;

@@ -1,0 +1,87 @@
+// What every command receives: parsed options, output helpers that redact
+// secrets, and lazily opened store and keys.
+import { userInfo } from 'node:os';
+import type { Actor } from '@cloakroom/core';
+import { stringOption, type OptionName, type OptionValues } from './args';
+import { UsageError } from './cli-errors';
+import { type Connection, connect } from './connect';
+import type { CliIo } from './io';
+import type { Redactor } from './secrets';
+import { parseStoreUrl } from './store-url';
+
+/** The per-invocation context handed to a command. */
+export interface CommandContext {
+  readonly io: CliIo;
+  readonly json: boolean;
+  readonly cwd: string;
+  readonly clock: () => number;
+  readonly redactor: Redactor;
+  /** Positional arguments after the command words. */
+  readonly args: readonly string[];
+  /** `{ id: 'cli:<user>' }`: the actor every operator action runs as. */
+  readonly actor: Actor;
+  option(name: OptionName): string | undefined;
+  flag(name: OptionName): boolean;
+  /** A line of normal output (stdout), redacted. */
+  print(line: string): void;
+  /** A JSON document on stdout (for `--json`), redacted. */
+  printJson(value: unknown): void;
+  /** A diagnostic line on stderr, redacted. */
+  warn(line: string): void;
+  /** Open the store named by `--store` / `CLOAKROOM_STORE_URL` (closed by runCli). */
+  connect(options?: { readonly create?: boolean }): Connection;
+}
+
+function operatorName(io: CliIo): string {
+  if (io.user !== undefined) return io.user;
+  try {
+    return userInfo().username;
+  } catch {
+    return io.env.USER ?? 'unknown';
+  }
+}
+
+/** Build the context; `opened` collects connections for runCli to close. */
+export function createContext(
+  io: CliIo,
+  values: OptionValues,
+  args: readonly string[],
+  redactor: Redactor,
+  opened: Connection[],
+): CommandContext {
+  const json = values.json === true;
+  const out = (text: string) => io.stdout(redactor.redact(text));
+  return {
+    io,
+    json,
+    cwd: io.cwd ?? process.cwd(),
+    clock: io.clock ?? Date.now,
+    redactor,
+    args,
+    actor: { id: `cli:${operatorName(io)}` },
+    option: (name) => stringOption(values, name),
+    flag: (name) => values[name] === true,
+    print: (line) => out(`${line}\n`),
+    printJson: (value) => out(`${JSON.stringify(value, null, 2)}\n`),
+    warn: (line) => io.stderr(`${redactor.redact(line)}\n`),
+    connect(options = {}) {
+      const fromFlag = stringOption(values, 'store');
+      const text = fromFlag ?? io.env.CLOAKROOM_STORE_URL;
+      if (text === undefined || text === '') {
+        throw new UsageError('no store: give --store URL or set CLOAKROOM_STORE_URL');
+      }
+      const spec = parseStoreUrl(text);
+      if ('password' in spec && spec.password !== undefined) {
+        redactor.add(spec.password);
+        if (fromFlag !== undefined) {
+          throw new UsageError(
+            '--store holds a password, which would land in shell history; put the URL in CLOAKROOM_STORE_URL instead',
+          );
+        }
+      }
+      const conn = connect(spec, options);
+      opened.push(conn);
+      return conn;
+    },
+  };
+}

@@ -1,0 +1,124 @@
+// Which keys the CLI works with: a rotating key set shared through the
+// store (master key from env or file), or static keys from a JSON file.
+import {
+  type KeyProvider,
+  type RotatingKeyProvider,
+  type StaticKeysOptions,
+  rotatingKeys,
+  staticKeys,
+} from '@cloakroom/core';
+import { CliFailure, UsageError } from './cli-errors';
+import type { CommandContext } from './context';
+import type { Connection } from './connect';
+import { keyFromFile, readSecretFile } from './secrets';
+
+/** A rotating provider as `rotatingKeys` returns it. */
+export type RotatingProvider = RotatingKeyProvider;
+
+/** The keys in force for one command. */
+export type LoadedKeys =
+  | { readonly kind: 'rotating'; readonly provider: RotatingProvider }
+  | { readonly kind: 'static'; readonly provider: KeyProvider };
+
+/** The master key from `CLOAKROOM_MASTER_KEY` or `--master-key-file` (or the new one for rotate-master). */
+export function masterKeyInput(
+  ctx: CommandContext,
+  which: 'current' | 'new',
+): Uint8Array | string | undefined {
+  const envName = which === 'current' ? 'CLOAKROOM_MASTER_KEY' : 'CLOAKROOM_NEW_MASTER_KEY';
+  const flag = which === 'current' ? 'master-key-file' : 'new-master-key-file';
+  const file = ctx.option(flag);
+  const env = ctx.io.env[envName];
+  if (file !== undefined && env !== undefined && env !== '') {
+    throw new UsageError(`both ${envName} and --${flag} are set; give only one`);
+  }
+  if (file !== undefined) {
+    const { bytes, warning } = readSecretFile(
+      file,
+      which === 'current' ? 'master key' : 'new master key',
+      ctx.cwd,
+    );
+    if (warning !== undefined) ctx.warn(warning);
+    const key = keyFromFile(bytes);
+    if (typeof key === 'string') ctx.redactor.add(key);
+    return key;
+  }
+  if (env !== undefined && env !== '') {
+    ctx.redactor.add(env.trim());
+    return env.trim();
+  }
+  return undefined;
+}
+
+function loadStaticFile(ctx: CommandContext, path: string): StaticKeysOptions {
+  const { bytes, warning } = readSecretFile(path, 'keys', ctx.cwd);
+  if (warning !== undefined) ctx.warn(warning);
+  const text = Buffer.from(bytes).toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // JSON.parse messages quote the text around the error: never show them.
+    throw new CliFailure('the keys file is not valid JSON');
+  }
+  collectStrings(parsed, (s) => ctx.redactor.add(s));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new CliFailure('the keys file must hold an object { signing, storage, index }');
+  }
+  return parsed as StaticKeysOptions;
+}
+
+function collectStrings(value: unknown, add: (s: string) => void): void {
+  if (typeof value === 'string') add(value);
+  else if (Array.isArray(value)) for (const v of value) collectStrings(v, add);
+  else if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) collectStrings(v, add);
+  }
+}
+
+const MISSING =
+  'no keys configured: set CLOAKROOM_MASTER_KEY (or --master-key-file FILE) for the rotating key set in the store, or CLOAKROOM_KEYS_FILE (or --keys-file FILE) for static keys';
+
+/**
+ * Load the keys. A rotating key set must already exist in the store unless
+ * `create` is set (`keys init`), so a wrong store URL or prefix never
+ * silently starts a new key set with a new index key.
+ */
+export async function loadKeys(
+  ctx: CommandContext,
+  conn: Connection,
+  options: { readonly create?: boolean } = {},
+): Promise<LoadedKeys> {
+  const keysFile = ctx.option('keys-file') ?? nonEmpty(ctx.io.env.CLOAKROOM_KEYS_FILE);
+  const master = masterKeyInput(ctx, 'current');
+  if (keysFile !== undefined && master !== undefined) {
+    throw new UsageError('both a master key and a keys file are configured; give only one');
+  }
+  if (keysFile !== undefined) {
+    return { kind: 'static', provider: staticKeys(loadStaticFile(ctx, keysFile)) };
+  }
+  if (master === undefined) throw new UsageError(MISSING);
+  const store = conn.keySetStore();
+  const name = ctx.option('key-set') ?? 'default';
+  const provider = rotatingKeys({ store, masterKey: master, name, clock: ctx.clock });
+  if (!options.create && (await store.read(name)) === null) {
+    throw new CliFailure(
+      `no key set "${name}" in this store (check the store URL and prefix; \`cloakroom keys init\` creates one)`,
+    );
+  }
+  return { kind: 'rotating', provider };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** Require a rotating key set (for rotate, compromise, rotate-master). */
+export function requireRotating(keys: LoadedKeys, what: string): RotatingProvider {
+  if (keys.kind !== 'rotating') {
+    throw new UsageError(
+      `${what} works on a rotating key set; static keys change by editing the keys file (see the key rotation runbook)`,
+    );
+  }
+  return keys.provider;
+}

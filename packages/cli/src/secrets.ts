@@ -1,0 +1,62 @@
+// Secrets come from the environment or from files, never from arguments.
+// Every secret the CLI handles is also registered with a redactor, so no
+// message, not even a driver's, can print it back.
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CliFailure } from './cli-errors';
+
+/** Replaces every registered secret in a text with `[redacted]`. */
+export interface Redactor {
+  add(secret: string | undefined): void;
+  redact(text: string): string;
+}
+
+/** A redactor with no secrets yet. */
+export function createRedactor(): Redactor {
+  const secrets = new Set<string>();
+  return {
+    add(secret) {
+      // Very short strings would redact ordinary words; real secrets are long.
+      if (secret !== undefined && secret.length >= 8) secrets.add(secret);
+    },
+    redact(text) {
+      let out = text;
+      for (const s of secrets) out = out.split(s).join('[redacted]');
+      return out;
+    },
+  };
+}
+
+/** Reads a secret file: bytes, and a warning when others may read it. */
+export function readSecretFile(
+  path: string,
+  label: string,
+  cwd: string,
+): { bytes: Uint8Array; warning?: string } {
+  const full = resolve(cwd, path);
+  let bytes: Uint8Array;
+  let mode: number;
+  try {
+    mode = statSync(full).mode;
+    bytes = new Uint8Array(readFileSync(full));
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new CliFailure(
+      `cannot read the ${label} file${typeof code === 'string' ? ` (${code})` : ''}`,
+    );
+  }
+  const warning =
+    process.platform !== 'win32' && (mode & 0o077) !== 0
+      ? `warning: the ${label} file is readable by other users (chmod 600 it)`
+      : undefined;
+  return warning === undefined ? { bytes } : { bytes, warning };
+}
+
+/**
+ * A 32-byte key from a file: raw 32 bytes, or base64url text (surrounding
+ * whitespace ignored). Returned as given so the core validates it.
+ */
+export function keyFromFile(bytes: Uint8Array): Uint8Array | string {
+  if (bytes.byteLength === 32) return bytes;
+  return Buffer.from(bytes).toString('utf8').trim();
+}

@@ -1,0 +1,146 @@
+// Parse a store URL into what each backend needs. Error messages name the
+// scheme or the part at fault, never the URL itself (it may hold a password).
+import { isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from './cli-errors';
+
+/** A parsed `--store` / `CLOAKROOM_STORE_URL`. */
+export type StoreSpec =
+  | {
+      readonly kind: 'redis';
+      /** The URL for ioredis, without the CLI's own query parameters. */
+      readonly url: string;
+      readonly prefix?: string;
+      readonly password?: string;
+    }
+  | {
+      readonly kind: 'redis-cluster';
+      readonly nodes: readonly { readonly host: string; readonly port: number }[];
+      readonly tls: boolean;
+      readonly username?: string;
+      readonly password?: string;
+      readonly prefix?: string;
+    }
+  | {
+      readonly kind: 'postgres';
+      /** The URL for node-postgres, without the CLI's own query parameters. */
+      readonly connectionString: string;
+      readonly schema?: string;
+      readonly table?: string;
+      readonly password?: string;
+    }
+  | { readonly kind: 'file'; readonly dir: string };
+
+const SCHEMES = 'redis://, rediss://, redis+cluster://, postgres://, file:///absolute/path';
+
+function take(url: URL, name: string): string | undefined {
+  const value = url.searchParams.get(name);
+  url.searchParams.delete(name);
+  if (value === '') throw new UsageError(`store URL: ?${name}= is empty`);
+  return value ?? undefined;
+}
+
+function decoded(text: string, what: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new UsageError(`store URL: the ${what} is not valid percent-encoding`);
+  }
+}
+
+function noExtraParams(url: URL, allowed: string): void {
+  // Anything left is the driver's business (e.g. sslmode for postgres); redis
+  // and file URLs take nothing else, so a typo is reported rather than ignored.
+  const first = [...url.searchParams.keys()][0];
+  if (first !== undefined) {
+    throw new UsageError(
+      `store URL: unknown parameter ?${first.slice(0, 40)}= (known: ${allowed})`,
+    );
+  }
+}
+
+function parseCluster(text: string): StoreSpec {
+  const tls = text.startsWith('rediss+cluster://');
+  const rest = text.slice(text.indexOf('://') + 3);
+  const q = rest.indexOf('?');
+  const authority = (q === -1 ? rest : rest.slice(0, q)).replace(/\/$/, '');
+  const query = new URLSearchParams(q === -1 ? '' : rest.slice(q + 1));
+  const at = authority.lastIndexOf('@');
+  const userinfo = at === -1 ? '' : authority.slice(0, at);
+  const hosts = at === -1 ? authority : authority.slice(at + 1);
+  const nodes = hosts.split(',').map((hp) => {
+    const m = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(hp);
+    const port = Number(m?.[2]);
+    if (m === null || port < 1 || port > 65535) {
+      throw new UsageError('store URL: redis+cluster:// needs host:port[,host:port...]');
+    }
+    return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
+  });
+  const colon = userinfo.indexOf(':');
+  const username = decoded(colon === -1 ? userinfo : userinfo.slice(0, colon), 'user name');
+  const password = colon === -1 ? '' : decoded(userinfo.slice(colon + 1), 'password');
+  const prefix = query.get('prefix');
+  query.delete('prefix');
+  const extra = [...query.keys()][0];
+  if (extra !== undefined) {
+    throw new UsageError(`store URL: unknown parameter ?${extra.slice(0, 40)}= (known: prefix)`);
+  }
+  return {
+    kind: 'redis-cluster',
+    nodes,
+    tls,
+    ...(username === '' ? {} : { username }),
+    ...(password === '' ? {} : { password }),
+    ...(prefix === null || prefix === '' ? {} : { prefix }),
+  };
+}
+
+/**
+ * Parse a store URL. Throws {@link UsageError} (exit 2) for an unsupported
+ * scheme or a malformed URL, naming the scheme only.
+ */
+export function parseStoreUrl(text: string): StoreSpec {
+  if (/^rediss?\+cluster:\/\//.test(text)) return parseCluster(text);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`store URL is not a valid URL (expected ${SCHEMES})`);
+  }
+  const password = url.password === '' ? undefined : decoded(url.password, 'password');
+  const secret = password === undefined ? {} : { password };
+  switch (url.protocol) {
+    case 'redis:':
+    case 'rediss:': {
+      const prefix = take(url, 'prefix');
+      noExtraParams(url, 'prefix');
+      if (url.hostname === '') throw new UsageError('store URL: redis:// needs a host');
+      return { kind: 'redis', url: url.toString(), ...(prefix ? { prefix } : {}), ...secret };
+    }
+    case 'postgres:':
+    case 'postgresql:': {
+      const schema = take(url, 'schema');
+      const table = take(url, 'table');
+      return {
+        kind: 'postgres',
+        connectionString: url.toString(),
+        ...(schema ? { schema } : {}),
+        ...(table ? { table } : {}),
+        ...secret,
+      };
+    }
+    case 'file:': {
+      if (url.hostname !== '' && url.hostname !== 'localhost') {
+        throw new UsageError('store URL: file:// URLs must be local (file:///absolute/path)');
+      }
+      noExtraParams(url, 'none');
+      const dir = fileURLToPath(url);
+      if (!isAbsolute(dir)) throw new UsageError('store URL: file:// needs an absolute path');
+      return { kind: 'file', dir };
+    }
+    default:
+      throw new UsageError(
+        `unsupported store URL scheme "${url.protocol.slice(0, 20)}" (expected ${SCHEMES})`,
+      );
+  }
+}
