@@ -142,7 +142,7 @@ describe('copies in and out', () => {
 });
 
 describe('delete and subject operations', () => {
-  it('delete returns true once, then false on every repeat', async () => {
+  it('SEC-07 delete returns true once, then false on every repeat, and the record is gone', async () => {
     const store = storeAt(clock);
     const r = rec(clock);
     await store.insert(r);
@@ -153,7 +153,7 @@ describe('delete and subject operations', () => {
     expect(await store.delete(key('never'))).toBe(false);
   });
 
-  it('deleteBySubject counts only live records and removes all of them', async () => {
+  it('SEC-07 deleteBySubject removes every record of the subject and counts only live ones', async () => {
     const store = storeAt(clock);
     const subject = key('sub');
     const short = rec(clock, { subject, ttl: 10 });

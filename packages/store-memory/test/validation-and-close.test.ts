@@ -85,7 +85,7 @@ describe('input validation: InvalidArgument, nothing changed', () => {
     }
   });
 
-  it('error messages never carry payload bytes or ids', async () => {
+  it('SEC-27 error messages never carry payload bytes or ids', async () => {
     const store = storeAt(clock);
     const r = rec(clock, { payload: new TextEncoder().encode('SECRET-PAYLOAD') });
     await store.insert(r);
