@@ -30,13 +30,25 @@ export type ErrorCode =
   | 'ERR_REUSE_DETECTED'
   | 'ERR_CLOSED';
 
-/** Base class of every error Cloakroom throws. `cause` is kept when there is one. */
+/** Where each error code is explained; the message of every error links its section. */
+export const ERRORS_DOCS_URL = 'https://github.com/cloakroom/cloakroom/blob/main/docs/errors.md';
+
+/** The documentation link for an error code (one anchor per code). */
+export function errorDocsUrl(code: ErrorCode): string {
+  return `${ERRORS_DOCS_URL}#${code.toLowerCase()}`;
+}
+
+/**
+ * Base class of every error Cloakroom throws. `cause` is kept when there is
+ * one; the message ends with a link to the code's section in `docs/errors.md`.
+ */
 export abstract class CloakroomError extends Error {
   /** Stable, public code; switch on it rather than on the class or message. */
   abstract readonly code: ErrorCode;
 
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    const code = (new.target as unknown as { readonly CODE?: ErrorCode }).CODE;
+    super(code === undefined ? message : `${message} (${code}: ${errorDocsUrl(code)})`, options);
     this.name = new.target.name;
   }
 }
@@ -51,11 +63,13 @@ export function isCloakroomError(value: unknown): value is CloakroomError {
 
 /** A ticket failed strict parsing; no store was called. */
 export class TicketMalformed extends CloakroomError {
+  static readonly CODE = 'ERR_TICKET_MALFORMED' as const;
   readonly code = 'ERR_TICKET_MALFORMED' as const;
 }
 
 /** The access policy denied the action (or threw, which denies). */
 export class AccessDenied extends CloakroomError {
+  static readonly CODE = 'ERR_ACCESS_DENIED' as const;
   readonly code = 'ERR_ACCESS_DENIED' as const;
 }
 
@@ -64,41 +78,49 @@ export class AccessDenied extends CloakroomError {
  * application should answer 503, never treat the session as missing.
  */
 export class StoreUnavailable extends CloakroomError {
+  static readonly CODE = 'ERR_STORE_UNAVAILABLE' as const;
   readonly code = 'ERR_STORE_UNAVAILABLE' as const;
 }
 
 /** `insert` (or the insert half of `rotate`) found the id already present. */
 export class StoreConflict extends CloakroomError {
+  static readonly CODE = 'ERR_STORE_CONFLICT' as const;
   readonly code = 'ERR_STORE_CONFLICT' as const;
 }
 
 /** A bounded store is at its capacity and refuses new records. */
 export class StoreFull extends CloakroomError {
+  static readonly CODE = 'ERR_STORE_FULL' as const;
   readonly code = 'ERR_STORE_FULL' as const;
 }
 
 /** The backend holds data under the store's namespace that is not a valid record. */
 export class StoreDataInvalid extends CloakroomError {
+  static readonly CODE = 'ERR_STORE_DATA_INVALID' as const;
   readonly code = 'ERR_STORE_DATA_INVALID' as const;
 }
 
 /** A sealed payload failed authentication: tampered, transplanted or under an unknown key. */
 export class DecryptionFailed extends CloakroomError {
+  static readonly CODE = 'ERR_DECRYPTION_FAILED' as const;
   readonly code = 'ERR_DECRYPTION_FAILED' as const;
 }
 
 /** No usable key with that id (unknown, disabled or destroyed). */
 export class KeyNotFound extends CloakroomError {
+  static readonly CODE = 'ERR_KEY_NOT_FOUND' as const;
   readonly code = 'ERR_KEY_NOT_FOUND' as const;
 }
 
 /** A storage key reached its seal budget (GCM nonce limit); rotate it. */
 export class KeyExhausted extends CloakroomError {
+  static readonly CODE = 'ERR_KEY_EXHAUSTED' as const;
   readonly code = 'ERR_KEY_EXHAUSTED' as const;
 }
 
 /** A JWT failed verification (algorithm, signature, claims, size or shape). */
 export class TokenRejected extends CloakroomError {
+  static readonly CODE = 'ERR_TOKEN_REJECTED' as const;
   readonly code = 'ERR_TOKEN_REJECTED' as const;
   /** A short, non-secret reason code (e.g. `alg-not-allowed`, `expired`), when the verifier gives one. */
   declare readonly reason?: string;
@@ -106,21 +128,25 @@ export class TokenRejected extends CloakroomError {
 
 /** Configuration is invalid: short or reused keys, bad options, unsafe names. */
 export class ConfigInvalid extends CloakroomError {
+  static readonly CODE = 'ERR_CONFIG_INVALID' as const;
   readonly code = 'ERR_CONFIG_INVALID' as const;
 }
 
 /** An argument to a call is not valid (e.g. an empty subject, a non-integer version). Nothing was changed. */
 export class InvalidArgument extends CloakroomError {
+  static readonly CODE = 'ERR_INVALID_ARGUMENT' as const;
   readonly code = 'ERR_INVALID_ARGUMENT' as const;
 }
 
 /** A rotated ticket was presented after its grace window; its family was revoked. */
 export class ReuseDetected extends CloakroomError {
+  static readonly CODE = 'ERR_REUSE_DETECTED' as const;
   readonly code = 'ERR_REUSE_DETECTED' as const;
 }
 
 /** The manager or store was closed. */
 export class Closed extends CloakroomError {
+  static readonly CODE = 'ERR_CLOSED' as const;
   readonly code = 'ERR_CLOSED' as const;
 }
 
