@@ -127,12 +127,20 @@ describe('SEC-26 forwarded headers are trusted only from configured proxies, thr
 });
 
 describe('SEC-26 operator actions need an explicit grant', () => {
-  const operatorCalls = (c: Awaited<ReturnType<typeof setup>>['cloakroom'], actor?: Actor) => [
+  const sessionCalls = (c: Awaited<ReturnType<typeof setup>>['cloakroom'], actor?: Actor) => [
     () => c.rewrap({}, actor),
     () => c.sweep(actor),
     () => c.listSessions('target-user', actor),
     () => c.revokeSubject('target-user', actor),
     () => c.revokeSession('target-user', 'A'.repeat(43), actor),
+  ];
+  const keyCalls = (c: Awaited<ReturnType<typeof setup>>['cloakroom'], actor?: Actor) => [
+    () => c.rotateKeys('signing', actor),
+    () => c.compromiseKey('A'.repeat(43), actor),
+  ];
+  const operatorCalls = (c: Awaited<ReturnType<typeof setup>>['cloakroom'], actor?: Actor) => [
+    ...sessionCalls(c, actor),
+    ...keyCalls(c, actor),
   ];
 
   it('SEC-26 by default every operator call is denied, whatever the actor claims about itself', async () => {
@@ -151,11 +159,13 @@ describe('SEC-26 operator actions need an explicit grant', () => {
         await expect(call()).rejects.toBeInstanceOf(AccessDenied);
       }
     }
-    expect(events.filter((e) => e.type === 'access.denied')).toHaveLength(actors.length * 5);
+    expect(events.filter((e) => e.type === 'access.denied')).toHaveLength(actors.length * 7);
     // Nothing was touched.
-    expect(events.some((e) => e.type === 'subject.revoked' || e.type === 'session.revoked')).toBe(
-      false,
-    );
+    expect(
+      events.some((e) =>
+        ['subject.revoked', 'session.revoked', 'keys.rotated', 'keys.compromised'].includes(e.type),
+      ),
+    ).toBe(false);
   });
 
   it('SEC-26 a role policy ignores role names that are not strings in an array', async () => {
@@ -176,6 +186,10 @@ describe('SEC-26 operator actions need an explicit grant', () => {
   it('SEC-26 allowAll is the explicit opt-in that lets every operator call through', async () => {
     const { cloakroom } = await setup({ policy: allowAll() });
     await cloakroom.create('target-user');
-    for (const call of operatorCalls(cloakroom)) await expect(call()).resolves.toBeDefined();
+    for (const call of sessionCalls(cloakroom)) await expect(call()).resolves.toBeDefined();
+    // Past the policy, a static provider refuses to rotate for its own reason.
+    for (const call of keyCalls(cloakroom)) {
+      await expect(call()).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    }
   });
 });

@@ -10,11 +10,11 @@ import {
   createCloakroom,
   generateSecret,
   generateSigningKey,
+  rotatingKeys,
   staticKeys,
 } from '@cloakroom/core';
 import { createMemoryKeySetStore, createMemoryStore } from '@cloakroom/store-memory';
 import { describe, expect, it } from 'vitest';
-import { rotatingKeys } from '../src/rotating-keys';
 import { AUDIENCE, Clock, ISSUER, dump, setup } from './support/fixtures';
 
 const MIN = 60_000;

@@ -24,8 +24,10 @@ import {
   setup,
 } from './support/fixtures';
 
-type Op = 'resolve' | 'refresh' | 'revoke';
+type Op = 'resolve' | 'refresh' | 'revoke' | 'replaceTokens';
 const OPS: readonly Op[] = ['resolve', 'refresh', 'revoke'];
+// Failures found while reading the record: every ticket path, replaceTokens included.
+const LOAD_OPS: readonly Op[] = [...OPS, 'replaceTokens'];
 const MIN = 60_000;
 
 interface Arranged {
@@ -44,12 +46,12 @@ function runner(
   app: ReturnType<typeof createCloakroom>,
   ticket: unknown,
 ): (op: Op) => Promise<unknown> {
-  return (op) =>
-    op === 'resolve'
-      ? app.resolve(ticket)
-      : op === 'refresh'
-        ? app.refresh(ticket)
-        : app.revoke(ticket);
+  return (op) => {
+    if (op === 'resolve') return app.resolve(ticket);
+    if (op === 'refresh') return app.refresh(ticket);
+    if (op === 'revoke') return app.revoke(ticket);
+    return app.replaceTokens(ticket, { accessToken: 'eyJhbGciOiJFUzI1NiJ9.e30.c2ln' });
+  };
 }
 
 /** Each attack, arranged fresh for one operation. `reason` is what only the audit event may say. */
@@ -59,7 +61,7 @@ const ATTACKS: Record<
 > = {
   'malformed ticket': {
     reason: 'malformed',
-    ops: OPS,
+    ops: LOAD_OPS,
     async arrange() {
       const { cloakroom, events } = await setup();
       return { run: runner(cloakroom, `cr1_${'!'.repeat(43)}`), events };
@@ -67,7 +69,7 @@ const ATTACKS: Record<
   },
   'unknown ticket': {
     reason: 'missing',
-    ops: OPS,
+    ops: LOAD_OPS,
     async arrange() {
       const { cloakroom, events } = await setup();
       return { run: runner(cloakroom, generateTicket()), events };
@@ -75,7 +77,7 @@ const ATTACKS: Record<
   },
   'revoked ticket': {
     reason: 'missing',
-    ops: OPS,
+    ops: LOAD_OPS,
     async arrange() {
       const { cloakroom, events } = await setup();
       const { ticket } = await cloakroom.create('victim');
@@ -108,7 +110,7 @@ const ATTACKS: Record<
   },
   'one flipped payload byte': {
     reason: 'tampered',
-    ops: OPS,
+    ops: LOAD_OPS,
     async arrange() {
       const { cloakroom, memory, events } = await setup();
       const victim = await cloakroom.create('victim');
@@ -121,7 +123,7 @@ const ATTACKS: Record<
   },
   'payload transplanted from another session of the same subject': {
     reason: 'tampered',
-    ops: OPS,
+    ops: LOAD_OPS,
     async arrange() {
       const { cloakroom, memory, events } = await setup();
       const donor = await cloakroom.create('victim');
@@ -134,7 +136,7 @@ const ATTACKS: Record<
   },
   'record moved under another subject index': {
     reason: 'tampered',
-    ops: OPS,
+    ops: LOAD_OPS,
     async arrange() {
       const { cloakroom, memory, events } = await setup();
       const victim = await cloakroom.create('victim');
@@ -148,7 +150,7 @@ const ATTACKS: Record<
   },
   'payload under a storage key this instance does not hold': {
     reason: 'tampered',
-    ops: OPS,
+    ops: LOAD_OPS,
     async arrange() {
       const m = await makeKeyMaterial();
       const { cloakroom, memory, clock } = await setup({}, m);
@@ -201,7 +203,9 @@ const ATTACKS: Record<
   },
 };
 
-const failedValue = (op: Op) => (op === 'revoke' ? false : null);
+const failedValue = (op: Op) => (op === 'revoke' || op === 'replaceTokens' ? false : null);
+// replaceTokens reports under the refresh operation (it is a refresh of provider tokens).
+const eventOperation = (op: Op) => (op === 'replaceTokens' ? 'refresh' : op);
 
 describe('SEC-13 every failure looks the same to the caller on every ticket path', () => {
   for (const [attack, spec] of Object.entries(ATTACKS)) {
@@ -222,14 +226,17 @@ describe('SEC-13 every failure looks the same to the caller on every ticket path
         } else {
           const rejected = events.filter((e) => e.type === 'session.rejected');
           expect(rejected.length).toBeGreaterThan(0);
-          expect(rejected.at(-1)).toMatchObject({ operation: op, reason: spec.reason });
+          expect(rejected.at(-1)).toMatchObject({
+            operation: eventOperation(op),
+            reason: spec.reason,
+          });
         }
       });
     }
   }
 
   it('SEC-13 the caller gets nothing that tells the reasons apart: same value, no error, no extra fields', async () => {
-    const seen = new Map<Op, Set<string>>(OPS.map((op) => [op, new Set<string>()]));
+    const seen = new Map<Op, Set<string>>(LOAD_OPS.map((op) => [op, new Set<string>()]));
     for (const spec of Object.values(ATTACKS)) {
       for (const op of spec.ops) {
         const { run } = await spec.arrange();
@@ -239,6 +246,7 @@ describe('SEC-13 every failure looks the same to the caller on every ticket path
     expect([...(seen.get('resolve') ?? [])]).toEqual(['null']);
     expect([...(seen.get('refresh') ?? [])]).toEqual(['null']);
     expect([...(seen.get('revoke') ?? [])]).toEqual(['false']);
+    expect([...(seen.get('replaceTokens') ?? [])]).toEqual(['false']);
   });
 
   it('SEC-13 a store outage is not disguised as a missing session: it throws StoreUnavailable', async () => {

@@ -7,12 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Cloakroom,
+  allowAll,
   claimProtection,
   clientAddress,
   createAesGcmCipher,
   createCloakroom,
   generateSecret,
   generateSigningKey,
+  rotatingKeys,
   generateTicket,
   isCloakroomError,
   openProtectedClaims,
@@ -28,7 +30,6 @@ import { createMemoryKeySetStore, createMemoryStore } from '@cloakroom/store-mem
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openKeySetDocument } from '../src/key-set-document';
-import { rotatingKeys } from '../src/rotating-keys';
 import { toMasterKey } from '../src/rotating-master-key';
 import { AUDIENCE, ISSUER } from './support/fixtures';
 
@@ -342,6 +343,79 @@ describe('fuzz: the session manager ticket paths (SEC-03, SEC-13)', () => {
           },
         ),
         { numRuns: 100 },
+      );
+    },
+    TIMEOUT,
+  );
+});
+
+describe('fuzz: every other manager argument that can carry request data (SEC-03, SEC-27)', () => {
+  it(
+    'SEC-03 create, deposit, replaceTokens, revokeSession and listSessions answer any argument with a result or a CloakroomError',
+    async () => {
+      const signing = await generateSigningKey('EdDSA');
+      const app = createCloakroom({
+        store: createMemoryStore(),
+        keys: staticKeys({
+          signing: [{ alg: 'EdDSA', privateKey: signing.privateJwk }],
+          storage: [{ key: generateSecret() }],
+          index: generateSecret(),
+        }),
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        policy: allowAll(),
+        trustedIssuers: [
+          {
+            issuer: 'https://idp.test',
+            verify: (t) =>
+              verifyToken(t, {
+                keys: { verificationKey: async () => undefined },
+                issuer: 'https://idp.test',
+                audience: 'bff',
+                typ: 'at+jwt',
+              }),
+          },
+        ],
+      });
+      const { ticket } = await app.create('fuzz-user');
+      const value = fc.oneof(hostileStrings, fc.anything({ maxDepth: 2 }));
+      const claims = fc.oneof(
+        fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 6 }),
+        fc.anything({ maxDepth: 2 }),
+      );
+      await fc.assert(
+        fc.asyncProperty(value, claims, value, value, async (subject, c, label, token) => {
+          expectTyped(
+            await attempt(() => app.create(subject as string, c as never, { label } as never)),
+          );
+          expectTyped(
+            await attempt(() =>
+              app.deposit({ accessToken: token } as never, { issuer: label } as never),
+            ),
+          );
+          expectTyped(
+            await attempt(() =>
+              app.replaceTokens(ticket, { accessToken: token, idToken: label } as never),
+            ),
+          );
+          const revoked = await attempt(() =>
+            app.revokeSession(subject as string, token as string),
+          );
+          expectTyped(revoked);
+          if (revoked.ok) expect(revoked.value).toBe(false);
+          const listed = await attempt(() => app.listSessions(subject as string));
+          expectTyped(listed);
+          if (listed.ok) expect(Array.isArray(listed.value)).toBe(true);
+        }),
+        { numRuns: 300, interruptAfterTimeLimit: 3_000 },
+      );
+      expect((await app.resolve(ticket))?.subject).toBe('fuzz-user');
+      const huge = 'u'.repeat(TEN_MB);
+      expectTyped(await fastOnHuge(() => app.create(huge)), ['ERR_INVALID_ARGUMENT']);
+      expectTyped(await fastOnHuge(() => app.listSessions(huge)), ['ERR_INVALID_ARGUMENT']);
+      expectTyped(
+        await fastOnHuge(() => app.deposit({ accessToken: huge }, { issuer: 'https://idp.test' })),
+        ['ERR_INVALID_ARGUMENT'],
       );
     },
     TIMEOUT,
