@@ -19,6 +19,12 @@ import { assertKey, assertRecord, assertVersion } from './validate';
  * reclaimed on access, under capacity pressure and by a background sweep)
  * and `shared: false` (each process has its own store: use Redis or
  * PostgreSQL for a fleet).
+ *
+ * @example
+ * ```ts
+ * const store: MemoryStore = createMemoryStore({ clock: () => now });
+ * const removed = await store.sweep(now); // sweep is always present here
+ * ```
  */
 export interface MemoryStore extends SessionStore {
   readonly name: 'memory';

@@ -1,6 +1,16 @@
 import { ConfigInvalid } from '@cloakroom/core';
 
-/** Options for {@link createMemoryStore}. Every field is optional. */
+/**
+ * Options for {@link createMemoryStore}. Every field is optional; unknown
+ * fields are rejected with `ConfigInvalid` so a typo cannot fall back to a
+ * default silently.
+ *
+ * @example
+ * ```ts
+ * const options: MemoryStoreOptions = { maxSessions: 50_000, sweepIntervalMs: 30_000 };
+ * const store = createMemoryStore(options);
+ * ```
+ */
 export interface MemoryStoreOptions {
   /**
    * Most records the store holds at once (expired ones not yet reclaimed

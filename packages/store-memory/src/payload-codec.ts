@@ -6,8 +6,9 @@ import { Buffer } from 'node:buffer';
  * string as a 16-byte header plus the bytes on its heap. A Uint8Array costs
  * roughly 170 more bytes per record (view, ArrayBuffer, off-heap backing
  * store), which for a typical 1 KiB sealed session is the difference between
- * ~1.3x and ~1.5x the payload size. Encoding copies, so the caller's array
- * can never alias the store.
+ * ~1.3x and ~1.5x the payload size. The price is ~2 µs to copy 1 KiB back
+ * out on a read (a Uint8Array slice takes ~0.3 µs), under 2% of a
+ * `resolve`. Encoding copies, so the caller's array can never alias the store.
  */
 
 /** Copy `bytes` into an immutable one-byte string. */
