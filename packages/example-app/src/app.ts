@@ -1,0 +1,236 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { type Server, createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type Cloakroom,
+  ConfigInvalid,
+  type EventSink,
+  OPERATOR_ACTIONS,
+  type RotatingKeyProvider,
+  type TicketCookieOptions,
+  allOf,
+  anyOf,
+  createCloakroom,
+  defaultPolicy,
+  ipAllowlist,
+  rolePolicy,
+  rotatingKeys,
+} from '@cloakroom/core';
+import { openBackend } from './backend';
+import { createCsrfGuard } from './csrf';
+import { esc } from './html';
+import { type RewrapRunner, createRewrapRunner } from './rewrap-job';
+import { createHandler } from './routes';
+import { selfSignedCertificate } from './tls';
+import { DEFAULT_DEMO_PASSWORD } from './users';
+
+/** Options of {@link startApp}; `main.ts` fills them from the environment. */
+export interface AppOptions {
+  /** Data directory (filesystem store, TLS certificate). @default a fresh 0700 directory under the OS temp dir */
+  readonly dataDir?: string;
+  /** `redis://`, `postgres://` or `file://`. @default the filesystem store in `<dataDir>/sessions` */
+  readonly storeUrl?: string;
+  /** Master key of the rotating key set, 32 bytes base64url. @default generated (demo mode, with a warning) */
+  readonly masterKey?: string;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** `0` picks a free port. @default 8443 */
+  readonly port?: number;
+  /**
+   * Plain http with a non-prefixed, non-Secure cookie (`cloakroom-dev`), for
+   * development only. @default false (HTTPS with a self-signed certificate, `__Host-` cookie)
+   */
+  readonly insecureDev?: boolean;
+  /** @default 'cloakroom-demo' */
+  readonly demoPassword?: string;
+  /**
+   * How long a rotated key is published before it is used. Short here so the
+   * demo shows a rotation complete; in production keep the library default
+   * (one hour for signing keys, longer than any JWKS cache).
+   * @default 5000
+   */
+  readonly publishAheadMs?: number;
+  /** Records per rewrap page. @default 2 */
+  readonly rewrapBatchSize?: number;
+  /** Addresses allowed operator actions (CIDR). @default loopback only */
+  readonly adminAllow?: readonly string[];
+  /** Proxies whose X-Forwarded-For is believed. @default [] */
+  readonly trustedProxies?: readonly string[];
+  /** Redis key prefix. @default 'cloakroom-example:' */
+  readonly redisPrefix?: string;
+  /** PostgreSQL schema. @default 'public' */
+  readonly postgresSchema?: string;
+  /** Audit events (hashed ids only). @default none */
+  readonly onEvent?: EventSink;
+  /** Start-up messages and warnings. @default console.warn */
+  readonly log?: (line: string) => void;
+}
+
+/** A running app. */
+export interface RunningApp {
+  /** Base URL, e.g. `https://127.0.0.1:8443/`. */
+  readonly url: string;
+  readonly dataDir: string;
+  /** The self-signed certificate to trust (HTTPS mode). */
+  readonly certPath?: string;
+  /** Name of the ticket cookie. */
+  readonly cookieName: string;
+  readonly backend: 'filesystem' | 'redis' | 'postgres';
+  readonly cloakroom: Cloakroom;
+  readonly keys: RotatingKeyProvider;
+  readonly runner: RewrapRunner;
+  /** Stops the server, waits for a running rewrap, closes the stores. Idempotent. */
+  close(): Promise<void>;
+}
+
+const SWEEP_EVERY = 5 * 60_000;
+
+/**
+ * Starts the example app: a rotating key set and sessions on one backend, a
+ * `node:http(s)` server with the pages, and a sweeper for stores without
+ * native expiry.
+ *
+ * @throws ConfigInvalid for a bad master key, store URL or TLS failure.
+ * @example
+ * ```ts
+ * const app = await startApp({ port: 0 });
+ * console.log(app.url);
+ * await app.close();
+ * ```
+ */
+export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
+  const log = options.log ?? ((line: string) => console.warn(line));
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'cloakroom-example-')));
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+
+  let masterKey = options.masterKey;
+  if (masterKey === undefined || masterKey === '') {
+    masterKey = randomBytes(32).toString('base64url');
+    log(
+      `WARNING demo mode: CLOAKROOM_MASTER_KEY is not set, using a generated master key.\n  To keep the key set across restarts: export CLOAKROOM_MASTER_KEY=${masterKey}`,
+    );
+  }
+  const masterBytes = Buffer.from(masterKey, 'base64url');
+  if (masterBytes.length !== 32 || masterBytes.toString('base64url') !== masterKey) {
+    throw new ConfigInvalid('CLOAKROOM_MASTER_KEY must be 32 bytes, base64url-encoded');
+  }
+
+  const backend = await openBackend({
+    dataDir,
+    ...(options.storeUrl === undefined ? {} : { storeUrl: options.storeUrl }),
+    ...(options.redisPrefix === undefined ? {} : { redisPrefix: options.redisPrefix }),
+    ...(options.postgresSchema === undefined ? {} : { postgresSchema: options.postgresSchema }),
+  });
+  const publishAhead = options.publishAheadMs ?? 5_000;
+  const keys = rotatingKeys({
+    store: backend.keySets,
+    name: 'example-app',
+    masterKey,
+    refreshEvery: Math.max(50, Math.floor(publishAhead / 2)),
+    signing: { publishAhead },
+    storage: { publishAhead },
+  });
+  // Users may list and sign out their own sessions (defaultPolicy); operator
+  // actions need the admin role (granted only in admin mode) AND an allowed address.
+  const policy = anyOf(
+    defaultPolicy(),
+    allOf(
+      rolePolicy({
+        roles: { admin: ['keys.*', 'store.*', 'session.list', 'subject.revoke'] },
+        everyone: [],
+      }),
+      ipAllowlist({
+        allow: options.adminAllow ?? ['127.0.0.0/8', '::1'],
+        actions: OPERATOR_ACTIONS,
+      }),
+    ),
+  );
+  const cloakroom = createCloakroom({
+    store: backend.store,
+    keys,
+    policy,
+    issuer: 'https://example-app.cloakroom.test',
+    audience: 'https://api.example-app.cloakroom.test',
+    ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+  });
+  try {
+    await keys.status(); // load (or create) the key set now, not on the first request
+  } catch (error) {
+    await cloakroom.close();
+    await backend.close();
+    throw error;
+  }
+
+  const insecure = options.insecureDev === true;
+  const cookie: TicketCookieOptions = insecure ? { name: 'cloakroom-dev', secure: false } : {};
+  const runner = createRewrapRunner({
+    cloakroom,
+    keys,
+    ...(options.rewrapBatchSize === undefined ? {} : { batchSize: options.rewrapBatchSize }),
+  });
+  const handle = createHandler({
+    cloakroom,
+    keys,
+    policy,
+    csrf: createCsrfGuard(masterBytes),
+    cookie,
+    runner,
+    demoPassword: options.demoPassword ?? DEFAULT_DEMO_PASSWORD,
+    ...(options.trustedProxies === undefined ? {} : { trustedProxies: options.trustedProxies }),
+    footer: `Sessions and keys in the ${esc(backend.kind)} store · ${insecure ? 'plain http (dev)' : 'https'}`,
+  });
+  const listener = (req: Parameters<typeof handle>[0], res: Parameters<typeof handle>[1]) => {
+    void handle(req, res);
+  };
+
+  let server: Server;
+  let certPath: string | undefined;
+  if (insecure) {
+    server = createHttpServer(listener);
+  } else {
+    const tls = await selfSignedCertificate(dataDir);
+    certPath = tls.certPath;
+    server = createHttpsServer({ cert: tls.cert, key: tls.key }, listener);
+  }
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8443, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `${insecure ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+
+  const sweeper = backend.needsSweep
+    ? setInterval(() => {
+        backend.store.sweep?.(Date.now()).catch((e: Error) => log(`sweep failed: ${e.message}`));
+      }, SWEEP_EVERY).unref()
+    : undefined;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    dataDir,
+    ...(certPath === undefined ? {} : { certPath }),
+    cookieName: cookie.name ?? '__Host-cloakroom',
+    backend: backend.kind,
+    cloakroom,
+    keys,
+    runner,
+    close() {
+      closing ??= (async () => {
+        if (sweeper !== undefined) clearInterval(sweeper);
+        const stopped = new Promise<void>((r) => server.close(() => r()));
+        server.closeAllConnections();
+        await stopped;
+        await runner.idle();
+        await cloakroom.close();
+        await backend.close();
+      })();
+      return closing;
+    },
+  };
+}
