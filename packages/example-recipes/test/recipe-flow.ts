@@ -22,6 +22,8 @@ export interface AppRequest {
   readonly json?: unknown;
   /** Raw body (sent as application/json) for malformed-body checks. */
   readonly rawJson?: string;
+  /** Overrides `application/json`, e.g. what a cross-site HTML form can send. */
+  readonly contentType?: string;
   readonly userAgent?: string;
 }
 
@@ -41,7 +43,7 @@ export function toRequest(base: string, request: AppRequest): Request {
   if (request.userAgent !== undefined) headers.set('user-agent', request.userAgent);
   let body: string | undefined;
   if (request.json !== undefined || request.rawJson !== undefined) {
-    headers.set('content-type', 'application/json');
+    headers.set('content-type', request.contentType ?? 'application/json');
     body = request.rawJson ?? JSON.stringify(request.json);
   }
   return new Request(new URL(request.path, base), {
@@ -291,6 +293,29 @@ export function describeRecipe(framework: string, start: StartApp): void {
       const broken = await send({ method: 'POST', path: '/login', rawJson: '{"username":' });
       expect(broken.status).toBe(400);
       expect(broken.headers.getSetCookie()).toEqual([]);
+    });
+
+    it('a sign-in posted as a cross-site form could (text/plain) gets no cookie; an oversized body is refused', async () => {
+      const credentials = JSON.stringify({ username: 'alice', password: USERS.alice });
+      for (const contentType of ['text/plain', 'application/x-www-form-urlencoded']) {
+        const response = await send({
+          method: 'POST',
+          path: '/login',
+          rawJson: credentials,
+          contentType,
+        });
+        expect(response.status).toBeGreaterThanOrEqual(400);
+        expect(response.status).toBeLessThan(500);
+        expect(response.headers.getSetCookie()).toEqual([]);
+      }
+      const oversized = await send({
+        method: 'POST',
+        path: '/login',
+        json: { username: 'alice', password: USERS.alice, padding: 'x'.repeat(8192) },
+      });
+      expect(oversized.status).toBeGreaterThanOrEqual(400);
+      expect(oversized.status).toBeLessThan(500);
+      expect(oversized.headers.getSetCookie()).toEqual([]);
     });
 
     it('elevate with a wrong password gets 403 and keeps the ticket as it was', async () => {
