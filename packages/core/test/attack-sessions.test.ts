@@ -259,3 +259,35 @@ describe('SEC-13 every failure looks the same to the caller on every ticket path
     }
   });
 });
+
+describe('SEC-06 a stolen ticket against refresh rotation', () => {
+  it('SEC-06 a thief who refreshes a stolen ticket loses the session as soon as the victim comes back after the grace window', async () => {
+    const { cloakroom, clock, events } = await setup({ refreshGraceMs: 5_000 });
+    const { ticket: stolen } = await cloakroom.create('victim');
+    const thief = await cloakroom.refresh(stolen);
+    expect((await cloakroom.resolve(thief?.ticket))?.subject).toBe('victim');
+    clock.advance(5_000);
+    // The victim still holds the old ticket: presenting it is reuse.
+    expect(await cloakroom.resolve(stolen)).toBeNull();
+    expect(events.some((e) => e.type === 'session.reuse_detected')).toBe(true);
+    expect(await cloakroom.resolve(thief?.ticket)).toBeNull();
+    expect(await cloakroom.refresh(thief?.ticket)).toBeNull();
+  });
+
+  it('SEC-06 chained refreshes by a thief are all revoked by one reuse of the first ticket', async () => {
+    const { cloakroom, clock } = await setup({ refreshGraceMs: 1_000 });
+    const { ticket: first } = await cloakroom.create('victim');
+    let current = first;
+    const chain: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1_000);
+      const next = await cloakroom.refresh(current);
+      if (next === null) throw new Error('refresh failed');
+      chain.push(next.ticket);
+      current = next.ticket;
+    }
+    clock.advance(1_000);
+    expect(await cloakroom.refresh(first)).toBeNull();
+    for (const t of chain) expect(await cloakroom.resolve(t)).toBeNull();
+  });
+});
