@@ -1,0 +1,299 @@
+#!/usr/bin/env node
+// Type-checks every ```ts / ```typescript block of README.md, docs/**/*.md and
+// packages/*/README.md, so the docs cannot drift from the code.
+//
+// Each block becomes one module file under .tmp/docs-check/ (inside the repo,
+// so `@cloakroom/*` resolve through the root tsconfig paths to packages/*/src)
+// and all of them are type-checked as one `tsc --noEmit` program. Module files
+// allow top-level await; `export {}` is appended so blocks never share names.
+//
+// Directives, on the first line of a block:
+//   // @docs-skip: <reason>   not checked (a deliberate fragment); keep these rare
+//   // @docs-continue         appended to the previous checked block of the same
+//                             file, so a step-by-step guide is checked as one program
+// And anywhere in a Markdown file:
+//   <!-- docs-check: run -->  every checked program of that file is also executed
+//                             (tsx, 60 s each) after type-checking passes
+//
+// Usage: node scripts/check-docs.mjs [--verbose]
+// Exit status: 0 when every block type-checks (and runs), 1 otherwise.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = join(ROOT, '.tmp', 'docs-check');
+const BLOCKS = join(OUT, 'blocks');
+const verbose = process.argv.includes('--verbose');
+const LANGS = new Set(['ts', 'typescript']);
+const SKIP = /^\s*\/\/\s*@docs-skip\b:?\s*(.*)$/;
+const CONTINUE = /^\s*\/\/\s*@docs-continue\b/;
+const RUN_MARKER = /<!--\s*docs-check:\s*run\s*-->/;
+
+/** Markdown files in scope, repo-relative with `/` separators, sorted. */
+function markdownFiles() {
+  const out = [];
+  if (existsSync(join(ROOT, 'README.md'))) out.push('README.md');
+  const walk = (dir) => {
+    for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${entry.name}`;
+      // docs/api is typedoc's generated HTML.
+      if (entry.isDirectory() && rel !== 'docs/api') walk(rel);
+      else if (entry.isFile() && entry.name.endsWith('.md')) out.push(rel);
+    }
+  };
+  if (existsSync(join(ROOT, 'docs'))) walk('docs');
+  for (const pkg of readdirSync(join(ROOT, 'packages'), { withFileTypes: true })) {
+    const rel = `packages/${pkg.name}/README.md`;
+    if (pkg.isDirectory() && existsSync(join(ROOT, rel))) out.push(rel);
+  }
+  return out.sort();
+}
+
+/**
+ * Fenced code blocks of a Markdown text (CommonMark fences of ``` or ~~~,
+ * any indentation so blocks inside list items count). A fence is closed only
+ * by the same character at least as long, so a ```ts shown inside a ````md
+ * example is not extracted.
+ */
+function fencedBlocks(text) {
+  const lines = text.split(/\r?\n/);
+  const blocks = [];
+  let open;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (open === undefined) {
+      const m = /^(\s*)(`{3,}|~{3,})\s*([^\s`]*)/.exec(line);
+      if (m)
+        open = {
+          indent: m[1].length,
+          fence: m[2],
+          lang: m[3].toLowerCase(),
+          line: i + 1,
+          body: [],
+        };
+      continue;
+    }
+    const close = /^\s*(`{3,}|~{3,})\s*$/.exec(line);
+    if (close && close[1][0] === open.fence[0] && close[1].length >= open.fence.length) {
+      blocks.push(open);
+      open = undefined;
+      continue;
+    }
+    // Strip the fence's own indentation (list items), never more.
+    const strip = Math.min(open.indent, line.length - line.trimStart().length);
+    open.body.push(line.slice(strip));
+  }
+  return blocks;
+}
+
+function extract(files) {
+  const programs = [];
+  const skipped = [];
+  const problems = [];
+  let blockCount = 0;
+  for (const file of files) {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    const run = RUN_MARKER.test(text);
+    let last;
+    for (const block of fencedBlocks(text)) {
+      if (!LANGS.has(block.lang)) continue;
+      blockCount++;
+      const first = block.body.find((l) => l.trim() !== '') ?? '';
+      const skip = SKIP.exec(first);
+      if (skip) {
+        if (skip[1].trim() === '') {
+          problems.push(`${file}:${block.line}: @docs-skip needs a reason ("// @docs-skip: why")`);
+        }
+        skipped.push({ file, line: block.line, reason: skip[1].trim() });
+        continue;
+      }
+      // The code starts on the line after the opening fence.
+      const segment = { file, line: block.line + 1, body: block.body };
+      if (CONTINUE.test(first)) {
+        if (last === undefined) {
+          problems.push(`${file}:${block.line}: @docs-continue without a previous checked block`);
+          continue;
+        }
+        last.segments.push(segment);
+        continue;
+      }
+      last = { file, run, segments: [segment] };
+      programs.push(last);
+    }
+  }
+  return { programs, skipped, problems, blockCount };
+}
+
+/**
+ * Packages installed in some workspace package but not at the root (pg,
+ * ioredis, express…): mapped through `paths` so docs blocks importing them
+ * resolve as they would in that package. Types from @types/<name> win.
+ */
+function dependencyPaths() {
+  const paths = {};
+  const rootHas = (name) => existsSync(join(ROOT, 'node_modules', name));
+  for (const pkg of readdirSync(join(ROOT, 'packages')).sort()) {
+    const nm = join(ROOT, 'packages', pkg, 'node_modules');
+    if (!existsSync(nm)) continue;
+    const names = [];
+    for (const entry of readdirSync(nm)) {
+      if (entry.startsWith('.') || entry === '@cloakroom' || entry === '@types') continue;
+      if (entry.startsWith('@')) {
+        for (const sub of readdirSync(join(nm, entry))) names.push(`${entry}/${sub}`);
+      } else names.push(entry);
+    }
+    for (const name of names) {
+      if (paths[name] !== undefined || rootHas(name)) continue;
+      const typesName = name.startsWith('@') ? name.slice(1).replace('/', '__') : name;
+      const candidates = [`@types/${typesName}`, name]
+        .map((n) => join(nm, n))
+        .filter((p) => existsSync(p))
+        .map((p) => `./${relative(ROOT, p).split(sep).join('/')}`);
+      paths[name] = candidates;
+      paths[`${name}/*`] = [`./${relative(ROOT, join(nm, name)).split(sep).join('/')}/*`];
+    }
+  }
+  return paths;
+}
+
+function writePrograms(programs) {
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(BLOCKS, { recursive: true });
+  const byPath = new Map();
+  for (const program of programs) {
+    const first = program.segments[0];
+    const name = `${first.file.replace(/[^A-Za-z0-9]+/g, '_')}__L${first.line}.ts`;
+    const path = join(BLOCKS, name);
+    const lines = [];
+    const origin = []; // generated line (0-based) → { file, line }
+    for (const seg of program.segments) {
+      seg.body.forEach((text, i) => {
+        lines.push(text);
+        origin.push({ file: seg.file, line: seg.line + i });
+      });
+    }
+    lines.push('export {};', '');
+    writeFileSync(path, lines.join('\n'));
+    program.path = path;
+    byPath.set(path, { program, origin });
+  }
+  const rootConfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8'));
+  const tsconfig = {
+    extends: '../../tsconfig.json',
+    compilerOptions: {
+      noEmit: true,
+      baseUrl: '../..',
+      paths: { ...rootConfig.compilerOptions.paths, ...dependencyPaths() },
+    },
+    include: ['blocks/*.ts'],
+  };
+  writeFileSync(join(OUT, 'tsconfig.json'), `${JSON.stringify(tsconfig, null, 2)}\n`);
+  return byPath;
+}
+
+/** `tsc` diagnostics, each mapped back to its Markdown line when it is in a block. */
+function typeCheck(byPath) {
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = spawnSync(
+    process.execPath,
+    [tsc, '-p', join(OUT, 'tsconfig.json'), '--pretty', 'false'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  if (result.error) throw result.error;
+  const inDocs = [];
+  const elsewhere = [];
+  let current;
+  for (const line of `${result.stdout}${result.stderr}`.split('\n')) {
+    const m = /^(.+?)\((\d+),(\d+)\): (error|warning) (TS\d+: .*)$/.exec(line);
+    if (!m) {
+      if (current && line.trim() !== '') current.text += `\n    ${line.trim()}`;
+      else if (line.trim() !== '' && !current) elsewhere.push(line);
+      continue;
+    }
+    const abs = resolve(ROOT, m[1]);
+    const entry = byPath.get(abs);
+    const origin = entry?.origin[Number(m[2]) - 1];
+    if (origin) {
+      current = {
+        where: `${origin.file}:${origin.line}:${m[3]}`,
+        text: m[5],
+        program: entry.program,
+      };
+      inDocs.push(current);
+    } else if (entry) {
+      current = { where: `${relative(ROOT, abs)}:${m[2]}`, text: m[5], program: entry.program };
+      inDocs.push(current);
+    } else {
+      current = { where: `${relative(ROOT, abs)}:${m[2]}:${m[3]}`, text: m[5] };
+      elsewhere.push(current);
+    }
+  }
+  return { inDocs, elsewhere, status: result.status };
+}
+
+function runPrograms(programs) {
+  const failures = [];
+  const tsx = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+  for (const program of programs.filter((p) => p.run)) {
+    const where = `${program.segments[0].file}:${program.segments[0].line}`;
+    const result = spawnSync(
+      process.execPath,
+      [tsx, '--tsconfig', join(OUT, 'tsconfig.json'), program.path],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, NODE_ENV: 'test' },
+      },
+    );
+    if (result.status === 0) {
+      if (verbose) console.log(`ran ${where}\n${result.stdout}`);
+      continue;
+    }
+    failures.push({
+      where,
+      output: `${result.stdout}${result.stderr}`.trim() || String(result.error ?? result.signal),
+    });
+  }
+  return failures;
+}
+
+const files = markdownFiles();
+const { programs, skipped, problems, blockCount } = extract(files);
+const byPath = writePrograms(programs);
+const started = Date.now();
+const { inDocs, elsewhere } = typeCheck(byPath);
+const checkedBlocks = programs.reduce((n, p) => n + p.segments.length, 0);
+
+for (const p of problems) console.error(p);
+for (const d of inDocs) console.error(`${d.where}: ${d.text}`);
+if (elsewhere.length > 0) {
+  console.warn(
+    `note: ${elsewhere.length} diagnostic(s) outside the docs blocks (in package sources; \`pnpm typecheck\` reports them):`,
+  );
+  for (const d of elsewhere.slice(0, 10))
+    console.warn(`  ${typeof d === 'string' ? d : `${d.where}: ${d.text}`}`);
+}
+let runFailures = [];
+if (inDocs.length === 0 && problems.length === 0) {
+  runFailures = runPrograms(programs);
+  for (const f of runFailures) console.error(`${f.where}: the block failed when run:\n${f.output}`);
+}
+if (skipped.length > 0) {
+  console.log(`skipped (${skipped.length}):`);
+  for (const s of skipped) console.log(`  ${s.file}:${s.line}: ${s.reason}`);
+}
+const failedPrograms = new Set(inDocs.map((d) => d.program));
+console.log(
+  `docs: ${files.length} Markdown files, ${blockCount} ts blocks: ${checkedBlocks} type-checked as ${programs.length} programs ` +
+    `(${programs.filter((p) => p.run).length} also run), ${skipped.length} skipped; ` +
+    `${inDocs.length} error(s) in ${failedPrograms.size} program(s), ${runFailures.length} run failure(s) ` +
+    `[${((Date.now() - started) / 1000).toFixed(1)} s]`,
+);
+process.exit(inDocs.length > 0 || problems.length > 0 || runFailures.length > 0 ? 1 : 0);
