@@ -12,6 +12,9 @@ import { RecordTable } from './record-table';
 import { decodeCursor, encodeCursor, newCursorTag } from './scan-cursor';
 import { assertKey, assertRecord, assertVersion } from './validate';
 
+/** Most expired records one background sweep step removes before yielding. */
+const SWEEP_BATCH = 10_000;
+
 /**
  * A {@link SessionStore} held in this process's memory.
  *
@@ -85,13 +88,31 @@ export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
     if (closed) throw new Closed('memory store is closed');
   };
 
+  // The background sweep works in batches so that a mass expiry (a burst of
+  // sign-ins an hour ago) never blocks the event loop for long: each batch
+  // removes at most SWEEP_BATCH records, then yields with setImmediate.
   let timer: ReturnType<typeof setInterval> | undefined;
+  let pending: ReturnType<typeof setImmediate> | undefined;
+  const sweepBatch = (): void => {
+    pending = undefined;
+    if (closed) return;
+    // A throwing fake clock must not become an uncaught exception in a timer;
+    // the next call through the API reports it.
+    let at: number;
+    try {
+      at = now();
+    } catch {
+      return;
+    }
+    table.reclaimExpired(at, SWEEP_BATCH);
+    if (table.mayHaveExpired(at)) {
+      pending = setImmediate(sweepBatch);
+      pending.unref?.();
+    }
+  };
   if (sweepIntervalMs > 0) {
     timer = setInterval(() => {
-      // A throwing fake clock must not become an uncaught exception in a timer.
-      try {
-        if (!closed) table.reclaimExpired(now());
-      } catch {}
+      if (pending === undefined) sweepBatch();
     }, sweepIntervalMs);
     timer.unref?.();
   }
@@ -179,7 +200,9 @@ export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
       if (closed) return;
       closed = true;
       if (timer !== undefined) clearInterval(timer);
+      if (pending !== undefined) clearImmediate(pending);
       timer = undefined;
+      pending = undefined;
       // Nothing can read the records any more; let the memory go now.
       table.clear();
     },

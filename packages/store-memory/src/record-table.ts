@@ -41,6 +41,11 @@ export class RecordTable {
 
   constructor(private readonly maxSessions: number) {}
 
+  /** True when some record may have expired at `now` (the heap top is a lower bound). */
+  mayHaveExpired(now: number): boolean {
+    return this.heap.peek() <= now;
+  }
+
   /** Records held, including expired ones not yet reclaimed. */
   get size(): number {
     return this.records.size;
@@ -148,11 +153,14 @@ export class RecordTable {
     return { records, lastSeq: position >= end ? undefined : lastSeq };
   }
 
-  /** Remove every record expired at `now`; O(k log n) for k expired. */
-  reclaimExpired(now: number): number {
+  /**
+   * Remove records expired at `now`, at most `max` of them; O(k log n) for
+   * k removed. Stale heap entries popped on the way do not count.
+   */
+  reclaimExpired(now: number, max = Number.POSITIVE_INFINITY): number {
     const heap = this.heap;
     let removed = 0;
-    while (heap.size > 0 && heap.peek() <= now) {
+    while (removed < max && heap.size > 0 && heap.peek() <= now) {
       const exp = heap.peek();
       const id = heap.peekId();
       heap.pop();

@@ -165,6 +165,37 @@ describe('background sweep timer', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('a mass expiry is swept in batches of 10,000 that yield to the event loop between them', async () => {
+    vi.useFakeTimers();
+    const clock = fakeClock();
+    const store = createMemoryStore({ clock, sweepIntervalMs: 1_000, maxSessions: 30_000 });
+    for (let i = 0; i < 25_000; i++) await store.insert(rec(clock, { ttl: 500 }));
+    clock.advance(500);
+    vi.advanceTimersToNextTimer(); // the interval fires: one batch, then a scheduled continuation
+    expect(vi.getTimerCount()).toBe(2);
+    expect(await store.sweep(clock.now)).toBe(15_000);
+    vi.runOnlyPendingTimers();
+    await store.close();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('the batched background sweep runs to completion on its own', async () => {
+    vi.useFakeTimers();
+    const clock = fakeClock();
+    const store = createMemoryStore({ clock, sweepIntervalMs: 1_000, maxSessions: 30_000 });
+    for (let i = 0; i < 25_000; i++) await store.insert(rec(clock, { ttl: 500 }));
+    const survivor = rec(clock, { ttl: 5_000 });
+    await store.insert(survivor);
+    clock.advance(500);
+    vi.advanceTimersByTime(1_000); // batch 1 of 3
+    vi.advanceTimersToNextTimer(); // the continuation, before the next interval: batch 2
+    vi.advanceTimersToNextTimer(); // batch 3 removes the last 5,000 and schedules nothing
+    expect(vi.getTimerCount()).toBe(1);
+    expect(await store.sweep(clock.now)).toBe(0);
+    expect(await store.get(survivor.id)).toEqual(survivor);
+    await store.close();
+  });
+
   it('sweepIntervalMs 0 starts no timer', () => {
     vi.useFakeTimers();
     const on = createMemoryStore({ sweepIntervalMs: 10 });
