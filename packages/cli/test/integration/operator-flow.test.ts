@@ -71,7 +71,12 @@ describe.each([
   it('keys init creates the key set: one primary signing and one primary storage key', async () => {
     const r = await run(['keys', 'init', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const s = r.json<{ type: string; version: number; signing: { state: string }[]; storage: { state: string }[] }>();
+    const s = r.json<{
+      type: string;
+      version: number;
+      signing: { state: string }[];
+      storage: { state: string }[];
+    }>();
     expect(s.type).toBe('rotating');
     expect(s.signing.map((k) => k.state)).toEqual(['primary']);
     expect(s.storage.map((k) => k.state)).toEqual(['primary']);
@@ -87,7 +92,11 @@ describe.each([
     const status = (await run(['keys', 'status', '--json'])).json<{ storage: { id: string }[] }>();
     const r = await run(['stats', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const stats = r.json<{ total: number; byKeyId: Record<string, number>; expiredNotSwept?: number }>();
+    const stats = r.json<{
+      total: number;
+      byKeyId: Record<string, number>;
+      expiredNotSwept?: number;
+    }>();
     expect(stats.total).toBe(5);
     expect(stats.byKeyId).toEqual({ [status.storage[0]!.id]: 5 });
     if (backend.name === 'redis') expect(stats.expiredNotSwept).toBeUndefined();
@@ -118,7 +127,12 @@ describe.each([
     now = T0 + 10 * MINUTE; // past the storage key's publish window: it is primary now
     const r = await run(['rewrap', '--batch-size', '2', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const report = r.json<{ complete: boolean; rewrapped: number; primaryKeyId: string; byKeyId: Record<string, number> }>();
+    const report = r.json<{
+      complete: boolean;
+      rewrapped: number;
+      primaryKeyId: string;
+      byKeyId: Record<string, number>;
+    }>();
     expect(report).toMatchObject({ complete: true, rewrapped: 5, primaryKeyId: newId });
     expect(report.byKeyId).toEqual({ [newId]: 5 });
     const stats = (await run(['stats', '--json'])).json<{ byKeyId: Record<string, number> }>();
@@ -156,7 +170,9 @@ describe.each([
   it('rewrap on a terminal draws a progress bar on stderr', async () => {
     const r = await cli(['rewrap'], env(), { clock, stderrIsTTY: true });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/\r\x1b\[K\[#+-*\]\s+100% 5\/5/);
+    // Redrawn in place: carriage return, erase line, then the bar.
+    expect(r.stderr).toContain('\r\u001b[K[');
+    expect(r.stderr).toMatch(/\[#{30}\]\s+100% 5\/5/);
     expect(r.stdout).toMatch(/already current 5/);
   });
 
@@ -173,7 +189,10 @@ describe.each([
     });
     apps.push(old);
     await old.create('carol');
-    const before = (await run(['stats', '--json'])).json<{ total: number; expiredNotSwept?: number }>();
+    const before = (await run(['stats', '--json'])).json<{
+      total: number;
+      expiredNotSwept?: number;
+    }>();
     expect(before.total).toBe(5);
     const r = await run(['sweep', '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -184,7 +203,10 @@ describe.each([
     }
     expect(before.expiredNotSwept).toBe(1);
     expect(r.json()).toEqual({ swept: 1 });
-    const after = (await run(['stats', '--json'])).json<{ total: number; expiredNotSwept?: number }>();
+    const after = (await run(['stats', '--json'])).json<{
+      total: number;
+      expiredNotSwept?: number;
+    }>();
     expect(after).toMatchObject({ total: 5, expiredNotSwept: 0 });
   });
 
@@ -204,11 +226,16 @@ describe.each([
   });
 
   it('SEC-19 keys compromise disables the primary storage key at once: its sessions stop resolving', async () => {
-    const before = (await run(['keys', 'status', '--json'])).json<{ storage: { id: string; state: string }[] }>();
+    const before = (await run(['keys', 'status', '--json'])).json<{
+      storage: { id: string; state: string }[];
+    }>();
     const primary = before.storage.find((k) => k.state === 'primary')!.id;
     const r = await run(['keys', 'compromise', primary, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const after = r.json<{ compromised: string; status: { storage: { id: string; state: string }[] } }>();
+    const after = r.json<{
+      compromised: string;
+      status: { storage: { id: string; state: string }[] };
+    }>();
     expect(after.compromised).toBe(primary);
     expect(after.status.storage.find((k) => k.id === primary)?.state).toBe('disabled');
     expect(after.status.storage.filter((k) => k.state === 'primary')).toHaveLength(1);
@@ -218,7 +245,10 @@ describe.each([
     }
     const stats = (await run(['stats', '--json'])).json<{ byKeyId: Record<string, number> }>();
     expect(stats.byKeyId).toEqual({ [primary]: 2 });
-    const rewrap = (await run(['rewrap', '--json'])).json<{ unreadable: number; rewrapped: number }>();
+    const rewrap = (await run(['rewrap', '--json'])).json<{
+      unreadable: number;
+      rewrapped: number;
+    }>();
     expect(rewrap).toMatchObject({ unreadable: 2, rewrapped: 0 });
   });
 
@@ -229,7 +259,9 @@ describe.each([
   });
 
   it('SEC-15 keys rotate-master re-seals the key set: the old master key no longer opens it', async () => {
-    const r = await run(['keys', 'rotate-master', '--json'], { CLOAKROOM_NEW_MASTER_KEY: newMaster });
+    const r = await run(['keys', 'rotate-master', '--json'], {
+      CLOAKROOM_NEW_MASTER_KEY: newMaster,
+    });
     expect(r.code, r.stderr).toBe(0);
     const out = r.json<{ previousMasterKeyId: string; status: { masterKeyId: string } }>();
     expect(out.status.masterKeyId).not.toBe(out.previousMasterKeyId);
