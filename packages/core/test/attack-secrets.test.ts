@@ -73,8 +73,10 @@ describe('SEC-04 secrets are compared in constant time', () => {
     // key-set cache's wrapped (already encrypted) data key. Authentication
     // itself is AES-GCM and HMAC inside node:crypto/jose, never a JS compare.
     const allowed = /function sameBytes\(/;
-    const secretName = /(mac|digest|tag|secret|ticket)/i;
-    const benign = /^([A-Z0-9_]+|.*\.(length|byteLength|sub|type|state|code))$/;
+    // A value whose name ends in one of these words (`mac`, `authTag`, `nextTicket`, `key.secret`);
+    // `ticketBound` or `TICKET_LENGTH` are not secrets.
+    const secretName = /(^|[a-z_])(mac|hmac|digest|tag|secret|ticket)$/i;
+    const lastPart = (operand: string) => operand.split('.').at(-1) ?? operand;
     const absent = /^(undefined|null|true|false|\d+)$/;
     const offences: string[] = [];
     for (const file of readdirSync(SRC).filter((f) => f.endsWith('.ts'))) {
@@ -90,7 +92,7 @@ describe('SEC-04 secrets are compared in constant time', () => {
         }
         for (const m of line.matchAll(/([\w.$]+)\s*[!=]==?\s*([\w.$]+)/g)) {
           const operands = [m[1] as string, m[2] as string];
-          const suspicious = operands.some((o) => secretName.test(o) && !benign.test(o));
+          const suspicious = operands.some((o) => secretName.test(lastPart(o)));
           const againstAbsent = operands.some((o) => absent.test(o));
           if (suspicious && !againstAbsent && !/typeof\s*$/.test(line.slice(0, m.index))) {
             offences.push(`${file}:${i + 1}: ${line.trim()}`);
