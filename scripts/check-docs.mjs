@@ -7,13 +7,16 @@
 // and all of them are type-checked as one `tsc --noEmit` program. Module files
 // allow top-level await; `export {}` is appended so blocks never share names.
 //
-// Directives, on the first line of a block:
-//   // @docs-skip: <reason>   not checked (a deliberate fragment); keep these rare
-//   // @docs-continue         appended to the previous checked block of the same
-//                             file, so a step-by-step guide is checked as one program
-// And anywhere in a Markdown file:
-//   <!-- docs-check: run -->  every checked program of that file is also executed
-//                             (tsx, 60 s each) after type-checking passes
+// Directives, either as the first line of a block or as an HTML comment on
+// the line before its fence (invisible when the Markdown is rendered):
+//   // @docs-skip: <reason>      <!-- docs-check: skip: <reason> -->
+//       not checked (a deliberate fragment); keep these rare
+//   // @docs-continue            <!-- docs-check: continue -->
+//       appended to the previous checked block of the same file, so a
+//       step-by-step guide is checked as one program
+//   <!-- docs-check: run -->
+//       the program starting with this block is also executed (tsx, 60 s)
+//       after type-checking passes
 //
 // Usage: node scripts/check-docs.mjs [--verbose]
 // Exit status: 0 when every block type-checks (and runs), 1 otherwise.
@@ -29,7 +32,7 @@ const verbose = process.argv.includes('--verbose');
 const LANGS = new Set(['ts', 'typescript']);
 const SKIP = /^\s*\/\/\s*@docs-skip\b:?\s*(.*)$/;
 const CONTINUE = /^\s*\/\/\s*@docs-continue\b/;
-const RUN_MARKER = /<!--\s*docs-check:\s*run\s*-->/;
+const HTML_DIRECTIVE = /^\s*<!--\s*docs-check:\s*(skip|continue|run)\b:?\s*(.*?)\s*-->\s*$/;
 
 /** Markdown files in scope, repo-relative with `/` separators, sorted. */
 function markdownFiles() {
@@ -65,14 +68,19 @@ function fencedBlocks(text) {
     const line = lines[i];
     if (open === undefined) {
       const m = /^(\s*)(`{3,}|~{3,})\s*([^\s`]*)/.exec(line);
-      if (m)
+      if (m) {
+        let prev = i - 1;
+        while (prev >= 0 && lines[prev].trim() === '') prev--;
+        const d = prev >= 0 ? HTML_DIRECTIVE.exec(lines[prev]) : null;
         open = {
           indent: m[1].length,
           fence: m[2],
           lang: m[3].toLowerCase(),
           line: i + 1,
           body: [],
+          directive: d ? { kind: d[1], reason: d[2] } : undefined,
         };
+      }
       continue;
     }
     const close = /^\s*(`{3,}|~{3,})\s*$/.exec(line);
@@ -95,13 +103,13 @@ function extract(files) {
   let blockCount = 0;
   for (const file of files) {
     const text = readFileSync(join(ROOT, file), 'utf8');
-    const run = RUN_MARKER.test(text);
     let last;
     for (const block of fencedBlocks(text)) {
       if (!LANGS.has(block.lang)) continue;
       blockCount++;
       const first = block.body.find((l) => l.trim() !== '') ?? '';
-      const skip = SKIP.exec(first);
+      const d = block.directive;
+      const skip = d?.kind === 'skip' ? [d.kind, d.reason] : SKIP.exec(first);
       if (skip) {
         if (skip[1].trim() === '') {
           problems.push(`${file}:${block.line}: @docs-skip needs a reason ("// @docs-skip: why")`);
@@ -111,7 +119,7 @@ function extract(files) {
       }
       // The code starts on the line after the opening fence.
       const segment = { file, line: block.line + 1, body: block.body };
-      if (CONTINUE.test(first)) {
+      if (d?.kind === 'continue' || CONTINUE.test(first)) {
         if (last === undefined) {
           problems.push(`${file}:${block.line}: @docs-continue without a previous checked block`);
           continue;
@@ -119,7 +127,7 @@ function extract(files) {
         last.segments.push(segment);
         continue;
       }
-      last = { file, run, segments: [segment] };
+      last = { file, run: d?.kind === 'run', segments: [segment] };
       programs.push(last);
     }
   }
@@ -280,16 +288,14 @@ if (elsewhere.length > 0) {
   for (const d of elsewhere.slice(0, 10))
     console.warn(`  ${typeof d === 'string' ? d : `${d.where}: ${d.text}`}`);
 }
-let runFailures = [];
-if (inDocs.length === 0 && problems.length === 0) {
-  runFailures = runPrograms(programs);
-  for (const f of runFailures) console.error(`${f.where}: the block failed when run:\n${f.output}`);
-}
+// Programs that type-check are run even when others fail, so one report shows both.
+const failedPrograms = new Set(inDocs.map((d) => d.program));
+const runFailures = runPrograms(programs.filter((p) => !failedPrograms.has(p)));
+for (const f of runFailures) console.error(`${f.where}: the block failed when run:\n${f.output}`);
 if (skipped.length > 0) {
   console.log(`skipped (${skipped.length}):`);
   for (const s of skipped) console.log(`  ${s.file}:${s.line}: ${s.reason}`);
 }
-const failedPrograms = new Set(inDocs.map((d) => d.program));
 console.log(
   `docs: ${files.length} Markdown files, ${blockCount} ts blocks: ${checkedBlocks} type-checked as ${programs.length} programs ` +
     `(${programs.filter((p) => p.run).length} also run), ${skipped.length} skipped; ` +
