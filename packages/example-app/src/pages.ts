@@ -72,7 +72,8 @@ export function enterAdminPage(user: LayoutUser, footer: string, error?: string)
   );
 }
 
-function keyRows(keys: readonly KeyStatus[]): string {
+/** Table rows of a key list (ids, states, times; never key material). */
+export function keyRows(keys: readonly KeyStatus[]): string {
   return keys
     .map(
       (k) => `<tr class="key ${esc(k.kind)} ${esc(k.state)}"><td><code>${esc(k.id)}</code></td><td class="state">${esc(k.state)}</td>
@@ -126,9 +127,9 @@ export function adminPage(
   return layout(
     'Admin',
     `<p>Operator actions are allowed only to the <code>admin</code> role, in admin mode, from an allowed address (rolePolicy + ipAllowlist).</p>
-<h2>Signing keys</h2><table id="signing-keys">${head}<tbody>${keyRows(status.signing)}</tbody></table>
+<h2>Signing keys</h2><table id="signing-keys">${head}<tbody id="signing-rows">${keyRows(status.signing)}</tbody></table>
 <form class="inline" method="post" action="/admin/rotate">${csrfField(user.csrf)}<input type="hidden" name="kind" value="signing"><button id="rotate-signing">Rotate signing key</button></form>
-<h2>Storage keys</h2><table id="storage-keys">${head}<tbody>${keyRows(status.storage)}</tbody></table>
+<h2>Storage keys</h2><table id="storage-keys">${head}<tbody id="storage-rows">${keyRows(status.storage)}</tbody></table>
 <form class="inline" method="post" action="/admin/rotate">${csrfField(user.csrf)}<input type="hidden" name="kind" value="storage"><button id="rotate-storage">Rotate storage key</button></form>
 <h2>Rewrap</h2>
 <p>Re-seals every stored session under the primary storage key, a page at a time, with compare-and-swap.</p>
@@ -144,7 +145,7 @@ ${job !== undefined && !job.finished ? liveScript(nonce) : ''}`,
 }
 
 // Follows the running job over Server-Sent Events: a log line per event,
-// then the report fragment the server rendered (no markup built from data here).
+// then the report and key tables the server rendered (no markup built from data here).
 function liveScript(nonce: string): string {
   return `<script nonce="${esc(nonce)}">
 (() => {
@@ -164,6 +165,8 @@ function liveScript(nonce: string): string {
     const end = JSON.parse(m.data);
     state.textContent = end.state;
     document.getElementById('report').innerHTML = end.report;
+    document.getElementById('signing-rows').innerHTML = end.signing;
+    document.getElementById('storage-rows').innerHTML = end.storage;
   });
   source.onerror = () => { source.close(); state.textContent = 'Lost the progress stream; reload to see the result.'; };
 })();

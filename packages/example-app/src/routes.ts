@@ -30,6 +30,7 @@ import {
   adminPage,
   enterAdminPage,
   eventLine,
+  keyRows,
   messagePage,
   reportHtml,
   sessionsPage,
@@ -281,25 +282,28 @@ export function createHandler(deps: HandlerDeps) {
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' });
     const job = runner.current();
     const send = (name: string, data: unknown) => res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
-    const end = () => {
+    const end = async () => {
       const last = runner.current();
       const done = last?.events.find((e) => e.type === 'done');
+      const status = await deps.keys.status().catch(() => undefined);
       send('end', {
         state: last === undefined ? 'No rewrap has run yet.' : `Rewrap #${last.id} finished.`,
         report: done?.type === 'done' ? reportHtml(done) : '',
+        signing: status === undefined ? '' : keyRows(status.signing),
+        storage: status === undefined ? '' : keyRows(status.storage),
       });
       res.end();
     };
     if (job === undefined || job.finished) {
       for (const e of job?.events ?? []) send('line', eventLine(e));
-      return end();
+      return void end();
     }
     for (const e of job.events) send('line', eventLine(e));
     const unsubscribe = runner.subscribe((e) => {
       send('line', eventLine(e));
       if (e.type === 'done' || e.type === 'failed') {
         unsubscribe();
-        end();
+        void end();
       }
     });
     res.on('close', unsubscribe);

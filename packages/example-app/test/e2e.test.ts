@@ -177,6 +177,9 @@ describe('example app in headless Chromium', () => {
     const newStorage = (await app.keys.status()).storage.find((k) => k.state === 'primary')?.id;
     expect(newStorage).not.toBe(oldStorage);
     expect(verdict).toContain(newStorage as string);
+    // The key tables were updated live too: the new key is primary, none pending.
+    expect(await page.locator('#storage-keys tr.key.pending').count()).toBe(0);
+    expect(await page.textContent('#storage-keys tr.key.primary')).toContain(newStorage as string);
     await shot(page, '06-admin-rewrap-report');
   });
 

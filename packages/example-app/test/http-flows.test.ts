@@ -142,6 +142,8 @@ describe('example app over HTTPS', () => {
     const evil = { origin: 'https://evil.example' };
     expect((await d.post('/sessions/revoke-others', { csrf }, evil)).status).toBe(403);
     expect((await d.post('/sessions/revoke-others', { csrf }, { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    // An opaque origin (sandboxed frame, data: URL) is not ours either.
+    expect((await d.post('/sessions/revoke-others', { csrf }, { origin: 'null' })).status).toBe(403);
     const fresh = device();
     const login = await fresh.post('/signin', { username: 'bob', password: PASSWORD }, evil);
     expect(login.status).toBe(403);
