@@ -10,6 +10,7 @@ export const COMMAND_USAGES = [
   { words: 'keys status', usage: 'keys status' },
   { words: 'keys rotate', usage: 'keys rotate [signing|storage]' },
   { words: 'keys compromise', usage: 'keys compromise <id>' },
+  { words: 'keys disable', usage: 'keys disable <id>' },
   { words: 'keys rotate-master', usage: 'keys rotate-master' },
   { words: 'jwks', usage: 'jwks' },
   { words: 'rewrap', usage: 'rewrap [--batch-size N] [--cursor CURSOR]' },

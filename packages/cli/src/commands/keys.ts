@@ -95,27 +95,40 @@ export async function keysRotate(ctx: CommandContext): Promise<ExitCode> {
   return 0;
 }
 
-/** Run `keys compromise <id>`: disable a signing or storage key at once. */
-export async function keysCompromise(ctx: CommandContext): Promise<ExitCode> {
+async function disableCommand(ctx: CommandContext, routine: boolean): Promise<ExitCode> {
+  const verb = routine ? 'disable' : 'compromise';
   const id = ctx.args[0];
   if (id === undefined || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
     throw new UsageError(
-      'keys compromise needs the key id (a kid or storage key id, as `keys status` shows)',
+      `keys ${verb} needs the key id (a kid or storage key id, as \`keys status\` shows)`,
     );
   }
-  const provider = requireRotating(await loadKeys(ctx, ctx.connect()), 'keys compromise');
+  const provider = requireRotating(await loadKeys(ctx, ctx.connect()), `keys ${verb}`);
   const before = await provider.status();
   if (![...before.signing, ...before.storage].some((k) => k.id === id)) {
     throw new CliFailure(`no key with id ${id} in key set "${before.name}"`);
   }
-  const status = await provider.compromise(id);
+  const status = routine ? await provider.disable(id) : await provider.compromise(id);
   if (ctx.json) {
-    ctx.printJson({ compromised: id, status: { type: 'rotating', ...status } });
+    ctx.printJson({
+      [routine ? 'disabled' : 'compromised']: id,
+      status: { type: 'rotating', ...status },
+    });
     return 0;
   }
   ctx.print(`key ${id} is disabled: tokens and sessions under it no longer verify or open`);
   printStatus(ctx, status);
   return 0;
+}
+
+/** Run `keys compromise <id>`: disable a signing or storage key at once, even a primary. */
+export function keysCompromise(ctx: CommandContext): Promise<ExitCode> {
+  return disableCommand(ctx, false);
+}
+
+/** Run `keys disable <id>`: routine retirement of a retired or pending key (refuses a primary). */
+export function keysDisable(ctx: CommandContext): Promise<ExitCode> {
+  return disableCommand(ctx, true);
 }
 
 /** Run `keys rotate-master`: re-seal the key set under a new master key. */

@@ -3,7 +3,14 @@ import type { OptionName } from '../args';
 import type { CommandContext } from '../context';
 import type { ExitCode } from '../io';
 import { keysGenerate } from './keys-generate';
-import { keysCompromise, keysInit, keysRotate, keysRotateMaster, keysStatus } from './keys';
+import {
+  keysCompromise,
+  keysDisable,
+  keysInit,
+  keysRotate,
+  keysRotateMaster,
+  keysStatus,
+} from './keys';
 import { migrateCommand } from './migrate';
 import { rewrapCommand } from './rewrap';
 import { jwks, revokeSubject, sweep } from './simple';
@@ -76,6 +83,16 @@ export const COMMANDS: readonly CommandDef[] = [
     options: ROTATING,
     args: { min: 1, max: 1 },
     run: keysCompromise,
+  },
+  {
+    words: ['keys', 'disable'],
+    usage: 'keys disable <id>',
+    summary: 'disable a retired key (e.g. the old storage key once rewrap left it no records)',
+    details:
+      'Routine retirement: refuses the primary key. Check with `cloakroom stats` that no\nrecords remain under a storage key before disabling it: they would stop opening.',
+    options: ROTATING,
+    args: { min: 1, max: 1 },
+    run: keysDisable,
   },
   {
     words: ['keys', 'rotate-master'],

@@ -37,7 +37,9 @@ function printReport(ctx: CommandContext, report: RewrapReport): void {
   ctx.print(
     `scanned ${report.scanned}: rewrapped ${report.rewrapped}, already current ${report.current}, unreadable ${report.unreadable}, contended ${report.contended}`,
   );
-  ctx.print(`records per storage key (primary ${report.primaryKeyId}):`);
+  ctx.print(
+    `records per storage key (primary ${report.primaryKeyId}):${report.scanned === 0 ? ' none' : ''}`,
+  );
   const rows = Object.entries(report.byKeyId).sort((a, b) => b[1] - a[1]);
   for (const line of table(
     rows.map(([id, n]) => [`  ${id}`, String(n), id === report.primaryKeyId ? 'primary' : '']),

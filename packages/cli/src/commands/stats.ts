@@ -21,13 +21,12 @@ export interface StoreStats {
 
 const PAGE = 500;
 
-// The header parser needs no key: a provider that refuses keeps it honest.
-const headerReader = createAesGcmCipher({
-  keys: { storageKeys: () => Promise.reject(new ConfigInvalid('stats reads headers only')) },
-});
-
 /** Run `stats`. Needs the store only, no keys. */
 export async function stats(ctx: CommandContext): Promise<ExitCode> {
+  // The header parser needs no key: a provider that refuses keeps it honest.
+  const headerReader = createAesGcmCipher({
+    keys: { storageKeys: () => Promise.reject(new ConfigInvalid('stats reads headers only')) },
+  });
   const conn = ctx.connect();
   const probe = conn.sessionStore();
   const nativeExpiry = probe.capabilities.nativeExpiry;

@@ -167,6 +167,35 @@ describe.each([
     expect(stats.byKeyId).toEqual({ [newId]: 5 });
   });
 
+  it('keys disable retires old storage keys once rewrap emptied them; it refuses the primary', async () => {
+    const status = (await run(['keys', 'status', '--json'])).json<{
+      storage: { id: string; state: string }[];
+    }>();
+    const primary = status.storage.find((k) => k.state === 'primary')!.id;
+    const retired = status.storage.filter((k) => k.state === 'retired').map((k) => k.id);
+    expect(retired).toHaveLength(2);
+    for (const id of retired) {
+      const r = await run(['keys', 'disable', id, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.json<{ disabled: string }>().disabled).toBe(id);
+    }
+    const after = (await run(['keys', 'status', '--json'])).json<{
+      storage: { id: string; state: string }[];
+    }>();
+    for (const id of retired)
+      expect(after.storage.find((k) => k.id === id)?.state).toBe('disabled');
+    const m = app();
+    for (const { subject, ticket } of tickets)
+      expect((await m.resolve(ticket))?.subject).toBe(subject);
+    const refused = await run(['keys', 'disable', primary]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: /);
+    const unchanged = (await run(['keys', 'status', '--json'])).json<{
+      storage: { id: string; state: string }[];
+    }>();
+    expect(unchanged.storage.find((k) => k.id === primary)?.state).toBe('primary');
+  });
+
   it('rewrap on a terminal draws a progress bar on stderr', async () => {
     const r = await cli(['rewrap'], env(), { clock, stderrIsTTY: true });
     expect(r.code, r.stderr).toBe(0);
