@@ -33,10 +33,8 @@ export interface ExpressRecipeOptions {
  * The ticket travels only in the cookie. A store outage answers 503, never 401.
  *
  * @example
- * ```ts
  * const app = createExpressApp(cloakroom, { verifyPassword });
  * app.listen(3000);
- * ```
  */
 export function createExpressApp(cloakroom: Cloakroom, options: ExpressRecipeOptions): Express {
   const cookie = options.cookie ?? {};

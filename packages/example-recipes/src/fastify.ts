@@ -33,10 +33,8 @@ export interface FastifyRecipeOptions {
  * The ticket travels only in the cookie. A store outage answers 503, never 401.
  *
  * @example
- * ```ts
  * const app = createFastifyApp(cloakroom, { verifyPassword });
  * await app.listen({ port: 3000 });
- * ```
  */
 export function createFastifyApp(
   cloakroom: Cloakroom,

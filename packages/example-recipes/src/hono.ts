@@ -37,9 +37,7 @@ export interface HonoRecipeOptions {
  * cookie. A store outage answers 503, never 401.
  *
  * @example
- * ```ts
  * serve({ fetch: createHonoApp(cloakroom, { verifyPassword }).fetch, port: 3000 });
- * ```
  */
 export function createHonoApp(cloakroom: Cloakroom, options: HonoRecipeOptions): Hono {
   const cookie = options.cookie ?? {};

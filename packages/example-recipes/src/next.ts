@@ -51,11 +51,9 @@ const MAX_BODY = 4096;
  * store outage answers 503, never 401. They need the Node.js runtime.
  *
  * @example
- * ```ts
  * // app/api/me/route.ts
  * export const runtime = 'nodejs';
  * export const { GET } = createNextRoutes(cloakroom, { verifyPassword }).me;
- * ```
  */
 export function createNextRoutes(cloakroom: Cloakroom, options: NextRecipeOptions): NextRoutes {
   const cookie = options.cookie ?? {};

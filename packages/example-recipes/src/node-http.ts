@@ -39,9 +39,7 @@ const MAX_BODY = 4096;
  * cookie. A store outage answers 503, never 401.
  *
  * @example
- * ```ts
  * createServer(createNodeHandler(cloakroom, { verifyPassword })).listen(3000);
- * ```
  */
 export function createNodeHandler(cloakroom: Cloakroom, options: NodeRecipeOptions): NodeHandler {
   const cookie = options.cookie ?? {};
