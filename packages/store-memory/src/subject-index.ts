@@ -52,11 +52,6 @@ export class SubjectIndex {
     return [...current];
   }
 
-  /** Number of distinct subjects (for tests and diagnostics). */
-  get subjectCount(): number {
-    return this.map.size;
-  }
-
   clear(): void {
     this.map.clear();
   }

@@ -55,6 +55,16 @@ describe('capacity: never evicts a live session', () => {
     await expect(store.insert(rec(clock))).rejects.toThrow(StoreFull);
   });
 
+  it('after a mass expiry a full store accepts a whole capacity of new sessions, reclaiming as it goes', async () => {
+    const clock = fakeClock();
+    const store = storeAt(clock, { maxSessions: 5_000 });
+    for (let i = 0; i < 5_000; i++) await store.insert(rec(clock, { ttl: 10 }));
+    clock.advance(10);
+    for (let i = 0; i < 5_000; i++) await store.insert(rec(clock));
+    await expect(store.insert(rec(clock))).rejects.toThrow(StoreFull);
+    expect(await store.sweep(clock.now)).toBe(0);
+  });
+
   it('deleting a session frees its slot', async () => {
     const clock = fakeClock();
     const store = storeAt(clock, { maxSessions: 2 });
