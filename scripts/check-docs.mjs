@@ -272,8 +272,31 @@ function runPrograms(programs) {
   return failures;
 }
 
+/**
+ * Every `ErrorCode` has its section in docs/errors.md: error messages link
+ * `docs/errors.md#<code in lower case>` (errorDocsUrl in core).
+ */
+function errorAnchorProblems() {
+  const source = readFileSync(join(ROOT, 'packages/core/src/errors.ts'), 'utf8');
+  const union = /export type ErrorCode =([^;]+);/.exec(source);
+  if (!union) return ['packages/core/src/errors.ts: ErrorCode union not found'];
+  const codes = [...union[1].matchAll(/'(ERR_[A-Z_]+)'/g)].map((m) => m[1]);
+  const docsPath = join(ROOT, 'docs/errors.md');
+  const docs = existsSync(docsPath) ? readFileSync(docsPath, 'utf8') : '';
+  const out = [];
+  for (const code of codes) {
+    if (!docs.includes(`<a id="${code.toLowerCase()}"></a>`) || !docs.includes(`\n## ${code}\n`)) {
+      out.push(
+        `docs/errors.md: no section for ${code} (need <a id="${code.toLowerCase()}"></a> and "## ${code}")`,
+      );
+    }
+  }
+  return out;
+}
+
 const files = markdownFiles();
 const { programs, skipped, problems, blockCount } = extract(files);
+problems.push(...errorAnchorProblems());
 const byPath = writePrograms(programs);
 const started = Date.now();
 const { inDocs, elsewhere } = typeCheck(byPath);
