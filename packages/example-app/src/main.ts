@@ -4,7 +4,12 @@ import { startApp } from './app';
 
 const env = process.env;
 const list = (v: string | undefined) =>
-  v === undefined || v === '' ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean);
+  v === undefined || v === ''
+    ? undefined
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
 const int = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
 const opt = <K extends string, V>(key: K, value: V | undefined) =>
   (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;

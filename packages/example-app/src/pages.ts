@@ -76,7 +76,9 @@ export function enterAdminPage(user: LayoutUser, footer: string, error?: string)
 export function keyRows(keys: readonly KeyStatus[]): string {
   return keys
     .map(
-      (k) => `<tr class="key ${esc(k.kind)} ${esc(k.state)}"><td><code>${esc(k.id)}</code></td><td class="state">${esc(k.state)}</td>
+      (
+        k,
+      ) => `<tr class="key ${esc(k.kind)} ${esc(k.state)}"><td><code>${esc(k.id)}</code></td><td class="state">${esc(k.state)}</td>
 <td>${esc(when(k.createdAt))}</td><td>${esc(when(k.activatesAt))}</td><td>${k.seals === undefined ? '' : esc(k.seals)}</td></tr>`,
     )
     .join('\n');
@@ -123,7 +125,9 @@ export function adminPage(
   const head =
     '<thead><tr><th>Id</th><th>State</th><th>Created</th><th>Active from</th><th>Seals</th></tr></thead>';
   const done = job?.events.find((e) => e.type === 'done');
-  const log = (job?.events ?? []).map((e) => `<div class="line">${esc(eventLine(e))}</div>`).join('');
+  const log = (job?.events ?? [])
+    .map((e) => `<div class="line">${esc(eventLine(e))}</div>`)
+    .join('');
   return layout(
     'Admin',
     `<p>Operator actions are allowed only to the <code>admin</code> role, in admin mode, from an allowed address (rolePolicy + ipAllowlist).</p>

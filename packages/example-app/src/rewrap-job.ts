@@ -127,11 +127,18 @@ export function createRewrapRunner(options: RewrapRunnerOptions): RewrapRunner {
         at: Date.now(),
         report: rest,
         allUnderPrimary:
-          report.complete && report.unreadable === 0 && report.contended === 0 && others.length === 0,
+          report.complete &&
+          report.unreadable === 0 &&
+          report.contended === 0 &&
+          others.length === 0,
       });
     } catch (error) {
       const code = (error as { code?: unknown })?.code;
-      emit({ type: 'failed', at: Date.now(), code: typeof code === 'string' ? code : 'ERR_UNKNOWN' });
+      emit({
+        type: 'failed',
+        at: Date.now(),
+        code: typeof code === 'string' ? code : 'ERR_UNKNOWN',
+      });
       if (typeof code !== 'string') console.error('rewrap job failed:', (error as Error)?.message);
     } finally {
       if (job !== undefined) job.finished = true;
@@ -142,7 +149,11 @@ export function createRewrapRunner(options: RewrapRunnerOptions): RewrapRunner {
     start(actor) {
       if (job !== undefined && !job.finished) return undefined;
       job = { id: nextId++, startedBy: actor.subject ?? 'unknown', events: [], finished: false };
-      emit({ type: 'phase', at: Date.now(), text: `rewrap #${job.id} started by ${job.startedBy}` });
+      emit({
+        type: 'phase',
+        at: Date.now(),
+        text: `rewrap #${job.id} started by ${job.startedBy}`,
+      });
       running = run(actor);
       return job;
     },

@@ -9,15 +9,15 @@ import {
   type TicketCookieOptions,
   clearTicketCookie,
   clientAddress,
-  isCloakroomError,
   readTicketCookie,
   serializeTicketCookie,
 } from '@cloakroom/core';
+import { Answer, answerError } from './answer';
 import type { CsrfGuard } from './csrf';
 import { deviceLabel } from './device-label';
+import { streamJob } from './job-stream';
 import type { LayoutUser } from './html';
 import {
-  BadBody,
   readForm,
   redirect,
   sameOrigin,
@@ -26,16 +26,7 @@ import {
   sendHtml,
   sendJson,
 } from './http-util';
-import {
-  adminPage,
-  enterAdminPage,
-  eventLine,
-  keyRows,
-  messagePage,
-  reportHtml,
-  sessionsPage,
-  signInPage,
-} from './pages';
+import { adminPage, enterAdminPage, messagePage, sessionsPage, signInPage } from './pages';
 import type { RewrapRunner } from './rewrap-job';
 import { DEFAULT_DEMO_PASSWORD, type DemoUser, checkPassword, findUser } from './users';
 
@@ -68,16 +59,6 @@ interface Visitor {
 
 type Route = (req: IncomingMessage, res: ServerResponse, nonce: string) => Promise<void>;
 
-/** Thrown inside a route to answer with a status (403 for CSRF, 401 signed out). */
-class Answer extends Error {
-  constructor(
-    readonly status: number,
-    readonly text: string,
-  ) {
-    super(text);
-  }
-}
-
 /**
  * The app's `node:http` request listener: server-rendered pages, POST for
  * every change, a CSRF token on every POST but sign-in, and the ticket only
@@ -87,7 +68,10 @@ export function createHandler(deps: HandlerDeps) {
   const { cloakroom, csrf, cookie, runner, footer } = deps;
   const addressOf = clientAddress({ trustedProxies: deps.trustedProxies ?? [] });
   const ipOf = (req: IncomingMessage) =>
-    addressOf({ remoteAddress: req.socket.remoteAddress, forwardedFor: req.headers['x-forwarded-for'] });
+    addressOf({
+      remoteAddress: req.socket.remoteAddress,
+      forwardedFor: req.headers['x-forwarded-for'],
+    });
   const baseActor = (req: IncomingMessage): Actor => {
     const ip = ipOf(req);
     return ip === undefined ? {} : { ip };
@@ -224,11 +208,25 @@ export function createHandler(deps: HandlerDeps) {
       const v = await signedIn(req, res);
       if (v === null) return;
       if (!v.adminMode) {
-        if (v.user.roles.includes('admin')) return sendHtml(res, 200, enterAdminPage(v.layout, footer));
-        return sendHtml(res, 403, messagePage('Forbidden', 'The admin view is for admins only.', v.layout, footer));
+        if (v.user.roles.includes('admin'))
+          return sendHtml(res, 200, enterAdminPage(v.layout, footer));
+        return sendHtml(
+          res,
+          403,
+          messagePage('Forbidden', 'The admin view is for admins only.', v.layout, footer),
+        );
       }
       if (!(await allowed('store.rewrap', v.actor))) {
-        return sendHtml(res, 403, messagePage('Forbidden', 'Operator actions are not allowed from this address.', v.layout, footer));
+        return sendHtml(
+          res,
+          403,
+          messagePage(
+            'Forbidden',
+            'Operator actions are not allowed from this address.',
+            v.layout,
+            footer,
+          ),
+        );
       }
       const status = await deps.keys.status();
       sendHtml(res, 200, adminPage(v.layout, status, runner.current(), nonce, footer));
@@ -236,7 +234,9 @@ export function createHandler(deps: HandlerDeps) {
     'POST /admin/enter': async (req, res) => {
       const { v, form } = await post(req);
       if (!v.user.roles.includes('admin')) throw new Answer(403, 'Admins only.');
-      if (checkPassword(v.user.username, form.get('password') ?? '', deps.demoPassword) === undefined) {
+      if (
+        checkPassword(v.user.username, form.get('password') ?? '', deps.demoPassword) === undefined
+      ) {
         return sendHtml(res, 401, enterAdminPage(v.layout, footer, 'Wrong password.'));
       }
       // A privilege change: new ticket, new claims, the old ticket dies (SEC-06).
@@ -262,54 +262,26 @@ export function createHandler(deps: HandlerDeps) {
     'POST /admin/rewrap': async (req, res) => {
       const { v } = await adminOnly(req);
       if (!(await allowed('store.rewrap', v.actor))) throw new Answer(403, 'Admins only.');
-      if (runner.start(v.actor) === undefined) throw new Answer(409, 'A rewrap is already running.');
+      if (runner.start(v.actor) === undefined)
+        throw new Answer(409, 'A rewrap is already running.');
       redirect(res, '/admin');
     },
     'GET /admin/rewrap/status': async (req, res) => {
       const v = await visitor(req);
-      if (v === null || !(await allowed('store.rewrap', v.actor))) return sendJson(res, 403, { error: 'forbidden' });
+      if (v === null || !(await allowed('store.rewrap', v.actor)))
+        return sendJson(res, 403, { error: 'forbidden' });
       sendJson(res, 200, { job: runner.current() ?? null });
     },
     'GET /admin/rewrap/events': async (req, res) => {
       const v = await visitor(req);
-      if (v === null || !(await allowed('store.rewrap', v.actor))) return sendJson(res, 403, { error: 'forbidden' });
-      streamJob(res);
+      if (v === null || !(await allowed('store.rewrap', v.actor)))
+        return sendJson(res, 403, { error: 'forbidden' });
+      streamJob(res, runner, deps.keys);
     },
   };
 
-  // Server-Sent Events: the job's past events first, then live ones, then `end` with the report.
-  function streamJob(res: ServerResponse): void {
-    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' });
-    const job = runner.current();
-    const send = (name: string, data: unknown) => res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
-    const end = async () => {
-      const last = runner.current();
-      const done = last?.events.find((e) => e.type === 'done');
-      const status = await deps.keys.status().catch(() => undefined);
-      send('end', {
-        state: last === undefined ? 'No rewrap has run yet.' : `Rewrap #${last.id} finished.`,
-        report: done?.type === 'done' ? reportHtml(done) : '',
-        signing: status === undefined ? '' : keyRows(status.signing),
-        storage: status === undefined ? '' : keyRows(status.storage),
-      });
-      res.end();
-    };
-    if (job === undefined || job.finished) {
-      for (const e of job?.events ?? []) send('line', eventLine(e));
-      return void end();
-    }
-    for (const e of job.events) send('line', eventLine(e));
-    const unsubscribe = runner.subscribe((e) => {
-      send('line', eventLine(e));
-      if (e.type === 'done' || e.type === 'failed') {
-        unsubscribe();
-        void end();
-      }
-    });
-    res.on('close', unsubscribe);
-  }
-
-  const hint = () => `Password: ${deps.demoPassword === DEFAULT_DEMO_PASSWORD ? deps.demoPassword : '(set by CLOAKROOM_DEMO_PASSWORD)'}`;
+  const hint = () =>
+    `Password: ${deps.demoPassword === DEFAULT_DEMO_PASSWORD ? deps.demoPassword : '(set by CLOAKROOM_DEMO_PASSWORD)'}`;
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const nonce = scriptNonce();
@@ -322,34 +294,9 @@ export function createHandler(deps: HandlerDeps) {
       }
       await route(req, res, nonce);
     } catch (error) {
-      answerError(res, error);
+      answerError(res, error, cookie, footer);
     }
   };
-
-  function answerError(res: ServerResponse, error: unknown): void {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    let status = 500;
-    let text = 'Something went wrong.';
-    if (error instanceof Answer && error.status === 401) {
-      // A POST from a page whose session has ended: back to sign-in, stale cookie cleared.
-      return redirect(res, '/signin', clearTicketCookie(cookie));
-    }
-    if (error instanceof Answer) [status, text] = [error.status, error.text];
-    else if (error instanceof BadBody) [status, text] = [error.status, error.message];
-    else if (isCloakroomError(error) && error.code === 'ERR_ACCESS_DENIED') [status, text] = [403, 'Not allowed.'];
-    else if (isCloakroomError(error) && error.code === 'ERR_STORE_UNAVAILABLE') {
-      [status, text] = [503, 'The session store is unavailable; try again shortly.'];
-    } else if (isCloakroomError(error) && error.code === 'ERR_INVALID_ARGUMENT') [status, text] = [400, 'Bad request.'];
-    if (status === 500 || status === 503) {
-      // Library messages never carry tickets, tokens or keys; only the code and message are logged.
-      const code = isCloakroomError(error) ? error.code : 'ERR_UNEXPECTED';
-      console.error(`request failed: ${code}: ${error instanceof Error ? error.message : 'unknown'}`);
-    }
-    sendHtml(res, status, messagePage(`Error ${status}`, text, undefined, footer));
-  }
 }
 
 const NOTICES: Record<string, string> = {

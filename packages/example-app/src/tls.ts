@@ -36,12 +36,29 @@ export async function selfSignedCertificate(dataDir: string): Promise<TlsMateria
   if (!(await exists(certPath)) || !(await exists(keyPath))) {
     try {
       // prettier-ignore
-      await run('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-        '-nodes', '-days', '30', '-subj', '/CN=localhost',
-        '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
-        '-keyout', keyPath, '-out', certPath,
-      ], { timeout: 15_000 });
+      await run(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '30',
+          '-subj',
+          '/CN=localhost',
+          '-addext',
+          'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
+          '-keyout',
+          keyPath,
+          '-out',
+          certPath,
+        ],
+        { timeout: 15_000 },
+      );
     } catch (cause) {
       throw new ConfigInvalid(
         'could not create a self-signed certificate with the openssl CLI (install openssl, or set CLOAKROOM_INSECURE_DEV=1 for plain http)',

@@ -119,7 +119,9 @@ describe('example app in headless Chromium', () => {
     const rows = b.page.locator('#sessions tbody tr.session');
     await expect.poll(() => rows.count()).toBe(2);
     expect(await b.page.textContent('tr.session.current .device')).toContain('Chrome on macOS');
-    expect(await b.page.textContent('tr.session:not(.current) .device')).toContain('Chrome on Windows');
+    expect(await b.page.textContent('tr.session:not(.current) .device')).toContain(
+      'Chrome on Windows',
+    );
     await shot(b.page, '02-device-b-sees-two-sessions');
 
     await Promise.all([

@@ -61,7 +61,9 @@ describe('example app over HTTPS', () => {
     const reply = await signIn(d, 'alice');
     expect(reply.setCookies).toHaveLength(1);
     const cookie = reply.setCookies[0] as string;
-    expect(cookie).toMatch(/^__Host-cloakroom=cr1_[A-Za-z0-9_-]+; Path=\/; Max-Age=\d+; Secure; HttpOnly; SameSite=Lax$/);
+    expect(cookie).toMatch(
+      /^__Host-cloakroom=cr1_[A-Za-z0-9_-]+; Path=\/; Max-Age=\d+; Secure; HttpOnly; SameSite=Lax$/,
+    );
     expect(cookie).not.toMatch(/Domain=/i);
     expect([...d.jar.keys()]).toEqual(['__Host-cloakroom']);
     // The ticket never travels in a URL or a page.
@@ -91,11 +93,17 @@ describe('example app over HTTPS', () => {
     expect(page.body).toContain('Firefox on Windows');
     expect(page.body).toContain('Safari on macOS');
     // The current session is marked, and it is B's.
-    const current = /<tr class="session current" data-session="([^"]+)">\s*<td class="device">([^<]+)/.exec(page.body);
+    const current =
+      /<tr class="session current" data-session="([^"]+)">\s*<td class="device">([^<]+)/.exec(
+        page.body,
+      );
     expect(current?.[2]?.trim()).toBe('Safari on macOS');
     const other = /<tr class="session" data-session="([^"]+)"/.exec(page.body)?.[1] as string;
 
-    const revoked = await b.post('/sessions/revoke', { session: other, csrf: Device.csrfOf(page.body) });
+    const revoked = await b.post('/sessions/revoke', {
+      session: other,
+      csrf: Device.csrfOf(page.body),
+    });
     expect(revoked.status).toBe(303);
     expect(revoked.location).toBe('/sessions?notice=revoked');
 
@@ -119,7 +127,7 @@ describe('example app over HTTPS', () => {
     for (const d of others) expect((await d.get('/sessions')).location).toBe('/signin');
   });
 
-  it('CSRF: a POST without the token, with a wrong one, or with another session\'s token gets 403', async () => {
+  it("CSRF: a POST without the token, with a wrong one, or with another session's token gets 403", async () => {
     const victim = device();
     const attacker = device();
     await signIn(victim, 'bob');
@@ -141,9 +149,14 @@ describe('example app over HTTPS', () => {
     const csrf = await csrfOf(d);
     const evil = { origin: 'https://evil.example' };
     expect((await d.post('/sessions/revoke-others', { csrf }, evil)).status).toBe(403);
-    expect((await d.post('/sessions/revoke-others', { csrf }, { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    expect(
+      (await d.post('/sessions/revoke-others', { csrf }, { 'sec-fetch-site': 'cross-site' }))
+        .status,
+    ).toBe(403);
     // An opaque origin (sandboxed frame, data: URL) is not ours either.
-    expect((await d.post('/sessions/revoke-others', { csrf }, { origin: 'null' })).status).toBe(403);
+    expect((await d.post('/sessions/revoke-others', { csrf }, { origin: 'null' })).status).toBe(
+      403,
+    );
     const fresh = device();
     const login = await fresh.post('/signin', { username: 'bob', password: PASSWORD }, evil);
     expect(login.status).toBe(403);
@@ -234,7 +247,9 @@ describe('example app over HTTPS', () => {
     // The report is on the admin page too, and the new signing key took over.
     const page = await d.get('/admin');
     expect(page.body).toContain('id="verdict"');
-    expect(page.body).toContain(`All ${done.report.scanned} records are under the primary storage key`);
+    expect(page.body).toContain(
+      `All ${done.report.scanned} records are under the primary storage key`,
+    );
     await new Promise((r) => setTimeout(r, 700));
     const after = await app.keys.status();
     expect(after.signing.find((k) => k.state === 'primary')?.id).not.toBe(oldSigning);
@@ -249,7 +264,9 @@ describe('example app over HTTPS', () => {
     const reply = await d.post('/signout', { csrf: await csrfOf(d) });
     expect(reply.status).toBe(303);
     expect(reply.location).toBe('/signin');
-    expect(reply.setCookies[0]).toMatch(/^__Host-cloakroom=; Path=\/; Max-Age=0; Expires=Thu, 01 Jan 1970/);
+    expect(reply.setCookies[0]).toMatch(
+      /^__Host-cloakroom=; Path=\/; Max-Age=0; Expires=Thu, 01 Jan 1970/,
+    );
     expect(await app.cloakroom.resolve(ticket)).toBeNull();
   });
 
