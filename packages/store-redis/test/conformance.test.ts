@@ -13,7 +13,8 @@ describeSessionStore(
   'redis',
   () => {
     const prefix = uniquePrefix('conformance');
-    const store = createRedisStore({ client, prefix, clock: () => t });
+    // A generous timeout: a loaded CI machine must not turn a slow reply into a model mismatch.
+    const store = createRedisStore({ client, prefix, commandTimeoutMs: 10_000, clock: () => t });
     prefixes.set(store, prefix);
     return store;
   },

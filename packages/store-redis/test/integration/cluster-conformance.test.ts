@@ -15,7 +15,12 @@ describeSessionStore(
   'redis cluster',
   () => {
     const prefix = uniquePrefix('cluster-conformance');
-    const store = createRedisStore({ client: cluster.client, prefix, clock: () => t });
+    const store = createRedisStore({
+      client: cluster.client,
+      prefix,
+      commandTimeoutMs: 10_000,
+      clock: () => t,
+    });
     prefixes.set(store, prefix);
     return store;
   },

@@ -16,7 +16,13 @@ describeSessionStore(
   'redis (clusterMode on one server)',
   () => {
     const prefix = uniquePrefix('cluster-mode');
-    const store = createRedisStore({ client, prefix, clusterMode: true, clock: () => t });
+    const store = createRedisStore({
+      client,
+      prefix,
+      clusterMode: true,
+      commandTimeoutMs: 10_000,
+      clock: () => t,
+    });
     prefixes.set(store, prefix);
     return store;
   },
