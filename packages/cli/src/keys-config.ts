@@ -61,18 +61,36 @@ function loadStaticFile(ctx: CommandContext, path: string): StaticKeysOptions {
     // JSON.parse messages quote the text around the error: never show them.
     throw new CliFailure('the keys file is not valid JSON');
   }
-  collectStrings(parsed, (s) => ctx.redactor.add(s));
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new CliFailure('the keys file must hold an object { signing, storage, index }');
   }
+  collectSecrets(parsed, (s) => ctx.redactor.add(s));
   return parsed as StaticKeysOptions;
 }
 
-function collectStrings(value: unknown, add: (s: string) => void): void {
-  if (typeof value === 'string') add(value);
-  else if (Array.isArray(value)) for (const v of value) collectStrings(v, add);
-  else if (typeof value === 'object' && value !== null) {
-    for (const v of Object.values(value)) collectStrings(v, add);
+// The secret members of a keys file, for the redactor. Ids, algorithms and
+// public JWK members stay printable: `keys status` shows them.
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
+
+function collectSecrets(file: unknown, add: (s: string) => void): void {
+  const o = file as {
+    index?: unknown;
+    storage?: unknown;
+    signing?: unknown;
+  };
+  const str = (v: unknown) => {
+    if (typeof v === 'string') add(v);
+  };
+  str(o.index);
+  if (Array.isArray(o.storage)) for (const k of o.storage) str((k as { key?: unknown })?.key);
+  if (Array.isArray(o.signing)) {
+    for (const k of o.signing as { secret?: unknown; privateKey?: unknown }[]) {
+      str(k?.secret);
+      str(k?.privateKey);
+      if (typeof k?.privateKey === 'object' && k.privateKey !== null) {
+        for (const m of PRIVATE_JWK_MEMBERS) str((k.privateKey as Record<string, unknown>)[m]);
+      }
+    }
   }
 }
 

@@ -36,8 +36,8 @@ describe('cloakroom with static keys from a keys file (file store)', () => {
     options = {
       signing: [{ alg: 'ES256', privateKey: signing.privateJwk }],
       storage: [
-        { id: 'new', key: newStorage },
-        { id: 'old', key: oldStorage },
+        { id: 'storage-2026-11-new', key: newStorage },
+        { id: 'storage-2026-05-old', key: oldStorage },
       ],
       index,
     };
@@ -71,8 +71,8 @@ describe('cloakroom with static keys from a keys file (file store)', () => {
     expect(r.json()).toMatchObject({
       type: 'static',
       storage: [
-        { id: 'new', state: 'primary' },
-        { id: 'old', state: 'retired' },
+        { id: 'storage-2026-11-new', state: 'primary' },
+        { id: 'storage-2026-05-old', state: 'retired' },
       ],
     });
     noSecret(allOutput(r));
@@ -89,19 +89,19 @@ describe('cloakroom with static keys from a keys file (file store)', () => {
 
   it('SEC-14 rewrap moves every record from the retired key to the first storage key', async () => {
     const before = (await cli(['stats', '--json'], env())).json<{ byKeyId: object }>();
-    expect(before.byKeyId).toEqual({ old: 4 });
+    expect(before.byKeyId).toEqual({ 'storage-2026-05-old': 4 });
     const r = await cli(['rewrap'], env());
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/rewrapped 4/);
-    expect(r.stdout).toMatch(/new\s+4\s+primary/);
+    expect(r.stdout).toMatch(/storage-2026-11-new\s+4\s+primary/);
     const after = (await cli(['stats', '--json'], env())).json<{ byKeyId: object }>();
-    expect(after.byKeyId).toEqual({ new: 4 });
+    expect(after.byKeyId).toEqual({ 'storage-2026-11-new': 4 });
   });
 
   it('rotating-only commands refuse static keys (exit 2) and point at the keys file', async () => {
     for (const argv of [
       ['keys', 'rotate'],
-      ['keys', 'compromise', 'old'],
+      ['keys', 'compromise', 'storage-2026-05-old'],
       ['keys', 'rotate-master'],
     ]) {
       const r = await cli(argv, { ...env(), CLOAKROOM_NEW_MASTER_KEY: b64(generateSecret()) });
