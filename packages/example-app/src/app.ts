@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { type Server, createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -83,7 +83,10 @@ export interface RunningApp {
   readonly cloakroom: Cloakroom;
   readonly keys: RotatingKeyProvider;
   readonly runner: RewrapRunner;
-  /** Stops the server, waits for a running rewrap, closes the stores. Idempotent. */
+  /**
+   * Stops the server, waits for a running rewrap, closes the stores, and
+   * deletes the data directory if `startApp` created it. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -104,9 +107,6 @@ const SWEEP_EVERY = 5 * 60_000;
  */
 export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
   const log = options.log ?? ((line: string) => console.warn(line));
-  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'cloakroom-example-')));
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-
   let masterKey = options.masterKey;
   if (masterKey === undefined || masterKey === '') {
     masterKey = randomBytes(32).toString('base64url');
@@ -119,12 +119,43 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     throw new ConfigInvalid('CLOAKROOM_MASTER_KEY must be 32 bytes, base64url-encoded');
   }
 
+  // Everything opened so far, closed in reverse on failure and on close().
+  const opened: (() => Promise<void>)[] = [];
+  const unwind = async () => {
+    for (const undo of opened.splice(0).reverse()) await undo();
+  };
+  try {
+    return await start(options, log, masterKey, masterBytes, opened, unwind);
+  } catch (error) {
+    await unwind().catch(() => {});
+    throw error;
+  }
+}
+
+async function start(
+  options: AppOptions,
+  log: (line: string) => void,
+  masterKey: string,
+  masterBytes: Uint8Array,
+  opened: (() => Promise<void>)[],
+  unwind: () => Promise<void>,
+): Promise<RunningApp> {
+  let dataDir = options.dataDir;
+  if (dataDir === undefined) {
+    // Made here, it holds nothing reusable after exit (each start makes a new one): removed on close.
+    const made = await mkdtemp(join(tmpdir(), 'cloakroom-example-'));
+    opened.push(() => rm(made, { recursive: true, force: true }));
+    dataDir = made;
+  }
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+
   const backend = await openBackend({
     dataDir,
     ...(options.storeUrl === undefined ? {} : { storeUrl: options.storeUrl }),
     ...(options.redisPrefix === undefined ? {} : { redisPrefix: options.redisPrefix }),
     ...(options.postgresSchema === undefined ? {} : { postgresSchema: options.postgresSchema }),
   });
+  opened.push(() => backend.close());
   const publishAhead = options.publishAheadMs ?? 5_000;
   const keys = rotatingKeys({
     store: backend.keySets,
@@ -157,13 +188,8 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     audience: 'https://api.example-app.cloakroom.test',
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
   });
-  try {
-    await keys.status(); // load (or create) the key set now, not on the first request
-  } catch (error) {
-    await cloakroom.close();
-    await backend.close();
-    throw error;
-  }
+  opened.push(() => cloakroom.close());
+  await keys.status(); // load (or create) the key set now, not on the first request
 
   const insecure = options.insecureDev === true;
   const cookie: TicketCookieOptions = insecure ? { name: 'cloakroom-dev', secure: false } : {};
@@ -172,6 +198,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     keys,
     ...(options.rewrapBatchSize === undefined ? {} : { batchSize: options.rewrapBatchSize }),
   });
+  opened.push(() => runner.idle());
   const handle = createHandler({
     cloakroom,
     keys,
@@ -199,16 +226,26 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 8443, host, () => resolve());
+    server.listen(options.port ?? 8443, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  opened.push(async () => {
+    const stopped = new Promise<void>((r) => server.close(() => r()));
+    // Open event streams would keep close() waiting.
+    server.closeAllConnections();
+    await stopped;
   });
   const { port } = server.address() as AddressInfo;
   const url = `${insecure ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}/`;
 
-  const sweeper = backend.needsSweep
-    ? setInterval(() => {
-        backend.store.sweep?.(Date.now()).catch((e: Error) => log(`sweep failed: ${e.message}`));
-      }, SWEEP_EVERY).unref()
-    : undefined;
+  if (backend.needsSweep) {
+    const sweeper = setInterval(() => {
+      backend.store.sweep?.(Date.now()).catch((e: Error) => log(`sweep failed: ${e.message}`));
+    }, SWEEP_EVERY).unref();
+    opened.push(async () => clearInterval(sweeper));
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -221,15 +258,7 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     keys,
     runner,
     close() {
-      closing ??= (async () => {
-        if (sweeper !== undefined) clearInterval(sweeper);
-        const stopped = new Promise<void>((r) => server.close(() => r()));
-        server.closeAllConnections();
-        await stopped;
-        await runner.idle();
-        await cloakroom.close();
-        await backend.close();
-      })();
+      closing ??= unwind();
       return closing;
     },
   };
