@@ -232,11 +232,14 @@ describe.each([
     }
     expect(before.expiredNotSwept).toBe(1);
     expect(r.json()).toEqual({ swept: 1 });
-    const after = (await run(['stats', '--json'])).json<{
-      total: number;
-      expiredNotSwept?: number;
-    }>();
-    expect(after).toMatchObject({ total: 5, expiredNotSwept: 0 });
+    // stats and sweep need the store only: no key configured at all.
+    const storeOnly = { CLOAKROOM_STORE_URL: backend.url };
+    const after = await cli(['stats', '--json'], storeOnly);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.json()).toMatchObject({ total: 5, expiredNotSwept: 0 });
+    const again = await cli(['sweep', '--json'], storeOnly);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json()).toEqual({ swept: 0 });
   });
 
   it('SEC-07 revoke-subject ends every session of that subject only, without echoing it', async () => {
