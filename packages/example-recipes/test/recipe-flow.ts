@@ -1,121 +1,17 @@
 // The walk every recipe must pass, whatever the framework: each
 // `<framework>.test.ts` only says how to start its app and send a request.
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type Cloakroom, TICKET_PREFIX, type TicketCookieOptions } from '@cloakroom/core';
+import { TICKET_PREFIX } from '@cloakroom/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Fixture, USERS, createFixture, verifyPassword } from './fixture';
+import {
+  cookieOf,
+  everythingButTheCookie,
+  expectSecureAttributes,
+  setCookieOf,
+} from './set-cookie';
+import type { RunningApp, Send, StartApp } from './transport';
 
-/** What every recipe factory takes besides the manager. */
-export interface RecipeOptions {
-  readonly verifyPassword: (username: string, password: string) => Promise<boolean>;
-  readonly cookie?: TicketCookieOptions;
-}
-
-export interface AppRequest {
-  readonly method: 'GET' | 'POST';
-  /** Path and query, e.g. `/me`. */
-  readonly path: string;
-  /** `name=value` for the Cookie header. */
-  readonly cookie?: string;
-  readonly json?: unknown;
-  /** Raw body (sent as application/json) for malformed-body checks. */
-  readonly rawJson?: string;
-  /** Overrides `application/json`, e.g. what a cross-site HTML form can send. */
-  readonly contentType?: string;
-  readonly userAgent?: string;
-}
-
-export type Send = (request: AppRequest) => Promise<Response>;
-
-export interface RunningApp {
-  readonly send: Send;
-  close(): Promise<void>;
-}
-
-export type StartApp = (cloakroom: Cloakroom, options: RecipeOptions) => Promise<RunningApp>;
-
-/** The web `Request` a client would send; the ticket only ever in the Cookie header. */
-export function toRequest(base: string, request: AppRequest): Request {
-  const headers = new Headers();
-  if (request.cookie !== undefined) headers.set('cookie', request.cookie);
-  if (request.userAgent !== undefined) headers.set('user-agent', request.userAgent);
-  let body: string | undefined;
-  if (request.json !== undefined || request.rawJson !== undefined) {
-    headers.set('content-type', request.contentType ?? 'application/json');
-    body = request.rawJson ?? JSON.stringify(request.json);
-  }
-  return new Request(new URL(request.path, base), {
-    method: request.method,
-    headers,
-    ...(body === undefined ? {} : { body }),
-    redirect: 'manual',
-  });
-}
-
-/** Start `server` on an ephemeral loopback port; `send` then goes over a real socket. */
-export async function overLoopback(server: Server): Promise<RunningApp> {
-  if (!server.listening) await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  const base = `http://127.0.0.1:${port}`;
-  return {
-    send: (request) => fetch(toRequest(base, request)),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
-}
-
-interface SetCookie {
-  readonly name: string;
-  readonly value: string;
-  /** Attribute names lower-cased; flags map to ''. */
-  readonly attributes: ReadonlyMap<string, string>;
-}
-
-function parseSetCookie(header: string): SetCookie {
-  const [pair = '', ...rest] = header.split(';');
-  const eq = pair.indexOf('=');
-  const attributes = new Map<string, string>();
-  for (const part of rest) {
-    const at = part.indexOf('=');
-    const key = (at === -1 ? part : part.slice(0, at)).trim().toLowerCase();
-    expect(attributes.has(key), `attribute ${key} appears once`).toBe(false);
-    attributes.set(key, at === -1 ? '' : part.slice(at + 1).trim());
-  }
-  return { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), attributes };
-}
-
-/** The one Set-Cookie of a response, parsed. */
-function setCookieOf(response: Response): SetCookie {
-  const headers = response.headers.getSetCookie();
-  expect(headers).toHaveLength(1);
-  return parseSetCookie(headers[0]!);
-}
-
-/** The `name=value` pair a client sends back. */
-function cookieOf(response: Response): string {
-  const { name, value } = setCookieOf(response);
-  return `${name}=${value}`;
-}
-
-/** Every header except Set-Cookie, plus the body: where a ticket must never appear. */
-async function everythingButTheCookie(response: Response): Promise<string> {
-  const headers = [...response.headers].filter(([name]) => name !== 'set-cookie');
-  return JSON.stringify(headers) + (await response.text());
-}
-
-function expectSecureAttributes(cookie: SetCookie): void {
-  expect(cookie.name).toBe('__Host-cloakroom');
-  expect(cookie.attributes.get('secure')).toBe('');
-  expect(cookie.attributes.get('httponly')).toBe('');
-  expect(cookie.attributes.get('samesite')).toBe('Lax');
-  expect(cookie.attributes.get('path')).toBe('/');
-  expect(cookie.attributes.has('domain')).toBe(false);
-}
+export { overLoopback, toRequest } from './transport';
 
 /** The whole recipe contract, run against one framework. */
 export function describeRecipe(framework: string, start: StartApp): void {
