@@ -34,7 +34,7 @@ export interface BenchConfig {
   readonly operations: readonly Operation[];
   readonly redisUrl: string;
   readonly postgresUrl: string;
-  /** ioredis `enableAutoPipelining` for the Cloakroom store and the floor (same client). Off by default: store-redis scripts fail under it (ioredis 5.11 drops the command name of `callBuffer` when auto-pipelining). */
+  /** ioredis `enableAutoPipelining` for the Cloakroom store and the floor (same client). On by default (node-redis, under connect-redis, pipelines the same way); CLOAKROOM_BENCH_AUTOPIPELINING=0 turns it off. */
   readonly autoPipelining: boolean;
   /** Live-session counts for the resolve scaling case. */
   readonly scaleSizes: readonly number[];
@@ -43,6 +43,8 @@ export interface BenchConfig {
   /** Sessions for the memory-per-session case. */
   readonly memorySessions: number;
   readonly out: string;
+  /** Cloakroom's `ticketBound` (the inner layer); `--unbound` turns it off to measure its cost. */
+  readonly ticketBound: boolean;
 }
 
 function listFlag(argv: readonly string[], name: string): string[] | undefined {
@@ -90,11 +92,12 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
     operations: pick(OPERATIONS, listFlag(argv, 'ops'), 'operation'),
     redisUrl: env.CLOAKROOM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
     postgresUrl: env.CLOAKROOM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-    autoPipelining: env.CLOAKROOM_BENCH_AUTOPIPELINING === '1',
+    autoPipelining: env.CLOAKROOM_BENCH_AUTOPIPELINING !== '0',
     scaleSizes: quick ? [200, 400] : scale ? [10_000, 100_000, 1_000_000] : [10_000, 100_000],
     rewrapSize: quick ? 200 : scale ? 1_000_000 : 100_000,
     memorySessions: quick ? 500 : 100_000,
     out: env.CLOAKROOM_BENCH_OUT ?? '.bench-results/latest.json',
+    ticketBound: !has('unbound'),
   };
 }
 

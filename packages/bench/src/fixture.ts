@@ -60,7 +60,13 @@ export async function makeFixture(): Promise<Fixture> {
 export function cloakroomOver(
   fixture: Fixture,
   store: SessionStore,
-  extra: { keys?: KeyProvider; policy?: AccessPolicy } = {},
+  extra: {
+    keys?: KeyProvider;
+    policy?: AccessPolicy;
+    ticketBound?: boolean;
+    /** Scaling cases: no touch writes or token renewals during the run. */
+    noWrites?: boolean;
+  } = {},
 ): Cloakroom {
   return createCloakroom({
     store,
@@ -68,6 +74,8 @@ export function cloakroomOver(
     issuer: ISSUER,
     audience: AUDIENCE,
     ...(extra.policy === undefined ? {} : { policy: extra.policy }),
+    ...(extra.ticketBound === undefined ? {} : { ticketBound: extra.ticketBound }),
+    ...(extra.noWrites ? { touchIntervalMs: IDLE_MS, ttl: { token: 12 * 3600_000 } } : {}),
   });
 }
 

@@ -40,7 +40,7 @@ function scalingTargets(
   }
   for (const r of rewraps) {
     out.push({
-      target: `${r.store}: rewrap of ${r.records.toLocaleString('en-US')} records grows RSS < 64 MiB`,
+      target: `${r.store}: rewrap of ${r.records.toLocaleString('en-US')} records grows RSS < 64 MiB${r.complete ? '' : ` (stopped after ${r.rewrapped.toLocaleString('en-US')})`}`,
       measured: `+${r.rssPeakGrowthMiB.toFixed(1)} MiB`,
       met: r.rssPeakGrowthMiB < 64,
     });
@@ -78,7 +78,7 @@ function scalingMarkdown(
   );
   for (const r of rewraps) {
     lines.push(
-      `| ${r.store} | ${r.records.toLocaleString('en-US')} | ${r.seconds.toFixed(1)} | ${fmt(r.recordsPerSecond)} | ${r.rssBeforeMiB.toFixed(0)} | ${r.rssPeakGrowthMiB.toFixed(1)} |`,
+      `| ${r.store} | ${r.records.toLocaleString('en-US')} | ${r.rewrapped.toLocaleString('en-US')}${r.complete ? '' : ' (stopped at the time budget)'} | ${r.seconds.toFixed(1)} | ${fmt(r.recordsPerSecond)} | ${r.rssBeforeMiB.toFixed(0)} | ${r.rssPeakGrowthMiB.toFixed(1)} |`,
     );
   }
   if (memory !== undefined) {
@@ -104,6 +104,11 @@ async function main(): Promise<void> {
   if (!config.skipTable) {
     log('side-by-side table:');
     table = await runTable(fixture, config, log);
+    // Keep the table even if a scaling case fails later.
+    const partial = resolve(REPO_ROOT, `${config.out}.table.json`);
+    await mkdir(dirname(partial), { recursive: true });
+    await writeFile(partial, `${JSON.stringify({ machine: env, table }, null, 2)}\n`);
+    if (!config.quick) process.stdout.write(`\n${tableMarkdown(table.rows)}\n`);
   }
   const sizes: ResolveAtSize[] = [];
   const rewraps: RewrapResult[] = [];
@@ -135,6 +140,8 @@ async function main(): Promise<void> {
         machine: env,
         settings: {
           rounds: config.rounds,
+          ticketBound: config.ticketBound,
+          redisAutoPipelining: config.autoPipelining,
           durationMs: config.durationMs,
           sealedBytes: table?.sealedBytes,
           clients: table?.settings,
@@ -149,7 +156,7 @@ async function main(): Promise<void> {
   );
 
   const print = (s: string) => process.stdout.write(`${s}\n`);
-  if (table) print(`\n${tableMarkdown(table.rows)}`);
+  if (table && config.quick) print(`\n${tableMarkdown(table.rows)}`);
   if (!config.skipScaling) print(`\n${scalingMarkdown(sizes, rewraps, memory)}`);
   print(`\nTargets (issue 9):\n${targetsMarkdown(checks)}`);
   print(

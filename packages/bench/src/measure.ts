@@ -63,3 +63,17 @@ export function stat(samples: readonly Sample[]): Stat {
     ops: samples.reduce((n, s) => n + s.ops, 0),
   };
 }
+
+/**
+ * Median over rounds of a/b per round. Contenders of one round run back to
+ * back, so a per-round ratio cancels most drift (other load, GC, server state).
+ */
+export function pairedRatio(a: readonly Sample[], b: readonly Sample[]): number {
+  const rate = (s: Sample) => (s.ms > 0 ? (s.ops * 1000) / s.ms : 0);
+  const ratios: number[] = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const rb = rate(b[i] as Sample);
+    if (rb > 0) ratios.push(rate(a[i] as Sample) / rb);
+  }
+  return median(ratios);
+}

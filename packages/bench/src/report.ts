@@ -12,11 +12,12 @@ const x = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a');
 export function tableMarkdown(rows: readonly Row[]): string {
   const lines = [
     '| store | operation | in flight | Cloakroom ops/s | floor ops/s | vs floor | peer ops/s | vs peer |',
+    // ops/s: median of the rounds (min–max); vs: median of the per-round ratios.
     '|---|---|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.store} | ${r.operation} | ${r.inFlight} | ${range(r.ours)} | ${range(r.floor)} | ${x(ratio(r.ours.median, r.floor.median))} | ${r.peer === null ? 'n/a' : range(r.peer)} | ${r.peer === null ? 'n/a' : x(ratio(r.ours.median, r.peer.median))} |`,
+      `| ${r.store} | ${r.operation} | ${r.inFlight} | ${range(r.ours)} | ${range(r.floor)} | ${x(r.vsFloor)} | ${r.peer === null ? 'n/a' : range(r.peer)} | ${x(r.vsPeer)} |`,
     );
   }
   return lines.join('\n');
@@ -39,7 +40,7 @@ export function targetsMarkdown(checks: readonly TargetCheck[]): string {
 export function tableTargets(rows: readonly Row[]): TargetCheck[] {
   const out: TargetCheck[] = [];
   for (const r of rows.filter((r) => r.operation === 'resolve')) {
-    const v = ratio(r.ours.median, r.floor.median);
+    const v = r.vsFloor;
     out.push({
       target: `resolve >= 0.9x floor, ${r.store} at ${r.inFlight} in flight`,
       measured: x(v),
@@ -47,7 +48,7 @@ export function tableTargets(rows: readonly Row[]): TargetCheck[] {
     });
   }
   for (const r of rows.filter((r) => r.operation === 'create')) {
-    const v = ratio(r.ours.median, r.floor.median);
+    const v = r.vsFloor;
     out.push({
       target: `create >= 0.8x floor, ${r.store} at ${r.inFlight} in flight`,
       measured: x(v),
@@ -58,7 +59,7 @@ export function tableTargets(rows: readonly Row[]): TargetCheck[] {
     (r) => r.store === 'redis' && r.operation === 'resolve' && r.inFlight === 64,
   );
   if (redis?.peer) {
-    const v = ratio(redis.ours.median, redis.peer.median);
+    const v = redis.vsPeer;
     out.push({
       target: 'redis resolve at 64 in flight >= 1.2x connect-redis get',
       measured: x(v),

@@ -3,7 +3,7 @@
 import { type BenchConfig, type Operation, type StoreName, concurrencies } from './config';
 import { Workload } from './contender';
 import type { Fixture } from './fixture';
-import { type Sample, type Stat, measure, stat } from './measure';
+import { type Sample, type Stat, measure, pairedRatio, stat } from './measure';
 import { type Target, openTarget } from './targets';
 
 export const CONTENDERS = ['ours', 'floor', 'peer'] as const;
@@ -16,6 +16,10 @@ export interface Row {
   readonly ours: Stat;
   readonly floor: Stat;
   readonly peer: Stat | null;
+  /** Median of per-round Cloakroom/floor ratios. */
+  readonly vsFloor: number;
+  /** Median of per-round Cloakroom/peer ratios; NaN without a peer. */
+  readonly vsPeer: number;
 }
 
 export interface TableResult {
@@ -120,6 +124,8 @@ export async function runTable(
           ours: stat(ours),
           floor: stat(floor),
           peer: peer === undefined ? null : stat(peer),
+          vsFloor: pairedRatio(ours, floor),
+          vsPeer: peer === undefined ? Number.NaN : pairedRatio(ours, peer),
         });
       }
     }

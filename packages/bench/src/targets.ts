@@ -154,7 +154,7 @@ export async function openTarget(
   config: BenchConfig,
 ): Promise<Target> {
   const p = await parts(name, config);
-  const cloakroom = cloakroomOver(fixture, p.store);
+  const cloakroom = cloakroomOver(fixture, p.store, { ticketBound: config.ticketBound });
   const sample = await cloakroom.create('size-probe', { ...CLAIMS });
   const record = await p.store.get(sample.sessionId);
   if (record === null) throw new Error(`${name}: the size probe session is missing`);
