@@ -30,8 +30,14 @@ export function clientAddress(options: { readonly trustedProxies?: readonly stri
     if (proxies.length === 0 || !ipInAny(current, proxies)) return current;
     const raw = source.forwardedFor;
     const header = typeof raw === 'string' ? raw : Array.isArray(raw) ? raw.join(',') : '';
-    // Bounded: a header longer than this is not from a sane proxy chain.
-    const hops = header.slice(0, 4096).split(',').map((h) => h.trim()).filter((h) => h !== '');
+    // Bounded work: keep the right end, which our proxies appended; the left
+    // end is the client's to forge. A cut first piece may be a partial address.
+    const cut = header.length > 4096;
+    const hops = (cut ? header.slice(-4096) : header)
+      .split(',')
+      .map((h) => h.trim())
+      .filter((h) => h !== '');
+    if (cut) hops.shift();
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = normalize(hops[i]);
       if (hop === undefined) return current;

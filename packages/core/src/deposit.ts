@@ -5,6 +5,7 @@ import { type SessionContext, liveExpiry, newFamily } from './session-context';
 import { isUsable, load } from './session-load';
 import type { LivePayload, SessionSecrets } from './session-payload';
 import type { SessionRecord } from './store-contract';
+import { revokeFamily } from './refresh';
 import { generateTicket, sessionIdOf } from './ticket';
 
 /**
@@ -138,8 +139,22 @@ export async function replaceTokens(
   await ctx.authorize('session.refresh', actor);
   for (let attempt = 0; attempt < 4; attempt++) {
     const loaded = await load(ctx, ticket, 'refresh');
-    if (loaded === null || loaded.payload.k !== 'live' || loaded.payload.ext === undefined)
+    if (loaded === null) return false;
+    if (loaded.payload.k === 'tomb') {
+      // A rotated ticket: after its grace window this is reuse, as in refresh.
+      if (ctx.now() >= loaded.payload.grace) {
+        await revokeFamily(ctx, loaded.id, loaded.record, loaded.payload);
+      } else {
+        ctx.emit({
+          type: 'session.rejected',
+          operation: 'refresh',
+          reason: 'rotated',
+          sessionId: loaded.id,
+        });
+      }
       return false;
+    }
+    if (loaded.payload.ext === undefined) return false;
     const { id, record, payload } = loaded;
     const issuerName = loaded.payload.ext;
     if (!(await isUsable(ctx, id, payload, ctx.now(), 'refresh'))) return false;
@@ -148,6 +163,12 @@ export async function replaceTokens(
       secrets = ctx.openSecrets(ticket as string, id, payload);
     } catch (error) {
       if (!isCloakroomError(error) || error.code !== 'ERR_DECRYPTION_FAILED') throw error;
+      ctx.emit({
+        type: 'session.rejected',
+        operation: 'refresh',
+        reason: 'tampered',
+        sessionId: id,
+      });
       return false;
     }
     const verified = await issuerOf(ctx, issuerName).verify(tokens.accessToken);

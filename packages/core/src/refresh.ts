@@ -144,7 +144,14 @@ async function replaySuccessor(
     ctx.emit({ type: 'session.rejected', operation: 'refresh', reason: 'tampered', sessionId: id });
     return null;
   }
-  if (now >= tomb.nextExpiresAt || sessionIdOf(nextTicket) !== tomb.next) return null;
+  if (sessionIdOf(nextTicket) !== tomb.next) {
+    ctx.emit({ type: 'session.rejected', operation: 'refresh', reason: 'tampered', sessionId: id });
+    return null;
+  }
+  if (now >= tomb.nextExpiresAt) {
+    ctx.emit({ type: 'session.rejected', operation: 'refresh', reason: 'expired', sessionId: id });
+    return null;
+  }
   return { ticket: nextTicket, sessionId: tomb.next, expiresAt: tomb.nextExpiresAt };
 }
 

@@ -121,30 +121,31 @@ export function createContext(options: CloakroomOptions): SessionContext {
       }
     },
     async authorize(action, actor, targetSubject) {
-      let decision: Decision;
+      let allow = false;
+      let reason = 'denied';
       try {
         const request =
           targetSubject === undefined
             ? { action, actor }
             : { action, actor, target: { subject: targetSubject } };
         const answer = policy.authorize(request);
-        decision = answer instanceof Promise ? await answer : answer;
+        const decision: unknown = answer instanceof Promise ? await answer : answer;
+        // Read the answer inside the try: a hostile or broken object may throw on access.
+        if (typeof decision === 'object' && decision !== null) {
+          allow = (decision as { allow?: unknown }).allow === true;
+          const r = (decision as { reason?: unknown }).reason;
+          if (typeof r === 'string') reason = r.slice(0, 200);
+        }
       } catch {
-        decision = { allow: false, reason: 'policy threw' };
+        allow = false;
+        reason = 'policy threw';
       }
-      if (decision?.allow === true) return;
-      const reason =
-        typeof decision === 'object' &&
-        decision !== null &&
-        'reason' in decision &&
-        typeof decision.reason === 'string'
-          ? decision.reason
-          : 'denied';
+      if (allow) return;
       ctx.emit({
         type: 'access.denied',
         action,
         reason,
-        ...(actor?.id === undefined ? {} : { actorId: actor.id }),
+        ...(typeof actor?.id === 'string' ? { actorId: actor.id } : {}),
       });
       throw new AccessDenied(`access denied: ${action}`);
     },
@@ -227,27 +228,38 @@ async function checkProtectorKeys(
 /** Validates application claims: a plain JSON object without registered claims, bounded in size. */
 export function checkClaims(claims: unknown): Record<string, unknown> {
   if (claims === undefined) return {};
-  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
-    throw new InvalidArgument('claims must be a plain object');
-  }
-  const proto = Object.getPrototypeOf(claims);
-  if (proto !== Object.prototype && proto !== null)
-    throw new InvalidArgument('claims must be a plain object');
-  for (const name of Object.keys(claims)) {
-    if (RESERVED_CLAIMS.has(name)) {
-      throw new InvalidArgument(`claim "${name}" is set by Cloakroom and cannot be supplied`);
-    }
-  }
-  let json: string;
+  checkPlainClaims(claims);
+  let json: string | undefined;
   try {
     json = JSON.stringify(claims);
   } catch (cause) {
     throw new InvalidArgument('claims must be JSON-serializable', { cause });
   }
+  // `toJSON` can turn a checked object into anything: check what will really be signed.
+  if (typeof json !== 'string') throw new InvalidArgument('claims must be JSON-serializable');
   if (Buffer.byteLength(json) > MAX_CLAIMS_BYTES) {
     throw new InvalidArgument(`claims exceed ${MAX_CLAIMS_BYTES} bytes of JSON`);
   }
-  return JSON.parse(json) as Record<string, unknown>;
+  const parsed: unknown = JSON.parse(json);
+  checkPlainClaims(parsed);
+  return parsed as Record<string, unknown>;
+}
+
+function checkPlainClaims(claims: unknown): asserts claims is Record<string, unknown> {
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
+    throw new InvalidArgument('claims must be a plain object');
+  }
+  const proto = Object.getPrototypeOf(claims);
+  if (proto !== Object.prototype && proto !== null) {
+    throw new InvalidArgument('claims must be a plain object');
+  }
+  for (const name of Object.keys(claims)) {
+    if (RESERVED_CLAIMS.has(name)) {
+      throw new InvalidArgument(
+        `claim "${name.slice(0, 64)}" is set by Cloakroom and cannot be supplied`,
+      );
+    }
+  }
 }
 
 /** Validates a subject: a non-empty string of at most 1024 characters. */
