@@ -178,7 +178,7 @@ export interface KeySetStore {
   readonly name: string;
   /**
    * The document and its version, or `null` when no document has this name.
-   * Names match `/^[A-Za-z0-9._-]{1,64}$/`; a store may reject others with `ConfigInvalid`.
+   * Names match `/^[A-Za-z0-9._-]{1,64}$/`; a store may reject others with `InvalidArgument` (or `ConfigInvalid`).
    */
   read(name: string): Promise<KeySetEntry | null>;
   /**
