@@ -21,8 +21,17 @@
 // Usage: node scripts/check-docs.mjs [--verbose]
 // Exit status: 0 when every block type-checks (and runs), 1 otherwise.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -136,34 +145,30 @@ function extract(files) {
 
 /**
  * Packages installed in some workspace package but not at the root (pg,
- * ioredis, express…): mapped through `paths` so docs blocks importing them
- * resolve as they would in that package. Types from @types/<name> win.
+ * ioredis, express, hono…) are linked into .tmp/docs-check/node_modules, so
+ * docs blocks resolve them (subpath exports and @types included) exactly as
+ * code in that package would, both for tsc and when a block is run.
  */
-function dependencyPaths() {
-  const paths = {};
-  const rootHas = (name) => existsSync(join(ROOT, 'node_modules', name));
+function linkDependencies() {
+  const target = join(OUT, 'node_modules');
+  const link = (from, name) => {
+    const to = join(target, name);
+    if (existsSync(to) || existsSync(join(ROOT, 'node_modules', name))) return;
+    mkdirSync(dirname(to), { recursive: true });
+    symlinkSync(realpathSync(from), to, 'dir');
+  };
   for (const pkg of readdirSync(join(ROOT, 'packages')).sort()) {
     const nm = join(ROOT, 'packages', pkg, 'node_modules');
     if (!existsSync(nm)) continue;
-    const names = [];
     for (const entry of readdirSync(nm)) {
-      if (entry.startsWith('.') || entry === '@cloakroom' || entry === '@types') continue;
-      if (entry.startsWith('@')) {
-        for (const sub of readdirSync(join(nm, entry))) names.push(`${entry}/${sub}`);
-      } else names.push(entry);
-    }
-    for (const name of names) {
-      if (paths[name] !== undefined || rootHas(name)) continue;
-      const typesName = name.startsWith('@') ? name.slice(1).replace('/', '__') : name;
-      const candidates = [`@types/${typesName}`, name]
-        .map((n) => join(nm, n))
-        .filter((p) => existsSync(p))
-        .map((p) => `./${relative(ROOT, p).split(sep).join('/')}`);
-      paths[name] = candidates;
-      paths[`${name}/*`] = [`./${relative(ROOT, join(nm, name)).split(sep).join('/')}/*`];
+      if (entry.startsWith('.') || entry === '@cloakroom') continue;
+      if (!entry.startsWith('@')) {
+        link(join(nm, entry), entry);
+        continue;
+      }
+      for (const sub of readdirSync(join(nm, entry))) link(join(nm, entry, sub), `${entry}/${sub}`);
     }
   }
-  return paths;
 }
 
 function writePrograms(programs) {
@@ -187,16 +192,13 @@ function writePrograms(programs) {
     program.path = path;
     byPath.set(path, { program, origin });
   }
-  const rootConfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8'));
   const tsconfig = {
     extends: '../../tsconfig.json',
-    compilerOptions: {
-      noEmit: true,
-      baseUrl: '../..',
-      paths: { ...rootConfig.compilerOptions.paths, ...dependencyPaths() },
-    },
+    // baseUrl and the `@cloakroom/*` paths come from the root config.
+    compilerOptions: { noEmit: true },
     include: ['blocks/*.ts'],
   };
+  linkDependencies();
   writeFileSync(join(OUT, 'tsconfig.json'), `${JSON.stringify(tsconfig, null, 2)}\n`);
   return byPath;
 }
