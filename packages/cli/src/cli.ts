@@ -9,6 +9,12 @@ process.on('SIGINT', () => {
   process.stderr.write('\nstopping after the current batch (Ctrl-C again to quit now)\n');
 });
 
+// `cloakroom stats | head` closes stdout early: that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 const code = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),

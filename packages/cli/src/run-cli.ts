@@ -123,7 +123,7 @@ function messageOf(error: unknown): { code: string; message: string; exit: ExitC
 }
 
 function hint(code: string, message: string): string {
-  if (code === 'ERR_STORE_UNAVAILABLE')
+  if (code === 'ERR_STORE_UNAVAILABLE' && !message.includes('migrate'))
     return ' (is the store reachable? check the URL, network and credentials)';
   if (code === 'ERR_DECRYPTION_FAILED' && message.includes('key set'))
     return ' (wrong master key?)';
