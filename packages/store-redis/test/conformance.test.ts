@@ -6,23 +6,20 @@ import { connectOrFail, deleteUnder, dumpUnder, uniquePrefix } from './integrati
 
 const client = await connectOrFail();
 const prefixes = new WeakMap<SessionStore | KeySetStore, string>();
-let t = 1_700_000_000_000;
 afterAll(() => client.disconnect());
 
 describeSessionStore(
   'redis',
   () => {
     const prefix = uniquePrefix('conformance');
-    // A generous timeout: a loaded CI machine must not turn a slow reply into a model mismatch.
-    const store = createRedisStore({ client, prefix, commandTimeoutMs: 10_000, clock: () => t });
+    // The real clock: Redis TTLs run on real time, so a frozen test clock would let
+    // Redis drop records the store still calls live. A generous timeout, so a
+    // loaded CI machine cannot turn a slow reply into a model mismatch.
+    const store = createRedisStore({ client, prefix, commandTimeoutMs: 10_000 });
     prefixes.set(store, prefix);
     return store;
   },
   {
-    now: () => t,
-    advanceTime: (ms) => {
-      t += ms;
-    },
     cleanup: (store) => deleteUnder(client, prefixes.get(store) as string),
     // SEC-02 at rest: every key and value under the prefix, read with the raw client.
     inspect: (store) => dumpUnder(client, prefixes.get(store) as string),
@@ -34,7 +31,7 @@ describeKeySetStore(
   'redis',
   () => {
     const prefix = uniquePrefix('keyset-conformance');
-    const store = createRedisKeySetStore({ client: client, prefix });
+    const store = createRedisKeySetStore({ client, prefix });
     prefixes.set(store, prefix);
     return store;
   },

@@ -9,7 +9,6 @@ import { deleteUnder, dumpUnder, uniquePrefix } from './redis-test-env';
 const cluster = await startCluster();
 afterAll(() => cluster.stop());
 const prefixes = new WeakMap<SessionStore | KeySetStore, string>();
-let t = 1_700_000_000_000;
 
 describeSessionStore(
   'redis cluster',
@@ -19,16 +18,11 @@ describeSessionStore(
       client: cluster.client,
       prefix,
       commandTimeoutMs: 10_000,
-      clock: () => t,
     });
     prefixes.set(store, prefix);
     return store;
   },
   {
-    now: () => t,
-    advanceTime: (ms) => {
-      t += ms;
-    },
     cleanup: (store) => deleteUnder(cluster.client, prefixes.get(store) as string),
     inspect: (store) => dumpUnder(cluster.client, prefixes.get(store) as string),
     unreachable: () => createRedisStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 1000 }),

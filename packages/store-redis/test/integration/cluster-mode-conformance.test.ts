@@ -9,7 +9,6 @@ import { connectOrFail, deleteUnder, dumpUnder, uniquePrefix } from './redis-tes
 // With auto-pipelining on, as the README recommends.
 const client = await connectOrFail({ enableAutoPipelining: true });
 const prefixes = new WeakMap<SessionStore, string>();
-let t = 1_700_000_000_000;
 afterAll(() => client.disconnect());
 
 describeSessionStore(
@@ -21,16 +20,11 @@ describeSessionStore(
       prefix,
       clusterMode: true,
       commandTimeoutMs: 10_000,
-      clock: () => t,
     });
     prefixes.set(store, prefix);
     return store;
   },
   {
-    now: () => t,
-    advanceTime: (ms) => {
-      t += ms;
-    },
     cleanup: (store) => deleteUnder(client, prefixes.get(store) as string),
     inspect: (store) => dumpUnder(client, prefixes.get(store) as string),
   },
