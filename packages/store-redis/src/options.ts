@@ -54,7 +54,9 @@ export interface RedisStoreOptions {
   readonly clusterMode?: boolean;
   /**
    * The store's notion of now, in epoch milliseconds. A record is dead from
-   * `clock() >= expiresAt`, whatever Redis's own expiry says. Tests pass a fake clock.
+   * `clock() >= expiresAt`, whatever Redis's own expiry says. Redis TTLs are
+   * set as `expiresAt - clock()` and then run on real time, so a frozen test
+   * clock lets Redis drop records early: use one only in short tests.
    * @default Date.now
    */
   readonly clock?: () => number;
