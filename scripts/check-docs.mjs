@@ -18,7 +18,8 @@
 //       the program starting with this block is also executed (tsx, 60 s)
 //       after type-checking passes
 //
-// Usage: node scripts/check-docs.mjs [--verbose]
+// Usage: node scripts/check-docs.mjs [--verbose] [file.md ...]
+//   with files: check only those (any repo-relative path, e.g. a draft under .tmp/)
 // Exit status: 0 when every block type-checks (and runs), 1 otherwise.
 import { spawnSync } from 'node:child_process';
 import {
@@ -38,6 +39,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, '.tmp', 'docs-check');
 const BLOCKS = join(OUT, 'blocks');
 const verbose = process.argv.includes('--verbose');
+const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const LANGS = new Set(['ts', 'typescript']);
 const SKIP = /^\s*\/\/\s*@docs-skip\b:?\s*(.*)$/;
 const CONTINUE = /^\s*\/\/\s*@docs-continue\b/;
@@ -296,7 +298,10 @@ function errorAnchorProblems() {
   return out;
 }
 
-const files = markdownFiles();
+const files =
+  only.length > 0
+    ? only.map((f) => relative(ROOT, resolve(f)).split('\\').join('/'))
+    : markdownFiles();
 const { programs, skipped, problems, blockCount } = extract(files);
 problems.push(...errorAnchorProblems());
 const byPath = writePrograms(programs);
