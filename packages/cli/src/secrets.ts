@@ -21,7 +21,11 @@ export function createRedactor(): Redactor {
     },
     redact(text) {
       let out = text;
-      for (const s of secrets) out = out.split(s).join('[redacted]');
+      // Longest first: a secret that contains another must go whole, or the
+      // rest of it would survive around the shorter one's mark.
+      for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
+        out = out.split(s).join('[redacted]');
+      }
       return out;
     },
   };
