@@ -3,6 +3,8 @@
 export interface Sample {
   readonly ops: number;
   readonly ms: number;
+  /** CPU time (user + system) this process spent, in microseconds: robust to other load on the host. */
+  readonly cpuUs: number;
 }
 
 /**
@@ -19,6 +21,7 @@ export async function measure(
   let next = 0;
   let done = 0;
   let exhausted = false;
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const deadline = start + durationMs;
   const worker = async (slot: number) => {
@@ -32,7 +35,8 @@ export async function measure(
     }
   };
   await Promise.all(Array.from({ length: inFlight }, (_, slot) => worker(slot)));
-  return { ops: done, ms: performance.now() - start };
+  const used = process.cpuUsage(cpu);
+  return { ops: done, ms: performance.now() - start, cpuUs: used.user + used.system };
 }
 
 export interface Stat {
@@ -42,6 +46,8 @@ export interface Stat {
   readonly max: number;
   /** Operations measured in all rounds together. */
   readonly ops: number;
+  /** Median over rounds of this process's CPU microseconds per operation. */
+  readonly cpuUsPerOp: number;
 }
 
 export function median(values: readonly number[]): number {
@@ -61,6 +67,7 @@ export function stat(samples: readonly Sample[]): Stat {
     min: Math.min(...rates),
     max: Math.max(...rates),
     ops: samples.reduce((n, s) => n + s.ops, 0),
+    cpuUsPerOp: median(samples.map((s) => (s.ops > 0 ? s.cpuUs / s.ops : Number.NaN))),
   };
 }
 

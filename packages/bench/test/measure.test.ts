@@ -11,11 +11,11 @@ describe('bench measure', () => {
 
   it('stat reports median, min and max ops/s over rounds', () => {
     const s = stat([
-      { ops: 100, ms: 1000 },
-      { ops: 300, ms: 1000 },
-      { ops: 200, ms: 1000 },
+      { ops: 100, ms: 1000, cpuUs: 1000 },
+      { ops: 300, ms: 1000, cpuUs: 900 },
+      { ops: 200, ms: 1000, cpuUs: 1000 },
     ]);
-    expect(s).toEqual({ median: 200, min: 100, max: 300, ops: 600 });
+    expect(s).toEqual({ median: 200, min: 100, max: 300, ops: 600, cpuUsPerOp: 5 });
   });
 
   it('measure stops at maxOps and keeps the requested number in flight', async () => {
