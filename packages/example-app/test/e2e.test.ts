@@ -29,7 +29,8 @@ beforeAll(async () => {
     dataDir,
     port: 0,
     masterKey: randomBytes(32).toString('base64url'),
-    publishAheadMs: 800,
+    // Long enough that the rewrap, started right after a rotation, visibly waits for the new key.
+    publishAheadMs: 3_000,
     log: () => {},
   });
   browser = await chromium.launch({
@@ -91,7 +92,7 @@ function postFromPage(page: Page, path: string, fields: Record<string, string>):
 const pageCsrf = (page: Page) =>
   page.getAttribute('input[name="csrf"]', 'value') as Promise<string>;
 
-describe('example app in headless Chromium', () => {
+describe('example app in headless Chromium', { timeout: 60_000 }, () => {
   it('SEC-07 SEC-08 alice signs in on two devices; the second revokes the first, which is signed out', async () => {
     const a = await newDevice(WINDOWS_UA);
     const b = await newDevice(MAC_UA);

@@ -23,7 +23,8 @@ beforeAll(async () => {
     dataDir,
     port: 0,
     masterKey: randomBytes(32).toString('base64url'),
-    publishAheadMs: 600,
+    // Long enough that the rewrap, started right after a rotation, visibly waits for the new key.
+    publishAheadMs: 2_000,
     log: () => {},
   });
 });
@@ -250,7 +251,7 @@ describe('example app over HTTPS', () => {
     expect(page.body).toContain(
       `All ${done.report.scanned} records are under the primary storage key`,
     );
-    await new Promise((r) => setTimeout(r, 700));
+    // The signing key was rotated before the storage key the job waited for: primary by now.
     const after = await app.keys.status();
     expect(after.signing.find((k) => k.state === 'primary')?.id).not.toBe(oldSigning);
     // Sessions sealed before the rotation still work.
