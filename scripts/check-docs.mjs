@@ -17,6 +17,9 @@
 //   <!-- docs-check: run -->
 //       the program starting with this block is also executed (tsx, 60 s)
 //       after type-checking passes
+//   <!-- docs-check: same-as: <repo path> -->
+//       the block is a verbatim copy of a source file that `pnpm typecheck`
+//       already covers (e.g. with relative imports): it must stay identical
 //
 // Usage: node scripts/check-docs.mjs [--verbose] [file.md ...]
 //   with files: check only those (any repo-relative path, e.g. a draft under .tmp/)
@@ -43,7 +46,7 @@ const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const LANGS = new Set(['ts', 'typescript']);
 const SKIP = /^\s*\/\/\s*@docs-skip\b:?\s*(.*)$/;
 const CONTINUE = /^\s*\/\/\s*@docs-continue\b/;
-const HTML_DIRECTIVE = /^\s*<!--\s*docs-check:\s*(skip|continue|run)\b:?\s*(.*?)\s*-->\s*$/;
+const HTML_DIRECTIVE = /^\s*<!--\s*docs-check:\s*(skip|continue|run|same-as)\b:?\s*(.*?)\s*-->\s*$/;
 
 /** Markdown files in scope, repo-relative with `/` separators, sorted. */
 function markdownFiles() {
@@ -110,6 +113,7 @@ function fencedBlocks(text) {
 function extract(files) {
   const programs = [];
   const skipped = [];
+  const copies = [];
   const problems = [];
   let blockCount = 0;
   for (const file of files) {
@@ -120,6 +124,17 @@ function extract(files) {
       blockCount++;
       const first = block.body.find((l) => l.trim() !== '') ?? '';
       const d = block.directive;
+      if (d?.kind === 'same-as') {
+        const source = join(ROOT, d.reason);
+        const norm = (t) => t.replace(/[ \t]+$/gm, '').replace(/\s+$/, '');
+        if (d.reason === '' || !existsSync(source)) {
+          problems.push(`${file}:${block.line}: same-as names no existing file ("${d.reason}")`);
+        } else if (norm(readFileSync(source, 'utf8')) !== norm(block.body.join('\n'))) {
+          problems.push(`${file}:${block.line}: the block is no longer the same as ${d.reason}`);
+        }
+        copies.push({ file, line: block.line, source: d.reason });
+        continue;
+      }
       const skip = d?.kind === 'skip' ? [d.kind, d.reason] : SKIP.exec(first);
       if (skip) {
         if (skip[1].trim() === '') {
@@ -142,7 +157,7 @@ function extract(files) {
       programs.push(last);
     }
   }
-  return { programs, skipped, problems, blockCount };
+  return { programs, skipped, copies, problems, blockCount };
 }
 
 /**
@@ -302,7 +317,7 @@ const files =
   only.length > 0
     ? only.map((f) => relative(ROOT, resolve(f)).split('\\').join('/'))
     : markdownFiles();
-const { programs, skipped, problems, blockCount } = extract(files);
+const { programs, skipped, copies, problems, blockCount } = extract(files);
 problems.push(...errorAnchorProblems());
 const byPath = writePrograms(programs);
 const started = Date.now();
@@ -328,7 +343,8 @@ if (skipped.length > 0) {
 }
 console.log(
   `docs: ${files.length} Markdown files, ${blockCount} ts blocks: ${checkedBlocks} type-checked as ${programs.length} programs ` +
-    `(${programs.filter((p) => p.run).length} also run), ${skipped.length} skipped; ` +
+    `(${programs.filter((p) => p.run).length} also run), ${copies.length} compared with their source file, ` +
+    `${skipped.length} skipped; ` +
     `${inDocs.length} error(s) in ${failedPrograms.size} program(s), ${runFailures.length} run failure(s) ` +
     `[${((Date.now() - started) / 1000).toFixed(1)} s]`,
 );
