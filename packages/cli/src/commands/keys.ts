@@ -7,17 +7,28 @@ import type { ExitCode } from '../io';
 import type { KeySetStatus, KeyStatus } from '@cloakroom/core';
 import { loadKeys, masterKeyInput, requireRotating } from '../keys-config';
 
-function keyRow(k: KeyStatus, now: number): string[] {
-  const when =
-    k.state === 'pending'
-      ? `activates ${isoTime(k.activatesAt)}`
-      : k.state === 'disabled' && k.disabledAt !== undefined
-        ? `disabled ${isoTime(k.disabledAt)}`
-        : k.expiresAt !== undefined && k.expiresAt > now
-          ? `until ${isoTime(k.expiresAt)}`
-          : `since ${isoTime(k.activatesAt)}`;
+function when(k: KeyStatus): string {
+  switch (k.state) {
+    case 'pending':
+      return `activates ${isoTime(k.activatesAt)}`;
+    case 'primary':
+      return k.retiresAt === undefined
+        ? `since ${isoTime(k.activatesAt)}`
+        : `retires ${isoTime(k.retiresAt)}`;
+    case 'retired':
+      return k.expiresAt === undefined
+        ? `retired ${isoTime(k.retiresAt ?? k.activatesAt)}, kept until disabled`
+        : `verifies until ${isoTime(k.expiresAt)}`;
+    case 'disabled':
+      return k.disabledAt === undefined ? 'disabled' : `disabled ${isoTime(k.disabledAt)}`;
+    default:
+      return 'destroyed';
+  }
+}
+
+function keyRow(k: KeyStatus): string[] {
   const extra = k.kind === 'signing' ? (k.alg ?? '') : `seals ${k.seals ?? 0}`;
-  return [`  ${k.id}`, k.state, extra, when];
+  return [`  ${k.id}`, k.state, extra, when(k)];
 }
 
 function printStatus(ctx: CommandContext, status: KeySetStatus): void {
@@ -25,14 +36,13 @@ function printStatus(ctx: CommandContext, status: KeySetStatus): void {
     ctx.printJson({ type: 'rotating', ...status });
     return;
   }
-  const now = ctx.clock();
   ctx.print(
     `key set "${status.name}" (version ${status.version}, master key ${status.masterKeyId})`,
   );
   ctx.print('signing keys:');
-  for (const line of table(status.signing.map((k) => keyRow(k, now)))) ctx.print(line);
+  for (const line of table(status.signing.map(keyRow))) ctx.print(line);
   ctx.print('storage keys:');
-  for (const line of table(status.storage.map((k) => keyRow(k, now)))) ctx.print(line);
+  for (const line of table(status.storage.map(keyRow))) ctx.print(line);
   if (status.lastError !== undefined) ctx.print(`last error: ${status.lastError.code}`);
 }
 
