@@ -162,7 +162,7 @@ describe('cloakroom with static keys from a keys file (file store)', () => {
     expect(missing.stderr).toBe('error: cannot read the keys file (ENOENT)\n');
   });
 
-  it('master key from --master-key-file: a file store directory that does not exist is refused', async () => {
+  it('master key from --master-key-file: a missing store directory is refused, keys init starts one, keys rotate rotates both kinds', async () => {
     const mk = join(dir, 'master.key');
     await writeFile(mk, `${b64(generateSecret())}\n`, { mode: 0o600 });
     const r = await cli(['keys', 'status', '--master-key-file', mk], {
@@ -175,5 +175,13 @@ describe('cloakroom with static keys from a keys file (file store)', () => {
     });
     expect(init.code, init.stderr).toBe(0);
     expect(init.json<{ type: string }>().type).toBe('rotating');
+    const both = await cli(['keys', 'rotate', '--master-key-file', mk, '--json'], {
+      CLOAKROOM_STORE_URL: pathToFileURL(join(dir, 'fresh')).href,
+    });
+    expect(both.code, both.stderr).toBe(0);
+    expect(both.json<{ rotated: { kind: string; state: string }[] }>().rotated).toEqual([
+      expect.objectContaining({ kind: 'signing', state: 'pending' }),
+      expect.objectContaining({ kind: 'storage', state: 'pending' }),
+    ]);
   });
 });
