@@ -111,7 +111,8 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
   if (masterKey === undefined || masterKey === '') {
     masterKey = randomBytes(32).toString('base64url');
     log(
-      `WARNING demo mode: CLOAKROOM_MASTER_KEY is not set, using a generated master key.\n  To keep the key set across restarts: export CLOAKROOM_MASTER_KEY=${masterKey}`,
+      // Never print the key itself: a key in a log line is a leaked key.
+      'WARNING demo mode: CLOAKROOM_MASTER_KEY is not set, using a master key generated for this run only.\n  To keep the key set across restarts, set CLOAKROOM_MASTER_KEY to 32 random bytes in base64url\n  (e.g. from `cloakroom keys generate --kind master --out master.key`).',
     );
   }
   const masterBytes = Buffer.from(masterKey, 'base64url');

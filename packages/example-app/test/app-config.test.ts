@@ -15,6 +15,8 @@ describe('start-up configuration', () => {
     const app = await startApp({ port: 0, log: (l) => lines.push(l) });
     try {
       expect(lines.join('\n')).toMatch(/WARNING demo mode: CLOAKROOM_MASTER_KEY is not set/);
+      // The generated key itself is never printed.
+      expect(lines.join('\n')).not.toMatch(/[A-Za-z0-9_-]{43}/);
       expect(app.dataDir.startsWith(tmpdir())).toBe(true);
       expect((await stat(app.dataDir)).mode & 0o777).toBe(0o700);
       expect((await stat(join(app.dataDir, 'tls'))).mode & 0o777).toBe(0o700);
