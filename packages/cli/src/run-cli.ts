@@ -123,7 +123,10 @@ function messageOf(error: unknown): { code: string; message: string; exit: ExitC
 }
 
 function hint(code: string, message: string): string {
-  if (code === 'ERR_STORE_UNAVAILABLE' && !message.includes('migrate'))
+  if (code === 'ERR_STORE_UNAVAILABLE' && message.includes('migrate()')) {
+    return ' (from here: `cloakroom migrate`)';
+  }
+  if (code === 'ERR_STORE_UNAVAILABLE')
     return ' (is the store reachable? check the URL, network and credentials)';
   if (code === 'ERR_DECRYPTION_FAILED' && message.includes('key set'))
     return ' (wrong master key?)';

@@ -58,7 +58,9 @@ describe('cloakroom rewrap stopped by a store failure (PostgreSQL)', () => {
     expect(failed.stderr).toMatch(
       /rewrap stopped by an error; resume with: cloakroom rewrap --cursor '/,
     );
-    expect(failed.stderr).toMatch(/^error: store table or schema missing.*ERR_STORE_UNAVAILABLE/m);
+    expect(failed.stderr).toMatch(
+      /^error: store table or schema missing.*ERR_STORE_UNAVAILABLE.*\(from here: `cloakroom migrate`\)$/m,
+    );
     const cursor = /--cursor '([^']+)'/.exec(failed.stderr)?.[1] as string;
     const partial = (await cli(['stats', '--json'], env)).json<{
       byKeyId: Record<string, number>;
