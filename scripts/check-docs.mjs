@@ -238,6 +238,13 @@ function typeCheck(byPath) {
   let current;
   for (const line of `${result.stdout}${result.stderr}`.split('\n')) {
     const m = /^(.+?)\((\d+),(\d+)\): (error|warning) (TS\d+: .*)$/.exec(line);
+    // A global error (bad config, missing file) has no location: it fails the check.
+    const global = /^error (TS\d+: .*)$/.exec(line);
+    if (global) {
+      current = { where: '.tmp/docs-check/tsconfig.json', text: global[1] };
+      inDocs.push(current);
+      continue;
+    }
     if (!m) {
       if (current && line.trim() !== '') current.text += `\n    ${line.trim()}`;
       else if (line.trim() !== '' && !current) elsewhere.push(line);
@@ -334,7 +341,7 @@ if (elsewhere.length > 0) {
     console.warn(`  ${typeof d === 'string' ? d : `${d.where}: ${d.text}`}`);
 }
 // Programs that type-check are run even when others fail, so one report shows both.
-const failedPrograms = new Set(inDocs.map((d) => d.program));
+const failedPrograms = new Set(inDocs.map((d) => d.program).filter(Boolean));
 const runFailures = runPrograms(programs.filter((p) => !failedPrograms.has(p)));
 for (const f of runFailures) console.error(`${f.where}: the block failed when run:\n${f.output}`);
 if (skipped.length > 0) {
