@@ -21,6 +21,9 @@
 //       the block is a verbatim copy of a source file that `pnpm typecheck`
 //       already covers (e.g. with relative imports): it must stay identical
 //
+// Also checked: every relative link leads to an existing file (and anchor, for
+// Markdown targets), and docs/errors.md has a section per ErrorCode.
+//
 // Usage: node scripts/check-docs.mjs [--verbose] [file.md ...]
 //   with files: check only those (any repo-relative path, e.g. a draft under .tmp/)
 // Exit status: 0 when every block type-checks (and runs), 1 otherwise.
@@ -222,6 +225,7 @@ function writePrograms(programs) {
 
 /** `tsc` diagnostics, each mapped back to its Markdown line when it is in a block. */
 function typeCheck(byPath) {
+  if (byPath.size === 0) return { inDocs: [], elsewhere: [] };
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const result = spawnSync(
     process.execPath,
@@ -298,6 +302,71 @@ function runPrograms(programs) {
   return failures;
 }
 
+/** The lines of a Markdown text with fenced code blanked out (line numbers kept). */
+function proseLines(text) {
+  let fence;
+  return text.split(/\r?\n/).map((line) => {
+    const f = /^\s*(`{3,}|~{3,})/.exec(line);
+    if (f && fence === undefined) {
+      fence = f[1];
+      return '';
+    }
+    if (f && f[1][0] === fence[0] && f[1].length >= fence.length && /^\s*[`~]+\s*$/.test(line)) {
+      fence = undefined;
+      return '';
+    }
+    return fence === undefined ? line : '';
+  });
+}
+
+/**
+ * Relative links between the docs must lead somewhere: `[text](path#anchor)`
+ * to a file that exists and, for a Markdown target, to an anchor it defines
+ * (a heading's GitHub slug or an explicit `<a id>`). Links inside code are ignored.
+ */
+function linkProblems(files) {
+  const out = [];
+  const anchorsOf = new Map();
+  const anchors = (path) => {
+    if (!anchorsOf.has(path)) {
+      const text = proseLines(readFileSync(path, 'utf8')).join('\n');
+      const set = new Set([...text.matchAll(/<a id="([^"]+)"/g)].map((m) => m[1]));
+      const seen = new Map();
+      for (const m of text.matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
+        // GitHub's slug: lower case, punctuation dropped (not - or _), spaces to hyphens.
+        const slug = m[1]
+          .toLowerCase()
+          .replace(/<[^>]+>/g, '')
+          .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+          .replace(/\s/g, '-');
+        const n = seen.get(slug) ?? 0;
+        seen.set(slug, n + 1);
+        set.add(n === 0 ? slug : `${slug}-${n}`);
+      }
+      anchorsOf.set(path, set);
+    }
+    return anchorsOf.get(path);
+  };
+  for (const file of files) {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    proseLines(text).forEach((line, i) => {
+      const prose = line.replace(/`[^`]*`/g, '');
+      for (const m of prose.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = m[1];
+        if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto:
+        const [path, anchor] = target.split('#');
+        const abs = path === '' ? join(ROOT, file) : resolve(dirname(join(ROOT, file)), path);
+        if (!existsSync(abs)) {
+          out.push(`${file}:${i + 1}: broken link ${target} (no such file)`);
+        } else if (anchor && abs.endsWith('.md') && !anchors(abs).has(anchor)) {
+          out.push(`${file}:${i + 1}: broken link ${target} (no such anchor)`);
+        }
+      }
+    });
+  }
+  return out;
+}
+
 /**
  * Every `ErrorCode` has its section in docs/errors.md: error messages link
  * `docs/errors.md#<code in lower case>` (errorDocsUrl in core).
@@ -325,7 +394,7 @@ const files =
     ? only.map((f) => relative(ROOT, resolve(f)).split('\\').join('/'))
     : markdownFiles();
 const { programs, skipped, copies, problems, blockCount } = extract(files);
-problems.push(...errorAnchorProblems());
+problems.push(...errorAnchorProblems(), ...linkProblems(files));
 const byPath = writePrograms(programs);
 const started = Date.now();
 const { inDocs, elsewhere } = typeCheck(byPath);
