@@ -36,8 +36,12 @@ export interface BenchConfig {
   readonly postgresUrl: string;
   /** ioredis `enableAutoPipelining` for the Cloakroom store and the floor (same client). On by default (node-redis, under connect-redis, pipelines the same way); CLOAKROOM_BENCH_AUTOPIPELINING=0 turns it off. */
   readonly autoPipelining: boolean;
-  /** Live-session counts for the resolve scaling case. */
+  /** Live-session counts for the resolve scaling case (`--scale-sizes=10000,100000`). */
   readonly scaleSizes: readonly number[];
+  /** Stores of the scaling cases (`--scale-stores=memory,redis`). */
+  readonly scaleStores: readonly ('memory' | 'redis')[];
+  /** Run the memory-per-session case (off with `--no-memory`). */
+  readonly memoryCase: boolean;
   /** Records rewrapped in the rewrap case. */
   readonly rewrapSize: number;
   /** Sessions for the memory-per-session case. */
@@ -93,7 +97,15 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
     redisUrl: env.CLOAKROOM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
     postgresUrl: env.CLOAKROOM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     autoPipelining: env.CLOAKROOM_BENCH_AUTOPIPELINING !== '0',
-    scaleSizes: quick ? [200, 400] : scale ? [10_000, 100_000, 1_000_000] : [10_000, 100_000],
+    scaleSizes:
+      listFlag(argv, 'scale-sizes')?.map(Number) ??
+      (quick ? [200, 400] : scale ? [10_000, 100_000, 1_000_000] : [10_000, 100_000]),
+    scaleStores: pick(
+      ['memory', 'redis'] as const,
+      listFlag(argv, 'scale-stores'),
+      'scaling store',
+    ),
+    memoryCase: !has('no-memory'),
     rewrapSize: quick ? 200 : scale ? 1_000_000 : 100_000,
     memorySessions: quick ? 500 : 100_000,
     out: env.CLOAKROOM_BENCH_OUT ?? '.bench-results/latest.json',

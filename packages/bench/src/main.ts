@@ -115,13 +115,15 @@ async function main(): Promise<void> {
   let memory: MemoryPerSession | undefined;
   if (!config.skipScaling) {
     log('scaling:');
-    for (const store of ['memory', 'redis'] as const) {
+    for (const store of config.scaleStores) {
       const result = await resolveScaling(store, fixture, config, log);
       sizes.push(...result.sizes);
       rewraps.push(result.rewrap);
     }
-    memory = await memoryPerSession(fixture, config);
-    log(`  memory store: ${memory.heapBytesPerSession.toFixed(0)} B/session`);
+    if (config.memoryCase) {
+      memory = await memoryPerSession(fixture, config);
+      log(`  memory store: ${memory.heapBytesPerSession.toFixed(0)} B/session`);
+    }
   }
 
   const checks = [

@@ -1,6 +1,6 @@
 // `pnpm --filter @cloakroom/bench profile [memory|redis] [seconds]`: resolve in a
 // loop for a CPU profile (run under `node --cpu-prof`), then a per-step cost
-// breakdown of the resolve path next to the floor's steps, in microseconds.
+// breakdown of the resolve path next to the floor's steps, in CPU microseconds.
 import { createDecipheriv, hash } from 'node:crypto';
 import {
   createAesGcmCipher,
@@ -16,12 +16,13 @@ import { CLAIMS, cloakroomOver, makeFixture } from './fixture';
 import { measure } from './measure';
 import { RUN_ID, deletePrefix, redisClient } from './targets';
 
-/** Mean microseconds of `fn` over `n` calls (after a warm-up of n/10). */
+/** Mean CPU microseconds of `fn` over `n` calls (after a warm-up of n/10); CPU time, so other load on the host matters less. */
 async function micro(n: number, fn: (i: number) => unknown): Promise<number> {
   for (let i = 0; i < n / 10; i++) await fn(i);
-  const t0 = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < n; i++) await fn(i);
-  return ((performance.now() - t0) * 1000) / n;
+  const used = process.cpuUsage(cpu);
+  return (used.user + used.system) / n;
 }
 
 async function main(): Promise<void> {
@@ -41,8 +42,14 @@ async function main(): Promise<void> {
   for (let i = 0; i < 1000; i++)
     tickets.push((await cloakroom.create(`p-${i % 97}`, { ...CLAIMS })).ticket);
   const inFlight = Number(process.env.PROFILE_IN_FLIGHT ?? (which === 'redis' ? 64 : 1));
+  // PROFILE_OP=create profiles create instead of resolve.
+  const operation = process.env.PROFILE_OP === 'create' ? 'create' : 'resolve';
   const sample = await measure(
     async (i) => {
+      if (operation === 'create') {
+        await cloakroom.create(`p-${i % 97}`, { ...CLAIMS });
+        return true;
+      }
       if ((await cloakroom.resolve(tickets[(i * 7919) % tickets.length])) === null)
         throw new Error('missed');
       return true;
@@ -52,10 +59,10 @@ async function main(): Promise<void> {
     Number.MAX_SAFE_INTEGER,
   );
   process.stdout.write(
-    `${which} resolve at ${inFlight} in flight: ${Math.round((sample.ops * 1000) / sample.ms)}/s\n`,
+    `${which} ${operation} at ${inFlight} in flight: ${Math.round((sample.ops * 1000) / sample.ms)}/s, ${(sample.cpuUs / sample.ops).toFixed(2)} CPU µs/op\n`,
   );
 
-  if (which === 'memory') {
+  if (which === 'memory' && process.env.PROFILE_BREAKDOWN !== '0') {
     // Per-step costs on one session, the way resolve runs them.
     const ticket = tickets[0] as string;
     const id = sessionIdOf(ticket);
