@@ -15,13 +15,15 @@ const run = (cmd, args, cwd) =>
 
 try {
   const names = [];
+  const esmOnly = [];
   for (const dir of readdirSync(join(root, 'packages'))) {
     const pkgPath = join(root, 'packages', dir, 'package.json');
     if (!existsSync(pkgPath)) continue;
     const pkg = JSON.parse(readFileSync(pkgPath, 'utf8'));
     if (pkg.private) continue;
     run('pnpm', ['pack', '--pack-destination', tarballs], join(root, 'packages', dir));
-    names.push(pkg.name);
+    if (pkg.exports?.['.']?.require === undefined) esmOnly.push(pkg.name);
+    else names.push(pkg.name);
   }
   run('mkdir', ['-p', app], work);
   writeFileSync(
@@ -41,6 +43,11 @@ try {
     `import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const names = ${JSON.stringify(names)};
+for (const name of ${JSON.stringify(esmOnly)}) {
+  const esm = await import(name);
+  if (Object.keys(esm).length === 0) throw new Error(name + ': no exports');
+  console.log('ok   ' + name + ' (import; ESM-only by design, ' + Object.keys(esm).length + ' exports)');
+}
 for (const name of names) {
   const esm = await import(name);
   const cjs = require(name);

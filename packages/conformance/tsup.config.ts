@@ -1,4 +1,6 @@
 import { defineConfig } from 'tsup';
 import { base } from '../../tsup.base';
 
-export default defineConfig({ ...base });
+// ESM only: vitest, a peer dependency the suite runs inside, refuses to be
+// loaded with require(), so a CommonJS build of this package could never work.
+export default defineConfig({ ...base, format: ['esm'] });
