@@ -26,7 +26,13 @@ export const ALL_ACTIONS: readonly Action[] = [
 ];
 
 /** Operator actions: the ones an address rule usually guards. */
-export const OPERATOR_ACTIONS: readonly Action[] = ['subject.revoke', 'session.list', 'keys.rotate', 'store.rewrap', 'store.sweep'];
+export const OPERATOR_ACTIONS: readonly Action[] = [
+  'subject.revoke',
+  'session.list',
+  'keys.rotate',
+  'store.rewrap',
+  'store.sweep',
+];
 
 /** An action, `*` (all), or a namespace wildcard such as `session.*`. */
 export type ActionPattern = Action | '*' | 'session.*' | 'subject.*' | 'keys.*' | 'store.*';
@@ -34,8 +40,11 @@ export type ActionPattern = Action | '*' | 'session.*' | 'subject.*' | 'keys.*' 
 function expand(patterns: readonly string[], where: string): ReadonlySet<Action> {
   const out = new Set<Action>();
   for (const p of patterns) {
-    const matched = ALL_ACTIONS.filter((a) => p === '*' || p === a || (p.endsWith('.*') && a.startsWith(p.slice(0, -1))));
-    if (matched.length === 0) throw new ConfigInvalid(`unknown action pattern "${String(p).slice(0, 64)}" in ${where}`);
+    const matched = ALL_ACTIONS.filter(
+      (a) => p === '*' || p === a || (p.endsWith('.*') && a.startsWith(p.slice(0, -1))),
+    );
+    if (matched.length === 0)
+      throw new ConfigInvalid(`unknown action pattern "${String(p).slice(0, 64)}" in ${where}`);
     for (const a of matched) out.add(a);
   }
   return out;
@@ -47,7 +56,9 @@ export interface RolePolicyOptions {
   readonly roles: Readonly<Record<string, readonly ActionPattern[]>>;
   /**
    * Actions granted to every caller, including the application acting
-   * without an actor. @default the session lifecycle (create, resolve, refresh, revoke)
+   * without an actor, when they act on a ticket they hold; when the action
+   * names a subject (e.g. `revokeSession(subject, id)`), only that subject
+   * itself or a role granting it may. @default the session lifecycle (create, resolve, refresh, revoke)
    */
   readonly everyone?: readonly ActionPattern[];
 }
@@ -70,8 +81,14 @@ export function rolePolicy(options: RolePolicyOptions): AccessPolicy {
   }
   return {
     name: 'roles',
-    authorize({ action, actor }) {
-      if (everyone.has(action)) return ALLOW;
+    authorize({ action, actor, target }) {
+      // `everyone` covers acting on a ticket one holds; acting on a subject by
+      // name (revoke one of its sessions by id, list, revoke all) needs a role
+      // or to be that subject.
+      if (everyone.has(action)) {
+        if (target?.subject === undefined) return ALLOW;
+        if (actor?.subject !== undefined && actor.subject === target.subject) return ALLOW;
+      }
       for (const role of actor?.roles ?? []) if (grants.get(role)?.has(action)) return ALLOW;
       return deny(`no role grants ${action}`);
     },
@@ -127,7 +144,9 @@ export function ownSessionsOnly(): AccessPolicy {
     name: 'own-sessions-only',
     authorize({ action, actor, target }: AccessRequest) {
       if (target?.subject !== undefined) {
-        return actor?.subject !== undefined && actor.subject === target.subject ? ALLOW : deny('not the subject');
+        return actor?.subject !== undefined && actor.subject === target.subject
+          ? ALLOW
+          : deny('not the subject');
       }
       if (action === 'session.list' || action === 'subject.revoke') return deny('no subject given');
       if (action.startsWith('store.') || action.startsWith('keys.')) return deny('operator action');
@@ -139,7 +158,13 @@ export function ownSessionsOnly(): AccessPolicy {
 async function decide(policy: AccessPolicy, request: AccessRequest): Promise<Decision> {
   try {
     const d = await policy.authorize(request);
-    return d?.allow === true ? ALLOW : deny(typeof (d as { reason?: unknown })?.reason === 'string' ? (d as { reason: string }).reason : 'denied');
+    return d?.allow === true
+      ? ALLOW
+      : deny(
+          typeof (d as { reason?: unknown })?.reason === 'string'
+            ? (d as { reason: string }).reason
+            : 'denied',
+        );
   } catch {
     return deny(`policy "${policy.name}" threw`);
   }

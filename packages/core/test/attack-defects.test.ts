@@ -45,3 +45,28 @@ describe('regressions for defects the attack suite found', () => {
     }
   });
 });
+
+describe('regressions: rolePolicy and subject-targeted actions', () => {
+  it("SEC-26 rolePolicy does not let anyone revoke another subject's session by id", async () => {
+    const { rolePolicy: roles } = await import('@cloakroom/core');
+    const { cloakroom } = await setup({
+      policy: roles({ roles: { support: ['session.revoke'] } }),
+    });
+    const victim = await cloakroom.create('victim');
+    await expect(cloakroom.revokeSession('victim', victim.sessionId)).rejects.toBeInstanceOf(
+      AccessDenied,
+    );
+    await expect(
+      cloakroom.revokeSession('victim', victim.sessionId, { subject: 'mallory' }),
+    ).rejects.toBeInstanceOf(AccessDenied);
+    expect(await cloakroom.resolve(victim.ticket)).not.toBeNull();
+    // The subject itself, or a role that grants it, may.
+    expect(await cloakroom.revokeSession('victim', victim.sessionId, { roles: ['support'] })).toBe(
+      true,
+    );
+    const again = await cloakroom.create('victim');
+    expect(await cloakroom.revokeSession('victim', again.sessionId, { subject: 'victim' })).toBe(
+      true,
+    );
+  });
+});
