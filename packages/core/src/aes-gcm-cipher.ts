@@ -7,6 +7,7 @@ import type { StorageKey, StorageKeyRing } from './key-contract';
 export interface AesGcmCipherOptions {
   /** Source of the storage key ring: `primary` seals, `get(id)` opens. */
   readonly keys: {
+    /** The storage key ring in force: `primary` seals, `get(id)` opens. */
     storageKeys(): Promise<StorageKeyRing> | StorageKeyRing;
     /**
      * Optional: called once when `open` meets a key id the ring does not

@@ -19,11 +19,16 @@ export function jsonLinesSink(writer: { write(line: string): unknown }): EventSi
 
 /** Log levels used by {@link loggerSink}. */
 export interface AuditLogger {
+  /** Receives every event except denials and reuse detection. */
   info(object: Record<string, unknown>, message?: string): unknown;
+  /** Receives `access.denied` and `session.reuse_detected`. */
   warn(object: Record<string, unknown>, message?: string): unknown;
 }
 
-const WARN: ReadonlySet<CloakroomEvent['type']> = new Set(['access.denied', 'session.reuse_detected']);
+const WARN: ReadonlySet<CloakroomEvent['type']> = new Set([
+  'access.denied',
+  'session.reuse_detected',
+]);
 
 /**
  * An `onEvent` sink for pino-style loggers (`logger.info(obj, msg)`):

@@ -62,5 +62,6 @@ export type Decision =
  */
 export interface AccessPolicy {
   readonly name: string;
+  /** Decide one request; throwing, or answering anything but a {@link Decision}, denies. */
   authorize(request: AccessRequest): Decision | Promise<Decision>;
 }

@@ -15,7 +15,9 @@ import { import256BitKey } from './key-import';
 export interface ExternalMasterKey {
   /** Printable id, `[A-Za-z0-9._:/+=@-]{1,200}`, not secret (stored in clear in the document header). */
   readonly id: string;
+  /** Encrypt a 32-byte data key under the master key (e.g. KMS Encrypt). */
   wrap(dataKey: Uint8Array): Promise<Uint8Array>;
+  /** Return the 32-byte data key that `wrap` produced; throw when it cannot (wrong key, tampered). */
   unwrap(wrapped: Uint8Array): Promise<Uint8Array>;
 }
 
