@@ -63,18 +63,18 @@ function scalingMarkdown(
   memory?: MemoryPerSession,
 ): string {
   const lines = [
-    '| store | live sessions | resolve ops/s at 64 in flight | populate (s) |',
-    '|---|--:|--:|--:|',
+    '| store | live sessions | resolve ops/s at 64 in flight | CPU µs/op | populate (s) |',
+    '|---|--:|--:|--:|--:|',
   ];
   for (const s of sizes) {
     lines.push(
-      `| ${s.store} | ${s.sessions.toLocaleString('en-US')} | ${fmt(s.resolve.median)} (${fmt(s.resolve.min)}–${fmt(s.resolve.max)}) | ${s.populateSeconds.toFixed(1)} |`,
+      `| ${s.store} | ${s.sessions.toLocaleString('en-US')} | ${fmt(s.resolve.median)} (${fmt(s.resolve.min)}–${fmt(s.resolve.max)}) | ${fmt(s.resolve.cpuUsPerOp)} | ${s.populateSeconds.toFixed(1)} |`,
     );
   }
   lines.push(
     '',
-    '| store | records rewrapped | seconds | records/s | RSS before (MiB) | peak RSS growth (MiB) |',
-    '|---|--:|--:|--:|--:|--:|',
+    '| store | records | rewrapped | seconds | records/s | RSS before (MiB) | peak RSS growth (MiB) |',
+    '|---|--:|--:|--:|--:|--:|--:|',
   );
   for (const r of rewraps) {
     lines.push(

@@ -13,7 +13,7 @@ import { createRedisStore } from '@cloakroom/store-redis';
 import type { BenchConfig } from './config';
 import { CLAIMS, type Fixture, cloakroomOver } from './fixture';
 import { MiB, fullGc, rssSampler } from './heap';
-import { type Stat, measure, stat } from './measure';
+import { type Sample, type Stat, measure, stat } from './measure';
 import { sessionMaker } from './populate';
 import { RUN_ID, deletePrefix, redisClient } from './targets';
 
@@ -78,7 +78,12 @@ async function populate(
   await Promise.all(Array.from({ length: 256 }, worker));
 }
 
-/** Resolve at each size of `config.scaleSizes`, then rewrap the whole population. */
+/**
+ * Resolve at each size of `config.scaleSizes`: one store per size, all
+ * populated first, then measured in alternating rounds (the size that goes
+ * first rotates), so drift on a busy host hits every size alike. Then a
+ * rewrap of the largest store.
+ */
 export async function resolveScaling(
   which: 'memory' | 'redis',
   fixture: Fixture,
@@ -86,58 +91,83 @@ export async function resolveScaling(
   log: (line: string) => void,
 ): Promise<{ sizes: ResolveAtSize[]; rewrap: RewrapResult }> {
   const client = which === 'redis' ? redisClient(config) : undefined;
-  const prefix = `cloakroom-bench-scale:${RUN_ID}:`;
-  const store: SessionStore =
-    client === undefined
-      ? createMemoryStore({ maxSessions: 5_000_000 })
-      : createRedisStore({ client, prefix, commandTimeoutMs: 30_000 });
+  const base = `cloakroom-bench-scale:${RUN_ID}:`;
   const keys = scalingKeys(fixture);
-  const cloakroom = cloakroomOver(fixture, store, { keys, noWrites: true });
-  const make = await sessionMaker(cloakroom, store, keys, fixture.indexKey);
-  const tickets: string[] = [];
-  const sizes: ResolveAtSize[] = [];
   const inFlight = config.quick ? 4 : 64;
+  const rounds = config.quick ? 1 : 5;
+  const pools = config.scaleSizes.map((size, k) => {
+    const store: SessionStore =
+      client === undefined
+        ? createMemoryStore({ maxSessions: size + 10_000 })
+        : createRedisStore({ client, prefix: `${base}${k}:`, commandTimeoutMs: 30_000 });
+    return {
+      size,
+      store,
+      cloakroom: cloakroomOver(fixture, store, { keys, noWrites: true }),
+      tickets: [] as string[],
+      populateSeconds: 0,
+    };
+  });
   try {
-    for (const size of config.scaleSizes) {
+    for (const pool of pools) {
+      const make = await sessionMaker(pool.cloakroom, pool.store, keys, fixture.indexKey);
       const t0 = performance.now();
-      await populate(make, tickets, size);
-      const populateSeconds = (performance.now() - t0) / 1000;
-      let seed = 1;
-      // Random tickets over the whole population: the lookups miss caches as a real load would.
-      const pick = () => {
-        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-        return tickets[seed % tickets.length] as string;
-      };
-      const samples = [];
-      for (let round = 0; round < (config.quick ? 1 : 5); round++) {
-        samples.push(
-          await measure(
-            async () => {
-              if ((await cloakroom.resolve(pick())) === null)
-                throw new Error('scaling: resolve missed');
-              return true;
-            },
-            inFlight,
-            config.quick ? 50 : 1000,
-            config.quick ? 20 : 1_000_000,
-          ),
-        );
-      }
-      const resolve = stat(samples);
-      sizes.push({ store: which, sessions: size, inFlight, resolve, populateSeconds });
-      log(
-        `  ${which}: ${size} sessions (made in ${populateSeconds.toFixed(1)} s): resolve ${Math.round(resolve.median)}/s`,
-      );
+      await populate(make, pool.tickets, pool.size);
+      pool.populateSeconds = (performance.now() - t0) / 1000;
+      log(`  ${which}: ${pool.size} sessions made in ${pool.populateSeconds.toFixed(1)} s`);
     }
-    const rewrap = await rewrapAll(which, fixture, store, tickets.length);
+    const samples = pools.map(() => [] as Sample[]);
+    for (let round = 0; round < rounds; round++) {
+      for (let j = 0; j < pools.length; j++) {
+        const k = (j + round) % pools.length;
+        const pool = pools[k] as (typeof pools)[number];
+        let seed = 1 + round;
+        // Random tickets over the whole population: lookups miss caches as a real load would.
+        const pick = () => {
+          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+          return pool.tickets[seed % pool.tickets.length] as string;
+        };
+        const sample = await measure(
+          async () => {
+            if ((await pool.cloakroom.resolve(pick())) === null)
+              throw new Error('scaling: resolve missed');
+            return true;
+          },
+          inFlight,
+          config.quick ? 50 : 1000,
+          config.quick ? 20 : 1_000_000,
+        );
+        samples[k]?.push(sample);
+      }
+    }
+    const sizes = pools.map((pool, k) => {
+      const resolve = stat(samples[k] as Sample[]);
+      log(
+        `  ${which}: resolve at ${pool.size} sessions: ${Math.round(resolve.median)}/s, ${resolve.cpuUsPerOp.toFixed(1)} CPU µs/op`,
+      );
+      return {
+        store: which,
+        sessions: pool.size,
+        inFlight,
+        resolve,
+        populateSeconds: pool.populateSeconds,
+      };
+    });
+    const largest = pools[pools.length - 1] as (typeof pools)[number];
+    // Release the smaller stores before the rewrap, so its RSS reading sees only the largest.
+    for (const pool of pools.slice(0, -1)) {
+      await pool.cloakroom.close();
+      pool.tickets.length = 0;
+    }
+    const rewrap = await rewrapAll(which, fixture, largest.store, largest.tickets.length);
     log(
       `  ${which}: rewrap of ${rewrap.records} records in ${rewrap.seconds.toFixed(1)} s, RSS +${rewrap.rssPeakGrowthMiB.toFixed(1)} MiB`,
     );
     return { sizes, rewrap };
   } finally {
-    await cloakroom.close();
+    for (const pool of pools) await pool.cloakroom.close();
     if (client !== undefined) {
-      await deletePrefix(client, prefix);
+      await deletePrefix(client, base);
       client.disconnect();
     }
   }
