@@ -18,7 +18,7 @@ import type { TokenIssuer } from './deposit';
 import type { KeyProvider, SigningKey } from './key-contract';
 import { type ClaimProtector, claimProtectionKeys } from './claim-protection';
 import { sameBytes } from './key-import';
-import type { AccessPolicy, Action, Actor, Decision } from './policy-contract';
+import type { AccessPolicy, Action, Actor } from './policy-contract';
 import {
   type LivePayload,
   type SessionPayload,
@@ -99,6 +99,33 @@ export function createContext(options: CloakroomOptions): SessionContext {
   const protector = options.claimProtection;
   let protectorChecked = false;
 
+  const ALLOWED = Promise.resolve();
+  // Read the answer defensively: a hostile or broken object may throw on access.
+  const settle = (action: Action, actor: Actor | undefined, decision: unknown): Promise<void> => {
+    let allow = false;
+    let reason = 'denied';
+    try {
+      if (typeof decision === 'object' && decision !== null) {
+        allow = (decision as { allow?: unknown }).allow === true;
+        const r = (decision as { reason?: unknown }).reason;
+        if (typeof r === 'string') reason = r.slice(0, 200);
+      }
+    } catch {
+      allow = false;
+      reason = 'policy threw';
+    }
+    return allow ? ALLOWED : deny(action, actor, reason);
+  };
+  const deny = (action: Action, actor: Actor | undefined, reason: string): Promise<never> => {
+    ctx.emit({
+      type: 'access.denied',
+      action,
+      reason,
+      ...(typeof actor?.id === 'string' ? { actorId: actor.id } : {}),
+    });
+    return Promise.reject(new AccessDenied(`access denied: ${action}`));
+  };
+
   const ctx: SessionContext = {
     store: options.store,
     keys,
@@ -120,34 +147,25 @@ export function createContext(options: CloakroomOptions): SessionContext {
         onEventError(error);
       }
     },
-    async authorize(action, actor, targetSubject) {
-      let allow = false;
-      let reason = 'denied';
+    authorize(action, actor, targetSubject) {
+      let answer: unknown;
       try {
         const request =
           targetSubject === undefined
             ? { action, actor }
             : { action, actor, target: { subject: targetSubject } };
-        const answer = policy.authorize(request);
-        const decision: unknown = answer instanceof Promise ? await answer : answer;
-        // Read the answer inside the try: a hostile or broken object may throw on access.
-        if (typeof decision === 'object' && decision !== null) {
-          allow = (decision as { allow?: unknown }).allow === true;
-          const r = (decision as { reason?: unknown }).reason;
-          if (typeof r === 'string') reason = r.slice(0, 200);
-        }
+        answer = policy.authorize(request);
       } catch {
-        allow = false;
-        reason = 'policy threw';
+        return deny(action, actor, 'policy threw');
       }
-      if (allow) return;
-      ctx.emit({
-        type: 'access.denied',
-        action,
-        reason,
-        ...(typeof actor?.id === 'string' ? { actorId: actor.id } : {}),
-      });
-      throw new AccessDenied(`access denied: ${action}`);
+      // Synchronous policies (the default, role and address rules) cost no extra await on the hot path.
+      if (answer instanceof Promise) {
+        return answer.then(
+          (decision) => settle(action, actor, decision),
+          () => deny(action, actor, 'policy threw'),
+        );
+      }
+      return settle(action, actor, answer);
     },
     async indexOf(subject) {
       return subjectIndex(subject, await keys.indexKey());

@@ -1,5 +1,5 @@
 // The plaintext inside a sealed record, and its AAD. Internal.
-import { concat, fromUtf8, utf8 } from './encoding';
+import { fromUtf8, utf8 } from './encoding';
 
 /** What only the session's holder should read: the subject, claims and token. */
 export interface SessionSecrets {
@@ -53,12 +53,11 @@ export interface TombPayload {
 
 export type SessionPayload = LivePayload | TombPayload;
 
-const AAD_PREFIX = utf8('cloakroom/session/v1\0');
-const NUL = new Uint8Array([0]);
-
 /** AAD binding a payload to its record: session id and subject index (SEC-10). */
 export function recordAad(id: string, subjectIndex: string): Uint8Array {
-  return concat(AAD_PREFIX, utf8(id), NUL, utf8(subjectIndex));
+  // One allocation on the hot path; ids and subject indexes are ASCII (base64url).
+  const b = Buffer.from(`cloakroom/session/v1\0${id}\0${subjectIndex}`, 'utf8');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 export function encodePayload(payload: SessionPayload): Uint8Array {
