@@ -1,6 +1,5 @@
-import { KeyObject } from 'node:crypto';
-import { CompactSign, jwtVerify } from 'jose';
-import { utf8 } from './encoding';
+import { KeyObject, constants, createHmac, sign as cryptoSign } from 'node:crypto';
+import { jwtVerify } from 'jose';
 import { InvalidArgument } from './errors';
 import { MAX_KID_LENGTH, isPlainObject, preparseCompactJws, tokenRejected } from './jws-preparse';
 import type { KeyProvider, SigningAlgorithm, SigningKey } from './key-contract';
@@ -52,6 +51,34 @@ const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'exp', 'iat', 'jti'];
 
 const reject = (reason: TokenRejectReason, cause?: unknown) => tokenRejected(reason, cause);
 
+// Signing uses node:crypto directly: 2.5-3x cheaper than jose's WebCrypto
+// path here (measured in the bench), and `create`/`refresh` sign every time.
+// Verification stays with jose. Signatures are the JWS forms (RFC 7518):
+// ES256 as IEEE P1363 r||s, PS256 with a salt as long as the hash.
+function signWithNode(key: SigningKey, input: string): string {
+  const data = Buffer.from(input);
+  switch (key.alg) {
+    case 'EdDSA':
+      return cryptoSign(null, data, key.key).toString('base64url');
+    case 'ES256':
+      return cryptoSign('sha256', data, { key: key.key, dsaEncoding: 'ieee-p1363' }).toString(
+        'base64url',
+      );
+    case 'RS256':
+      return cryptoSign('sha256', data, key.key).toString('base64url');
+    case 'PS256':
+      return cryptoSign('sha256', data, {
+        key: key.key,
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: 32,
+      }).toString('base64url');
+    case 'HS256':
+      return createHmac('sha256', key.key).update(data).digest('base64url');
+    default:
+      throw new InvalidArgument('signToken: unsupported algorithm');
+  }
+}
+
 /**
  * Sign `payload` as a compact JWS whose protected header is exactly
  * `{ alg, kid, typ }` from `key` and `options`. The caller sets every claim
@@ -89,9 +116,11 @@ export async function signToken(
     throw new InvalidArgument('signToken: payload is not serializable as JSON', { cause });
   }
   try {
-    return await new CompactSign(utf8(body))
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: options.typ })
-      .sign(key.key);
+    const header = Buffer.from(
+      JSON.stringify({ alg: key.alg, kid: key.kid, typ: options.typ }),
+    ).toString('base64url');
+    const input = `${header}.${Buffer.from(body).toString('base64url')}`;
+    return `${input}.${signWithNode(key, input)}`;
   } catch (cause) {
     throw new InvalidArgument('signToken: the key cannot sign with its algorithm', { cause });
   }
