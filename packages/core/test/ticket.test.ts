@@ -115,7 +115,8 @@ describe('SEC-03 parseTicket rejects anything that is not exactly a ticket', () 
     expectMalformed(`CR1_${body}`);
     expectMalformed(`cr1-${body}`);
     expectMalformed(`xx1_${body}`);
-    expectMalformed(`cr1_${body}`.replace('cr1_', 'cr1') + 'A');
+    // The prefix without its underscore (a body starting with '_' would restore it, so avoid that).
+    expectMalformed(`cr1${body.replace(/^_/, 'A')}A`);
   });
 
   it('SEC-03 wrong length', () => {
