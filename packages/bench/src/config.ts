@@ -108,7 +108,10 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
     memoryCase: !has('no-memory'),
     rewrapSize: quick ? 200 : scale ? 1_000_000 : 100_000,
     memorySessions: quick ? 500 : 100_000,
-    out: env.CLOAKROOM_BENCH_OUT ?? '.bench-results/latest.json',
+    // Quick runs (CI) never overwrite the figures of a full run.
+    out:
+      env.CLOAKROOM_BENCH_OUT ??
+      (quick ? '.bench-results/quick.json' : '.bench-results/latest.json'),
     ticketBound: !has('unbound'),
   };
 }
