@@ -1,4 +1,4 @@
-import { createDecipheriv, hkdfSync } from 'node:crypto';
+import { createDecipheriv, createHash } from 'node:crypto';
 import {
   DecryptionFailed,
   generateTicket,
@@ -40,17 +40,15 @@ describe('sealUnderTicket / openUnderTicket', () => {
     );
   });
 
-  it('uses HKDF-SHA-256(ticket) and the documented layout (decrypted independently)', () => {
+  it('uses SHA-256(label ‖ ticket) and the documented layout (decrypted independently)', () => {
     const ticket = generateTicket();
     const successor = generateTicket();
     const aad = enc('sid');
     const sealed = sealUnderTicket(ticket, enc(successor), aad);
-    expect(sealed[0]).toBe(1);
-    const key = Buffer.from(
-      hkdfSync('sha256', ticket, 'cloakroom/ticket-seal/v1', 'aes-256-gcm', 32),
-    );
+    expect(sealed[0]).toBe(2);
+    const key = createHash('sha256').update(`cloakroom/ticket-seal/v2\0${ticket}`).digest();
     const d = createDecipheriv('aes-256-gcm', key, sealed.subarray(1, 13));
-    d.setAAD(Buffer.concat([Buffer.from([1]), aad]));
+    d.setAAD(Buffer.concat([Buffer.from([2]), aad]));
     d.setAuthTag(sealed.subarray(sealed.byteLength - 16));
     const out = Buffer.concat([d.update(sealed.subarray(13, sealed.byteLength - 16)), d.final()]);
     expect(out.toString()).toBe(successor);
