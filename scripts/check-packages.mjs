@@ -19,7 +19,10 @@ for (const dir of readdirSync(new URL('packages/', root))) {
   for (const [tool, args] of [
     ['publint', ['--strict']],
     // jose 6 is ESM-only; our CJS build requires it, which Node >= 20.19 supports.
-    ['attw', ['--pack', '.', '--profile', esmOnly ? 'esm-only' : 'node16', '--format', 'table-flipped']],
+    [
+      'attw',
+      ['--pack', '.', '--profile', esmOnly ? 'esm-only' : 'node16', '--format', 'table-flipped'],
+    ],
   ]) {
     try {
       const out = execFileSync(bin(tool), args, {

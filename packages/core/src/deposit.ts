@@ -1,10 +1,9 @@
 // Sessions for tokens from an external identity provider (BFF / token handler).
-import { InvalidArgument, TokenRejected, isCloakroomError } from './errors';
+import { InvalidArgument, TokenRejected } from './errors';
 import type { Actor } from './policy-contract';
-import { type SessionContext, liveExpiry, newFamily } from './session-context';
-import { isUsable, load } from './session-load';
+import { type SessionContext, newFamily } from './session-context';
+import { insertSession, isUsable, load, secretsOrReject } from './session-load';
 import type { LivePayload, SessionSecrets } from './session-payload';
-import type { SessionRecord } from './store-contract';
 import { revokeFamily } from './refresh';
 import { generateTicket, sessionIdOf } from './ticket';
 
@@ -110,16 +109,7 @@ export async function deposit(
     abs,
     ...(label === undefined ? {} : { label }),
   };
-  const record: SessionRecord = {
-    id,
-    subject: subjectIndex,
-    expiresAt: liveExpiry(payload),
-    version: 1,
-    payload: await ctx.seal(id, subjectIndex, payload),
-  };
-  await ctx.store.insert(record);
-  ctx.emit({ type: 'session.created', sessionId: id, subjectIndex, family: payload.fam });
-  return { ticket, sessionId: id, expiresAt: record.expiresAt, absoluteExpiresAt: abs };
+  return insertSession(ctx, ticket, id, subjectIndex, payload);
 }
 
 /**
@@ -158,19 +148,8 @@ export async function replaceTokens(
     const { id, record, payload } = loaded;
     const issuerName = loaded.payload.ext;
     if (!(await isUsable(ctx, id, payload, ctx.now(), 'refresh'))) return false;
-    let secrets: SessionSecrets;
-    try {
-      secrets = ctx.openSecrets(ticket as string, id, payload);
-    } catch (error) {
-      if (!isCloakroomError(error) || error.code !== 'ERR_DECRYPTION_FAILED') throw error;
-      ctx.emit({
-        type: 'session.rejected',
-        operation: 'refresh',
-        reason: 'tampered',
-        sessionId: id,
-      });
-      return false;
-    }
+    const secrets = secretsOrReject(ctx, ticket as string, id, payload, 'refresh');
+    if (secrets === null) return false;
     const verified = await issuerOf(ctx, issuerName).verify(tokens.accessToken);
     if (verified.payload.sub !== secrets.sub)
       throw new TokenRejected('the new token is for another subject');

@@ -85,7 +85,8 @@ export function parseCidr(text: string): Cidr {
   if (!/^(0|[1-9][0-9]{0,2})$/.test(prefixText) || Number(prefixText) > max) {
     throw new ConfigInvalid(`invalid CIDR prefix in "${text.slice(0, 64)}"`);
   }
-  if (addrText.includes('%')) throw new ConfigInvalid(`zone ids are not allowed in CIDR "${text.slice(0, 64)}"`);
+  if (addrText.includes('%'))
+    throw new ConfigInvalid(`zone ids are not allowed in CIDR "${text.slice(0, 64)}"`);
   const base = parseIp(addrText);
   if (base === undefined) throw new ConfigInvalid(`invalid address in CIDR "${text.slice(0, 64)}"`);
   const bits = Number(prefixText) + (isV6 ? 0 : 96);

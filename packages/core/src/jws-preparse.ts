@@ -82,3 +82,21 @@ export function preparseCompactJws(token: unknown, maxLength: number): Record<st
   if (!isPlainObject(header)) throw tokenRejected('malformed');
   return header;
 }
+
+/** Maps a jose verification error to a rejection reason (safe to log). */
+export function joseReason(cause: unknown): TokenRejectReason {
+  switch ((cause as { code?: unknown } | null)?.code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'expired';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return 'claims';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'alg-not-allowed';
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return 'unsupported-header';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'signature';
+    default:
+      return 'malformed';
+  }
+}

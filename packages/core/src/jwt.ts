@@ -1,7 +1,13 @@
 import { KeyObject, constants, createHmac, sign as cryptoSign } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { InvalidArgument } from './errors';
-import { MAX_KID_LENGTH, isPlainObject, preparseCompactJws, tokenRejected } from './jws-preparse';
+import {
+  MAX_KID_LENGTH,
+  isPlainObject,
+  joseReason,
+  preparseCompactJws,
+  tokenRejected,
+} from './jws-preparse';
 import type { KeyProvider, SigningAlgorithm, SigningKey } from './key-contract';
 
 /** Options of {@link verifyToken}. */
@@ -166,23 +172,6 @@ function checkOptions(options: VerifyTokenOptions): void {
   }
 }
 
-function reasonOf(cause: unknown): TokenRejectReason {
-  switch ((cause as { code?: unknown } | null)?.code) {
-    case 'ERR_JWT_EXPIRED':
-      return 'expired';
-    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
-      return 'claims';
-    case 'ERR_JOSE_ALG_NOT_ALLOWED':
-      return 'alg-not-allowed';
-    case 'ERR_JOSE_NOT_SUPPORTED':
-      return 'unsupported-header';
-    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-      return 'signature';
-    default:
-      return 'malformed';
-  }
-}
-
 /**
  * Verify a compact JWS JWT against keys from `options.keys` only.
  *
@@ -237,7 +226,7 @@ export async function verifyToken(
       requiredClaims: REQUIRED_CLAIMS,
     });
   } catch (cause) {
-    throw reject(reasonOf(cause), cause);
+    throw reject(joseReason(cause), cause);
   }
   const p = result.payload;
   // jose checks presence and numeric type; we also need string ids and finite times.

@@ -14,7 +14,7 @@ import {
 } from './operator';
 import type { KeySetStatus, KeyStatus } from './rotating-status';
 import { type RefreshResult, refreshSession, revokeFamily } from './refresh';
-import { isUsable, load } from './session-load';
+import { insertSession, isUsable, load, secretsOrReject } from './session-load';
 import {
   type SessionContext,
   checkClaims,
@@ -247,16 +247,7 @@ async function create(
     abs,
     ...(label === undefined ? {} : { label }),
   };
-  const record: SessionRecord = {
-    id,
-    subject: subjectIndex,
-    expiresAt: liveExpiry(payload),
-    version: 1,
-    payload: await ctx.seal(id, subjectIndex, payload),
-  };
-  await ctx.store.insert(record);
-  ctx.emit({ type: 'session.created', sessionId: id, subjectIndex, family: payload.fam });
-  return { ticket, sessionId: id, expiresAt: record.expiresAt, absoluteExpiresAt: abs };
+  return insertSession(ctx, ticket, id, subjectIndex, payload);
 }
 
 async function resolve(
@@ -285,14 +276,8 @@ async function resolve(
     return null;
   }
   if (!(await isUsable(ctx, id, payload, now, 'resolve'))) return null;
-  let secrets: SessionSecrets;
-  try {
-    secrets = ctx.openSecrets(ticket as string, id, payload);
-  } catch (error) {
-    if (!isCloakroomError(error) || error.code !== 'ERR_DECRYPTION_FAILED') throw error;
-    ctx.emit({ type: 'session.rejected', operation: 'resolve', reason: 'tampered', sessionId: id });
-    return null;
-  }
+  let secrets = secretsOrReject(ctx, ticket as string, id, payload, 'resolve');
+  if (secrets === null) return null;
   const touched = await touch(ctx, ticket as string, record, payload, secrets, now);
   payload = touched.payload;
   secrets = touched.secrets;

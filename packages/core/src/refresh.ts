@@ -1,7 +1,7 @@
 // Ticket rotation (refresh) and refresh-token reuse detection (SEC-06).
 import { fromUtf8, toBase64Url, fromBase64Url, utf8 } from './encoding';
 import { InvalidArgument, isCloakroomError } from './errors';
-import { isUsable, load } from './session-load';
+import { isUsable, load, secretsOrReject } from './session-load';
 import { type SessionContext, liveExpiry } from './session-context';
 import type { LivePayload, SessionSecrets, TombPayload } from './session-payload';
 import type { SessionRecord } from './store-contract';
@@ -37,19 +37,8 @@ export async function refreshSession(
       return replaySuccessor(ctx, ticket as string, id, record, payload, now);
     if (!(await isUsable(ctx, id, payload, now, 'refresh'))) return null;
 
-    let secrets: SessionSecrets;
-    try {
-      secrets = ctx.openSecrets(ticket as string, id, payload);
-    } catch (error) {
-      if (!isCloakroomError(error) || error.code !== 'ERR_DECRYPTION_FAILED') throw error;
-      ctx.emit({
-        type: 'session.rejected',
-        operation: 'refresh',
-        reason: 'tampered',
-        sessionId: id,
-      });
-      return null;
-    }
+    const secrets = secretsOrReject(ctx, ticket as string, id, payload, 'refresh');
+    if (secrets === null) return null;
     const nextTicket = generateTicket();
     const nextId = sessionIdOf(nextTicket);
     let nextSecrets: SessionSecrets;

@@ -1,7 +1,7 @@
 // Reading a session by ticket, shared by resolve, refresh and revoke. Internal.
 import { DecryptionFailed, isCloakroomError } from './errors';
-import type { SessionContext } from './session-context';
-import type { LivePayload, SessionPayload } from './session-payload';
+import { type SessionContext, liveExpiry } from './session-context';
+import type { LivePayload, SessionPayload, SessionSecrets } from './session-payload';
 import type { SessionRecord } from './store-contract';
 import { parseTicket, sessionIdOf } from './ticket';
 
@@ -57,4 +57,44 @@ export async function isUsable(
     return false;
   }
   return true;
+}
+
+/**
+ * The secrets of a live payload, opened with the ticket; `null` (after a
+ * `tampered` event) when they do not open. Other errors propagate.
+ */
+export function secretsOrReject(
+  ctx: SessionContext,
+  ticket: string,
+  id: string,
+  payload: LivePayload,
+  operation: 'resolve' | 'refresh',
+): SessionSecrets | null {
+  try {
+    return ctx.openSecrets(ticket, id, payload);
+  } catch (error) {
+    if (!isCloakroomError(error) || error.code !== 'ERR_DECRYPTION_FAILED') throw error;
+    ctx.emit({ type: 'session.rejected', operation, reason: 'tampered', sessionId: id });
+    return null;
+  }
+}
+
+/** Seal a new live session, insert it, and announce it. */
+export async function insertSession(
+  ctx: SessionContext,
+  ticket: string,
+  id: string,
+  subjectIndex: string,
+  payload: LivePayload,
+): Promise<{ ticket: string; sessionId: string; expiresAt: number; absoluteExpiresAt: number }> {
+  const record: SessionRecord = {
+    id,
+    subject: subjectIndex,
+    expiresAt: liveExpiry(payload),
+    version: 1,
+    payload: await ctx.seal(id, subjectIndex, payload),
+  };
+  await ctx.store.insert(record);
+  ctx.emit({ type: 'session.created', sessionId: id, subjectIndex, family: payload.fam });
+  return { ticket, sessionId: id, expiresAt: record.expiresAt, absoluteExpiresAt: payload.abs };
 }

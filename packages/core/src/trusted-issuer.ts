@@ -4,6 +4,7 @@ import { checkJwksUri } from './jwks-fetch';
 import {
   type ExternalTokenRejectReason,
   MAX_KID_LENGTH,
+  joseReason,
   preparseCompactJws,
   tokenRejected,
 } from './jws-preparse';
@@ -114,23 +115,6 @@ function checkAlgorithms(value: unknown): ReadonlySet<ExternalAlgorithm> {
     }
   }
   return new Set(value as ExternalAlgorithm[]);
-}
-
-function reasonOf(cause: unknown): ExternalTokenRejectReason {
-  switch ((cause as { code?: unknown } | null)?.code) {
-    case 'ERR_JWT_EXPIRED':
-      return 'expired';
-    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
-      return 'claims';
-    case 'ERR_JOSE_ALG_NOT_ALLOWED':
-      return 'alg-not-allowed';
-    case 'ERR_JOSE_NOT_SUPPORTED':
-      return 'unsupported-header';
-    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-      return 'signature';
-    default:
-      return 'malformed';
-  }
 }
 
 /**
@@ -255,7 +239,7 @@ export function trustedIssuer(options: TrustedIssuerOptions): TrustedIssuer {
         requiredClaims: REQUIRED_CLAIMS,
       });
     } catch (cause) {
-      throw tokenRejected(reasonOf(cause), cause);
+      throw tokenRejected(joseReason(cause), cause);
     }
     const p = result.payload;
     // jose checks presence and numeric types; we also need a usable subject and finite times.

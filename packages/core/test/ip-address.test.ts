@@ -9,7 +9,10 @@ const v6groups = fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 });
 const v6text = (g: readonly number[]) => g.map((n) => n.toString(16)).join(':');
 
 // A policy guarding every action: allow ⇔ address in the list.
-const matches = (cidrs: string[], ip: string) => ipAllowlist({ allow: cidrs }).authorize({ action: 'store.rewrap', actor: { ip } }) as { allow: boolean };
+const matches = (cidrs: string[], ip: string) =>
+  ipAllowlist({ allow: cidrs }).authorize({ action: 'store.rewrap', actor: { ip } }) as {
+    allow: boolean;
+  };
 
 describe('SEC-26 CIDR matching', () => {
   it('SEC-26 IPv4 /n matches exactly the addresses sharing the first n bits (property)', () => {
@@ -54,15 +57,44 @@ describe('SEC-26 CIDR matching', () => {
   });
 
   it('SEC-26 malformed rules are rejected at configuration', () => {
-    for (const bad of ['10.0.0.0/33', '10.0.0/8', '010.0.0.0/8', '10.0.0.1/8', '::/129', '1:2:3:4:5:6:7:8:9/64', 'a::b::c/64', '10.0.0.0/-1', '10.0.0.0/8x', 'fe80::/10%eth0', '', 'localhost', '256.0.0.0/8', '1.2.3.4/032']) {
+    for (const bad of [
+      '10.0.0.0/33',
+      '10.0.0/8',
+      '010.0.0.0/8',
+      '10.0.0.1/8',
+      '::/129',
+      '1:2:3:4:5:6:7:8:9/64',
+      'a::b::c/64',
+      '10.0.0.0/-1',
+      '10.0.0.0/8x',
+      'fe80::/10%eth0',
+      '',
+      'localhost',
+      '256.0.0.0/8',
+      '1.2.3.4/032',
+    ]) {
       expect(() => ipAllowlist({ allow: [bad] }), bad).toThrow(ConfigInvalid);
     }
     expect(() => ipAllowlist({ allow: [] })).toThrow(ConfigInvalid);
   });
 
   it('SEC-26 malformed or missing client addresses never match', () => {
-    for (const ip of [undefined, '', 'not-an-ip', '10.0.0.1.5', '999.1.1.1', '10.0.0.1 ', '::ffff:999.0.0.1', 'x'.repeat(10_000)]) {
-      expect(ipAllowlist({ allow: ['0.0.0.0/0', '::/0'] }).authorize({ action: 'store.sweep', actor: ip === undefined ? {} : { ip } })).toMatchObject({ allow: false });
+    for (const ip of [
+      undefined,
+      '',
+      'not-an-ip',
+      '10.0.0.1.5',
+      '999.1.1.1',
+      '10.0.0.1 ',
+      '::ffff:999.0.0.1',
+      'x'.repeat(10_000),
+    ]) {
+      expect(
+        ipAllowlist({ allow: ['0.0.0.0/0', '::/0'] }).authorize({
+          action: 'store.sweep',
+          actor: ip === undefined ? {} : { ip },
+        }),
+      ).toMatchObject({ allow: false });
     }
   });
 
@@ -80,20 +112,32 @@ describe('SEC-26 client address behind proxies', () => {
   const addressOf = clientAddress({ trustedProxies: ['10.0.0.0/8', '::1'] });
 
   it('SEC-26 forwarded headers are ignored unless the peer is a trusted proxy', () => {
-    expect(addressOf({ remoteAddress: '203.0.113.7', forwardedFor: '10.1.1.1' })).toBe('203.0.113.7');
-    expect(clientAddress()({ remoteAddress: '10.0.0.5', forwardedFor: '198.51.100.1' })).toBe('10.0.0.5');
+    expect(addressOf({ remoteAddress: '203.0.113.7', forwardedFor: '10.1.1.1' })).toBe(
+      '203.0.113.7',
+    );
+    expect(clientAddress()({ remoteAddress: '10.0.0.5', forwardedFor: '198.51.100.1' })).toBe(
+      '10.0.0.5',
+    );
   });
 
   it('SEC-26 from a trusted proxy, the right-most untrusted hop is the client', () => {
-    expect(addressOf({ remoteAddress: '10.0.0.5', forwardedFor: '198.51.100.1' })).toBe('198.51.100.1');
+    expect(addressOf({ remoteAddress: '10.0.0.5', forwardedFor: '198.51.100.1' })).toBe(
+      '198.51.100.1',
+    );
     // A client forging X-Forwarded-For gets its forged entry ignored: the proxy appended the real one.
-    expect(addressOf({ remoteAddress: '10.0.0.5', forwardedFor: '10.9.9.9, 198.51.100.1, 10.0.0.6' })).toBe('198.51.100.1');
-    expect(addressOf({ remoteAddress: '::ffff:10.0.0.5', forwardedFor: ['192.0.2.1', '10.0.0.7'] })).toBe('192.0.2.1');
+    expect(
+      addressOf({ remoteAddress: '10.0.0.5', forwardedFor: '10.9.9.9, 198.51.100.1, 10.0.0.6' }),
+    ).toBe('198.51.100.1');
+    expect(
+      addressOf({ remoteAddress: '::ffff:10.0.0.5', forwardedFor: ['192.0.2.1', '10.0.0.7'] }),
+    ).toBe('192.0.2.1');
     expect(addressOf({ remoteAddress: '::1', forwardedFor: '2001:db8::9' })).toBe('2001:db8::9');
   });
 
   it('SEC-26 a malformed hop stops the walk at the last trusted address', () => {
-    expect(addressOf({ remoteAddress: '10.0.0.5', forwardedFor: 'garbage, 10.0.0.6' })).toBe('10.0.0.6');
+    expect(addressOf({ remoteAddress: '10.0.0.5', forwardedFor: 'garbage, 10.0.0.6' })).toBe(
+      '10.0.0.6',
+    );
     expect(addressOf({ remoteAddress: '10.0.0.5', forwardedFor: '' })).toBe('10.0.0.5');
     expect(addressOf({ remoteAddress: 'nonsense' })).toBeUndefined();
   });

@@ -61,12 +61,28 @@ async function perform(c: Cloakroom, action: Action, actor: Actor): Promise<void
 
 describe('SEC-26 role × action × address matrix', () => {
   const roles = [[], ['support'], ['admin'], ['admin', 'support'], ['unknown']];
-  const addresses = ['10.1.2.3', '::ffff:10.1.2.3', 'fd00::7', '203.0.113.5', '::ffff:203.0.113.5', undefined];
-  const inside = (ip: string | undefined) => ip !== undefined && (ip.includes('10.1.2.3') || ip.startsWith('fd00'));
-  const lifecycle = new Set<Action>(['session.create', 'session.resolve', 'session.refresh', 'session.revoke']);
+  const addresses = [
+    '10.1.2.3',
+    '::ffff:10.1.2.3',
+    'fd00::7',
+    '203.0.113.5',
+    '::ffff:203.0.113.5',
+    undefined,
+  ];
+  const inside = (ip: string | undefined) =>
+    ip !== undefined && (ip.includes('10.1.2.3') || ip.startsWith('fd00'));
+  const lifecycle = new Set<Action>([
+    'session.create',
+    'session.resolve',
+    'session.refresh',
+    'session.revoke',
+  ]);
   const supportGrants = new Set<Action>(['session.list', 'subject.revoke']);
   const expected = (rs: string[], ip: string | undefined, action: Action) => {
-    const byRole = lifecycle.has(action) || rs.includes('admin') || (rs.includes('support') && supportGrants.has(action));
+    const byRole =
+      lifecycle.has(action) ||
+      rs.includes('admin') ||
+      (rs.includes('support') && supportGrants.has(action));
     const byAddress = !OPERATOR_ACTIONS.includes(action) || inside(ip);
     return byRole && byAddress;
   };
@@ -82,7 +98,9 @@ describe('SEC-26 role × action × address matrix', () => {
             () => 'allowed',
             (e: unknown) => (e instanceof AccessDenied ? 'denied' : e),
           );
-          expect(outcome, `${rs.join('+') || 'no role'} @ ${ip} ${action}`).toBe(expected(rs, ip, action) ? 'allowed' : 'denied');
+          expect(outcome, `${rs.join('+') || 'no role'} @ ${ip} ${action}`).toBe(
+            expected(rs, ip, action) ? 'allowed' : 'denied',
+          );
           checked++;
         }
       }
@@ -97,8 +115,12 @@ describe('built-in policies', () => {
     const { cloakroom } = await setup({ policy: ownSessionsOnly() });
     await cloakroom.create('alice');
     expect(await cloakroom.listSessions('alice', { subject: 'alice' })).toHaveLength(1);
-    await expect(cloakroom.listSessions('alice', { subject: 'mallory' })).rejects.toBeInstanceOf(AccessDenied);
-    await expect(cloakroom.revokeSubject('alice', { subject: 'mallory' })).rejects.toBeInstanceOf(AccessDenied);
+    await expect(cloakroom.listSessions('alice', { subject: 'mallory' })).rejects.toBeInstanceOf(
+      AccessDenied,
+    );
+    await expect(cloakroom.revokeSubject('alice', { subject: 'mallory' })).rejects.toBeInstanceOf(
+      AccessDenied,
+    );
     await expect(cloakroom.rewrap({}, { subject: 'alice' })).rejects.toBeInstanceOf(AccessDenied);
     expect(await cloakroom.revokeSubject('alice', { subject: 'alice' })).toBe(1);
   });
@@ -119,23 +141,33 @@ describe('built-in policies', () => {
 
   it('rejects unknown action patterns and empty compositions at configuration', () => {
     expect(() => rolePolicy({ roles: { admin: ['sesion.*' as never] } })).toThrow(ConfigInvalid);
-    expect(() => ipAllowlist({ allow: ['10.0.0.0/8'], actions: ['nope' as never] })).toThrow(ConfigInvalid);
+    expect(() => ipAllowlist({ allow: ['10.0.0.0/8'], actions: ['nope' as never] })).toThrow(
+      ConfigInvalid,
+    );
     expect(() => allOf()).toThrow(ConfigInvalid);
     expect(() => anyOf()).toThrow(ConfigInvalid);
   });
 
   it('wildcards expand by namespace', async () => {
     const p = rolePolicy({ roles: { ops: ['store.*'] }, everyone: [] });
-    expect(await p.authorize({ action: 'store.rewrap', actor: { roles: ['ops'] } })).toMatchObject({ allow: true });
-    expect(await p.authorize({ action: 'keys.rotate', actor: { roles: ['ops'] } })).toMatchObject({ allow: false });
-    expect(await p.authorize({ action: 'session.resolve', actor: undefined })).toMatchObject({ allow: false });
+    expect(await p.authorize({ action: 'store.rewrap', actor: { roles: ['ops'] } })).toMatchObject({
+      allow: true,
+    });
+    expect(await p.authorize({ action: 'keys.rotate', actor: { roles: ['ops'] } })).toMatchObject({
+      allow: false,
+    });
+    expect(await p.authorize({ action: 'session.resolve', actor: undefined })).toMatchObject({
+      allow: false,
+    });
   });
 });
 
 describe('SEC-27 audit sinks', () => {
   it('jsonLinesSink writes one JSON object per event with an ISO time', async () => {
     const lines: string[] = [];
-    const { cloakroom } = await setup({ onEvent: jsonLinesSink({ write: (l: string) => lines.push(l) }) });
+    const { cloakroom } = await setup({
+      onEvent: jsonLinesSink({ write: (l: string) => lines.push(l) }),
+    });
     const { ticket } = await cloakroom.create('sink-user');
     await cloakroom.revoke(ticket);
     expect(lines).toHaveLength(2);
@@ -151,7 +183,10 @@ describe('SEC-27 audit sinks', () => {
 
   it('loggerSink sends denials and reuse at warn, the rest at info', async () => {
     const seen: string[] = [];
-    const logger = { info: (o: Record<string, unknown>) => seen.push(`info:${o.type}`), warn: (o: Record<string, unknown>) => seen.push(`warn:${o.type}`) };
+    const logger = {
+      info: (o: Record<string, unknown>) => seen.push(`info:${o.type}`),
+      warn: (o: Record<string, unknown>) => seen.push(`warn:${o.type}`),
+    };
     const { cloakroom } = await setup({ onEvent: loggerSink(logger) });
     await cloakroom.create('u');
     await cloakroom.listSessions('u').catch(() => undefined);
