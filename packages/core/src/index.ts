@@ -87,3 +87,10 @@ export type {
 export type { MasterKeyInput, ExternalMasterKey } from './rotating-master-key';
 export type { KeySetStatus, KeyStatus } from './rotating-status';
 export { jwksHeaders, type JwksHeadersOptions, type JwksHeaders } from './jwks-http';
+export {
+  MAX_STORE_KEY_LENGTH,
+  assertRecordVersion,
+  assertSessionRecord,
+  assertStoreKey,
+  isUint8Array,
+} from './record-validation';
