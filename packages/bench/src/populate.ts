@@ -21,6 +21,28 @@ const recordAad = (id: string, subject: string) =>
   Buffer.from(`cloakroom/session/v1\0${id}\0${subject}`, 'utf8');
 const innerAad = (id: string) => Buffer.from(`cloakroom/inner/v1\0${id}`, 'utf8');
 
+// Core's outer plaintext (session-payload.ts, format 2): 0x02 ‖ metadata
+// length (u32 BE) ‖ metadata JSON ‖ ticket-sealed inner bytes.
+function readFrame(plain: Buffer): {
+  meta: Record<string, unknown> & { abs: number };
+  inner: Buffer;
+} {
+  if (plain[0] !== 2) throw new Error('populate: unexpected payload format');
+  const end = 5 + plain.readUInt32BE(1);
+  return {
+    meta: JSON.parse(plain.toString('utf8', 5, end)) as Record<string, unknown> & { abs: number },
+    inner: plain.subarray(end),
+  };
+}
+
+function writeFrame(meta: Record<string, unknown>, inner: Uint8Array): Buffer {
+  const json = Buffer.from(JSON.stringify(meta));
+  const head = Buffer.alloc(5);
+  head[0] = 2;
+  head.writeUInt32BE(json.length, 1);
+  return Buffer.concat([head, json, inner]);
+}
+
 /**
  * Returns a function that stores one more session and returns its ticket.
  * The payload template comes from a real session made by `cloakroom.create`,
@@ -37,19 +59,12 @@ export async function sessionMaker(
   const record = await store.get(probe.sessionId);
   if (record === null) throw new Error('populate: template session missing');
   const cipher = createAesGcmCipher({ keys });
-  const template = JSON.parse(
-    Buffer.from(
-      await cipher.open(record.payload, recordAad(probe.sessionId, record.subject)),
-    ).toString(),
-  ) as Record<string, unknown> & { inner: string; abs: number };
+  const plain = Buffer.from(
+    await cipher.open(record.payload, recordAad(probe.sessionId, record.subject)),
+  );
+  const { meta: template, inner } = readFrame(plain);
   const secrets = JSON.parse(
-    Buffer.from(
-      openUnderTicket(
-        probe.ticket,
-        Buffer.from(template.inner, 'base64url'),
-        innerAad(probe.sessionId),
-      ),
-    ).toString(),
+    Buffer.from(openUnderTicket(probe.ticket, inner, innerAad(probe.sessionId))).toString(),
   ) as Record<string, unknown>;
   await cloakroom.revoke(probe.ticket);
   return async (i) => {
@@ -58,12 +73,13 @@ export async function sessionMaker(
     const sub = `scale-${i % 50_000}`;
     const subject = subjectIndex(sub, indexKey);
     const now = Date.now();
-    const inner = Buffer.from(
-      sealUnderTicket(ticket, Buffer.from(JSON.stringify({ ...secrets, sub })), innerAad(id)),
-    ).toString('base64url');
+    const sealedInner = sealUnderTicket(
+      ticket,
+      Buffer.from(JSON.stringify({ ...secrets, sub })),
+      innerAad(id),
+    );
     const payload = {
       ...template,
-      inner,
       fam: randomBytes(16).toString('base64url'),
       created: now,
       seen: now,
@@ -74,7 +90,7 @@ export async function sessionMaker(
       subject,
       expiresAt: Math.min(now + IDLE_MS, payload.abs),
       version: 1,
-      payload: await cipher.seal(Buffer.from(JSON.stringify(payload)), recordAad(id, subject)),
+      payload: await cipher.seal(writeFrame(payload, sealedInner), recordAad(id, subject)),
     });
     return ticket;
   };

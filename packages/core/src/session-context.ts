@@ -10,7 +10,7 @@ import {
   resolveTimes,
 } from './cloakroom-options';
 import { defaultPolicy } from './default-policy';
-import { fromUtf8, toBase64Url, utf8 } from './encoding';
+import { toBase64Url, utf8 } from './encoding';
 import { AccessDenied, Closed, ConfigInvalid, DecryptionFailed, InvalidArgument } from './errors';
 import type { CloakroomEvent } from './events';
 import { signToken } from './jwt';
@@ -28,7 +28,7 @@ import {
   isSecrets,
   recordAad,
 } from './session-payload';
-import { openUnderTicket, sealUnderTicket } from './ticket-seal';
+import { openUnderParsedTicket, sealUnderTicket } from './ticket-seal';
 import type { SessionRecord, SessionStore } from './store-contract';
 import { subjectIndex } from './subject-index';
 
@@ -36,11 +36,13 @@ import { subjectIndex } from './subject-index';
 type WithoutAt<E> = E extends unknown ? Omit<E, 'at'> : never;
 export type EventInput = WithoutAt<CloakroomEvent>;
 
-const innerAad = (id: string) => utf8(`cloakroom/inner/v1\0${id}`);
+// Session ids are base64url (ASCII), checked before any of this runs.
+const innerAad = (id: string) => Buffer.from(`cloakroom/inner/v1\0${id}`, 'latin1');
 const encodeJson = (value: unknown) => utf8(JSON.stringify(value));
+// Bytes that just passed an AES-GCM open are ours: a plain decode, no fatal scan.
 function decodeJson(bytes: Uint8Array): unknown {
   try {
-    return JSON.parse(fromUtf8(bytes));
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString());
   } catch (cause) {
     throw new DecryptionFailed('sealed session secrets are not valid', { cause });
   }
@@ -69,8 +71,8 @@ export interface SessionContext {
   /** Opens and decodes; throws DecryptionFailed for anything that is not a valid payload of this record. */
   open(record: SessionRecord): Promise<SessionPayload>;
   /** Wraps the secrets for a record: sealed under the ticket when ticket-bound. */
-  sealSecrets(ticket: string, id: string, secrets: SessionSecrets): string | SessionSecrets;
-  /** Unwraps the secrets of a live payload; throws DecryptionFailed when they do not open with this ticket. */
+  sealSecrets(ticket: string, id: string, secrets: SessionSecrets): Uint8Array | SessionSecrets;
+  /** Unwraps the secrets of a live payload; throws DecryptionFailed when they do not open with this ticket (already parsed). */
   openSecrets(ticket: string, id: string, payload: LivePayload): SessionSecrets;
   signFor(
     subject: string,
@@ -181,16 +183,12 @@ export function createContext(options: CloakroomOptions): SessionContext {
     },
     sealSecrets(ticket, id, secrets) {
       if (!ticketBound) return secrets;
-      return toBase64Url(sealUnderTicket(ticket, encodeJson(secrets), innerAad(id)));
+      return sealUnderTicket(ticket, encodeJson(secrets), innerAad(id));
     },
     openSecrets(ticket, id, payload) {
       const inner = payload.inner;
-      if (typeof inner !== 'string') return inner;
-      // The outer AES-GCM layer already authenticated this string as one we
-      // wrote, and the inner GCM tag checks every byte again: a plain decode
-      // is enough (no alphabet scan on the hot path).
-      const sealed = Buffer.from(inner, 'base64url');
-      const secrets = decodeJson(openUnderTicket(ticket, sealed, innerAad(id)));
+      if (!(inner instanceof Uint8Array)) return inner;
+      const secrets = decodeJson(openUnderParsedTicket(ticket, inner, innerAad(id)));
       if (!isSecrets(secrets)) throw new DecryptionFailed('sealed session secrets are not valid');
       return secrets;
     },

@@ -1,5 +1,4 @@
 // The plaintext inside a sealed record, and its AAD. Internal.
-import { fromUtf8, utf8 } from './encoding';
 
 /** What only the session's holder should read: the subject, claims and token. */
 export interface SessionSecrets {
@@ -18,11 +17,12 @@ export interface SessionSecrets {
 export interface LivePayload {
   readonly k: 'live';
   /**
-   * Ticket-bound (the default): base64url of the secrets sealed under a key
-   * derived from the ticket, so server keys alone cannot read them. Otherwise
-   * the secrets themselves (inside the storage-key layer only).
+   * Ticket-bound (the default): the secrets sealed under a key derived from
+   * the ticket (`sealUnderTicket` bytes), so server keys alone cannot
+   * read them. Otherwise the secrets themselves (inside the storage-key
+   * layer only).
    */
-  readonly inner: string | SessionSecrets;
+  readonly inner: Uint8Array | SessionSecrets;
   /** Signing key id of the token (ours, or the external issuer's). */
   readonly kid: string;
   /** Set for deposited sessions: the trusted issuer that vouched for the token. We never re-sign these. */
@@ -60,8 +60,33 @@ export function recordAad(id: string, subjectIndex: string): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
+// Outer plaintext, format 2: `0x02 ‖ metadata length (u32 BE) ‖ metadata
+// JSON ‖ inner bytes`. The ticket-sealed secrets of a live ticket-bound
+// payload travel as raw bytes after the JSON (format 1 carried them as
+// base64url inside it: a third larger, and a decode on every resolve); the
+// tail is empty for tombstones and for payloads that are not ticket-bound.
+const FORMAT = 2;
+const FRAME = 5;
+const MAX_META_BYTES = 1 << 20;
+
 export function encodePayload(payload: SessionPayload): Uint8Array {
-  return utf8(JSON.stringify(payload));
+  let meta: object = payload;
+  let tail: Uint8Array | undefined;
+  if (payload.k === 'live' && payload.inner instanceof Uint8Array) {
+    const { inner, ...rest } = payload;
+    meta = rest;
+    tail = inner;
+  }
+  const json = JSON.stringify(meta);
+  const metaBytes = Buffer.byteLength(json);
+  const tailBytes = tail === undefined ? 0 : tail.byteLength;
+  const out = new Uint8Array(FRAME + metaBytes + tailBytes);
+  const view = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  out[0] = FORMAT;
+  view.writeUInt32BE(metaBytes, 1);
+  view.write(json, FRAME, 'utf8');
+  if (tail !== undefined) out.set(tail, FRAME + metaBytes);
+  return out;
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -82,20 +107,35 @@ export function isSecrets(v: unknown): v is SessionSecrets {
   );
 }
 
-/** Parse and validate; `undefined` when the bytes are not a payload this version wrote. */
+/**
+ * Parse and validate; `undefined` when the bytes are not a payload this
+ * version wrote. The bytes come out of an authenticated open, so they are
+ * read with a plain (non-fatal) UTF-8 decode; the shape checks stay, cheap
+ * and a guard against our own bugs.
+ */
 export function decodePayload(bytes: Uint8Array): SessionPayload | undefined {
+  if (bytes.byteLength < FRAME || bytes[0] !== FORMAT) return undefined;
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const metaBytes = buf.readUInt32BE(1);
+  if (metaBytes > MAX_META_BYTES || FRAME + metaBytes > bytes.byteLength) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(fromUtf8(bytes));
+    value = JSON.parse(buf.toString('utf8', FRAME, FRAME + metaBytes));
   } catch {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const p = value as Record<string, unknown>;
   if (!isStr(p.fam) || !isNum(p.abs)) return undefined;
+  const tail = bytes.byteLength - FRAME - metaBytes;
   if (p.k === 'live') {
+    if (tail > 0) {
+      if (p.inner !== undefined) return undefined;
+      p.inner = bytes.subarray(FRAME + metaBytes);
+    } else if (!isSecrets(p.inner)) {
+      return undefined;
+    }
     if (
-      !(isStr(p.inner) || isSecrets(p.inner)) ||
       !isStr(p.kid) ||
       !isNum(p.tokenExp) ||
       !isNum(p.created) ||
@@ -109,7 +149,13 @@ export function decodePayload(bytes: Uint8Array): SessionPayload | undefined {
     return p as unknown as LivePayload;
   }
   if (p.k === 'tomb') {
-    if (!isStr(p.next) || !isStr(p.nextTicket) || !isNum(p.nextExpiresAt) || !isNum(p.grace)) {
+    if (
+      tail !== 0 ||
+      !isStr(p.next) ||
+      !isStr(p.nextTicket) ||
+      !isNum(p.nextExpiresAt) ||
+      !isNum(p.grace)
+    ) {
       return undefined;
     }
     return p as unknown as TombPayload;
