@@ -256,7 +256,8 @@ async function resolve(
   actor: Actor | undefined,
 ): Promise<ResolvedSession | null> {
   ctx.ensureOpen();
-  await ctx.authorize('session.resolve', actor);
+  const gate = ctx.authorize('session.resolve', actor);
+  if (gate !== undefined) await gate;
   const loaded = await load(ctx, ticket, 'resolve');
   if (loaded === null) return null;
   const { id, record } = loaded;
@@ -278,9 +279,11 @@ async function resolve(
   if (!(await isUsable(ctx, id, payload, now, 'resolve'))) return null;
   let secrets = secretsOrReject(ctx, ticket as string, id, payload, 'resolve');
   if (secrets === null) return null;
-  const touched = await touch(ctx, ticket as string, record, payload, secrets, now);
-  payload = touched.payload;
-  secrets = touched.secrets;
+  if (touchDue(ctx, payload, now)) {
+    const touched = await touch(ctx, ticket as string, record, payload, secrets, now);
+    payload = touched.payload;
+    secrets = touched.secrets;
+  }
   return {
     sessionId: id,
     subject: secrets.sub,
@@ -297,6 +300,14 @@ async function resolve(
   };
 }
 
+// Deposited tokens belong to their issuer: the app renews them (replaceTokens).
+const tokenDue = (ctx: SessionContext, payload: LivePayload, now: number) =>
+  payload.ext === undefined && payload.tokenExp - now <= ctx.times.token / 3;
+
+/** Whether {@link touch} has anything to write; checked first so most resolves skip it (and its await). */
+const touchDue = (ctx: SessionContext, payload: LivePayload, now: number) =>
+  tokenDue(ctx, payload, now) || now - payload.seen >= ctx.times.touch;
+
 /**
  * Records activity at most once per touch interval, and renews the token when
  * a third of its lifetime or less remains. A lost compare-and-swap means a
@@ -310,9 +321,7 @@ async function touch(
   secrets: SessionSecrets,
   now: number,
 ): Promise<{ payload: LivePayload; secrets: SessionSecrets }> {
-  // Deposited tokens belong to their issuer: the app renews them (replaceTokens).
-  const renew = payload.ext === undefined && payload.tokenExp - now <= ctx.times.token / 3;
-  if (!renew && now - payload.seen < ctx.times.touch) return { payload, secrets };
+  const renew = tokenDue(ctx, payload, now);
   let next: LivePayload = {
     ...payload,
     seen: now,

@@ -65,7 +65,15 @@ export interface SessionContext {
   readonly now: () => number;
   closed: boolean;
   emit(event: EventInput): void;
-  authorize(action: Action, actor: Actor | undefined, targetSubject?: string): Promise<void>;
+  /**
+   * Resolves when allowed, rejects with AccessDenied otherwise. `undefined`
+   * means a synchronous policy allowed at once (the hot path skips an await).
+   */
+  authorize(
+    action: Action,
+    actor: Actor | undefined,
+    targetSubject?: string,
+  ): Promise<void> | undefined;
   indexOf(subject: string): Promise<string>;
   seal(id: string, subjectIdx: string, payload: SessionPayload): Promise<Uint8Array>;
   /** Opens and decodes; throws DecryptionFailed for anything that is not a valid payload of this record. */
@@ -101,9 +109,12 @@ export function createContext(options: CloakroomOptions): SessionContext {
   const protector = options.claimProtection;
   let protectorChecked = false;
 
-  const ALLOWED = Promise.resolve();
   // Read the answer defensively: a hostile or broken object may throw on access.
-  const settle = (action: Action, actor: Actor | undefined, decision: unknown): Promise<void> => {
+  const settle = (
+    action: Action,
+    actor: Actor | undefined,
+    decision: unknown,
+  ): Promise<never> | undefined => {
     let allow = false;
     let reason = 'denied';
     try {
@@ -116,7 +127,7 @@ export function createContext(options: CloakroomOptions): SessionContext {
       allow = false;
       reason = 'policy threw';
     }
-    return allow ? ALLOWED : deny(action, actor, reason);
+    return allow ? undefined : deny(action, actor, reason);
   };
   const deny = (action: Action, actor: Actor | undefined, reason: string): Promise<never> => {
     ctx.emit({
