@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { fillPublicRandom } from './public-random';
 import type { Cipher } from './cipher-contract';
 import { ConfigInvalid, DecryptionFailed, KeyExhausted } from './errors';
 import type { StorageKey, StorageKeyRing } from './key-contract';
@@ -129,8 +130,7 @@ export function createAesGcmCipher(options: AesGcmCipherOptions): Cipher {
       out[1] = ALG_AES_256_GCM;
       out[2] = idLength;
       Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(key.id, 3, 'latin1');
-      const nonce = out.subarray(3 + idLength, headerLength);
-      randomBytes(NONCE_BYTES).copy(nonce);
+      const nonce = fillPublicRandom(out.subarray(3 + idLength, headerLength));
 
       const gcm = createCipheriv('aes-256-gcm', key.key, nonce, { authTagLength: TAG_BYTES });
       // Two setAAD calls feed GCM the same bytes as header ‖ aad without a copy.

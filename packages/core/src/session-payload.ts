@@ -80,11 +80,11 @@ export function encodePayload(payload: SessionPayload): Uint8Array {
   const json = JSON.stringify(meta);
   const metaBytes = Buffer.byteLength(json);
   const tailBytes = tail === undefined ? 0 : tail.byteLength;
-  const out = new Uint8Array(FRAME + metaBytes + tailBytes);
-  const view = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  // Transient (sealed at once, then dropped): from Node's allocation pool.
+  const out = Buffer.allocUnsafe(FRAME + metaBytes + tailBytes);
   out[0] = FORMAT;
-  view.writeUInt32BE(metaBytes, 1);
-  view.write(json, FRAME, 'utf8');
+  out.writeUInt32BE(metaBytes, 1);
+  out.write(json, FRAME, 'utf8');
   if (tail !== undefined) out.set(tail, FRAME + metaBytes);
   return out;
 }

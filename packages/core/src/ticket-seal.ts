@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, hash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hash } from 'node:crypto';
+import { fillPublicRandom } from './public-random';
 import { DecryptionFailed } from './errors';
 import { parseTicket } from './ticket';
 
@@ -43,8 +44,7 @@ export function sealUnderTicket(
   const headerLength = 1 + NONCE_BYTES;
   const out = new Uint8Array(headerLength + plaintext.byteLength + TAG_BYTES);
   out[0] = VERSION;
-  const nonce = out.subarray(1, headerLength);
-  randomBytes(NONCE_BYTES).copy(nonce);
+  const nonce = fillPublicRandom(out.subarray(1, headerLength));
   const gcm = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
   gcm.setAAD(VERSION_BYTE);
   gcm.setAAD(aad);
