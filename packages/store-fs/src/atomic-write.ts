@@ -14,7 +14,8 @@ export const DIR_MODE = 0o700;
  * old file or the new one, never a mix: write a temp file in the same
  * directory, (fsync it), rename it over the target, (fsync the directory so
  * the rename itself survives power loss). On failure the temp file is removed
- * and the previous file is untouched.
+ * and the previous file is untouched. `openModeExact`: the umask is known to
+ * keep mode 0600 intact (see `prepareRoot`), so no `fchmod` is needed.
  */
 export async function writeFileAtomic(
   io: Io,
@@ -22,13 +23,14 @@ export async function writeFileAtomic(
   path: string,
   bytes: Uint8Array,
   durable: boolean,
+  openModeExact = false,
 ): Promise<void> {
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+  const tmp = join(dir, `.${basename(path)}.${tempTag()}${TEMP_SUFFIX}`);
   let handle: FileHandle | undefined;
   try {
     handle = await io.open(tmp, 'wx', FILE_MODE);
-    // The open mode is filtered by the umask; set it explicitly.
-    await handle.chmod(FILE_MODE);
+    // The open mode is filtered by the umask; set it explicitly unless known exact.
+    if (!openModeExact) await handle.chmod(FILE_MODE);
     await handle.writeFile(bytes);
     if (durable) await handle.sync();
     await handle.close();
@@ -40,6 +42,16 @@ export async function writeFileAtomic(
     throw err;
   }
   if (durable) await syncDir(io, dir);
+}
+
+/** This process's random tag: temp names need uniqueness, not a random draw per write. */
+const PROCESS_TAG = randomBytes(6).toString('hex');
+let tempCounter = 0;
+
+/** A hex tag unique to this write among all processes (the `wx` open catches any clash). */
+function tempTag(): string {
+  tempCounter = (tempCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return PROCESS_TAG + tempCounter.toString(16);
 }
 
 /** fsync a directory so entries created, renamed or removed in it are durable. */

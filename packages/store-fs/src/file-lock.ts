@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { StoreUnavailable } from '@cloakroom/core';
-import { FILE_MODE } from './atomic-write';
 import { errnoOf, type Io, isMissing } from './io';
-import { TEMP_SUFFIX } from './layout';
 
 /** How long to wait for a lock and when a held lock counts as abandoned. */
 export interface LockTiming {
@@ -21,15 +19,21 @@ interface Owner {
 }
 
 const HOST = hostname();
+/** Nonces are this process's random tag plus a counter: unique without a random draw per lock. */
+const PROCESS_TAG = randomBytes(9).toString('base64url');
+let lockCounter = 0;
 
 /**
  * Take an exclusive lock shared by every process on this directory. The lock
- * file appears atomically with its owner already written in it (hard link of
- * a filled temp file; `link` fails with EEXIST when held), so a crash never
- * leaves an ownerless lock. A lock is abandoned when its owner process is
- * gone (same host, pid not alive) or it is older than `staleMs`; abandoned
- * locks are broken under a short break lock so two breakers cannot remove a
- * fresh lock taken in between.
+ * is a symbolic link whose target text is its owner (pid, host, time, nonce):
+ * `symlink` creates it atomically with its owner in one system call and fails
+ * with EEXIST while it is held, so a crash never leaves an ownerless lock. (The
+ * link is never followed; its target names no file.) Locks written as regular
+ * files holding the owner, as earlier versions did, are read and broken the
+ * same way. A lock is abandoned when its owner process is gone (same host,
+ * pid not alive) or it is older than `staleMs`; abandoned locks are broken
+ * under a short break lock so two breakers cannot remove a fresh lock taken
+ * in between.
  * @returns the release function.
  * @throws StoreUnavailable when the lock is still held after `timeoutMs`.
  */
@@ -38,10 +42,10 @@ export async function acquireLock(
   lockPath: string,
   timing: LockTiming,
 ): Promise<() => Promise<void>> {
-  const owner: Owner = { pid: process.pid, host: HOST, t: Date.now(), nonce: randomHex() };
+  const nonce = nextNonce();
   const deadline = Date.now() + timing.timeoutMs;
   for (let attempt = 0; ; attempt++) {
-    if (await tryCreate(io, lockPath, owner)) return () => release(io, lockPath, owner.nonce);
+    if (await tryCreate(io, lockPath, nonce)) return () => release(io, lockPath, nonce);
     const held = await readOwner(io, lockPath);
     if (held !== null && (await isAbandoned(io, lockPath, held, timing.staleMs))) {
       await breakLock(io, lockPath, held, timing.staleMs);
@@ -56,34 +60,32 @@ export async function acquireLock(
   }
 }
 
-async function tryCreate(io: Io, path: string, owner: Owner): Promise<boolean> {
-  const tmp = join(dirname(path), `.${basename(path)}.${owner.nonce}${TEMP_SUFFIX}`);
+async function tryCreate(io: Io, path: string, nonce: string): Promise<boolean> {
+  const owner: Owner = { pid: process.pid, host: HOST, t: Date.now(), nonce };
   try {
-    const handle = await io.open(tmp, 'wx', FILE_MODE);
-    try {
-      await handle.chmod(FILE_MODE);
-      await handle.writeFile(JSON.stringify({ ...owner, t: Date.now() }));
-    } finally {
-      await handle.close();
-    }
-    await io.link(tmp, path);
+    await io.symlink(JSON.stringify(owner), path);
     return true;
   } catch (err) {
     if (errnoOf(err) === 'EEXIST') return false;
     throw err;
-  } finally {
-    await io.unlink(tmp).catch(() => undefined);
   }
 }
 
-/** The owner written in a lock file; `null` when it vanished; `undefined` fields when unreadable. */
+/** The owner named by a lock; `null` when it vanished; `undefined` fields when unreadable. */
 async function readOwner(io: Io, path: string): Promise<Partial<Owner> | null> {
   let text: string;
   try {
-    text = await io.readFile(path, 'utf8');
+    text = await io.readlink(path, 'utf8');
   } catch (err) {
     if (isMissing(err)) return null;
-    throw err;
+    // EINVAL: not a symbolic link, so a lock file holding its owner as content.
+    if (errnoOf(err) !== 'EINVAL') throw err;
+    try {
+      text = await io.readFile(path, 'utf8');
+    } catch (err2) {
+      if (isMissing(err2)) return null;
+      throw err2;
+    }
   }
   try {
     const parsed = JSON.parse(text) as Partial<Owner>;
@@ -110,7 +112,8 @@ async function isAbandoned(
   let since = held.t;
   if (typeof since !== 'number') {
     try {
-      since = (await io.stat(path)).mtimeMs;
+      // lstat: the age of the lock itself, never of what a link might point to.
+      since = (await io.lstat(path)).mtimeMs;
     } catch (err) {
       if (isMissing(err)) return false;
       throw err;
@@ -135,8 +138,7 @@ async function breakLock(
   staleMs: number,
 ): Promise<void> {
   const breakPath = `${path}.break`;
-  const me: Owner = { pid: process.pid, host: HOST, t: Date.now(), nonce: randomHex() };
-  if (!(await tryCreate(io, breakPath, me))) {
+  if (!(await tryCreate(io, breakPath, nextNonce()))) {
     const breaker = await readOwner(io, breakPath);
     // A breaker holds its lock for a few system calls; one that is gone or
     // old died mid-break and is removed so breaking can proceed.
@@ -163,6 +165,7 @@ function swallowMissing(err: unknown): void {
   if (!isMissing(err)) throw err;
 }
 
-function randomHex(): string {
-  return randomBytes(12).toString('hex');
+function nextNonce(): string {
+  lockCounter = (lockCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `${PROCESS_TAG}.${lockCounter}`;
 }

@@ -46,7 +46,7 @@ export function createFsKeySetStore(options: FsKeySetStoreOptions): KeySetStore 
 /** Internal: the key-set store over an injectable file system. */
 export function createFsKeySetStoreWithIo(options: FsKeySetStoreOptions, io: Io): KeySetStore {
   const common = resolveCommon(options);
-  const dir = join(prepareRoot(common.dir, ['k']), 'k');
+  const dir = join(prepareRoot(common.dir, ['k']).root, 'k');
   // The `.ks` / `.lock` suffixes keep every name (even "." or "..") a plain file inside `dir`.
   const pathOf = (name: string): string => join(dir, `${name}.ks`);
 

@@ -3,7 +3,7 @@ import { Closed, ConfigInvalid, InvalidArgument, StoreConflict } from '@cloakroo
 import { type Io, nodeIo, unavailable } from './io';
 import { isKey, layoutOf } from './layout';
 import { type FsCommonOptions, positiveInt, resolveCommon } from './options';
-import { RecordFiles, copyRecord, type RecordState } from './record-files';
+import { RecordFiles, type RecordState } from './record-files';
 import { prepareRoot } from './root';
 import { scanRecords } from './scan';
 import { sweepRecords } from './sweep';
@@ -94,7 +94,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
   const clock = options.clock ?? Date.now;
   const maxPayloadBytes = positiveInt('maxPayloadBytes', options.maxPayloadBytes, 1024 * 1024);
   const batch = positiveInt('sweepBatchSize', options.sweepBatchSize, 256);
-  const root = prepareRoot(common.dir, ['s', 'x', 'k']);
+  const { root, openModeExact } = prepareRoot(common.dir, ['s', 'x', 'k']);
   const layout = layoutOf(root);
   const files = new RecordFiles({
     io,
@@ -102,6 +102,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
     durable: common.durable,
     lock: common.lock,
     maxPayloadBytes,
+    openModeExact,
   });
   let closed = false;
 
@@ -144,7 +145,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
       checkRecord(record, maxPayloadBytes);
       return run('insert', () =>
         files.withLocks([record.id], async () => {
-          const state = await files.state(record.id, clock());
+          const state = await files.state(record.id, clock(), true);
           if (state.kind === 'invalid') throw files.invalid(record.id);
           if (state.kind === 'live')
             throw new StoreConflict('fs store: a live record with this id exists');
@@ -162,8 +163,8 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
       open();
       if (!isKey(id)) return null;
       return run('get', async () => {
-        const record = liveOrThrow(id, await files.state(id, clock()));
-        return record === null ? null : copyRecord(record);
+        // Decoded from a fresh read: nothing else holds it, so no copy.
+        return liveOrThrow(id, await files.state(id, clock()));
       });
     },
 
@@ -173,7 +174,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
       checkVersion(expectedVersion, 'expectedVersion');
       return run('replace', () =>
         files.withLocks([record.id], async () => {
-          const state = await files.state(record.id, clock());
+          const state = await files.state(record.id, clock(), true);
           const current = liveOrThrow(record.id, state);
           if (current === null || state.kind !== 'live' || current.version !== expectedVersion)
             return false;
@@ -200,7 +201,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
       return run('rotate', () =>
         files.withLocks([oldId, next.id], async () => {
           const now = clock();
-          const oldState = await files.state(oldId, now);
+          const oldState = await files.state(oldId, now, true);
           const current = liveOrThrow(oldId, oldState);
           if (
             current === null ||
@@ -209,7 +210,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
           ) {
             return false;
           }
-          const nextState = await files.state(next.id, now);
+          const nextState = await files.state(next.id, now, true);
           if (nextState.kind === 'invalid') throw files.invalid(next.id);
           if (nextState.kind === 'live')
             throw new StoreConflict('fs store: a live record with next.id exists');
@@ -240,7 +241,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
       if (!isKey(id)) return false;
       return run('delete', () =>
         files.withLocks([id], async () => {
-          const state = await files.state(id, clock());
+          const state = await files.state(id, clock(), true);
           await removeLocked(id, state, [id]);
           return state.kind === 'live';
         }),
@@ -255,7 +256,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
         for (const id of await files.markers(subject)) {
           if (!isKey(id)) continue;
           const deleted = await files.withLocks([id], async () => {
-            const state = await files.state(id, clock());
+            const state = await files.state(id, clock(), true);
             // A record that moved to another subject keeps its file; its marker here is a ghost.
             const ours =
               state.kind !== 'missing' &&
@@ -282,7 +283,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
           const state = await files.state(id, now);
           // Corrupt files are left to `get`/`delete`; one must not hide a subject's other sessions.
           if (state.kind === 'live' && state.stored.record.subject === subject) {
-            out.push(copyRecord(state.stored.record));
+            out.push(state.stored.record);
           }
         }
         return out;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { SessionRecord } from '@cloakroom/core';
 import { isKey } from './layout';
 
@@ -41,7 +41,8 @@ export const RECORD_OVERHEAD = HEADER + DIGEST;
 export function encodeRecord(stored: StoredRecord): Uint8Array {
   const { record } = stored;
   const n = record.payload.byteLength;
-  const buf = Buffer.alloc(HEADER + n + DIGEST);
+  // From Node's pool when small (a fresh Buffer.alloc costs an off-heap allocation); every byte is written below.
+  const buf = Buffer.allocUnsafe(HEADER + n + DIGEST);
   buf.writeUInt32BE(MAGIC, 0);
   buf.writeUInt8(FORMAT, 4);
   let flags = 0;
@@ -57,19 +58,18 @@ export function encodeRecord(stored: StoredRecord): Uint8Array {
   buf.write(record.id, 6, 43, 'latin1');
   buf.write(record.subject, 49, 43, 'latin1');
   if (link !== undefined) buf.write(link, 92, 43, 'latin1');
+  else buf.fill(0, 92, 135);
   buf.writeDoubleBE(record.expiresAt, 135);
   buf.writeDoubleBE(record.version, 143);
   buf.writeUInt32BE(n, 151);
   buf.set(record.payload, HEADER);
-  const digest = createHash('sha256')
-    .update(buf.subarray(0, HEADER + n))
-    .digest();
-  digest.copy(buf, HEADER + n);
+  hash('sha256', buf.subarray(0, HEADER + n), 'buffer').copy(buf, HEADER + n);
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 /**
- * Parse record file bytes. Returns `undefined` for anything that is not a
+ * Parse record file bytes. The returned payload is a view of `bytes`: pass
+ * bytes nothing else holds or will change (a fresh read). Returns `undefined` for anything that is not a
  * complete, checksummed record of this format (torn write, truncation,
  * foreign file, bit rot): the caller decides what that means.
  */
@@ -79,9 +79,7 @@ export function decodeRecord(bytes: Uint8Array): StoredRecord | undefined {
   if (buf.readUInt32BE(0) !== MAGIC || buf.readUInt8(4) !== FORMAT) return undefined;
   const n = buf.readUInt32BE(151);
   if (buf.byteLength !== HEADER + n + DIGEST) return undefined;
-  const digest = createHash('sha256')
-    .update(buf.subarray(0, HEADER + n))
-    .digest();
+  const digest = hash('sha256', buf.subarray(0, HEADER + n), 'buffer');
   if (!digest.equals(buf.subarray(HEADER + n))) return undefined;
   const flags = buf.readUInt8(5);
   const id = buf.toString('latin1', 6, 49);
@@ -92,8 +90,8 @@ export function decodeRecord(bytes: Uint8Array): StoredRecord | undefined {
   if (!Number.isSafeInteger(expiresAt) || !Number.isSafeInteger(version) || version < 1) {
     return undefined;
   }
-  // Copy: the returned payload must not alias the read buffer.
-  const payload = new Uint8Array(buf.subarray(HEADER, HEADER + n));
+  // A view, not a copy: `bytes` belong to the caller, freshly read for this call.
+  const payload = new Uint8Array(buf.buffer, buf.byteOffset + HEADER, n);
   const record: SessionRecord = { id, subject, expiresAt, version, payload };
   if (flags === 0) return { record };
   const link = buf.toString('latin1', 92, 135);

@@ -1,5 +1,5 @@
+import type { FileHandle } from 'node:fs/promises';
 import { dirname, sep } from 'node:path';
-import type { SessionRecord } from '@cloakroom/core';
 import { StoreDataInvalid, StoreUnavailable } from '@cloakroom/core';
 import { ensureDir, FILE_MODE, syncDir, writeFileAtomic } from './atomic-write';
 import { acquireLock, type LockTiming } from './file-lock';
@@ -23,6 +23,8 @@ export interface RecordFilesConfig {
   readonly durable: boolean;
   readonly lock: LockTiming;
   readonly maxPayloadBytes: number;
+  /** Files opened 0600 come out 0600 (the umask keeps the owner's bits): skip `fchmod`. */
+  readonly openModeExact: boolean;
 }
 
 /**
@@ -37,28 +39,31 @@ export class RecordFiles {
     this.#c = config;
   }
 
-  /** Read a record file; no interpretation beyond its own validity. */
-  async read(id: string): Promise<StoredRecord | 'missing' | 'invalid'> {
+  /**
+   * Read a record file; no interpretation beyond its own validity.
+   * `shardKnown`: the caller holds this id's lock, whose file lives in the
+   * record's shard directory, so a missing file cannot mean a vanished store.
+   */
+  async read(id: string, shardKnown = false): Promise<StoredRecord | 'missing' | 'invalid'> {
     const path = this.#c.layout.recordPath(id);
-    let bytes: Uint8Array;
+    let bytes: Buffer | undefined;
     try {
       const handle = await this.#c.io.open(path, 'r');
       try {
-        const { size } = await handle.stat();
-        // A planted multi-gigabyte file must not be read into memory.
-        if (size > this.#c.maxPayloadBytes + RECORD_OVERHEAD) return 'invalid';
-        bytes = await handle.readFile();
+        bytes = await readBounded(handle, this.#c.maxPayloadBytes + RECORD_OVERHEAD);
       } finally {
         await handle.close();
       }
     } catch (err) {
       if (isMissing(err)) {
-        await this.#present(this.#c.layout.records);
+        if (!shardKnown) await this.#present(this.#c.layout.records);
         return 'missing';
       }
       if (errnoOf(err) === 'EISDIR') return 'invalid';
       throw err;
     }
+    // A planted multi-gigabyte file is never read into memory.
+    if (bytes === undefined) return 'invalid';
     const stored = decodeRecord(bytes);
     // A file copied under another id's name is not that id's record.
     if (stored === undefined || stored.record.id !== id) return 'invalid';
@@ -70,8 +75,8 @@ export class RecordFiles {
    * only once its parent's file names it (the parent's rename is the commit
    * point of `rotate`).
    */
-  async state(id: string, now: number): Promise<RecordState> {
-    const stored = await this.read(id);
+  async state(id: string, now: number, shardKnown = false): Promise<RecordState> {
+    const stored = await this.read(id, shardKnown);
     if (stored === 'missing' || stored === 'invalid') return { kind: stored };
     if (stored.pendingParent !== undefined && !(await this.#committed(stored.pendingParent, id))) {
       return { kind: 'orphan', stored };
@@ -98,11 +103,11 @@ export class RecordFiles {
     const bytes = encodeRecord(stored);
     const path = this.#c.layout.recordPath(id);
     try {
-      await writeFileAtomic(this.#c.io, dir, path, bytes, this.#c.durable);
+      await writeFileAtomic(this.#c.io, dir, path, bytes, this.#c.durable, this.#c.openModeExact);
     } catch (err) {
       if (!isMissing(err)) throw err;
       await this.#ensureDirDurable(dir);
-      await writeFileAtomic(this.#c.io, dir, path, bytes, this.#c.durable);
+      await writeFileAtomic(this.#c.io, dir, path, bytes, this.#c.durable, this.#c.openModeExact);
     }
   }
 
@@ -129,7 +134,7 @@ export class RecordFiles {
       try {
         const handle = await this.#c.io.open(path, 'wx', FILE_MODE);
         try {
-          await handle.chmod(FILE_MODE);
+          if (!this.#c.openModeExact) await handle.chmod(FILE_MODE);
         } finally {
           await handle.close();
         }
@@ -185,7 +190,7 @@ export class RecordFiles {
     const next = stored.successor;
     if (next === undefined) return;
     const run = async (): Promise<void> => {
-      const child = await this.read(next);
+      const child = await this.read(next, true);
       if (typeof child === 'object' && child.pendingParent === stored.record.id) {
         await this.write({ record: child.record });
       }
@@ -236,13 +241,32 @@ export class RecordFiles {
   }
 }
 
-/** A copy of a record safe to hand to the caller. */
-export function copyRecord(record: SessionRecord): SessionRecord {
-  return {
-    id: record.id,
-    subject: record.subject,
-    expiresAt: record.expiresAt,
-    version: record.version,
-    payload: new Uint8Array(record.payload),
-  };
+/**
+ * First read of a record file: fits every record with a payload up to ~3.9
+ * KiB, and stays under half of `Buffer.poolSize`, so the buffer is a slice of
+ * Node's allocation pool rather than a fresh off-heap allocation.
+ */
+const FIRST_READ = 4095;
+
+/**
+ * The whole content of an open file, or `undefined` when it is larger than
+ * `limit` bytes. One `read` for a typical record; `fstat` only for larger
+ * ones. The buffer is fresh and owned by the caller alone.
+ */
+async function readBounded(handle: FileHandle, limit: number): Promise<Buffer | undefined> {
+  const first = Buffer.allocUnsafe(Math.min(FIRST_READ, limit + 1));
+  const { bytesRead } = await handle.read(first, 0, first.length, 0);
+  if (bytesRead < first.length) return first.subarray(0, bytesRead);
+  const { size } = await handle.stat();
+  if (size > limit) return undefined;
+  // Read up to one byte past the size seen, so a file growing meanwhile shows as too long.
+  const all = Buffer.allocUnsafe(Math.max(size, bytesRead) + 1);
+  first.copy(all, 0, 0, bytesRead);
+  let filled = bytesRead;
+  while (filled < all.length) {
+    const got = (await handle.read(all, filled, all.length - filled, filled)).bytesRead;
+    if (got === 0) break;
+    filled += got;
+  }
+  return filled > limit ? undefined : all.subarray(0, filled);
 }

@@ -9,10 +9,13 @@ import { DIR_MODE, FILE_MODE } from './atomic-write';
  * refuse unsafe ones (SEC-28): not a directory, group- or world-writable,
  * owned by another user, or on a case-insensitive file system (ids differ by
  * case only). Runs once, synchronously, when the store is created.
- * @returns the absolute root path.
+ * @returns the absolute root path, and whether a file created with mode 0600
+ * comes out 0600 under the current umask (then the store skips the `fchmod`
+ * after each create: a umask only ever removes permission bits, so a file it
+ * opens 0600 can never be more open than that).
  * @throws ConfigInvalid with a message naming the path and the fix.
  */
-export function prepareRoot(dir: string, subdirs: readonly string[]): string {
+export function prepareRoot(dir: string, subdirs: readonly string[]): PreparedRoot {
   try {
     return prepare(resolve(dir), subdirs);
   } catch (err) {
@@ -24,7 +27,14 @@ export function prepareRoot(dir: string, subdirs: readonly string[]): string {
   }
 }
 
-function prepare(root: string, subdirs: readonly string[]): string {
+/** What {@link prepareRoot} found. */
+export interface PreparedRoot {
+  readonly root: string;
+  /** `open(path, 'wx', 0o600)` yields mode 0600 exactly (the umask keeps the owner's bits). */
+  readonly openModeExact: boolean;
+}
+
+function prepare(root: string, subdirs: readonly string[]): PreparedRoot {
   for (const path of [root, ...subdirs.map((s) => join(root, s))]) {
     let created: string | undefined;
     try {
@@ -36,8 +46,7 @@ function prepare(root: string, subdirs: readonly string[]): string {
     if (created !== undefined) chmodCreated(created, path);
     checkSafe(path);
   }
-  checkCaseSensitive(root);
-  return root;
+  return { root, openModeExact: checkCaseSensitive(root) };
 }
 
 function chmodCreated(first: string, last: string): void {
@@ -70,16 +79,19 @@ function checkSafe(path: string): void {
   }
 }
 
-function checkCaseSensitive(root: string): void {
+/** @returns whether the probe file came out with mode {@link FILE_MODE} exactly. */
+function checkCaseSensitive(root: string): boolean {
   const tag = randomBytes(6).toString('hex');
   const probe = join(root, `.case-probe-${tag}-Aa`);
   writeFileSync(probe, '', { mode: FILE_MODE, flag: 'wx' });
   try {
+    const exact = (statSync(probe).mode & 0o777) === FILE_MODE;
     if (existsSync(join(root, `.case-probe-${tag}-aA`))) {
       throw new ConfigInvalid(
         `fs store: ${root} is on a case-insensitive file system; session ids differ by case, use a case-sensitive one`,
       );
     }
+    return exact;
   } finally {
     unlinkSync(probe);
   }

@@ -1,7 +1,7 @@
 import type { ScanPage, SessionRecord } from '@cloakroom/core';
 import type { Io } from './io';
 import { isKey, RECORD_SUFFIX, type Layout } from './layout';
-import { copyRecord, type RecordFiles } from './record-files';
+import type { RecordFiles } from './record-files';
 
 const SHARD = /^[A-Za-z0-9_-]{2}$/;
 
@@ -59,7 +59,7 @@ export async function scanRecords(
   for (const id of examined) {
     const state = await files.state(id, now);
     // Corrupt files are skipped here (get/delete report them): one bad file must not stop a scan.
-    if (state.kind === 'live') records.push(copyRecord(state.stored.record));
+    if (state.kind === 'live') records.push(state.stored.record);
   }
   const last = examined.at(-1);
   return more && last !== undefined ? { records, cursor: last } : { records };

@@ -14,7 +14,7 @@ import { fakeClock, rec, tempDir, walk } from './helpers';
 /** A record's temp file (not a lock's). */
 const recordTemp = (path: string): boolean => /\.rec\.[0-9a-f]+\.tmp$/.test(path);
 
-type Op = 'open' | 'write' | 'sync' | 'rename' | 'read' | 'unlink';
+type Op = 'open' | 'write' | 'sync' | 'rename' | 'read' | 'unlink' | 'symlink';
 
 /**
  * The real file system, with a switch that makes chosen calls fail the way a
@@ -60,6 +60,10 @@ function faultyIo() {
       check('unlink', path);
       return fsp.unlink(path);
     },
+    symlink: async (target: string, path: string) => {
+      check('symlink', path);
+      return fsp.symlink(target, path);
+    },
   } as Io;
   return {
     io,
@@ -95,8 +99,8 @@ describe('fs store: disk full, read-only, I/O errors', () => {
       store.replace({ ...r, version: 2, payload: new Uint8Array(9) }, 1),
       'ENOSPC',
     );
-    // Even the lock's own temp file cannot be written: still a clean failure.
-    faults.arm((op, path) => (op === 'write' && path.endsWith('.tmp') ? 'ENOSPC' : undefined));
+    // Even the lock cannot be created: still a clean failure.
+    faults.arm((op) => (op === 'symlink' ? 'ENOSPC' : undefined));
     await expectUnavailable(
       store.replace({ ...r, version: 2, payload: new Uint8Array(9) }, 1),
       'ENOSPC',
@@ -115,7 +119,9 @@ describe('fs store: disk full, read-only, I/O errors', () => {
     const store = createFsStoreWithIo({ dir, clock }, faults.io);
     const r = rec(clock);
     await store.insert(r);
-    faults.arm((op) => (op === 'open' || op === 'rename' || op === 'unlink' ? 'EROFS' : undefined));
+    faults.arm((op) =>
+      op === 'open' || op === 'rename' || op === 'unlink' || op === 'symlink' ? 'EROFS' : undefined,
+    );
     await expectUnavailable(store.insert(rec(clock)), 'EROFS');
     await expectUnavailable(store.replace({ ...r, version: 2 }, 1), 'EROFS');
     await expectUnavailable(store.delete(r.id), 'EROFS');
@@ -209,8 +215,16 @@ describe('fs store: disk full, read-only, I/O errors', () => {
   });
 });
 
-describe('fs store: locks', () => {
+/** A lock planted as this store writes it (a symbolic link naming its owner) or as a file holding the owner (earlier versions). */
+type LockFormat = 'symlink' | 'file';
+
+describe.each<LockFormat>(['symlink', 'file'])('fs store: locks (%s format)', (format) => {
   const lockFile = (dir: string, id: string) => join(dir, 's', id.slice(0, 2), `${id}.lock`);
+  const plant = async (path: string, owner: object): Promise<void> => {
+    await fsp.rm(path, { force: true });
+    if (format === 'symlink') await fsp.symlink(JSON.stringify(owner), path);
+    else await fsp.writeFile(path, JSON.stringify(owner));
+  };
 
   it('a lock held by a live process makes writers fail with StoreUnavailable after lockTimeoutMs, not hang', async () => {
     const dir = await tempDir();
@@ -219,7 +233,7 @@ describe('fs store: locks', () => {
     const r = rec(clock);
     await store.insert(r);
     const owner = { pid: process.pid, host: hostname(), t: Date.now(), nonce: 'someone-else' };
-    await fsp.writeFile(lockFile(dir, r.id), JSON.stringify(owner));
+    await plant(lockFile(dir, r.id), owner);
     const started = Date.now();
     await expect(store.replace({ ...r, version: 2 }, 1)).rejects.toBeInstanceOf(StoreUnavailable);
     expect(Date.now() - started).toBeLessThan(2000);
@@ -237,7 +251,7 @@ describe('fs store: locks', () => {
       'process.stdout.write(String(process.pid))',
     ]).stdout.toString();
     const owner = { pid: Number(dead), host: hostname(), t: Date.now(), nonce: 'dead' };
-    await fsp.writeFile(lockFile(dir, r.id), JSON.stringify(owner));
+    await plant(lockFile(dir, r.id), owner);
     expect(await store.replace({ ...r, version: 2 }, 1)).toBe(true);
   });
 
@@ -248,10 +262,10 @@ describe('fs store: locks', () => {
     const r = rec(clock);
     await store.insert(r);
     const owner = { pid: 1, host: 'another-host', t: Date.now() - 5000, nonce: 'old' };
-    await fsp.writeFile(lockFile(dir, r.id), JSON.stringify(owner));
+    await plant(lockFile(dir, r.id), owner);
     expect(await store.replace({ ...r, version: 2 }, 1)).toBe(true);
     const fresh = { ...owner, t: Date.now() };
-    await fsp.writeFile(lockFile(dir, r.id), JSON.stringify(fresh));
+    await plant(lockFile(dir, r.id), fresh);
     await expect(store.replace({ ...r, version: 3 }, 2)).rejects.toBeInstanceOf(StoreUnavailable);
   });
 

@@ -59,7 +59,8 @@ export function rec(
 export async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) out.push(join(entry.parentPath, entry.name));
+    // Locks are symbolic links (see file-lock.ts): list them with the files.
+    if (entry.isFile() || entry.isSymbolicLink()) out.push(join(entry.parentPath, entry.name));
   }
   return out;
 }

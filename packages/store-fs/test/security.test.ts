@@ -34,7 +34,8 @@ const HOSTILE = [
 
 /** An Io that records every path the store hands to the file system. */
 function recordingIo(paths: string[]): Io {
-  // First argument is a path; rename and link take a second one.
+  // First argument is a path; rename takes a second one; symlink's first is the
+  // lock owner text (never a path it follows), its second the lock's path.
   const wrap =
     <F extends (...args: never[]) => unknown>(fn: F, pathArgs = 1) =>
     (...args: Parameters<F>) => {
@@ -46,7 +47,12 @@ function recordingIo(paths: string[]): Io {
     readFile: wrap(fsp.readFile),
     rename: wrap(fsp.rename, 2),
     unlink: wrap(fsp.unlink),
-    link: wrap(fsp.link, 2),
+    symlink: (target: string, path: string) => {
+      paths.push(path);
+      return fsp.symlink(target, path);
+    },
+    readlink: wrap(fsp.readlink),
+    lstat: wrap(fsp.lstat),
     mkdir: wrap(fsp.mkdir),
     chmod: wrap(fsp.chmod),
     readdir: wrap(fsp.readdir),
