@@ -37,12 +37,114 @@ export interface Connection {
   assertOpen(): void;
   /**
    * Run `work` (one or more commands) within the command timeout, mapping
-   * failures. `expired()` tells multi-step work to stop starting new steps.
+   * failures. `deadline.expired()` tells multi-step work to stop starting new steps.
    */
-  run<T>(work: (expired: () => boolean) => Promise<T>): Promise<T>;
+  run<T>(work: (deadline: Deadline) => Promise<T>): Promise<T>;
   /** EVALSHA a script, falling back to EVAL when the server has not cached it. Not timed: wrap in `run`. */
   script(s: Script, keys: readonly string[], args: readonly Arg[]): Promise<unknown>;
   close(): Promise<void>;
+}
+
+/** What a `run`'s work sees of its deadline. */
+export interface Deadline {
+  /** True once the command timeout has passed: start no further step. */
+  expired(): boolean;
+}
+
+/** One `run` in flight: settled once, by its work or by its deadline. */
+class Operation implements Deadline {
+  settled = false;
+  late = false;
+  constructor(
+    readonly deadline: number,
+    readonly reject: (err: Error) => void,
+  ) {}
+  expired(): boolean {
+    return this.late;
+  }
+}
+
+/**
+ * The command timeout of every operation of one connection, on one timer.
+ * All operations get the same timeout, so deadlines come in the order the
+ * operations start: a FIFO queue whose head has the earliest deadline. The
+ * one timer is armed for the head and, when it fires, rejects what is due
+ * and re-arms for the new head; finished operations leave the queue from
+ * the head. Under load that is one timer callback per timeout period
+ * instead of a timer per command. The timer keeps the process alive only
+ * while some operation is waiting (as a timer per command did).
+ */
+class Deadlines {
+  private queue: (Operation | undefined)[] = [];
+  private head = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private refed = false;
+
+  constructor(private readonly timedOut: () => Error) {}
+
+  add(op: Operation): void {
+    this.queue.push(op);
+    if (this.timer === undefined) {
+      this.arm(op.deadline - performance.now());
+    } else if (!this.refed) {
+      this.timer.ref();
+      this.refed = true;
+    }
+  }
+
+  /** Mark `op` settled by its work; false when its deadline already rejected it. */
+  finish(op: Operation): boolean {
+    if (op.settled) return false;
+    op.settled = true;
+    this.dropSettled();
+    return true;
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.sweep(), Math.max(1, Math.ceil(ms)));
+    this.refed = true;
+  }
+
+  private dropSettled(): void {
+    const q = this.queue;
+    let h = this.head;
+    while (h < q.length && (q[h] as Operation).settled) q[h++] = undefined;
+    if (h === q.length) {
+      q.length = 0;
+      this.head = 0;
+      // Nothing waits: the armed timer must not hold the process open.
+      if (this.refed && this.timer !== undefined) {
+        this.timer.unref();
+        this.refed = false;
+      }
+      return;
+    }
+    if (h > 1024 && h * 2 > q.length) {
+      q.copyWithin(0, h);
+      q.length -= h;
+      h = 0;
+    }
+    this.head = h;
+  }
+
+  private sweep(): void {
+    this.timer = undefined;
+    this.refed = false;
+    const now = performance.now();
+    const q = this.queue;
+    while (this.head < q.length) {
+      const op = q[this.head] as Operation;
+      if (!op.settled) {
+        if (op.deadline > now) break;
+        op.settled = true;
+        op.late = true;
+        op.reject(this.timedOut());
+      }
+      q[this.head++] = undefined;
+    }
+    this.dropSettled();
+    if (this.head < q.length) this.arm((q[this.head] as Operation).deadline - now);
+  }
 }
 
 function errorText(err: unknown): string {
@@ -56,6 +158,9 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
   if (owned) client.on('error', () => {}); // reported through rejected commands, not as an unhandled event
   const timeout = options.commandTimeoutMs;
   let closed = false;
+  const deadlines = new Deadlines(
+    () => new StoreUnavailable(`${label}: redis did not answer within ${timeout} ms`),
+  );
 
   const mapError = (err: unknown): Error => {
     // Our own typed errors (a conflict found mid-operation, a timeout) pass through.
@@ -88,26 +193,29 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
     assertOpen() {
       if (closed) throw new Closed(`${label} is closed`);
     },
-    async run<T>(work: (expired: () => boolean) => Promise<T>): Promise<T> {
-      if (closed) throw new Closed(`${label} is closed`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let late = false;
-      const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          late = true;
-          reject(new StoreUnavailable(`${label}: redis did not answer within ${timeout} ms`));
-        }, timeout);
+    run<T>(work: (deadline: Deadline) => Promise<T>): Promise<T> {
+      if (closed) return Promise.reject(new Closed(`${label} is closed`));
+      return new Promise<T>((resolve, reject) => {
+        const op = new Operation(performance.now() + timeout, reject);
+        deadlines.add(op);
+        let pending: Promise<T>;
+        try {
+          pending = work(op);
+        } catch (err) {
+          if (deadlines.finish(op)) reject(mapError(err));
+          return;
+        }
+        // Both handlers attached: a late rejection after the deadline won
+        // is handled (and ignored), never an unhandled rejection.
+        pending.then(
+          (value) => {
+            if (deadlines.finish(op)) resolve(value);
+          },
+          (err: unknown) => {
+            if (deadlines.finish(op)) reject(mapError(err));
+          },
+        );
       });
-      const pending = work(() => late);
-      // A late rejection after the timer won must not become an unhandled rejection.
-      pending.catch(() => {});
-      try {
-        return await Promise.race([pending, expired]);
-      } catch (err) {
-        throw mapError(err);
-      } finally {
-        clearTimeout(timer);
-      }
     },
     async script(s, keys, args) {
       const n = keys.length;

@@ -68,7 +68,7 @@ export async function rotate(
 
   const tx = randomBytes(12).toString('base64url');
   const nextBase = keys.bucketBase(nextBucket);
-  return conn.run(async (expired) => {
+  return conn.run(async (deadline) => {
     const reserved = await conn.script(
       SCRIPTS.prepare,
       [nextKey],
@@ -95,7 +95,7 @@ export async function rotate(
       throw conflict();
     }
     // Timed out already: stop before the commit point; the reservation expires.
-    if (expired()) return false;
+    if (deadline.expired()) return false;
     const decided = await conn.script(
       SCRIPTS.decide,
       [oldKey],
