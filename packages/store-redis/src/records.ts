@@ -57,6 +57,18 @@ export async function settlePending(
   return liveRecord(id, decodeOrThrow(live), conn.now());
 }
 
+/** The record `get` returns for the value read at its key. */
+export function readRecord(
+  ctx: StoreContext,
+  id: string,
+  value: Buffer | null,
+): SessionRecord | null | Promise<SessionRecord | null> {
+  if (value === null) return null;
+  const stored = decodeOrThrow(value);
+  if (stored.pending !== undefined) return settlePending(ctx, id, stored.pending);
+  return liveRecord(id, stored, ctx.conn.now());
+}
+
 /** Decode `[id, value, id, value, ...]` pairs returned by a script into live records. */
 export function pairsToRecords(
   items: readonly unknown[],

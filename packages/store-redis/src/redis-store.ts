@@ -11,13 +11,7 @@ import { connect } from './connection';
 import { BUCKETS, bucketOf, keyLayout } from './key-layout';
 import { type RedisStoreOptions, resolveOptions } from './options';
 import { encodeRecord } from './record-codec';
-import {
-  type StoreContext,
-  decodeOrThrow,
-  liveRecord,
-  pairsToRecords,
-  settlePending,
-} from './records';
+import { type StoreContext, pairsToRecords, readRecord } from './records';
 import { rotate } from './rotate';
 import { scanPage } from './scan';
 import { SCRIPTS } from './scripts';
@@ -102,13 +96,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     async get(id: string): Promise<SessionRecord | null> {
       conn.assertOpen();
       assertKey(id, 'id');
-      return conn.run(async () => {
-        const value = await conn.client.getBuffer(keys.recordKey(id));
-        if (value === null) return null;
-        const stored = decodeOrThrow(value);
-        if (stored.pending !== undefined) return settlePending(ctx, id, stored.pending);
-        return liveRecord(id, stored, conn.now());
-      });
+      return conn.run(() =>
+        conn.client.getBuffer(keys.recordKey(id)).then((value) => readRecord(ctx, id, value)),
+      );
     },
 
     async replace(record: SessionRecord, expectedVersion: number): Promise<boolean> {
