@@ -25,23 +25,64 @@ export async function writeFileAtomic(
   durable: boolean,
   openModeExact = false,
 ): Promise<void> {
-  const tmp = join(dir, `.${basename(path)}.${tempTag()}${TEMP_SUFFIX}`);
+  const temp = await prepareTemp(io, dir, path, bytes, durable, openModeExact);
+  await commitTemp(io, temp, durable);
+}
+
+/** A temp file written (and fsynced) next to its target, not yet renamed over it. */
+export interface TempFile {
+  readonly dir: string;
+  readonly temp: string;
+  readonly path: string;
+}
+
+/**
+ * The first half of {@link writeFileAtomic}: the temp file, complete and (when
+ * durable) fsynced. Nothing a reader sees has changed. Removed on failure.
+ */
+export async function prepareTemp(
+  io: Io,
+  dir: string,
+  path: string,
+  bytes: Uint8Array,
+  durable: boolean,
+  openModeExact = false,
+): Promise<TempFile> {
+  const temp = join(dir, `.${basename(path)}.${tempTag()}${TEMP_SUFFIX}`);
   let handle: FileHandle | undefined;
   try {
-    handle = await io.open(tmp, 'wx', FILE_MODE);
+    handle = await io.open(temp, 'wx', FILE_MODE);
     // The open mode is filtered by the umask; set it explicitly unless known exact.
     if (!openModeExact) await handle.chmod(FILE_MODE);
     await handle.writeFile(bytes);
     if (durable) await handle.sync();
     await handle.close();
-    handle = undefined;
-    await io.rename(tmp, path);
   } catch (err) {
     await handle?.close().catch(() => undefined);
-    await io.unlink(tmp).catch(() => undefined);
+    await io.unlink(temp).catch(() => undefined);
     throw err;
   }
-  if (durable) await syncDir(io, dir);
+  return { dir, temp, path };
+}
+
+/**
+ * The second half of {@link writeFileAtomic}: rename the temp file over its
+ * target (the atomic step), then fsync the directory when durable. The temp
+ * file is removed if the rename fails.
+ */
+export async function commitTemp(io: Io, file: TempFile, durable: boolean): Promise<void> {
+  try {
+    await io.rename(file.temp, file.path);
+  } catch (err) {
+    await discardTemp(io, file);
+    throw err;
+  }
+  if (durable) await syncDir(io, file.dir);
+}
+
+/** Remove a prepared temp file that will not be committed. Never throws. */
+export async function discardTemp(io: Io, file: TempFile): Promise<void> {
+  await io.unlink(file.temp).catch(() => undefined);
 }
 
 /** This process's random tag: temp names need uniqueness, not a random draw per write. */

@@ -3,7 +3,7 @@ import { Closed, ConfigInvalid, InvalidArgument, StoreConflict } from '@cloakroo
 import { type Io, nodeIo, unavailable } from './io';
 import { isKey, layoutOf } from './layout';
 import { type FsCommonOptions, positiveInt, resolveCommon } from './options';
-import { RecordFiles, type RecordState } from './record-files';
+import { RecordFiles, type RecordState, settled } from './record-files';
 import { prepareRoot } from './root';
 import { scanRecords } from './scan';
 import { sweepRecords } from './sweep';
@@ -149,9 +149,22 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
           if (state.kind === 'invalid') throw files.invalid(record.id);
           if (state.kind === 'live')
             throw new StoreConflict('fs store: a live record with this id exists');
-          await files.addMarker(record.subject, record.id);
-          if (state.kind !== 'missing') await files.settleSuccessor(state.stored, [record.id]);
-          await files.write({ record });
+          // The record's temp file is written and fsynced while its index
+          // marker is made durable; the rename (the insert itself) waits for both.
+          const temp = files.prepare({ record });
+          try {
+            await settled([
+              files.addMarker(record.subject, record.id),
+              state.kind === 'missing'
+                ? undefined
+                : files.settleSuccessor(state.stored, [record.id]),
+              temp,
+            ]);
+          } catch (err) {
+            await files.discard([temp]);
+            throw err;
+          }
+          await files.commit(await temp);
           if (state.kind !== 'missing' && state.stored.record.subject !== record.subject) {
             await files.removeMarker(state.stored.record.subject, record.id);
           }
@@ -217,15 +230,30 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
           const held = [oldId, next.id];
           if (nextState.kind !== 'missing') await files.settleSuccessor(nextState.stored, held);
           await files.settleSuccessor(oldState.stored, held);
-          await files.addMarker(next.subject, next.id);
-          if (old.record.subject !== current.subject)
-            await files.addMarker(old.record.subject, oldId);
           // Commit protocol: the successor is written pending, the parent's
           // rename (naming the successor) is the commit point, then the
-          // successor is rewritten without the pending link.
-          await files.write({ record: next, pendingParent: oldId });
-          await files.write({ record: old.record, successor: next.id });
-          await files.write({ record: next });
+          // successor is rewritten without the pending link. Everything before
+          // the commit rename is independent, so it overlaps: the index
+          // markers, the pending successor, and the temp files (written and
+          // fsynced) of the parent and of the final successor.
+          const parent = files.prepare({ record: old.record, successor: next.id });
+          const final = files.prepare({ record: next });
+          try {
+            await settled([
+              files.addMarker(next.subject, next.id),
+              old.record.subject === current.subject
+                ? undefined
+                : files.addMarker(old.record.subject, oldId),
+              files.write({ record: next, pendingParent: oldId }),
+              parent,
+              final,
+            ]);
+            await files.commit(await parent);
+          } catch (err) {
+            await files.discard([parent, final]);
+            throw err;
+          }
+          await files.commit(await final);
           if (old.record.subject !== current.subject)
             await files.removeMarker(current.subject, oldId);
           if (nextState.kind !== 'missing' && nextState.stored.record.subject !== next.subject) {

@@ -1,7 +1,15 @@
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, sep } from 'node:path';
 import { StoreDataInvalid, StoreUnavailable } from '@cloakroom/core';
-import { ensureDir, FILE_MODE, syncDir, writeFileAtomic } from './atomic-write';
+import {
+  commitTemp,
+  discardTemp,
+  ensureDir,
+  FILE_MODE,
+  prepareTemp,
+  syncDir,
+  type TempFile,
+} from './atomic-write';
 import { acquireLock, type LockTiming } from './file-lock';
 import { errnoOf, type Io, isMissing } from './io';
 import type { Layout } from './layout';
@@ -98,16 +106,37 @@ export class RecordFiles {
 
   /** Write a record file atomically (creating its shard directory if needed). */
   async write(stored: StoredRecord): Promise<void> {
+    await this.commit(await this.prepare(stored));
+  }
+
+  /**
+   * The first half of {@link write}: the record's temp file, complete and
+   * fsynced, not yet visible. Follow with {@link commit} or {@link discard}.
+   */
+  async prepare(stored: StoredRecord): Promise<TempFile> {
     const id = stored.record.id;
     const dir = this.#c.layout.shardOf(id);
     const bytes = encodeRecord(stored);
     const path = this.#c.layout.recordPath(id);
+    const { io, durable, openModeExact } = this.#c;
     try {
-      await writeFileAtomic(this.#c.io, dir, path, bytes, this.#c.durable, this.#c.openModeExact);
+      return await prepareTemp(io, dir, path, bytes, durable, openModeExact);
     } catch (err) {
       if (!isMissing(err)) throw err;
       await this.#ensureDirDurable(dir);
-      await writeFileAtomic(this.#c.io, dir, path, bytes, this.#c.durable, this.#c.openModeExact);
+      return prepareTemp(io, dir, path, bytes, durable, openModeExact);
+    }
+  }
+
+  /** Rename a prepared record over its file (the atomic step), durably. */
+  async commit(temp: TempFile): Promise<void> {
+    await commitTemp(this.#c.io, temp, this.#c.durable);
+  }
+
+  /** Remove prepared temp files that will not be committed (those that were written at all). */
+  async discard(temps: readonly Promise<TempFile>[]): Promise<void> {
+    for (const result of await Promise.allSettled(temps)) {
+      if (result.status === 'fulfilled') await discardTemp(this.#c.io, result.value);
     }
   }
 
@@ -269,4 +298,14 @@ async function readBounded(handle: FileHandle, limit: number): Promise<Buffer | 
     filled += got;
   }
   return filled > limit ? undefined : all.subarray(0, filled);
+}
+
+/**
+ * Wait for every task, so none is left running unobserved, then throw the
+ * first failure. Used to overlap independent writes (and their fsyncs).
+ */
+export async function settled(tasks: readonly (Promise<unknown> | undefined)[]): Promise<void> {
+  for (const result of await Promise.allSettled(tasks)) {
+    if (result.status === 'rejected') throw result.reason;
+  }
 }

@@ -162,10 +162,9 @@ describe('fs store: disk full, read-only, I/O errors', () => {
     const old = rec(clock);
     const next = rec(clock, { subject: old.subject });
     await store.insert(old);
-    // The first temp write is the pending successor; fail the second, the parent's commit.
-    let writes = 0;
+    // Fail the commit point: the rename of the parent's new version.
     faults.arm((op, path) =>
-      op === 'write' && recordTemp(path) && ++writes === 2 ? 'ENOSPC' : undefined,
+      op === 'rename' && path.endsWith(`${old.id}.rec`) ? 'ENOSPC' : undefined,
     );
     await expectUnavailable(
       store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, next),
@@ -181,6 +180,30 @@ describe('fs store: disk full, read-only, I/O errors', () => {
     expect(await store.get(next.id)).toEqual(next);
   });
 
+  it('rotate failing at any temp-file write before its commit changes nothing', async () => {
+    for (let failAt = 1; failAt <= 3; failAt++) {
+      const dir = await tempDir();
+      const clock = fakeClock();
+      const faults = faultyIo();
+      const store = createFsStoreWithIo({ dir, clock }, faults.io);
+      const old = rec(clock);
+      const next = rec(clock, { subject: old.subject });
+      await store.insert(old);
+      let writes = 0;
+      faults.arm((op, path) =>
+        op === 'write' && recordTemp(path) && ++writes === failAt ? 'ENOSPC' : undefined,
+      );
+      await expectUnavailable(
+        store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, next),
+        'ENOSPC',
+      );
+      faults.disarm();
+      expect(await store.get(old.id)).toEqual(old);
+      expect(await store.get(next.id)).toBeNull();
+      expect((await walk(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    }
+  });
+
   it('rotate interrupted after its commit still shows both halves, and later writes settle the successor', async () => {
     const dir = await tempDir();
     const clock = fakeClock();
@@ -189,9 +212,10 @@ describe('fs store: disk full, read-only, I/O errors', () => {
     const old = rec(clock);
     const next = rec(clock);
     await store.insert(old);
-    let writes = 0;
+    // The successor's first rename writes it pending; fail the second, after the commit.
+    let renames = 0;
     faults.arm((op, path) =>
-      op === 'write' && recordTemp(path) && ++writes === 3 ? 'ENOSPC' : undefined,
+      op === 'rename' && path.endsWith(`${next.id}.rec`) && ++renames === 2 ? 'ENOSPC' : undefined,
     );
     const tomb = { ...old, version: 2 };
     await expectUnavailable(store.rotate({ record: tomb, expectedVersion: 1 }, next), 'ENOSPC');
