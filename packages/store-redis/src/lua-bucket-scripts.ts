@@ -11,29 +11,27 @@ export const LIST_SUBJECT = `${PRELUDE}
 local now = tonumber(ARGV[1])
 local subj = ARGV[2]
 local cut = #subj + 4
-if not zsets(KEYS) then return bad() end
+local keys = present(KEYS)
+if not keys then return bad() end
 local out = { 0 }
-for i = 1, #KEYS do
-  local key = KEYS[i]
-  if redis.call('EXISTS', key) == 1 then
-    local base = string.sub(key, 1, #key - cut)
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', num(now))
-    for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-      local v = read(base .. 's:' .. id)
-      local cur = rec(v)
-      if cur == nil then
-        redis.call('ZREM', key, id)
-      elseif cur == false then
-        out[1] = out[1] + 1
-      elseif cur.subj ~= subj then
-        redis.call('ZREM', key, id)
-      elseif cur.kind == 1 and cur.exp > now then
-        out[#out + 1] = id
-        out[#out + 1] = v
-      end
+for _, key in ipairs(keys) do
+  local base = string.sub(key, 1, #key - cut)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', num(now))
+  for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+    local v = read(base .. 's:' .. id)
+    local cur = rec(v)
+    if cur == nil then
+      redis.call('ZREM', key, id)
+    elseif cur == false then
+      out[1] = out[1] + 1
+    elseif cur.subj ~= subj then
+      redis.call('ZREM', key, id)
+    elseif cur.kind == 1 and cur.exp > now then
+      out[#out + 1] = id
+      out[#out + 1] = v
     end
-    tidy(key, now)
   end
+  tidy(key, now)
 end
 return out
 `;
@@ -47,23 +45,21 @@ export const DELETE_SUBJECT = `${PRELUDE}
 local now = tonumber(ARGV[1])
 local subj = ARGV[2]
 local cut = #subj + 4
-if not zsets(KEYS) then return bad() end
+local keys = present(KEYS)
+if not keys then return bad() end
 local count = 0
-for i = 1, #KEYS do
-  local key = KEYS[i]
-  if redis.call('EXISTS', key) == 1 then
-    local base = string.sub(key, 1, #key - cut)
-    for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-      local rk = base .. 's:' .. id
-      local cur = rec(read(rk))
-      if cur and cur.subj == subj then
-        redis.call('DEL', rk)
-        redis.call('ZREM', base .. 'all', id)
-        if cur.kind == 1 and cur.exp > now then count = count + 1 end
-      end
+for _, key in ipairs(keys) do
+  local base = string.sub(key, 1, #key - cut)
+  for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+    local rk = base .. 's:' .. id
+    local cur = rec(read(rk))
+    if cur and cur.subj == subj then
+      redis.call('DEL', rk)
+      redis.call('ZREM', base .. 'all', id)
+      if cur.kind == 1 and cur.exp > now then count = count + 1 end
     end
-    redis.call('DEL', key)
   end
+  redis.call('DEL', key)
 end
 return count
 `;

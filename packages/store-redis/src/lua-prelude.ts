@@ -36,6 +36,21 @@ local function zsets(keys)
   return true
 end
 
+-- Of keys that must be sorted sets or absent: the ones present, or false
+-- when one holds another type. One TYPE per key, no EXISTS after it.
+local function present(keys)
+  local out = {}
+  for _, k in ipairs(keys) do
+    local t = redis.call('TYPE', k).ok
+    if t == 'zset' then
+      out[#out + 1] = k
+    elseif t ~= 'none' then
+      return false
+    end
+  end
+  return out
+end
+
 -- GET that reads a wrong-typed key as malformed ('' decodes to false) instead of failing the script.
 local function read(k)
   local v = redis.pcall('GET', k)
