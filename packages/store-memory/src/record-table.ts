@@ -1,20 +1,24 @@
 import { StoreConflict, StoreFull, type SessionRecord } from '@cloakroom/core';
 import { ExpiryHeap } from './expiry-heap';
-import { decodePayload, encodePayload } from './payload-codec';
+import { type ArenaLimits, DEFAULT_LIMITS, PayloadArena, type PayloadSlot } from './payload-arena';
 import { ScanIndex } from './scan-index';
 import { SubjectIndex } from './subject-index';
 
 /**
- * One stored record. A class (one hidden class, five in-object fields, no
- * closures) keeps it at ~64 bytes plus a 16-byte box for `expiresAt`; the
- * id is the map key and not repeated.
+ * One stored record. A class (one hidden class, seven in-object fields, no
+ * closures) keeps it at ~80 bytes plus a 16-byte box for `expiresAt`; the
+ * id is the map key and not repeated. The payload bytes live in the
+ * table's {@link PayloadArena}; the entry is their slot (chunk, offset,
+ * length: small integers the arena maintains, compaction included).
  */
-class Entry {
+class Entry implements PayloadSlot {
+  chunk = -1;
+  offset = 0;
+  length = 0;
   constructor(
     public subject: string,
     public expiresAt: number,
     public version: number,
-    public payload: string,
     public readonly seq: number,
   ) {}
 }
@@ -39,8 +43,14 @@ export class RecordTable {
   private readonly subjects = new SubjectIndex();
   private readonly scanIndex = new ScanIndex();
   private readonly heap = new ExpiryHeap();
+  private readonly arena: PayloadArena;
 
-  constructor(private readonly maxSessions: number) {}
+  constructor(
+    private readonly maxSessions: number,
+    arenaLimits: ArenaLimits = DEFAULT_LIMITS,
+  ) {
+    this.arena = new PayloadArena(arenaLimits);
+  }
 
   /** True when some record may have expired at `now` (the heap top is a lower bound). */
   mayHaveExpired(now: number): boolean {
@@ -49,33 +59,29 @@ export class RecordTable {
 
   get(id: string, now: number): SessionRecord | null {
     const entry = this.live(id, now);
-    return entry === undefined ? null : toRecord(id, entry);
+    return entry === undefined ? null : this.toRecord(id, entry);
   }
 
   /** @throws StoreConflict when `record.id` is live; StoreFull at capacity. */
   insert(record: SessionRecord, now: number): void {
-    const payload = encodePayload(record.payload);
     if (this.live(record.id, now) !== undefined) {
       throw new StoreConflict('a live record with this id already exists');
     }
     // Already dead on arrival: storing it could only cost memory.
     if (record.expiresAt <= now) return;
     this.ensureRoom(now);
-    this.add(record, payload);
+    this.add(record);
   }
 
   replace(record: SessionRecord, expectedVersion: number, now: number): boolean {
-    const payload = encodePayload(record.payload);
     const entry = this.live(record.id, now);
     if (entry === undefined || entry.version !== expectedVersion) return false;
-    this.overwrite(record.id, entry, record, payload, now);
+    this.overwrite(record.id, entry, record, now);
     return true;
   }
 
   /** @throws StoreConflict when `next.id` is live; StoreFull at capacity (nothing changes). */
   rotate(old: SessionRecord, expectedVersion: number, next: SessionRecord, now: number): boolean {
-    const oldPayload = encodePayload(old.payload);
-    const nextPayload = encodePayload(next.payload);
     const entry = this.live(old.id, now);
     if (entry === undefined || entry.version !== expectedVersion) return false;
     if (this.live(next.id, now) !== undefined) {
@@ -85,8 +91,8 @@ export class RecordTable {
     // Room is checked before either write so a refusal changes nothing; the
     // old record is live, so reclaiming expired records cannot remove it.
     if (storeNext) this.ensureRoom(now);
-    this.overwrite(old.id, entry, old, oldPayload, now);
-    if (storeNext) this.add(next, nextPayload);
+    this.overwrite(old.id, entry, old, now);
+    if (storeNext) this.add(next);
     return true;
   }
 
@@ -109,7 +115,7 @@ export class RecordTable {
     const out: SessionRecord[] = [];
     for (const id of this.subjects.ids(subject)) {
       const entry = this.live(id, now);
-      if (entry !== undefined) out.push(toRecord(id, entry));
+      if (entry !== undefined) out.push(this.toRecord(id, entry));
     }
     return out;
   }
@@ -137,7 +143,7 @@ export class RecordTable {
       const entry = this.records.get(id);
       if (entry === undefined || entry.seq !== seq) continue;
       if (entry.expiresAt <= now) expired.push(id);
-      else records.push(toRecord(id, entry));
+      else records.push(this.toRecord(id, entry));
     }
     // Reclaimed after the walk: a removal may compact the index and shift positions.
     for (const id of expired) this.live(id, now);
@@ -170,6 +176,12 @@ export class RecordTable {
     this.subjects.clear();
     this.scanIndex.clear();
     this.heap.clear();
+    this.arena.clear();
+  }
+
+  /** Counters of the payload arena, for tests. */
+  arenaStats(): ReturnType<PayloadArena['stats']> {
+    return this.arena.stats();
   }
 
   /** The entry for `id` if live at `now`; an expired one is reclaimed on the way. */
@@ -200,28 +212,17 @@ export class RecordTable {
     }
   }
 
-  private add(record: SessionRecord, payload: string): void {
+  private add(record: SessionRecord): void {
     const id = record.id;
     const seq = this.scanIndex.add(id);
-    const entry = new Entry(
-      this.intern(record.subject),
-      record.expiresAt,
-      record.version,
-      payload,
-      seq,
-    );
+    const entry = new Entry(this.intern(record.subject), record.expiresAt, record.version, seq);
+    this.arena.place(entry, record.payload);
     this.records.set(id, entry);
     this.subjects.add(entry.subject, id);
     this.pushExpiry(record.expiresAt, id);
   }
 
-  private overwrite(
-    id: string,
-    entry: Entry,
-    record: SessionRecord,
-    payload: string,
-    now: number,
-  ): void {
+  private overwrite(id: string, entry: Entry, record: SessionRecord, now: number): void {
     if (record.expiresAt <= now) {
       // Written dead: equivalent to a delete, and cheaper to hold.
       this.remove(id, entry);
@@ -237,16 +238,30 @@ export class RecordTable {
       this.pushExpiry(record.expiresAt, id);
     }
     entry.version = record.version;
-    entry.payload = payload;
+    // Same length (a touch, a rewrap under a same-length key id): in place, no garbage.
+    const moved = record.payload.byteLength !== entry.length;
+    this.arena.rewrite(entry, record.payload);
+    if (moved) this.compactPayloadsIfNeeded();
   }
 
   private remove(id: string, entry: Entry): void {
     this.records.delete(id);
+    this.arena.release(entry);
     this.subjects.remove(entry.subject, id);
     this.scanIndex.noteRemoved();
     if (this.scanIndex.shouldCompact()) {
       this.scanIndex.compact((liveId, seq) => this.records.get(liveId)?.seq === seq);
     }
+    this.compactPayloadsIfNeeded();
+  }
+
+  /**
+   * Called once the records and the arena agree again (every live entry's
+   * slot valid, every freed one released), so compaction sees exactly the
+   * live slots.
+   */
+  private compactPayloadsIfNeeded(): void {
+    if (this.arena.needsCompaction()) this.arena.compact(this.records.values());
   }
 
   private pushExpiry(expiresAt: number, id: string): void {
@@ -263,19 +278,19 @@ export class RecordTable {
     }
   }
 
+  private toRecord(id: string, entry: Entry): SessionRecord {
+    return {
+      id,
+      subject: entry.subject,
+      expiresAt: entry.expiresAt,
+      version: entry.version,
+      payload: this.arena.read(entry),
+    };
+  }
+
   /** Share one string per subject across its records (~64 bytes saved per extra session). */
   private intern(subject: string): string {
     const sibling = this.subjects.anyId(subject);
     return sibling === undefined ? subject : (this.records.get(sibling)?.subject ?? subject);
   }
-}
-
-function toRecord(id: string, entry: Entry): SessionRecord {
-  return {
-    id,
-    subject: entry.subject,
-    expiresAt: entry.expiresAt,
-    version: entry.version,
-    payload: decodePayload(entry.payload),
-  };
 }
