@@ -8,7 +8,11 @@ const MAX_INT4 = 2_147_483_647;
  * different ids could meet in one row.
  */
 export function isStorableText(value: unknown): value is string {
-  return typeof value === 'string' && !value.includes('\0') && !/\p{Surrogate}/u.test(value);
+  return (
+    typeof value === 'string' &&
+    !value.includes('\0') &&
+    (value as string & { isWellFormed(): boolean }).isWellFormed()
+  );
 }
 
 /** Throws `InvalidArgument` (naming the field, never its value) unless the record can be written. */
@@ -46,12 +50,15 @@ export function toBytea(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** A fresh Uint8Array (not a Buffer) holding a copy of the driver's bytes. */
+/**
+ * A plain Uint8Array (not a Buffer) view of the driver's bytes, no copy: the
+ * driver parses every bytea value into a fresh buffer of its own, held only
+ * by the row this call is turning into a record. (A fresh `new Uint8Array(n)`
+ * would cost an off-heap allocation per read.)
+ */
 export function fromBytea(value: unknown): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new StoreDataInvalid('a bytea column held no bytes');
-  const copy = new Uint8Array(value.byteLength);
-  copy.set(value);
-  return copy;
+  return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
 
 /** Reads a bigint column whatever type parser the application installed for int8. */

@@ -40,56 +40,67 @@ export function createRunner(pool: Pool, timeoutMs: number): Runner {
   };
 }
 
-async function attemptOnce<T>(
+/**
+ * One attempt: check out a connection, run `work`, give the connection back
+ * (discarded when it may be broken), all within `remainingMs`. Written with
+ * callbacks and one promise: this runs on every store call, and an async
+ * wrapper plus a `Promise.race` per call cost more than the checkout itself.
+ */
+function attemptOnce<T>(
   pool: Pool,
   work: (client: PoolClient) => Promise<T>,
   remainingMs: number,
   timeoutMs: number,
 ): Promise<T> {
-  let client: PoolClient | undefined;
-  let expired = false;
-  let broken: Error | undefined;
-  // A checked-out pg client that loses its socket emits 'error'; without a
-  // listener that would crash the process, so we record it and discard the client.
-  const onClientError = (err: Error) => {
-    broken ??= err;
-  };
-
-  const running = (async () => {
-    const acquired = await pool.connect();
-    if (expired) {
-      // The caller already got StoreUnavailable; hand the late connection straight back.
-      acquired.release();
-      throw new DeadlineExceeded(timeoutMs);
-    }
-    client = acquired;
-    acquired.on('error', onClientError);
-    return work(acquired);
-  })();
-  // Whichever side loses the race must not surface as an unhandled rejection.
-  running.catch(() => {});
-
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      expired = true;
-      reject(new DeadlineExceeded(timeoutMs));
-    }, remainingMs);
+  return new Promise<T>((resolve, reject) => {
+    let client: PoolClient | undefined;
+    let done = false;
+    let broken: Error | undefined;
+    // A checked-out pg client that loses its socket emits 'error'; without a
+    // listener that would crash the process, so we record it and discard the client.
+    const onClientError = (err: Error): void => {
+      broken ??= err;
+    };
+    const finish = (failed: boolean, outcome: unknown): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (client !== undefined) {
+        if (failed && !leavesConnectionUsable(outcome)) {
+          broken ??= outcome instanceof Error ? outcome : new Error('failed');
+        }
+        client.removeListener('error', onClientError);
+        // Releasing with an error makes the pool close the connection, which
+        // also aborts any statement or transaction the server still runs for it.
+        client.release(broken);
+      }
+      if (failed) reject(outcome);
+      else resolve(outcome as T);
+    };
+    const timer = setTimeout(() => finish(true, new DeadlineExceeded(timeoutMs)), remainingMs);
+    pool.connect((err, acquired) => {
+      if (err || acquired === undefined) {
+        finish(true, err ?? new Error('no connection'));
+        return;
+      }
+      if (done) {
+        // The caller already got StoreUnavailable; hand the late connection straight back.
+        acquired.release();
+        return;
+      }
+      client = acquired;
+      acquired.on('error', onClientError);
+      let running: Promise<T>;
+      try {
+        running = work(acquired);
+      } catch (workErr) {
+        finish(true, workErr);
+        return;
+      }
+      running.then(
+        (value) => finish(false, value),
+        (workErr: unknown) => finish(true, workErr),
+      );
+    });
   });
-  timedOut.catch(() => {});
-
-  try {
-    return await Promise.race([running, timedOut]);
-  } catch (err) {
-    if (!leavesConnectionUsable(err)) broken ??= err instanceof Error ? err : new Error('failed');
-    throw err;
-  } finally {
-    clearTimeout(timer);
-    if (client) {
-      client.removeListener('error', onClientError);
-      // Releasing with an error makes the pool close the connection, which
-      // also aborts any transaction the server still holds for it.
-      client.release(broken);
-    }
-  }
 }
