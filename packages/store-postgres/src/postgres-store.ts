@@ -12,6 +12,7 @@ import {
 import pg, { type Pool, type PoolConfig } from 'pg';
 import { type PostgresTableOptions, resolveTables } from './identifiers';
 import { checkExpectedVersion, checkRecord, isStorableText, rowToRecord, toBytea } from './records';
+import { sqlState } from './driver-errors';
 import { createRunner } from './runner';
 import { decodeCursor, encodeCursor } from './scan-cursor';
 import { bind, sessionStatements } from './session-sql';
@@ -91,7 +92,7 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
  *
  * Edge behaviour: expiry is judged by `clock` (passed to SQL as a
  * parameter), so expired rows are never returned; `sweep` removes them in
- * batches. `rotate` runs in one transaction. Races come back as the
+ * batches. `rotate` is one statement (one transaction). Races come back as the
  * contract's answers (`false`, `StoreConflict`); connection failures and
  * timeouts as `StoreUnavailable` with the driver error as `cause`. Throws
  * `ConfigInvalid` for unsafe schema/table names or a missing pool.
@@ -188,32 +189,28 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       checkRecord(old.record, 'old.record');
       checkRecord(next, 'next');
       if (!checkExpectedVersion(old.expectedVersion)) return false;
+      if (next.id === old.record.id) {
+        // Rotating a record onto its own id: the swap would succeed and the
+        // insert then meet the live row it just wrote, so the answer is a
+        // conflict when the swap could happen and `false` otherwise; nothing changes.
+        const live = await runner.run((c) =>
+          c.query(bind(sql.liveAt, [old.record.id, old.expectedVersion, now()])),
+        );
+        if (live.rowCount === 1)
+          throw new StoreConflict('a live record with the next id already exists');
+        return false;
+      }
       return runner.run(async (c) => {
         const at = now();
-        // Explicit level: under a SERIALIZABLE default the row-lock wait would turn into errors.
-        await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-        let settled = false;
+        const values = replaceValues(old.record, old.expectedVersion, at);
+        values.push(next.id, next.subject, next.expiresAt, next.version, toBytea(next.payload));
         try {
-          const swapped = await c.query(
-            bind(sql.replace, replaceValues(old.record, old.expectedVersion, at)),
-          );
-          if (swapped.rowCount !== 1) {
-            settled = true;
-            await c.query('ROLLBACK');
-            return false;
-          }
-          const inserted = await c.query(bind(sql.insert, insertValues(next, at)));
-          if (inserted.rowCount !== 1) {
-            settled = true;
-            await c.query('ROLLBACK');
-            throw new StoreConflict('a live record with the next id already exists');
-          }
-          settled = true;
-          await c.query('COMMIT');
-          return true;
+          const result = await c.query(bind(sql.rotate, values));
+          return result.rows[0]?.rotated === 1;
         } catch (err) {
-          // Leave nothing half-done on a reusable connection; a broken one is discarded anyway.
-          if (!settled) await c.query('ROLLBACK').catch(() => {});
+          // The statement's own signal: swapped, but a live row holds next.id (all rolled back).
+          if (sqlState(err) === '22012')
+            throw new StoreConflict('a live record with the next id already exists');
           throw err;
         }
       });

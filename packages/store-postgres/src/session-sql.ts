@@ -18,9 +18,12 @@ export function statement(text: string): Statement {
   };
 }
 
-/** A query config for the driver: the statement plus its parameters. */
-export function bind(stmt: Statement, values: readonly unknown[]): QueryConfig {
-  return { name: stmt.name, text: stmt.text, values: [...values] };
+/**
+ * A query config for the driver: the statement plus its parameters. `values`
+ * is handed over as is (every caller builds a fresh array).
+ */
+export function bind(stmt: Statement, values: unknown[]): QueryConfig {
+  return { name: stmt.name, text: stmt.text, values };
 }
 
 const COLUMNS = 'id, subject, expires_at, version, payload';
@@ -45,6 +48,35 @@ export function sessionStatements(table: string) {
     replace: statement(
       `UPDATE ${table} SET subject = $3, expires_at = $4::int8, version = $5::int4,` +
         ' payload = $6::bytea WHERE id = $1 AND version = $2::int4 AND expires_at > $7::int8',
+    ),
+    /**
+     * The whole of `rotate` as one statement (one round trip, its own
+     * transaction): $1 old id, $2 expectedVersion, $3 subject, $4 expiresAt,
+     * $5 version, $6 payload (the old record's new state), $7 now, $8 next
+     * id, $9 subject, $10 expiresAt, $11 version, $12 payload.
+     * The swap is a compare-and-swap on the old row; the next row is
+     * inserted only when the swap happened (over an expired row, never a
+     * live one). `rotated` is 0 when the swap did not happen and 1 when
+     * both did. When the swap happened but a live row holds the next id,
+     * the division by zero (SQLSTATE 22012) aborts the statement, so the
+     * swap is rolled back with it: the caller reports `StoreConflict`.
+     * Never call it with the same id twice (checked before).
+     */
+    rotate: statement(
+      `WITH swapped AS (UPDATE ${table} SET subject = $3, expires_at = $4::int8,` +
+        ' version = $5::int4, payload = $6::bytea' +
+        ' WHERE id = $1 AND version = $2::int4 AND expires_at > $7::int8 RETURNING 1),' +
+        ` inserted AS (INSERT INTO ${table} AS s (${COLUMNS})` +
+        ' SELECT $8::text, $9::text, $10::int8, $11::int4, $12::bytea FROM swapped' +
+        ' ON CONFLICT (id) DO UPDATE SET subject = EXCLUDED.subject,' +
+        ' expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, payload = EXCLUDED.payload' +
+        ' WHERE s.expires_at <= $7::int8 RETURNING 1)' +
+        ' SELECT ((SELECT count(*) FROM swapped)' +
+        ' / ((SELECT count(*) FROM inserted) - (SELECT count(*) FROM swapped) + 1))::int4 AS rotated',
+    ),
+    /** $1 id, $2 expectedVersion, $3 now. A row when the record is live at that version. */
+    liveAt: statement(
+      `SELECT 1 AS live FROM ${table} WHERE id = $1 AND version = $2::int4 AND expires_at > $3::int8`,
     ),
     /** $1 id, $2 now. Also removes an expired row, but counts only a live one. */
     delete: statement(
