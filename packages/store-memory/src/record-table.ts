@@ -4,23 +4,46 @@ import { type ArenaLimits, DEFAULT_LIMITS, PayloadArena, type PayloadSlot } from
 import { ScanIndex } from './scan-index';
 import { SubjectIndex } from './subject-index';
 
+/** `expiresAt` is kept as `hi * EXP_SPLIT + lo`, both halves small integers. */
+const EXP_SPLIT = 2 ** 30;
+
 /**
- * One stored record. A class (one hidden class, seven in-object fields, no
- * closures) keeps it at ~80 bytes plus a 16-byte box for `expiresAt`; the
- * id is the map key and not repeated. The payload bytes live in the
- * table's {@link PayloadArena}; the entry is their slot (chunk, offset,
- * length: small integers the arena maintains, compaction included).
+ * One stored record. A class (one hidden class, eight in-object fields, no
+ * closures) keeps it at ~88 bytes; the id is the map key and not repeated.
+ * The payload bytes live in the table's {@link PayloadArena}; the entry is
+ * their slot (chunk, offset, length: small integers the arena maintains,
+ * compaction included).
+ *
+ * An epoch-ms expiry does not fit V8's small integers, so a plain number
+ * field would point to a separate 16-byte box: one more object per record
+ * for the GC, and one more cache miss per lookup in a large store (~0.3 µs
+ * of a ~3.5 µs `get` at 1M records). Two small-integer halves avoid both.
  */
 class Entry implements PayloadSlot {
   chunk = -1;
   offset = 0;
   length = 0;
+  private expHi: number;
+  private expLo: number;
   constructor(
     public subject: string,
-    public expiresAt: number,
+    expiresAt: number,
     public version: number,
     public readonly seq: number,
-  ) {}
+  ) {
+    this.expHi = Math.floor(expiresAt / EXP_SPLIT);
+    this.expLo = expiresAt - this.expHi * EXP_SPLIT;
+  }
+
+  /** Exact for every safe integer (validated records carry integer expiries). */
+  get expiresAt(): number {
+    return this.expHi * EXP_SPLIT + this.expLo;
+  }
+
+  set expiresAt(value: number) {
+    this.expHi = Math.floor(value / EXP_SPLIT);
+    this.expLo = value - this.expHi * EXP_SPLIT;
+  }
 }
 
 /** One page of {@link RecordTable.scanPage}: live records plus where to resume. */

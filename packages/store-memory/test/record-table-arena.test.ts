@@ -72,6 +72,37 @@ describe('RecordTable over the payload arena', () => {
     expect(table.arenaStats().capacityBytes).toBeLessThanOrEqual(DEFAULT_LIMITS.chunkSize);
   });
 
+  it('expiresAt (held as two small-integer halves) round-trips exactly across the safe-integer range', () => {
+    const cases = [
+      [T0, T0 + 100],
+      [0, 2 ** 30],
+      [0, 2 ** 31 + 12_345],
+      [T0, Number.MAX_SAFE_INTEGER],
+      [T0, Number.MAX_SAFE_INTEGER - 2 ** 30],
+      [-(2 ** 52), -(2 ** 52) + 100],
+      [-(2 ** 40), -1],
+      [-(2 ** 40), 0],
+      [-(2 ** 40), -(2 ** 30) - 1],
+    ];
+    for (const [now, expiresAt] of cases as Array<[number, number]>) {
+      const table = new RecordTable(10);
+      const r = {
+        id: key('x', 1),
+        subject: key('s', 1),
+        expiresAt,
+        version: 1,
+        payload: bytes(3, 1),
+      };
+      table.insert(r, now);
+      expect(table.get(r.id, now)).toEqual(r);
+      expect(table.get(r.id, expiresAt - 1)).toEqual(r);
+      const moved = { ...r, expiresAt: expiresAt - 7, version: 2 };
+      expect(table.replace(moved, 1, now)).toBe(true);
+      expect(table.get(r.id, now)?.expiresAt).toBe(expiresAt - 7);
+      expect(table.get(r.id, expiresAt - 7)).toBeNull();
+    }
+  });
+
   type Op =
     | { kind: 'insert' | 'replace'; id: number; subject: number; ttl: number; length: number }
     | { kind: 'rotate'; id: number; next: number; length: number; nextLength: number }
