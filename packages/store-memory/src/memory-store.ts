@@ -53,7 +53,7 @@ export interface MemoryStore extends SessionStore {
  *   session. Trade-off: under a flood of new sessions, new logins (and
  *   refreshes, whose rotate inserts a successor) fail until sessions
  *   expire, but everyone already signed in stays signed in. Size the cap
- *   from memory: about the payload size plus ~360 bytes per session.
+ *   from memory: about the payload size plus ~350 bytes per session.
  * - Copies: payload bytes are copied on write and every returned record is
  *   a fresh copy.
  * - Validates input: malformed records, ids, versions or cursors throw
