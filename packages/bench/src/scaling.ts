@@ -243,8 +243,9 @@ export async function memoryPerSession(
   return {
     sessions: n,
     heapBytesPerSession: (after.heapUsed - before.heapUsed) / n,
-    externalBytesPerSession:
-      (after.external + after.arrayBuffers - before.external - before.arrayBuffers) / n,
+    // `external` already includes `arrayBuffers` (off-heap backing stores):
+    // adding both counted the memory store's payload arena twice.
+    externalBytesPerSession: (after.external - before.external) / n,
     sealedPayloadBytes: sealed,
     budgetBytes: 1.5 * sealed + 200,
   };
