@@ -76,6 +76,18 @@ function faultyIo() {
   };
 }
 
+/** A store over faulty I/O holding one record, and a successor of the same subject for it. */
+async function rotateSetup() {
+  const dir = await tempDir();
+  const clock = fakeClock();
+  const faults = faultyIo();
+  const store = createFsStoreWithIo({ dir, clock }, faults.io);
+  const old = rec(clock);
+  const next = rec(clock, { subject: old.subject });
+  await store.insert(old);
+  return { dir, faults, store, old, next };
+}
+
 async function expectUnavailable(promise: Promise<unknown>, code: string): Promise<void> {
   const err = await promise.then(
     () => undefined,
@@ -155,13 +167,7 @@ describe('fs store: disk full, read-only, I/O errors', () => {
   });
 
   it('rotate failing at its commit write changes nothing: old at its old version, successor invisible', async () => {
-    const dir = await tempDir();
-    const clock = fakeClock();
-    const faults = faultyIo();
-    const store = createFsStoreWithIo({ dir, clock }, faults.io);
-    const old = rec(clock);
-    const next = rec(clock, { subject: old.subject });
-    await store.insert(old);
+    const { faults, store, old, next } = await rotateSetup();
     // Fail the commit point: the rename of the parent's new version.
     faults.arm((op, path) =>
       op === 'rename' && path.endsWith(`${old.id}.rec`) ? 'ENOSPC' : undefined,
@@ -182,13 +188,7 @@ describe('fs store: disk full, read-only, I/O errors', () => {
 
   it('rotate failing at any temp-file write before its commit changes nothing', async () => {
     for (let failAt = 1; failAt <= 3; failAt++) {
-      const dir = await tempDir();
-      const clock = fakeClock();
-      const faults = faultyIo();
-      const store = createFsStoreWithIo({ dir, clock }, faults.io);
-      const old = rec(clock);
-      const next = rec(clock, { subject: old.subject });
-      await store.insert(old);
+      const { dir, faults, store, old, next } = await rotateSetup();
       let writes = 0;
       faults.arm((op, path) =>
         op === 'write' && recordTemp(path) && ++writes === failAt ? 'ENOSPC' : undefined,
