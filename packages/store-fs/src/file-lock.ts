@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { StoreUnavailable } from '@cloakroom/core';
+import { FILE_MODE } from './atomic-write';
 import { errnoOf, type Io, isMissing } from './io';
+import { TEMP_SUFFIX } from './layout';
 
 /** How long to wait for a lock and when a held lock counts as abandoned. */
 export interface LockTiming {
@@ -60,15 +62,51 @@ export async function acquireLock(
   }
 }
 
+// Where symbolic links cannot be made (Windows without the privilege, some
+// network or FUSE file systems), a lock is a regular file holding its owner,
+// hard-linked into place: the same atomicity, four more system calls.
+const NO_SYMLINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+let symlinks = true;
+
 async function tryCreate(io: Io, path: string, nonce: string): Promise<boolean> {
-  const owner: Owner = { pid: process.pid, host: HOST, t: Date.now(), nonce };
+  const owner = JSON.stringify({ pid: process.pid, host: HOST, t: Date.now(), nonce });
+  if (symlinks) {
+    try {
+      await io.symlink(owner, path);
+      return true;
+    } catch (err) {
+      const code = errnoOf(err);
+      if (code === 'EEXIST') return false;
+      if (code === undefined || !NO_SYMLINKS.has(code)) throw err;
+      symlinks = false;
+    }
+  }
+  return tryCreateFile(io, path, owner, nonce);
+}
+
+/** The lock as a regular file: written whole under a temp name, then `link`ed (EEXIST while held). */
+async function tryCreateFile(io: Io, path: string, owner: string, nonce: string): Promise<boolean> {
+  const temp = join(dirname(path), `.${basename(path)}.${nonce}${TEMP_SUFFIX}`);
   try {
-    await io.symlink(JSON.stringify(owner), path);
+    const handle = await io.open(temp, 'wx', FILE_MODE);
+    try {
+      await handle.writeFile(owner);
+    } finally {
+      await handle.close();
+    }
+    await io.link(temp, path);
     return true;
   } catch (err) {
     if (errnoOf(err) === 'EEXIST') return false;
     throw err;
+  } finally {
+    await io.unlink(temp).catch(() => undefined);
   }
+}
+
+/** Tests only: forget that symbolic links failed here. */
+export function resetLockKind(): void {
+  symlinks = true;
 }
 
 /** The owner named by a lock; `null` when it vanished; `undefined` fields when unreadable. */

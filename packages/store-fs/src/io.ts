@@ -12,6 +12,7 @@ export type Io = Pick<
   | 'readFile'
   | 'rename'
   | 'unlink'
+  | 'link'
   | 'symlink'
   | 'readlink'
   | 'lstat'
