@@ -5,6 +5,7 @@ import { connect } from '../../src/connection';
 import { BUCKETS, bucketOf, bucketTags, keyLayout, slotOfTag } from '../../src/key-layout';
 import { resolveOptions } from '../../src/options';
 import { encodePending, encodeRecord } from '../../src/record-codec';
+import { decodeOrThrow, settlePending } from '../../src/records';
 import { SCRIPTS } from '../../src/scripts';
 import { ACL_RULE, CLUSTER_ACL_EXTRA } from './acl-rule';
 import { startCluster } from './redis-servers';
@@ -182,6 +183,25 @@ describe('Redis Cluster: layout and cross-slot operations (three masters on loop
         [old.id, next.id].sort(),
       );
       expect((await rawValues(client)).filter((v) => v[0] === 0xc7 && v[1] === 2)).toEqual([]);
+    });
+
+    it('SEC-06 a reader that read the pending value just before the writer promoted it still answers the successor', async () => {
+      const { old, next } = await phases('decide');
+      const conn = connect(resolveOptions({ client, prefix }), 'test');
+      const keys = keyLayout(prefix);
+      // What the reader saw: the pending value. Then the writer's phase 3 wins the race.
+      const seen = await client.getBuffer(keys.recordKey(next.id));
+      const pending = seen === null ? undefined : decodeOrThrow(seen).pending;
+      expect(pending).toBeDefined();
+      const promoted = await conn.script(
+        SCRIPTS.promote,
+        [keys.recordKey(next.id)],
+        [String(Date.now()), pending?.tx ?? '', next.id, keys.bucketBase(bucketOf(next.id))],
+      );
+      expect(Buffer.isBuffer(promoted)).toBe(true);
+      // The reader now settles what it saw: its own promote finds nothing pending.
+      const settled = await settlePending({ conn, keys }, next.id, pending as never);
+      expect(settled).toEqual(next);
     });
 
     it('before the commit point: the successor does not exist and the old record is untouched', async () => {
