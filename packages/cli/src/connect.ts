@@ -36,12 +36,14 @@ function redisClient(spec: Extract<StoreSpec, { kind: 'redis' | 'redis-cluster' 
     maxRetriesPerRequest: 1,
     retryStrategy: (times: number) => Math.min(times * 200, 1000),
   };
+  // Auto-pipelining: rewrap and sweep issue many commands at once.
   const client =
     spec.kind === 'redis'
-      ? new Redis(spec.url, common)
+      ? new Redis(spec.url, { ...common, enableAutoPipelining: true })
       : new Cluster(
           spec.nodes.map((n) => ({ host: n.host, port: n.port })),
           {
+            enableAutoPipelining: true,
             clusterRetryStrategy: common.retryStrategy,
             redisOptions: {
               ...common,

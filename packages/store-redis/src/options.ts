@@ -23,8 +23,8 @@ export interface RedisStoreOptions {
   readonly client?: Redis | Cluster;
   /**
    * Convenience: a `redis://` or `rediss://` URL (user and password may be in
-   * it) for a standalone server. The store creates this client and closes it
-   * in `close()`.
+   * it) for a standalone server. The store creates this client (with
+   * `enableAutoPipelining: true`) and closes it in `close()`.
    */
   readonly url?: string;
   /**

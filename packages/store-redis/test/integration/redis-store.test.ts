@@ -2,6 +2,8 @@ import { Closed, type SessionRecord, StoreConflict } from '@cloakroom/core';
 import { createRedisStore } from '@cloakroom/store-redis';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../../src/connection';
+import { resolveOptions } from '../../src/options';
 import {
   connectOrFail,
   deleteUnder,
@@ -236,5 +238,26 @@ describe('redis store against a real server', () => {
     expect(await owned.get(makeRecord().id)).toBeNull();
     await owned.close();
     await expect(owned.get(makeRecord().id)).rejects.toThrow(Closed);
+  });
+
+  it('a client the store makes from `url` auto-pipelines: 64 concurrent reads leave in a handful of writes', async () => {
+    const conn = connect(
+      resolveOptions({ url: REDIS_URL, prefix: uniquePrefix('pipelined') }),
+      'redis store',
+    );
+    const own = conn.client as Redis;
+    expect(own.options.enableAutoPipelining).toBe(true);
+    await own.ping(); // connected, so the batch below is not the offline queue's
+    let writes = 0;
+    const stream = (own as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream;
+    const write = stream.write.bind(stream);
+    stream.write = (...a: unknown[]) => {
+      writes++;
+      return write(...a);
+    };
+    const ids = Array.from({ length: 64 }, () => makeRecord().id);
+    await Promise.all(ids.map((id) => own.getBuffer(`${id}-absent`)));
+    expect(writes).toBeLessThanOrEqual(4);
+    await conn.close();
   });
 });
