@@ -77,6 +77,9 @@ return r
 /**
  * Phase 3 of a cross-slot rotate, also run by a reader that finds a pending
  * value whose decision exists: turn the pending value into the live record.
+ * A value already live (the writer or another reader promoted it since the
+ * caller read it) is answered as it is, so a reader racing the writer never
+ * takes a finished rotate for a missing successor.
  * KEYS: next record. ARGV: now, tx, id, base. → the live value, or nil.
  */
 export const PROMOTE = `${PRELUDE}
@@ -84,7 +87,11 @@ local now = tonumber(ARGV[1])
 local v = redis.call('GET', KEYS[1])
 local cur = rec(v)
 if cur == false then return bad() end
-if not cur or cur.kind ~= 2 then return false end
+if not cur then return false end
+if cur.kind == 1 then
+  if cur.exp <= now then return false end
+  return v
+end
 local p = cur.after
 local t = string.byte(v, p)
 if not t or #v < p + t + 2 or string.sub(v, p + 1, p + t) ~= ARGV[2] then return false end

@@ -53,14 +53,9 @@ export async function settlePending(
     [keys.recordKey(id)],
     [String(conn.now()), pending.tx, id, base],
   );
-  if (Buffer.isBuffer(live)) return liveRecord(id, decodeOrThrow(live), conn.now());
-  // Not pending any more: the rotate (or another reader) promoted it between
-  // our read and this script. Answer what is there now, or a reader that saw
-  // the old record rewritten would find its successor missing.
-  const current = await conn.client.getBuffer(keys.recordKey(id));
-  if (current === null) return null;
-  const stored = decodeOrThrow(current);
-  return stored.pending === undefined ? liveRecord(id, stored, conn.now()) : null;
+  // PROMOTE also answers a value that is already live (promoted since we read it).
+  if (!Buffer.isBuffer(live)) return null;
+  return liveRecord(id, decodeOrThrow(live), conn.now());
 }
 
 /** The record `get` returns for the value read at its key. */

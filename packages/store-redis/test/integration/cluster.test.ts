@@ -186,7 +186,7 @@ describe('Redis Cluster: layout and cross-slot operations (three masters on loop
     });
 
     it('SEC-06 a reader that read the pending value just before the writer promoted it still answers the successor', async () => {
-      const { old, next } = await phases('decide');
+      const { next } = await phases('decide');
       const conn = connect(resolveOptions({ client, prefix }), 'test');
       const keys = keyLayout(prefix);
       // What the reader saw: the pending value. Then the writer's phase 3 wins the race.
