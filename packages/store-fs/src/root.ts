@@ -46,7 +46,7 @@ function prepare(root: string, subdirs: readonly string[]): PreparedRoot {
     if (created !== undefined) chmodCreated(created, path);
     checkSafe(path);
   }
-  return { root, openModeExact: checkCaseSensitive(root) };
+  return { root, openModeExact: probeFiles(root) };
 }
 
 function chmodCreated(first: string, last: string): void {
@@ -79,8 +79,12 @@ function checkSafe(path: string): void {
   }
 }
 
-/** @returns whether the probe file came out with mode {@link FILE_MODE} exactly. */
-function checkCaseSensitive(root: string): boolean {
+/**
+ * One probe file answers two questions: is the file system case-sensitive
+ * (throws `ConfigInvalid` when not), and does a file created 0600 come out
+ * 0600 exactly under this umask (the return value)?
+ */
+function probeFiles(root: string): boolean {
   const tag = randomBytes(6).toString('hex');
   const probe = join(root, `.case-probe-${tag}-Aa`);
   writeFileSync(probe, '', { mode: FILE_MODE, flag: 'wx' });
