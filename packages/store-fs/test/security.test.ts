@@ -149,6 +149,22 @@ describe('SEC-28 file modes and root checks', () => {
     }
   });
 
+  it("SEC-28 files are still 0600 under a umask that strips the owner's write bit (the fchmod path)", async () => {
+    process.umask(0o277);
+    const root = join(await tempDir(), 'store');
+    const clock = fakeClock();
+    const store = createFsStore({ dir: root, clock });
+    const old = rec(clock);
+    await store.insert(old);
+    await store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, rec(clock));
+    const entries = await readdir(root, { recursive: true, withFileTypes: true });
+    const files = entries.filter((e) => e.isFile());
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    for (const e of files) {
+      expect((await stat(join(e.parentPath, e.name))).mode & 0o777, e.name).toBe(0o600);
+    }
+  });
+
   it('SEC-28 refuses a group-writable or world-writable root with a clear ConfigInvalid', async () => {
     for (const mode of [0o770, 0o720, 0o702, 0o777]) {
       const root = await tempDir();
