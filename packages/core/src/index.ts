@@ -1,34 +1,40 @@
 export * from './errors';
-export type * from './store-contract';
-export type * from './cipher-contract';
-export type * from './key-contract';
-export type * from './policy-contract';
-export { LIFECYCLE_ACTIONS } from './policy-contract';
-export { generateTicket, parseTicket, sessionIdOf, TICKET_PREFIX, TICKET_LENGTH } from './ticket';
-export { subjectIndex } from './subject-index';
-export { timingSafeEqual } from './constant-time';
-export { createAesGcmCipher, type AesGcmCipherOptions } from './aes-gcm-cipher';
-export { sealUnderTicket, openUnderTicket } from './ticket-seal';
+export type * from './contracts/store';
+export type * from './contracts/cipher';
+export type * from './contracts/keys';
+export type * from './contracts/policy';
+export { LIFECYCLE_ACTIONS } from './contracts/policy';
+export {
+  generateTicket,
+  parseTicket,
+  sessionIdOf,
+  TICKET_PREFIX,
+  TICKET_LENGTH,
+} from './ticket/ticket';
+export { subjectIndex } from './crypto/subject-index';
+export { timingSafeEqual } from './crypto/constant-time';
+export { createAesGcmCipher, type AesGcmCipherOptions } from './crypto/aes-gcm-cipher';
+export { sealUnderTicket, openUnderTicket } from './crypto/ticket-seal';
 export {
   serializeTicketCookie,
   clearTicketCookie,
   readTicketCookie,
   type TicketCookieOptions,
-} from './cookie';
+} from './ticket/cookie';
 export {
   staticKeys,
   type StaticKeysOptions,
   type SigningKeyInput,
   type StorageKeyInput,
-} from './static-keys';
-export { generateSigningKey, generateSecret, type GeneratedSigningKey } from './generate-keys';
+} from './keys/static-keys';
+export { generateSigningKey, generateSecret, type GeneratedSigningKey } from './keys/generate-keys';
 export {
   signToken,
   verifyToken,
   type VerifyTokenOptions,
   type VerifiedToken,
   type TokenRejectReason,
-} from './jwt';
+} from './jwt/jwt';
 export {
   createCloakroom,
   type Cloakroom,
@@ -36,12 +42,12 @@ export {
   type CreateOptions,
   type ResolvedSession,
   type SessionInfo,
-} from './manager';
-export type { RefreshResult } from './refresh';
-export type { CloakroomOptions, TtlOptions } from './cloakroom-options';
-export type { CloakroomEvent, CloakroomEventType, EventSink, RejectReason } from './events';
-export { defaultPolicy, allowAll } from './default-policy';
-export type { RewrapOptions, RewrapProgress, RewrapReport } from './operator';
+} from './session/manager';
+export type { RefreshResult } from './session/refresh';
+export type { CloakroomOptions, TtlOptions } from './session/options';
+export type { CloakroomEvent, CloakroomEventType, EventSink, RejectReason } from './audit/events';
+export { defaultPolicy, allowAll } from './policy/default-policy';
+export type { RewrapOptions, RewrapProgress, RewrapReport } from './session/operator';
 export {
   rolePolicy,
   ipAllowlist,
@@ -53,22 +59,22 @@ export {
   type ActionPattern,
   type RolePolicyOptions,
   type IpAllowlistOptions,
-} from './policies';
-export { clientAddress, type AddressSource } from './client-address';
-export { jsonLinesSink, loggerSink, type AuditLogger } from './audit-sink';
-export type { DepositTokens, TokenIssuer } from './deposit';
+} from './policy/policies';
+export { clientAddress, type AddressSource } from './policy/client-address';
+export { jsonLinesSink, loggerSink, type AuditLogger } from './audit/audit-sink';
+export type { DepositTokens, TokenIssuer } from './session/deposit';
 export {
   claimProtection,
   type ClaimProtectionOptions,
   type ClaimProtector,
   type ClaimEncryptionAlgorithm,
-} from './claim-protection';
+} from './claims/claim-protection';
 export {
   openProtectedClaims,
   MAX_PROTECTED_CLAIMS_LENGTH,
   type OpenProtectedClaimsOptions,
   type ClaimRejectReason,
-} from './claim-open';
+} from './claims/claim-open';
 export {
   type ExternalAlgorithm,
   type ExternalTokenRejectReason,
@@ -76,21 +82,21 @@ export {
   type TrustedIssuerOptions,
   type VerifiedExternalToken,
   trustedIssuer,
-} from './trusted-issuer';
-export { rotatingKeys, type RotatingKeyProvider } from './rotating-keys';
+} from './issuers/trusted-issuer';
+export { rotatingKeys, type RotatingKeyProvider } from './keys/rotating/rotating-keys';
 export type {
   RotatingKeysOptions,
   RotatingSigningOptions,
   RotatingStorageOptions,
   RotatingSchedule,
-} from './rotating-options';
-export type { MasterKeyInput, ExternalMasterKey } from './rotating-master-key';
-export type { KeySetStatus, KeyStatus } from './rotating-status';
-export { jwksHeaders, type JwksHeadersOptions, type JwksHeaders } from './jwks-http';
+} from './keys/rotating/options';
+export type { MasterKeyInput, ExternalMasterKey } from './keys/rotating/master-key';
+export type { KeySetStatus, KeyStatus } from './keys/rotating/status';
+export { jwksHeaders, type JwksHeadersOptions, type JwksHeaders } from './keys/jwks-http';
 export {
   MAX_STORE_KEY_LENGTH,
   assertRecordVersion,
   assertSessionRecord,
   assertStoreKey,
   isUint8Array,
-} from './record-validation';
+} from './contracts/store-checks';

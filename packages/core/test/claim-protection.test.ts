@@ -15,8 +15,8 @@ import {
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 // Not yet re-exported from the package entry; imported from source until it is.
-import { openProtectedClaims } from '../src/claim-open';
-import { claimProtection, claimProtectionKeys } from '../src/claim-protection';
+import { openProtectedClaims } from '../src/claims/claim-open';
+import { claimProtection, claimProtectionKeys } from '../src/claims/claim-protection';
 
 const ISS = 'https://issuer.test';
 const NOW = Math.floor(Date.now() / 1000);

@@ -29,8 +29,8 @@ import {
 import { createMemoryKeySetStore, createMemoryStore } from '@cloakroom/store-memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { openKeySetDocument } from '../src/key-set-document';
-import { toMasterKey } from '../src/rotating-master-key';
+import { openKeySetDocument } from '../src/keys/rotating/key-set-document';
+import { toMasterKey } from '../src/keys/rotating/master-key';
 import { AUDIENCE, ISSUER } from './support/fixtures';
 
 const TIMEOUT = 10_000;

@@ -26,8 +26,8 @@ import fc from 'fast-check';
 import { CompactEncrypt, compactDecrypt } from 'jose';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 // Not yet re-exported from the package entry; imported from source until it is.
-import { MAX_PROTECTED_CLAIMS_LENGTH, openProtectedClaims } from '../src/claim-open';
-import { claimProtection } from '../src/claim-protection';
+import { MAX_PROTECTED_CLAIMS_LENGTH, openProtectedClaims } from '../src/claims/claim-open';
+import { claimProtection } from '../src/claims/claim-protection';
 
 vi.mock('jose', async (importOriginal) => {
   const actual = await importOriginal<typeof import('jose')>();

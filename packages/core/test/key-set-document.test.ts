@@ -8,9 +8,9 @@ import {
 import { createMemoryKeySetStore } from '@cloakroom/store-memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { openKeySetDocument } from '../src/key-set-document';
-import { rotatingKeys } from '../src/rotating-keys';
-import { toMasterKey } from '../src/rotating-master-key';
+import { openKeySetDocument } from '../src/keys/rotating/key-set-document';
+import { rotatingKeys } from '../src/keys/rotating/rotating-keys';
+import { toMasterKey } from '../src/keys/rotating/master-key';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 1, 12);

@@ -18,8 +18,8 @@ import {
 } from '@cloakroom/core';
 import { createMemoryKeySetStore, createMemoryStore } from '@cloakroom/store-memory';
 import { describe, expect, it } from 'vitest';
-import { jwksHeaders } from '../src/jwks-http';
-import { type RotatingKeyProvider, rotatingKeys } from '../src/rotating-keys';
+import { jwksHeaders } from '../src/keys/jwks-http';
+import { type RotatingKeyProvider, rotatingKeys } from '../src/keys/rotating/rotating-keys';
 
 const SEC = 1000;
 const MIN = 60 * SEC;

@@ -1,7 +1,7 @@
 // The pool behind GCM nonces, JWT ids and family ids (SEC-11: a fresh random
 // 96-bit nonce per seal).
 import { describe, expect, it } from 'vitest';
-import { fillPublicRandom, publicRandomId } from '../src/public-random';
+import { fillPublicRandom, publicRandomId } from '../src/crypto/random-pool';
 
 describe('public random pool', () => {
   it('SEC-11 hands out every byte once: 20,000 nonces across several refills are distinct', () => {

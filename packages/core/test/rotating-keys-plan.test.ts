@@ -4,9 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { KeyLifecycle, KeySetDocument } from '../src/key-set-document';
-import { maintain } from '../src/rotating-maintain';
-import type { RotatingSchedule } from '../src/rotating-options';
+import type { KeyLifecycle, KeySetDocument } from '../src/keys/rotating/key-set-document';
+import { maintain } from '../src/keys/rotating/maintain';
+import type { RotatingSchedule } from '../src/keys/rotating/options';
 import {
   type DerivedState,
   type KeyFactory,
@@ -14,7 +14,7 @@ import {
   disableKey,
   rotateKind,
   stateAt,
-} from '../src/rotating-plan';
+} from '../src/keys/rotating/plan';
 
 const MIN = 60_000;
 const SCHEDULE: RotatingSchedule = {

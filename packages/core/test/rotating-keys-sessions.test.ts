@@ -7,8 +7,8 @@ import {
 } from '@cloakroom/core';
 import { createMemoryKeySetStore, createMemoryStore } from '@cloakroom/store-memory';
 import { describe, expect, it } from 'vitest';
-import { type RotatingKeyProvider, rotatingKeys } from '../src/rotating-keys';
-import { type MasterKeyInput, toMasterKey } from '../src/rotating-master-key';
+import { type RotatingKeyProvider, rotatingKeys } from '../src/keys/rotating/rotating-keys';
+import { type MasterKeyInput, toMasterKey } from '../src/keys/rotating/master-key';
 
 const MIN = 60_000;
 

@@ -10,9 +10,9 @@ import {
 } from '@cloakroom/core';
 import { createMemoryKeySetStore } from '@cloakroom/store-memory';
 import { describe, expect, it } from 'vitest';
-import { jwksHeaders } from '../src/jwks-http';
-import { type RotatingKeyProvider, rotatingKeys } from '../src/rotating-keys';
-import type { RotatingKeysOptions } from '../src/rotating-options';
+import { jwksHeaders } from '../src/keys/jwks-http';
+import { type RotatingKeyProvider, rotatingKeys } from '../src/keys/rotating/rotating-keys';
+import type { RotatingKeysOptions } from '../src/keys/rotating/options';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 1, 12);

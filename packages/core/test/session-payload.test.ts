@@ -8,7 +8,7 @@ import {
   type TombPayload,
   decodePayload,
   encodePayload,
-} from '../src/session-payload';
+} from '../src/crypto/payload-format';
 
 const live = (inner: LivePayload['inner']): LivePayload => ({
   k: 'live',

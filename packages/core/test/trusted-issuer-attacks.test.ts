@@ -7,7 +7,7 @@ import { TokenRejected } from '@cloakroom/core';
 import fc from 'fast-check';
 import { CompactEncrypt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TrustedIssuer, trustedIssuer } from '../src/trusted-issuer';
+import { type TrustedIssuer, trustedIssuer } from '../src/issuers/trusted-issuer';
 import {
   type JwksServer,
   fakeClock,

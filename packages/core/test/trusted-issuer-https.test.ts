@@ -3,7 +3,7 @@
 // jwks-unavailable rejection, never a silently accepted key set.
 import { ConfigInvalid, TokenRejected } from '@cloakroom/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trustedIssuer } from '../src/trusted-issuer';
+import { trustedIssuer } from '../src/issuers/trusted-issuer';
 import {
   type JwksServer,
   fakeClock,

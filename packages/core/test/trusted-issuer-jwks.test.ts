@@ -5,7 +5,7 @@
 import { sign as cryptoSign } from 'node:crypto';
 import { TokenRejected } from '@cloakroom/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type TrustedIssuerOptions, trustedIssuer } from '../src/trusted-issuer';
+import { type TrustedIssuerOptions, trustedIssuer } from '../src/issuers/trusted-issuer';
 import {
   type JwksServer,
   type ProviderKey,

@@ -2,7 +2,7 @@
 // configuration (https only). A real JWKS endpoint runs on loopback.
 import { ConfigInvalid, TokenRejected } from '@cloakroom/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TrustedIssuerOptions, trustedIssuer } from '../src/trusted-issuer';
+import { type TrustedIssuerOptions, trustedIssuer } from '../src/issuers/trusted-issuer';
 import {
   type JwksServer,
   type ProviderKey,

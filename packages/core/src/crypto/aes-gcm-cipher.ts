@@ -1,0 +1,181 @@
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { fillPublicRandom } from './random-pool';
+import type { Cipher } from '../contracts/cipher';
+import { ConfigInvalid, DecryptionFailed, KeyExhausted } from '../errors';
+import type { StorageKey, StorageKeyRing } from '../contracts/keys';
+
+/** Options of {@link createAesGcmCipher}. A `KeyProvider` satisfies `keys`. */
+export interface AesGcmCipherOptions {
+  /** Source of the storage key ring: `primary` seals, `get(id)` opens. */
+  readonly keys: {
+    /** The storage key ring in force: `primary` seals, `get(id)` opens. */
+    storageKeys(): Promise<StorageKeyRing> | StorageKeyRing;
+    /**
+     * Optional: called once when `open` meets a key id the ring does not
+     * hold, before giving up. A rotating provider re-reads its shared key
+     * set here (rate-limited), so a key another instance just created is
+     * found; `open` then looks the id up once more.
+     */
+    onUnknownKey?(keyId: string): Promise<void>;
+  };
+  /**
+   * Seals this process may make under one storage key id (counted across
+   * every cipher in the process) before `seal` throws `KeyExhausted` (SEC-11). With random 96-bit nonces NIST SP
+   * 800-38D §8.3 caps a key at 2^32 invocations in total, and that budget is
+   * shared by every instance of a fleet using the key. The default, 2^30,
+   * leaves room for four busy instances; rotating keys are retired long
+   * before that, while a static key that reaches it must be rotated.
+   * @default 2 ** 30
+   */
+  readonly maxSealsPerKey?: number;
+}
+
+const FORMAT_VERSION = 1;
+const ALG_AES_256_GCM = 1;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const KEY_BYTES = 32;
+const MAX_KEY_ID_BYTES = 64;
+const KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const DEFAULT_MAX_SEALS = 2 ** 30;
+const GCM_RANDOM_NONCE_LIMIT = 2 ** 32;
+
+// Seals made by this process per storage key id (SEC-11 nonce budget). It
+// is module-wide, not per cipher, because every cipher in the process that
+// seals under a key draws on that key's one nonce budget; a key ring that is
+// rebuilt (e.g. reloaded by a rotating provider) keeps its count.
+const sealCounts = new Map<string, number>();
+
+interface Header {
+  readonly keyId: string;
+  /** Length of version, algorithm, key id and nonce: the authenticated header. */
+  readonly length: number;
+}
+
+// Bounds-checked header parse. Returns undefined for anything malformed so
+// every caller maps it to one DecryptionFailed, never a RangeError.
+function parseHeader(sealed: Uint8Array): Header | undefined {
+  if (!(sealed instanceof Uint8Array) || sealed.byteLength < 3) return undefined;
+  if (sealed[0] !== FORMAT_VERSION || sealed[1] !== ALG_AES_256_GCM) return undefined;
+  const idLength = sealed[2] as number;
+  if (idLength < 1 || idLength > MAX_KEY_ID_BYTES) return undefined;
+  const length = 3 + idLength + NONCE_BYTES;
+  if (sealed.byteLength < length + TAG_BYTES) return undefined;
+  const keyId = Buffer.from(sealed.buffer, sealed.byteOffset + 3, idLength).toString('latin1');
+  if (!KEY_ID.test(keyId)) return undefined;
+  return { keyId, length };
+}
+
+function checkStorageKey(key: StorageKey): void {
+  if (typeof key?.id !== 'string' || !KEY_ID.test(key.id)) {
+    throw new ConfigInvalid('storage key id must match [A-Za-z0-9_-]{1,64}');
+  }
+  if (!(key.key instanceof Uint8Array) || key.key.byteLength !== KEY_BYTES) {
+    throw new ConfigInvalid(`storage key "${key.id}" must be ${KEY_BYTES} bytes`);
+  }
+}
+
+/**
+ * The default {@link Cipher}: AES-256-GCM with `node:crypto`, a fresh random
+ * 96-bit nonce per seal and the storage key id in an authenticated header.
+ *
+ * Sealed layout: `version (1) ‖ algorithm (1 = AES-256-GCM) ‖ key id length
+ * L (1..64) ‖ key id (L ASCII bytes) ‖ nonce (12) ‖ ciphertext ‖ tag (16)`.
+ * The GCM AAD is the header (up to the end of the nonce) followed by the
+ * caller's `aad`, so an edited header or a payload moved to another record
+ * fails to open.
+ *
+ * Edge behaviour: `open` throws `DecryptionFailed` for every malformed,
+ * truncated, tampered or unknown-key input, and never returns unauthenticated
+ * bytes (for an unknown key id it first calls `keys.onUnknownKey(id)`, when
+ * the key source has one, and looks the id up once more); errors from the key source itself (e.g. `StoreUnavailable`) pass
+ * through unchanged so they are not mistaken for tampering. `seal` throws
+ * `KeyExhausted` once the primary key reached `maxSealsPerKey` in this
+ * process, and `ConfigInvalid` for a malformed primary key.
+ *
+ * @throws ConfigInvalid when `maxSealsPerKey` is not an integer in 1..2^32.
+ * @example
+ * ```ts
+ * const cipher = createAesGcmCipher({ keys: staticKeys({ ... }) });
+ * const sealed = await cipher.seal(payload, concat(utf8(sessionId), utf8(subjectIndex)));
+ * ```
+ */
+export function createAesGcmCipher(options: AesGcmCipherOptions): Cipher {
+  const keys = options?.keys;
+  if (typeof keys?.storageKeys !== 'function') {
+    throw new ConfigInvalid('createAesGcmCipher needs keys with a storageKeys() method');
+  }
+  const maxSeals = options.maxSealsPerKey ?? DEFAULT_MAX_SEALS;
+  if (!Number.isSafeInteger(maxSeals) || maxSeals < 1 || maxSeals > GCM_RANDOM_NONCE_LIMIT) {
+    throw new ConfigInvalid('maxSealsPerKey must be an integer from 1 to 2^32');
+  }
+
+  return {
+    name: 'aes-256-gcm',
+
+    async seal(plaintext, aad) {
+      const ring = await keys.storageKeys();
+      const key = ring.primary;
+      checkStorageKey(key);
+      const used = sealCounts.get(key.id) ?? 0;
+      if (used >= maxSeals) {
+        throw new KeyExhausted(`storage key "${key.id}" reached its seal budget; rotate it`);
+      }
+      sealCounts.set(key.id, used + 1);
+
+      const idLength = key.id.length;
+      const headerLength = 3 + idLength + NONCE_BYTES;
+      const out = new Uint8Array(headerLength + plaintext.byteLength + TAG_BYTES);
+      out[0] = FORMAT_VERSION;
+      out[1] = ALG_AES_256_GCM;
+      out[2] = idLength;
+      Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(key.id, 3, 'latin1');
+      const nonce = fillPublicRandom(out.subarray(3 + idLength, headerLength));
+
+      const gcm = createCipheriv('aes-256-gcm', key.key, nonce, { authTagLength: TAG_BYTES });
+      // Two setAAD calls feed GCM the same bytes as header ‖ aad without a copy.
+      gcm.setAAD(out.subarray(0, headerLength));
+      gcm.setAAD(aad);
+      const body = gcm.update(plaintext);
+      const tail = gcm.final();
+      out.set(body, headerLength);
+      out.set(tail, headerLength + body.byteLength);
+      out.set(gcm.getAuthTag(), out.byteLength - TAG_BYTES);
+      return out;
+    },
+
+    async open(sealed, aad) {
+      const header = parseHeader(sealed);
+      if (header === undefined) throw new DecryptionFailed('sealed payload is malformed');
+      let key = (await keys.storageKeys()).get(header.keyId);
+      if (key === undefined && typeof keys.onUnknownKey === 'function') {
+        await keys.onUnknownKey(header.keyId);
+        key = (await keys.storageKeys()).get(header.keyId);
+      }
+      if (key === undefined || key.state === 'disabled') {
+        throw new DecryptionFailed('sealed payload is under an unknown or disabled key');
+      }
+      try {
+        const nonce = sealed.subarray(header.length - NONCE_BYTES, header.length);
+        const tagStart = sealed.byteLength - TAG_BYTES;
+        const gcm = createDecipheriv('aes-256-gcm', key.key, nonce, { authTagLength: TAG_BYTES });
+        gcm.setAAD(sealed.subarray(0, header.length));
+        gcm.setAAD(aad);
+        gcm.setAuthTag(sealed.subarray(tagStart));
+        const plain = gcm.update(sealed.subarray(header.length, tagStart));
+        // final() verifies the tag; nothing is returned before it succeeds.
+        const tail = gcm.final();
+        const bytes = tail.byteLength === 0 ? plain : Buffer.concat([plain, tail]);
+        return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      } catch (cause) {
+        throw new DecryptionFailed('sealed payload failed to open', { cause });
+      }
+    },
+
+    keyIdOf(sealed) {
+      const header = parseHeader(sealed);
+      if (header === undefined) throw new DecryptionFailed('sealed payload is malformed');
+      return header.keyId;
+    },
+  };
+}

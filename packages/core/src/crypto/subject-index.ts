@@ -1,0 +1,45 @@
+import { createHmac } from 'node:crypto';
+import { ConfigInvalid, InvalidArgument } from '../errors';
+
+const MAX_SUBJECT_BYTES = 1024;
+// A lone surrogate encodes to U+FFFD, so two different subjects would share
+// one index (revoking one would revoke the other): reject them instead.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * The subject index stored with each session: base64url HMAC-SHA-256 of
+ * the subject's UTF-8 bytes under the index key (43 characters). It lets
+ * "revoke all sessions of user X" work without the store holding user ids
+ * in clear; without the key the index cannot be tied back to a subject.
+ *
+ * @param subject - non-empty, well-formed UTF-16 (no lone surrogates), at
+ * most 1024 UTF-8 bytes.
+ * @param indexKey - the dedicated index key from `KeyProvider.indexKey()`.
+ * @throws InvalidArgument when the subject is not a string, is empty, is
+ * too long or holds a lone surrogate (the message never includes the subject).
+ * @throws ConfigInvalid when the index key is shorter than 32 bytes (SEC-12).
+ * @example
+ * ```ts
+ * const index = subjectIndex('user-42', await keys.indexKey());
+ * await store.deleteBySubject(index);
+ * ```
+ */
+export function subjectIndex(subject: string, indexKey: Uint8Array): string {
+  // Checking the string length first bounds the work for huge inputs: a
+  // UTF-16 code unit encodes to at least one UTF-8 byte.
+  if (
+    typeof subject !== 'string' ||
+    subject.length === 0 ||
+    subject.length > MAX_SUBJECT_BYTES ||
+    Buffer.byteLength(subject, 'utf8') > MAX_SUBJECT_BYTES ||
+    LONE_SURROGATE.test(subject)
+  ) {
+    throw new InvalidArgument(
+      'subject must be a non-empty, well-formed string of at most 1024 UTF-8 bytes',
+    );
+  }
+  if (!(indexKey instanceof Uint8Array) || indexKey.byteLength < 32) {
+    throw new ConfigInvalid('the index key must be at least 32 bytes');
+  }
+  return createHmac('sha256', indexKey).update(subject, 'utf8').digest('base64url');
+}

@@ -1,0 +1,102 @@
+// Checks a compact JWS must pass before any JSON or crypto parsing (SEC-23,
+// SEC-24), and the rejection helper that keeps claims out of `cause`.
+// Internal: not re-exported. Same rules as `verifyToken` in jwt.ts.
+
+import { fromBase64Url, fromUtf8 } from '../lib/encoding';
+import { TokenRejected } from '../errors';
+import type { TokenRejectReason } from './jwt';
+
+/** Why an external token was rejected: on `TokenRejected#reason`, safe to log. */
+export type ExternalTokenRejectReason = TokenRejectReason | 'jwks-unavailable';
+
+// Three base64url segments, payload may be empty; a 5-part JWE or a JSON
+// serialization never matches (SEC-23).
+const SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/;
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** Longest protected header accepted, in base64url characters. */
+export const MAX_HEADER_CHARS = 2048;
+/** Longest `kid` accepted, in characters. */
+export const MAX_KID_LENGTH = 256;
+
+// The unused low bits of a segment's last character must be zero, so every
+// byte string has exactly one accepted spelling (no malleable signatures).
+function isCanonical(segment: string): boolean {
+  const rem = segment.length % 4;
+  if (rem === 0) return true;
+  if (rem === 1) return false;
+  const value = ALPHABET.indexOf(segment[segment.length - 1]!);
+  return (value & (rem === 2 ? 0x0f : 0x03)) === 0;
+}
+
+/** A plain JSON object (not an array, not a class instance). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+// jose's claim errors carry the whole claims set (on the error and on its
+// cause); drop it so logging a rejection never prints a payload (SEC-27).
+function scrub(cause: unknown): unknown {
+  if (typeof cause === 'object' && cause !== null) {
+    if ('payload' in cause) delete (cause as { payload?: unknown }).payload;
+    const inner = (cause as { cause?: unknown }).cause;
+    if (typeof inner === 'object' && inner !== null && 'payload' in inner) {
+      delete (inner as { payload?: unknown }).payload;
+    }
+  }
+  return cause;
+}
+
+/** A {@link TokenRejected} with a generic message, a `reason` and a scrubbed `cause`. */
+export function tokenRejected(reason: ExternalTokenRejectReason, cause?: unknown): TokenRejected {
+  const err = new TokenRejected(
+    `JWT rejected (${reason})`,
+    cause === undefined ? undefined : { cause: scrub(cause) },
+  );
+  Object.defineProperty(err, 'reason', { value: reason, enumerable: true });
+  return err;
+}
+
+/**
+ * Length, character set, segment count and canonical base64url, in that
+ * order and before any decoding; then the protected header is decoded
+ * strictly (UTF-8, JSON, plain object). Returns the decoded header.
+ */
+export function preparseCompactJws(token: unknown, maxLength: number): Record<string, unknown> {
+  if (typeof token !== 'string') throw tokenRejected('malformed');
+  if (token.length > maxLength) throw tokenRejected('too-long');
+  if (!SHAPE.test(token)) throw tokenRejected('malformed');
+  const segments = token.split('.');
+  if (!segments.every(isCanonical)) throw tokenRejected('malformed');
+  const encoded = segments[0]!;
+  if (encoded.length > MAX_HEADER_CHARS) throw tokenRejected('malformed');
+  const bytes = fromBase64Url(encoded);
+  if (bytes === undefined) throw tokenRejected('malformed');
+  let header: unknown;
+  try {
+    header = JSON.parse(fromUtf8(bytes));
+  } catch (cause) {
+    throw tokenRejected('malformed', cause);
+  }
+  if (!isPlainObject(header)) throw tokenRejected('malformed');
+  return header;
+}
+
+/** Maps a jose verification error to a rejection reason (safe to log). */
+export function joseReason(cause: unknown): TokenRejectReason {
+  switch ((cause as { code?: unknown } | null)?.code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'expired';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return 'claims';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'alg-not-allowed';
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return 'unsupported-header';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'signature';
+    default:
+      return 'malformed';
+  }
+}

@@ -1,0 +1,306 @@
+// Shared internals of the session manager: sealing records, signing tokens,
+// authorizing, emitting events. Internal: not re-exported.
+import { createAesGcmCipher } from '../crypto/aes-gcm-cipher';
+import type { Cipher } from '../contracts/cipher';
+import { type CloakroomOptions, type ResolvedTimes, checkShape, resolveTimes } from './options';
+import { defaultPolicy } from '../policy/default-policy';
+import { AccessDenied, Closed, ConfigInvalid, DecryptionFailed, InvalidArgument } from '../errors';
+import type { CloakroomEvent } from '../audit/events';
+import { signToken } from '../jwt/jwt';
+import { publicRandomId } from '../crypto/random-pool';
+import type { TokenIssuer } from './deposit';
+import type { KeyProvider, SigningKey } from '../contracts/keys';
+import { type ClaimProtector, claimProtectionKeys } from '../claims/claim-protection';
+import { sameBytes } from '../keys/key-import';
+import type { AccessPolicy, Action, Actor } from '../contracts/policy';
+import {
+  type LivePayload,
+  type SessionPayload,
+  type SessionSecrets,
+  decodePayload,
+  encodePayload,
+  isSecrets,
+  recordAad,
+} from '../crypto/payload-format';
+import { openUnderParsedTicket, sealUnderTicket } from '../crypto/ticket-seal';
+import type { SessionRecord, SessionStore } from '../contracts/store';
+import { subjectIndex } from '../crypto/subject-index';
+
+// Distributive Omit over the event union.
+type WithoutAt<E> = E extends unknown ? Omit<E, 'at'> : never;
+export type EventInput = WithoutAt<CloakroomEvent>;
+
+// Session ids are base64url (ASCII), checked before any of this runs.
+const innerAad = (id: string) => Buffer.from(`cloakroom/inner/v1\0${id}`, 'latin1');
+// Transient plaintext: Buffer.from takes it from Node's allocation pool
+// (~0.5 µs) where TextEncoder allocates a fresh backing store (~3 µs).
+const encodeJson = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value));
+// Bytes that just passed an AES-GCM open are ours: a plain decode, no fatal scan.
+function decodeJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString());
+  } catch (cause) {
+    throw new DecryptionFailed('sealed session secrets are not valid', { cause });
+  }
+}
+
+const RESERVED_CLAIMS = new Set(['iss', 'aud', 'sub', 'exp', 'iat', 'nbf', 'jti', 'cnf']);
+const MAX_CLAIMS_BYTES = 16 * 1024;
+
+export interface SessionContext {
+  readonly store: SessionStore;
+  readonly keys: KeyProvider;
+  readonly cipher: Cipher;
+  readonly policy: AccessPolicy;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly typ: string;
+  readonly clockToleranceSec: number;
+  readonly trustedIssuers: readonly TokenIssuer[];
+  readonly times: ResolvedTimes;
+  readonly now: () => number;
+  closed: boolean;
+  emit(event: EventInput): void;
+  /**
+   * Resolves when allowed, rejects with AccessDenied otherwise. `undefined`
+   * means a synchronous policy allowed at once (the hot path skips an await).
+   */
+  authorize(
+    action: Action,
+    actor: Actor | undefined,
+    targetSubject?: string,
+  ): Promise<void> | undefined;
+  indexOf(subject: string): Promise<string>;
+  seal(id: string, subjectIdx: string, payload: SessionPayload): Promise<Uint8Array>;
+  /** Opens and decodes; throws DecryptionFailed for anything that is not a valid payload of this record. */
+  open(record: SessionRecord): Promise<SessionPayload>;
+  /** Wraps the secrets for a record: sealed under the ticket when ticket-bound. */
+  sealSecrets(ticket: string, id: string, secrets: SessionSecrets): Uint8Array | SessionSecrets;
+  /** Unwraps the secrets of a live payload; throws DecryptionFailed when they do not open with this ticket (already parsed). */
+  openSecrets(ticket: string, id: string, payload: LivePayload): SessionSecrets;
+  signFor(
+    subject: string,
+    claims: Record<string, unknown>,
+    now: number,
+    abs: number,
+  ): Promise<{ token: string; kid: string; tokenExp: number }>;
+  ensureOpen(): void;
+}
+
+export function createContext(options: CloakroomOptions): SessionContext {
+  checkShape(options);
+  const times = resolveTimes(options);
+  const now = options.clock ?? Date.now;
+  const onEvent = options.onEvent;
+  const onEventError =
+    options.onEventError ??
+    (() =>
+      process.emitWarning('a Cloakroom onEvent sink threw; the event was dropped', {
+        code: 'CLOAKROOM_EVENT_SINK',
+      }));
+  const policy = options.policy ?? defaultPolicy();
+  const keys = options.keys;
+  const tolerance = options.clockToleranceSec ?? 5;
+  const ticketBound = options.ticketBound ?? true;
+  const protector = options.claimProtection;
+  let protectorChecked = false;
+
+  // Read the answer defensively: a hostile or broken object may throw on access.
+  const settle = (
+    action: Action,
+    actor: Actor | undefined,
+    decision: unknown,
+  ): Promise<never> | undefined => {
+    let allow = false;
+    let reason = 'denied';
+    try {
+      if (typeof decision === 'object' && decision !== null) {
+        allow = (decision as { allow?: unknown }).allow === true;
+        const r = (decision as { reason?: unknown }).reason;
+        if (typeof r === 'string') reason = r.slice(0, 200);
+      }
+    } catch {
+      allow = false;
+      reason = 'policy threw';
+    }
+    return allow ? undefined : deny(action, actor, reason);
+  };
+  const deny = (action: Action, actor: Actor | undefined, reason: string): Promise<never> => {
+    ctx.emit({
+      type: 'access.denied',
+      action,
+      reason,
+      ...(typeof actor?.id === 'string' ? { actorId: actor.id } : {}),
+    });
+    return Promise.reject(new AccessDenied(`access denied: ${action}`));
+  };
+
+  const ctx: SessionContext = {
+    store: options.store,
+    keys,
+    cipher: options.cipher ?? createAesGcmCipher({ keys }),
+    policy,
+    issuer: options.issuer,
+    audience: options.audience,
+    typ: options.typ ?? 'at+jwt',
+    clockToleranceSec: tolerance,
+    trustedIssuers: [...(options.trustedIssuers ?? [])],
+    times,
+    now,
+    closed: false,
+    emit(event) {
+      if (onEvent === undefined) return;
+      try {
+        onEvent({ ...event, at: now() } as CloakroomEvent);
+      } catch (error) {
+        onEventError(error);
+      }
+    },
+    authorize(action, actor, targetSubject) {
+      let answer: unknown;
+      try {
+        const request =
+          targetSubject === undefined
+            ? { action, actor }
+            : { action, actor, target: { subject: targetSubject } };
+        answer = policy.authorize(request);
+      } catch {
+        return deny(action, actor, 'policy threw');
+      }
+      // Synchronous policies (the default, role and address rules) cost no extra await on the hot path.
+      if (answer instanceof Promise) {
+        return answer.then(
+          (decision) => settle(action, actor, decision),
+          () => deny(action, actor, 'policy threw'),
+        );
+      }
+      return settle(action, actor, answer);
+    },
+    async indexOf(subject) {
+      return subjectIndex(subject, await keys.indexKey());
+    },
+    seal(id, subjectIdx, payload) {
+      return ctx.cipher.seal(encodePayload(payload), recordAad(id, subjectIdx));
+    },
+    async open(record) {
+      const plain = await ctx.cipher.open(record.payload, recordAad(record.id, record.subject));
+      const payload = decodePayload(plain);
+      if (payload === undefined) throw new DecryptionFailed('sealed session payload is not valid');
+      return payload;
+    },
+    sealSecrets(ticket, id, secrets) {
+      if (!ticketBound) return secrets;
+      return sealUnderTicket(ticket, encodeJson(secrets), innerAad(id));
+    },
+    openSecrets(ticket, id, payload) {
+      const inner = payload.inner;
+      if (!(inner instanceof Uint8Array)) return inner;
+      const secrets = decodeJson(openUnderParsedTicket(ticket, inner, innerAad(id)));
+      if (!isSecrets(secrets)) throw new DecryptionFailed('sealed session secrets are not valid');
+      return secrets;
+    },
+    async signFor(subject, claims, at, abs) {
+      const key = await keys.signingKey();
+      if (protector !== undefined && !protectorChecked) {
+        await checkProtectorKeys(protector, keys, key);
+        protectorChecked = true;
+      }
+      const visible = protector === undefined ? claims : await protector.protect(claims);
+      const tokenExp = Math.min(at + times.token, abs);
+      const token = await signToken(
+        key,
+        {
+          ...visible,
+          iss: options.issuer,
+          aud: options.audience,
+          sub: subject,
+          iat: Math.floor(at / 1000),
+          // Floor keeps `exp` at or before the absolute deadline (SEC-05).
+          exp: Math.floor(tokenExp / 1000),
+          jti: publicRandomId(16),
+        },
+        { typ: ctx.typ },
+      );
+      return { token, kid: key.kid, tokenExp: Math.floor(tokenExp / 1000) * 1000 };
+    },
+    ensureOpen() {
+      if (ctx.closed) throw new Closed('this Cloakroom instance is closed');
+    },
+  };
+  return ctx;
+}
+
+/** SEC-12: the claim keys must not reuse bytes of any other purpose's key. Checked once, lazily (key lookups are async). */
+async function checkProtectorKeys(
+  protector: ClaimProtector,
+  keys: KeyProvider,
+  signing: SigningKey,
+): Promise<void> {
+  const others: Uint8Array[] = [
+    await keys.indexKey(),
+    ...(await keys.storageKeys()).keys.map((k) => k.key),
+  ];
+  if (signing.key.type === 'secret') others.push(new Uint8Array(signing.key.export()));
+  for (const mine of claimProtectionKeys(protector)) {
+    if (others.some((o) => sameBytes(o, mine))) {
+      throw new ConfigInvalid(
+        'a claim protection key reuses the bytes of another key; use one key per purpose',
+      );
+    }
+  }
+}
+
+/** Validates application claims: a plain JSON object without registered claims, bounded in size. */
+export function checkClaims(claims: unknown): Record<string, unknown> {
+  if (claims === undefined) return {};
+  checkPlainClaims(claims);
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(claims);
+  } catch (cause) {
+    throw new InvalidArgument('claims must be JSON-serializable', { cause });
+  }
+  // `toJSON` can turn a checked object into anything: check what will really be signed.
+  if (typeof json !== 'string') throw new InvalidArgument('claims must be JSON-serializable');
+  if (Buffer.byteLength(json) > MAX_CLAIMS_BYTES) {
+    throw new InvalidArgument(`claims exceed ${MAX_CLAIMS_BYTES} bytes of JSON`);
+  }
+  const parsed: unknown = JSON.parse(json);
+  checkPlainClaims(parsed);
+  return parsed as Record<string, unknown>;
+}
+
+function checkPlainClaims(claims: unknown): asserts claims is Record<string, unknown> {
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
+    throw new InvalidArgument('claims must be a plain object');
+  }
+  const proto = Object.getPrototypeOf(claims);
+  if (proto !== Object.prototype && proto !== null) {
+    throw new InvalidArgument('claims must be a plain object');
+  }
+  for (const name of Object.keys(claims)) {
+    if (RESERVED_CLAIMS.has(name)) {
+      throw new InvalidArgument(
+        `claim "${name.slice(0, 64)}" is set by Cloakroom and cannot be supplied`,
+      );
+    }
+  }
+}
+
+/** Validates a subject: a non-empty string of at most 1024 characters. */
+export function checkSubject(subject: unknown): string {
+  if (typeof subject !== 'string' || subject.length === 0 || subject.length > 1024) {
+    throw new InvalidArgument('subject must be a non-empty string of at most 1024 characters');
+  }
+  return subject;
+}
+
+/** The record's expiry for a live payload. */
+export function liveExpiry(p: Pick<LivePayload, 'idle' | 'abs'>): number {
+  return Math.min(p.idle, p.abs);
+}
+
+/** A fresh refresh-lineage id. */
+export function newFamily(): string {
+  return publicRandomId(16);
+}

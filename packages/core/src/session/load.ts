@@ -1,0 +1,100 @@
+// Reading a session by ticket, shared by resolve, refresh and revoke. Internal.
+import { DecryptionFailed, isCloakroomError } from '../errors';
+import { type SessionContext, liveExpiry } from './context';
+import type { LivePayload, SessionPayload, SessionSecrets } from '../crypto/payload-format';
+import type { SessionRecord } from '../contracts/store';
+import { parseTicket, sessionIdOf } from '../ticket/ticket';
+
+/**
+ * Reads and opens the record behind a ticket. Returns the record and payload,
+ * or `null` after emitting the rejection reason. Store errors propagate.
+ */
+export async function load(
+  ctx: SessionContext,
+  ticket: unknown,
+  operation: 'resolve' | 'refresh' | 'revoke',
+): Promise<{ id: string; record: SessionRecord; payload: SessionPayload } | null> {
+  let id: string;
+  try {
+    id = sessionIdOf(parseTicket(ticket));
+  } catch {
+    ctx.emit({ type: 'session.rejected', operation, reason: 'malformed' });
+    return null;
+  }
+  const record = await ctx.store.get(id);
+  if (record === null) {
+    ctx.emit({ type: 'session.rejected', operation, reason: 'missing', sessionId: id });
+    return null;
+  }
+  let payload: SessionPayload;
+  try {
+    if (record.id !== id) throw new DecryptionFailed('record id mismatch');
+    payload = await ctx.open(record);
+  } catch (error) {
+    if (!isCloakroomError(error) || error.code !== 'ERR_DECRYPTION_FAILED') throw error;
+    ctx.emit({ type: 'session.rejected', operation, reason: 'tampered', sessionId: id });
+    return null;
+  }
+  return { id, record, payload };
+}
+
+/** Expiry and key-state checks shared by resolve and refresh; emits and returns false when dead. */
+export async function isUsable(
+  ctx: SessionContext,
+  id: string,
+  payload: LivePayload,
+  now: number,
+  operation: 'resolve' | 'refresh',
+): Promise<boolean> {
+  if (now >= payload.abs || now >= payload.idle) {
+    ctx.emit({ type: 'session.rejected', operation, reason: 'expired', sessionId: id });
+    return false;
+  }
+  // Our own tokens: a disabled signing key kills its sessions at once (SEC-19).
+  // Deposited tokens were verified against their issuer on intake.
+  if (payload.ext === undefined && (await ctx.keys.verificationKey(payload.kid)) === undefined) {
+    ctx.emit({ type: 'session.rejected', operation, reason: 'key-disabled', sessionId: id });
+    return false;
+  }
+  return true;
+}
+
+/**
+ * The secrets of a live payload, opened with the ticket; `null` (after a
+ * `tampered` event) when they do not open. Other errors propagate.
+ */
+export function secretsOrReject(
+  ctx: SessionContext,
+  ticket: string,
+  id: string,
+  payload: LivePayload,
+  operation: 'resolve' | 'refresh',
+): SessionSecrets | null {
+  try {
+    return ctx.openSecrets(ticket, id, payload);
+  } catch (error) {
+    if (!isCloakroomError(error) || error.code !== 'ERR_DECRYPTION_FAILED') throw error;
+    ctx.emit({ type: 'session.rejected', operation, reason: 'tampered', sessionId: id });
+    return null;
+  }
+}
+
+/** Seal a new live session, insert it, and announce it. */
+export async function insertSession(
+  ctx: SessionContext,
+  ticket: string,
+  id: string,
+  subjectIndex: string,
+  payload: LivePayload,
+): Promise<{ ticket: string; sessionId: string; expiresAt: number; absoluteExpiresAt: number }> {
+  const record: SessionRecord = {
+    id,
+    subject: subjectIndex,
+    expiresAt: liveExpiry(payload),
+    version: 1,
+    payload: await ctx.seal(id, subjectIndex, payload),
+  };
+  await ctx.store.insert(record);
+  ctx.emit({ type: 'session.created', sessionId: id, subjectIndex, family: payload.fam });
+  return { ticket, sessionId: id, expiresAt: record.expiresAt, absoluteExpiresAt: payload.abs };
+}

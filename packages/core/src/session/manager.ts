@@ -1,0 +1,204 @@
+import type { CloakroomOptions } from './options';
+import type { PublicJwk } from '../contracts/keys';
+import type { Actor } from '../contracts/policy';
+import { type VerifiedToken, verifyToken } from '../jwt/jwt';
+import { type DepositTokens, deposit, replaceTokens } from './deposit';
+import {
+  type RewrapOptions,
+  type RewrapReport,
+  compromiseKey,
+  rewrap,
+  rotateKeys,
+  sweep,
+} from './operator';
+import type { KeySetStatus, KeyStatus } from '../keys/rotating/status';
+import { type RefreshResult, refreshSession } from './refresh';
+import { create, listSessions, resolve, revoke, revokeSession } from './operations';
+import { checkClaims, checkSubject, createContext } from './context';
+
+/** What `create` returns: the ticket to hand the client, and when it dies unless used. */
+export interface CreatedSession {
+  /** The opaque ticket. Give it to the client (e.g. `serializeTicketCookie`); never log it. */
+  readonly ticket: string;
+  /** The session id (SHA-256 of the ticket): safe to log and to match audit events. */
+  readonly sessionId: string;
+  /** Idle deadline (epoch ms); activity moves it, never past `absoluteExpiresAt`. */
+  readonly expiresAt: number;
+  readonly absoluteExpiresAt: number;
+}
+
+/** Options of `create`. */
+export interface CreateOptions {
+  /** A short public label for the device or client (shown by `listSessions`), ≤ 200 characters. */
+  readonly label?: string;
+}
+
+/** A resolved session, for the server's eyes only. */
+export interface ResolvedSession {
+  readonly sessionId: string;
+  readonly subject: string;
+  readonly claims: Readonly<Record<string, unknown>>;
+  /**
+   * A signed JWT to forward to resource servers: ours (renewed while a third
+   * of its lifetime remains), or for a deposited session the provider's access token.
+   */
+  readonly token: string;
+  readonly tokenExpiresAt: number;
+  /** Deposited sessions: the trusted issuer's name. */
+  readonly issuer?: string;
+  /** Deposited sessions: the provider's refresh token, if one was deposited. */
+  readonly refreshToken?: string;
+  /** Deposited sessions: the provider's ID token, if one was deposited. */
+  readonly idToken?: string;
+  readonly expiresAt: number;
+  readonly absoluteExpiresAt: number;
+  readonly createdAt: number;
+  readonly label?: string;
+}
+
+/** Public metadata of a session, as `listSessions` shows it: no claims, no token. */
+export interface SessionInfo {
+  readonly sessionId: string;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  readonly expiresAt: number;
+  readonly absoluteExpiresAt: number;
+  readonly label?: string;
+}
+
+/** The session manager returned by {@link createCloakroom}. */
+export interface Cloakroom {
+  /** Sign a JWT for `subject`, seal it with `claims`, store it, and return a fresh ticket. */
+  create(
+    subject: string,
+    claims?: Record<string, unknown>,
+    options?: CreateOptions,
+    actor?: Actor,
+  ): Promise<CreatedSession>;
+  /**
+   * The session behind a ticket, or `null` when it is malformed, missing,
+   * expired, revoked, rotated or tampered with (the reason goes to `onEvent`).
+   * @throws StoreUnavailable when the store cannot answer (answer 503, not 401).
+   */
+  resolve(ticket: unknown, actor?: Actor): Promise<ResolvedSession | null>;
+  /**
+   * Replace the ticket (do it at sign-in and at every privilege change):
+   * returns a new ticket and the old one dies. `claims` replaces the claims.
+   * Concurrent refreshes of one ticket return one and the same successor; the
+   * old ticket presented again after the grace window revokes the family.
+   * @returns `null` when the ticket does not resolve.
+   */
+  refresh(
+    ticket: unknown,
+    options?: { readonly claims?: Record<string, unknown> },
+    actor?: Actor,
+  ): Promise<RefreshResult | null>;
+  /** Revoke the session behind a ticket (logout). @returns whether a session was removed. */
+  revoke(ticket: unknown, actor?: Actor): Promise<boolean>;
+  /** Revoke one session of `subject` by its id (e.g. "sign out that device"). */
+  revokeSession(subject: string, sessionId: string, actor?: Actor): Promise<boolean>;
+  /** Revoke every session of a subject. @returns how many were removed. */
+  revokeSubject(subject: string, actor?: Actor): Promise<number>;
+  /** Public metadata of a subject's live sessions. */
+  listSessions(subject: string, actor?: Actor): Promise<SessionInfo[]>;
+  /**
+   * Verify an external identity provider's access token against one of the
+   * `trustedIssuers` and keep it (with optional refresh and ID tokens) sealed
+   * behind a new ticket. @throws TokenRejected when the token does not verify.
+   */
+  deposit(
+    tokens: DepositTokens,
+    options: { readonly issuer: string; readonly label?: string },
+    actor?: Actor,
+  ): Promise<CreatedSession>;
+  /**
+   * Swap in new provider tokens (after the app refreshed with its provider),
+   * keeping the ticket. @returns false when the ticket is not a live deposited session.
+   */
+  replaceTokens(ticket: unknown, tokens: DepositTokens, actor?: Actor): Promise<boolean>;
+  /**
+   * Re-seal every record not under the primary storage key (operator action
+   * `store.rewrap`). Resumable, idempotent, compare-and-swap per record (SEC-14).
+   */
+  rewrap(options?: RewrapOptions, actor?: Actor): Promise<RewrapReport>;
+  /**
+   * Rotate signing or storage keys (operator action `keys.rotate`); the key
+   * provider must rotate (`rotatingKeys`). The new key is pending first.
+   */
+  rotateKeys(kind: 'signing' | 'storage', actor?: Actor): Promise<KeyStatus>;
+  /** Disable a compromised key at once (operator action `keys.rotate`); its sessions and tokens stop working. */
+  compromiseKey(keyId: string, actor?: Actor): Promise<KeySetStatus>;
+  /** Delete expired records in stores without native expiry (operator action `store.sweep`). @returns how many. */
+  sweep(actor?: Actor): Promise<number>;
+  /** Verify a token this instance (or its fleet) issued, for resource servers. @throws TokenRejected */
+  verify(token: unknown): Promise<VerifiedToken>;
+  /** The public signing keys, for `/.well-known/jwks.json`. */
+  jwks(): Promise<{ keys: PublicJwk[] }>;
+  /** Close the manager and its store (the store never closes a client you passed it). Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Create a session manager.
+ *
+ * @example
+ * ```ts
+ * import { createCloakroom, staticKeys } from '@cloakroom/core';
+ * import { createMemoryStore } from '@cloakroom/store-memory';
+ *
+ * const cloakroom = createCloakroom({
+ *   store: createMemoryStore(),
+ *   keys: staticKeys({ signing: [signingKey], storage: [{ key: storageKey }], index: indexKey }),
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'https://api.example.com',
+ * });
+ * const { ticket } = await cloakroom.create('user-42', { role: 'editor' });
+ * const session = await cloakroom.resolve(ticket); // { subject: 'user-42', token: 'eyJ…', … }
+ * ```
+ */
+export function createCloakroom(options: CloakroomOptions): Cloakroom {
+  const ctx = createContext(options);
+  return {
+    create: (subject, claims, opts, actor) => create(ctx, subject, claims, opts, actor),
+    resolve: (ticket, actor) => resolve(ctx, ticket, actor),
+    refresh: async (ticket, opts, actor) => {
+      ctx.ensureOpen();
+      await ctx.authorize('session.refresh', actor);
+      const claims = opts?.claims === undefined ? undefined : checkClaims(opts.claims);
+      return refreshSession(ctx, ticket, claims);
+    },
+    revoke: (ticket, actor) => revoke(ctx, ticket, actor),
+    revokeSession: (subject, sessionId, actor) => revokeSession(ctx, subject, sessionId, actor),
+    revokeSubject: async (subject, actor) => {
+      ctx.ensureOpen();
+      checkSubject(subject);
+      await ctx.authorize('subject.revoke', actor, subject);
+      const subjectIndex = await ctx.indexOf(subject);
+      const count = await ctx.store.deleteBySubject(subjectIndex);
+      ctx.emit({ type: 'subject.revoked', subjectIndex, count });
+      return count;
+    },
+    listSessions: (subject, actor) => listSessions(ctx, subject, actor),
+    deposit: (tokens, opts, actor) => deposit(ctx, tokens, opts, actor),
+    replaceTokens: (ticket, tokens, actor) => replaceTokens(ctx, ticket, tokens, actor),
+    rewrap: (opts, actor) => rewrap(ctx, opts, actor),
+    sweep: (actor) => sweep(ctx, actor),
+    rotateKeys: (kind, actor) => rotateKeys(ctx, kind, actor),
+    compromiseKey: (keyId, actor) => compromiseKey(ctx, keyId, actor),
+    verify: (token) =>
+      verifyToken(token, {
+        keys: ctx.keys,
+        issuer: ctx.issuer,
+        audience: ctx.audience,
+        typ: ctx.typ,
+        clockToleranceSec: ctx.clockToleranceSec,
+        now: ctx.now,
+      }),
+    jwks: () => ctx.keys.jwks(),
+    close: async () => {
+      if (ctx.closed) return;
+      ctx.closed = true;
+      await ctx.store.close();
+    },
+  };
+}

@@ -1,0 +1,177 @@
+import type { Cipher } from '../contracts/cipher';
+import { ConfigInvalid } from '../errors';
+import type { EventSink } from '../audit/events';
+import type { KeyProvider } from '../contracts/keys';
+import type { ClaimProtector } from '../claims/claim-protection';
+import type { TokenIssuer } from './deposit';
+import type { AccessPolicy } from '../contracts/policy';
+import type { SessionStore } from '../contracts/store';
+
+/** Session lifetimes, in milliseconds. */
+export interface TtlOptions {
+  /**
+   * Idle timeout: a session unused this long dies. Activity (`resolve`)
+   * extends it, never past `absolute`.
+   * @default 1_800_000 (30 minutes)
+   */
+  readonly idle?: number;
+  /**
+   * Absolute timeout from creation; refresh does not extend it.
+   * @default 43_200_000 (12 hours)
+   */
+  readonly absolute?: number;
+  /**
+   * Lifetime of each issued JWT. Renewed on `resolve` when a third of it
+   * remains; its `exp` never passes the absolute deadline.
+   * @default 900_000 (15 minutes)
+   */
+  readonly token?: number;
+}
+
+/** Options of {@link createCloakroom}. */
+export interface CloakroomOptions {
+  /** Where sealed sessions live. `close()` on the manager closes it. */
+  readonly store: SessionStore;
+  /** Signing, storage and index keys (`staticKeys(...)` or a rotating provider). */
+  readonly keys: KeyProvider;
+  /** Encryption at rest. @default `createAesGcmCipher({ keys })` */
+  readonly cipher?: Cipher;
+  /** Access policy for every operation. @default `defaultPolicy()` */
+  readonly policy?: AccessPolicy;
+  /** `iss` of issued tokens, required when verifying. */
+  readonly issuer: string;
+  /** `aud` of issued tokens, required when verifying. */
+  readonly audience: string;
+  /** JOSE `typ` header of issued tokens, required when verifying. @default 'at+jwt' */
+  readonly typ?: string;
+  readonly ttl?: TtlOptions;
+  /**
+   * Minimum time between two writes that record activity on one session, so
+   * reads do not all become writes. The idle deadline is accurate to this.
+   * @default one tenth of the idle timeout, at most 60 000
+   */
+  readonly touchIntervalMs?: number;
+  /**
+   * After `refresh`, how long presenting the old ticket to `refresh` again
+   * returns the same successor (racing tabs, retried requests). After it,
+   * the old ticket is reuse: the whole family is revoked.
+   * @default 10_000
+   */
+  readonly refreshGraceMs?: number;
+  /**
+   * Seal each session's subject, claims and token a second time, under a key
+   * derived from the ticket itself (inside the storage-key layer). A dump of
+   * the store plus every server key then opens no token: only a request
+   * carrying the ticket can. Operators still list, revoke and rewrap (they
+   * use the outer layer). Set `false` only if the server must read sessions
+   * without their ticket (e.g. background token refresh); the secrets are then
+   * protected by the storage keys alone.
+   * @default true
+   */
+  readonly ticketBound?: boolean;
+  /**
+   * Encrypt sensitive claims (nested JWE) and HMAC lookup claims in every
+   * token this instance signs, so a forwarded or logged token reveals
+   * neither (SEC-25). The sealed session keeps the original claims.
+   * @default none
+   */
+  readonly claimProtection?: ClaimProtector;
+  /** External issuers whose access tokens `deposit` accepts (see `trustedIssuer`). @default none */
+  readonly trustedIssuers?: readonly TokenIssuer[];
+  /** Clock skew tolerated when verifying tokens, in seconds. @default 5 */
+  readonly clockToleranceSec?: number;
+  /** Audit sink; events carry hashed ids only. */
+  readonly onEvent?: EventSink;
+  /** Receives exceptions thrown by `onEvent`. @default emits a process warning (no event data) */
+  readonly onEventError?: (error: unknown) => void;
+  /** Epoch milliseconds. @default Date.now */
+  readonly clock?: () => number;
+}
+
+export interface ResolvedTimes {
+  readonly idle: number;
+  readonly absolute: number;
+  readonly token: number;
+  readonly touch: number;
+  readonly grace: number;
+}
+
+function positiveInt(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigInvalid(`${name} must be a positive integer number of milliseconds`);
+  }
+  return value;
+}
+
+/** Validate options and fill defaults; throws ConfigInvalid. */
+export function resolveTimes(options: CloakroomOptions): ResolvedTimes {
+  const absolute = positiveInt('ttl.absolute', options.ttl?.absolute, 12 * 3600_000);
+  const idle = positiveInt('ttl.idle', options.ttl?.idle, Math.min(30 * 60_000, absolute));
+  const token = positiveInt('ttl.token', options.ttl?.token, Math.min(15 * 60_000, absolute));
+  if (idle > absolute) throw new ConfigInvalid('ttl.idle must not exceed ttl.absolute');
+  if (token > absolute) throw new ConfigInvalid('ttl.token must not exceed ttl.absolute');
+  if (token < 2000) throw new ConfigInvalid('ttl.token must be at least 2000 ms');
+  const touch = positiveInt(
+    'touchIntervalMs',
+    options.touchIntervalMs,
+    Math.max(1, Math.min(60_000, Math.floor(idle / 10))),
+  );
+  if (touch > idle) throw new ConfigInvalid('touchIntervalMs must not exceed ttl.idle');
+  const grace =
+    options.refreshGraceMs === 0
+      ? 0
+      : positiveInt('refreshGraceMs', options.refreshGraceMs, 10_000);
+  return { idle, absolute, token, touch, grace };
+}
+
+/** Structural checks that catch a wrong object passed as store/keys/cipher/policy. */
+export function checkShape(options: CloakroomOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigInvalid('createCloakroom needs an options object');
+  }
+  const need = (what: string, obj: unknown, methods: readonly string[]) => {
+    for (const m of methods) {
+      if (typeof (obj as Record<string, unknown> | undefined)?.[m] !== 'function') {
+        throw new ConfigInvalid(`${what} is missing method ${m}()`);
+      }
+    }
+  };
+  need('store', options.store, [
+    'insert',
+    'get',
+    'replace',
+    'rotate',
+    'delete',
+    'deleteBySubject',
+    'listBySubject',
+    'scan',
+    'close',
+  ]);
+  need('keys', options.keys, ['signingKey', 'verificationKey', 'storageKeys', 'indexKey', 'jwks']);
+  if (options.cipher !== undefined) need('cipher', options.cipher, ['seal', 'open', 'keyIdOf']);
+  if (options.policy !== undefined) need('policy', options.policy, ['authorize']);
+  if (options.claimProtection !== undefined) {
+    need('claimProtection', options.claimProtection, ['protect', 'hashValue']);
+  }
+  for (const [name, value] of [
+    ['issuer', options.issuer],
+    ['audience', options.audience],
+  ] as const) {
+    if (typeof value !== 'string' || value.length === 0 || value.length > 2048) {
+      throw new ConfigInvalid(`${name} must be a non-empty string`);
+    }
+  }
+  if (
+    options.typ !== undefined &&
+    (typeof options.typ !== 'string' || !/^[\w.+/-]{1,64}$/.test(options.typ))
+  ) {
+    throw new ConfigInvalid('typ must be a short media-type string such as "at+jwt"');
+  }
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
+    throw new ConfigInvalid('onEvent must be a function');
+  }
+  if (options.clock !== undefined && typeof options.clock !== 'function') {
+    throw new ConfigInvalid('clock must be a function returning epoch milliseconds');
+  }
+}

@@ -1,0 +1,78 @@
+import { hash, randomBytes } from 'node:crypto';
+import { TicketMalformed } from '../errors';
+
+/**
+ * Versioned prefix of every ticket. It lets a malformed ticket be rejected
+ * before any store call and makes leaked tickets easy to scan for.
+ */
+export const TICKET_PREFIX = 'cr1_';
+
+/** Length of a ticket: the 4-character prefix plus 43 base64url characters (32 bytes). */
+export const TICKET_LENGTH = 47;
+
+const TICKET_BYTES = 32;
+const BODY = /^[A-Za-z0-9_-]{43}$/;
+// 43 base64url characters carry 258 bits; for exactly 32 bytes the last
+// character's two low bits must be zero, so only these 16 are canonical.
+// Accepting the others would give one ticket several spellings.
+const CANONICAL_LAST = 'AEIMQUYcgkosw048';
+
+/**
+ * Generate a new ticket: {@link TICKET_PREFIX} followed by 32 bytes
+ * (256 bits) from the operating system's CSPRNG, base64url without padding.
+ * It carries no user data; the client holds it, the server stores only
+ * {@link sessionIdOf} of it.
+ *
+ * @example
+ * ```ts
+ * const ticket = generateTicket(); // "cr1_q3V…" (47 characters)
+ * ```
+ */
+export function generateTicket(): string {
+  return TICKET_PREFIX + randomBytes(TICKET_BYTES).toString('base64url');
+}
+
+/**
+ * Strictly validate a ticket received from a client. Returns it unchanged
+ * when it is exactly a ticket {@link generateTicket} could have produced.
+ * The length is checked before anything else, so a huge string costs
+ * nothing.
+ *
+ * @throws TicketMalformed for anything else (non-strings, wrong prefix or
+ * length, characters outside base64url, a non-canonical last character).
+ * The message never echoes the input.
+ * @example
+ * ```ts
+ * const ticket = parseTicket(request.cookies['__Host-cloakroom']);
+ * ```
+ */
+export function parseTicket(input: unknown): string {
+  if (
+    typeof input !== 'string' ||
+    input.length !== TICKET_LENGTH ||
+    !input.startsWith(TICKET_PREFIX)
+  ) {
+    throw new TicketMalformed('ticket is malformed');
+  }
+  const body = input.slice(TICKET_PREFIX.length);
+  if (!BODY.test(body) || !CANONICAL_LAST.includes(body.charAt(body.length - 1))) {
+    throw new TicketMalformed('ticket is malformed');
+  }
+  return input;
+}
+
+/**
+ * The session id of a ticket: base64url SHA-256 of the whole ticket string,
+ * 43 characters. This is the only key a store ever sees; a store dump gives
+ * no usable ticket. The ticket should already have passed {@link parseTicket}.
+ *
+ * @example
+ * ```ts
+ * const id = sessionIdOf(parseTicket(input));
+ * const record = await store.get(id);
+ * ```
+ */
+export function sessionIdOf(ticket: string): string {
+  // The one-shot hash avoids a Hash object per call on the resolve hot path.
+  return hash('sha256', ticket, 'base64url');
+}
