@@ -95,8 +95,12 @@ export type { KeySetStatus, KeyStatus } from './keys/rotating/status';
 export { jwksHeaders, type JwksHeadersOptions, type JwksHeaders } from './keys/jwks-http';
 export {
   MAX_STORE_KEY_LENGTH,
+  assertKeySetName,
+  assertKeySetWrite,
   assertRecordVersion,
   assertSessionRecord,
   assertStoreKey,
+  isStoreKey,
   isUint8Array,
-} from './contracts/store-checks';
+} from './store-kit/checks';
+export { encodeKeySetEntry, decodeKeySetEntry } from './store-kit/key-set-codec';
