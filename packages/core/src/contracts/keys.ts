@@ -11,6 +11,37 @@ export type SigningAlgorithm = 'EdDSA' | 'ES256' | 'PS256' | 'RS256' | 'HS256';
  */
 export type KeyState = 'pending' | 'primary' | 'retired' | 'disabled';
 
+/**
+ * A JSON Web Key (RFC 7517) as plain JSON, e.g. `JSON.parse(process.env.SIGNING_JWK!)`.
+ * Declared here rather than taken from `node:crypto` so the published types
+ * mean the same with every supported `@types/node` (its `JsonWebKey` export
+ * was removed in version 25).
+ *
+ * @example
+ * ```ts
+ * const jwk: Jwk = { kty: 'OKP', crv: 'Ed25519', x: '…', d: '…' };
+ * ```
+ */
+export interface Jwk {
+  readonly kty?: string;
+  readonly crv?: string;
+  readonly x?: string;
+  readonly y?: string;
+  readonly d?: string;
+  readonly n?: string;
+  readonly e?: string;
+  readonly p?: string;
+  readonly q?: string;
+  readonly dp?: string;
+  readonly dq?: string;
+  readonly qi?: string;
+  readonly k?: string;
+  readonly kid?: string;
+  readonly alg?: string;
+  readonly use?: string;
+  readonly [member: string]: unknown;
+}
+
 /** A public JWK as published in a JWKS: never holds private members. */
 export interface PublicJwk {
   readonly kty: 'OKP' | 'EC' | 'RSA';

@@ -50,7 +50,7 @@ function toRemoteKey(jwk: unknown): RemoteKey | undefined {
   if (algs.length === 0) return undefined;
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+    key = createPublicKey({ key: jwk, format: 'jwk' } as Parameters<typeof createPublicKey>[0]);
   } catch {
     return undefined;
   }

@@ -1,6 +1,6 @@
-import { type JsonWebKey, type KeyObject, generateKeyPair, randomFillSync } from 'node:crypto';
+import { type KeyObject, generateKeyPair, randomFillSync } from 'node:crypto';
 import { InvalidArgument } from '../errors';
-import type { PublicJwk, SigningAlgorithm } from '../contracts/keys';
+import type { Jwk, PublicJwk, SigningAlgorithm } from '../contracts/keys';
 import { isAsymmetricAlgorithm, publicJwkOf } from './key-import';
 
 type AsymmetricAlgorithm = Exclude<SigningAlgorithm, 'HS256'>;
@@ -11,7 +11,7 @@ export interface GeneratedSigningKey {
   /** RFC 7638 thumbprint of the public key. */
   readonly kid: string;
   /** The private JWK (with `kid`, `alg`, `use: 'sig'`); keep it secret. Feeds `staticKeys`. */
-  readonly privateJwk: JsonWebKey;
+  readonly privateJwk: Jwk;
   /** The public JWK for a JWKS. */
   readonly publicJwk: PublicJwk;
 }
@@ -59,7 +59,7 @@ export async function generateSigningKey(
   }
   const { publicKey, privateKey } = await generatePair(alg);
   const publicJwk = publicJwkOf(publicKey, alg);
-  const privateJwk: JsonWebKey = {
+  const privateJwk: Jwk = {
     ...privateKey.export({ format: 'jwk' }),
     kid: publicJwk.kid,
     alg,

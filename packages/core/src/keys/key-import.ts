@@ -10,12 +10,11 @@ import {
   createSecretKey,
   sign,
   verify,
-  type JsonWebKey,
 } from 'node:crypto';
 import { fromBase64Url, toBase64Url } from '../lib/encoding';
 import { ConfigInvalid } from '../errors';
 import { jwkThumbprint } from './jwk-thumbprint';
-import type { PublicJwk, SigningAlgorithm } from '../contracts/keys';
+import type { Jwk, PublicJwk, SigningAlgorithm } from '../contracts/keys';
 
 /** Asymmetric JWS algorithms Cloakroom supports. */
 export type AsymmetricAlgorithm = Exclude<SigningAlgorithm, 'HS256'>;
@@ -163,10 +162,12 @@ function toPrivateKey(input: unknown, label: string): KeyObject {
     }
   }
   if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
-    const jwk = input as JsonWebKey;
+    const jwk = input as Jwk;
     if (jwk.d === undefined) fail(`${label}: a public JWK was given where a private key is needed`);
     try {
-      return createPrivateKey({ key: jwk, format: 'jwk' });
+      return createPrivateKey({ key: jwk, format: 'jwk' } as Parameters<
+        typeof createPrivateKey
+      >[0]);
     } catch (cause) {
       return fail(`${label}: privateKey is not a readable private JWK`, cause);
     }

@@ -1,4 +1,5 @@
-import type { JsonWebKey, KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import type { Jwk } from '../contracts/keys';
 import { ConfigInvalid } from '../errors';
 import { jwkThumbprint } from './jwk-thumbprint';
 import type {
@@ -25,7 +26,7 @@ import { toBase64Url } from '../lib/encoding';
 export type SigningKeyInput =
   | {
       readonly alg: 'EdDSA' | 'ES256' | 'PS256' | 'RS256';
-      readonly privateKey: KeyObject | JsonWebKey | string;
+      readonly privateKey: KeyObject | Jwk | string;
     }
   | { readonly alg: 'HS256'; readonly secret: Uint8Array | string };
 

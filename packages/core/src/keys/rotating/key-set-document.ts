@@ -10,7 +10,7 @@
 // set name and the master key id are bound, so a document renamed, moved to
 // another set or relabelled with another master key fails to open (SEC-15).
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { JsonWebKey } from 'node:crypto';
+import type { Jwk } from '../../contracts/keys';
 import { concat, fromBase64Url, fromUtf8, utf8 } from '../../lib/encoding';
 import { ConfigInvalid, DecryptionFailed } from '../../errors';
 import type { AsymmetricAlgorithm } from '../key-import';
@@ -35,7 +35,7 @@ export interface KeyLifecycle {
 export interface SigningEntry extends KeyLifecycle {
   readonly alg: AsymmetricAlgorithm;
   /** The private JWK; absent once disabled. */
-  readonly jwk?: JsonWebKey;
+  readonly jwk?: Jwk;
 }
 
 /** A storage key in the document. */
