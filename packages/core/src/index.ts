@@ -35,14 +35,13 @@ export {
   type VerifiedToken,
   type TokenRejectReason,
 } from './jwt/jwt';
-export {
-  createCloakroom,
-  type Cloakroom,
-  type CreatedSession,
-  type CreateOptions,
-  type ResolvedSession,
-  type SessionInfo,
-} from './session/manager';
+export { createCloakroom, type Cloakroom } from './session/manager';
+export type {
+  CreatedSession,
+  CreateOptions,
+  ResolvedSession,
+  SessionInfo,
+} from './session/types';
 export type { RefreshResult } from './session/refresh';
 export type { CloakroomOptions, TtlOptions } from './session/options';
 export type { CloakroomEvent, CloakroomEventType, EventSink, RejectReason } from './audit/events';
@@ -62,7 +61,7 @@ export {
 } from './policy/policies';
 export { clientAddress, type AddressSource } from './policy/client-address';
 export { jsonLinesSink, loggerSink, type AuditLogger } from './audit/audit-sink';
-export type { DepositTokens, TokenIssuer } from './session/deposit';
+export type { DepositTokens, TokenIssuer } from './contracts/token-issuer';
 export {
   claimProtection,
   type ClaimProtectionOptions,

@@ -8,7 +8,7 @@ import { AccessDenied, Closed, ConfigInvalid, DecryptionFailed, InvalidArgument 
 import type { CloakroomEvent } from '../audit/events';
 import { signToken } from '../jwt/jwt';
 import { publicRandomId } from '../crypto/random-pool';
-import type { TokenIssuer } from './deposit';
+import type { TokenIssuer } from '../contracts/token-issuer';
 import type { KeyProvider, SigningKey } from '../contracts/keys';
 import { type ClaimProtector, claimProtectionKeys } from '../claims/claim-protection';
 import { sameBytes } from '../keys/key-import';

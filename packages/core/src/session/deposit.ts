@@ -6,35 +6,7 @@ import { insertSession, isUsable, load, secretsOrReject } from './load';
 import type { LivePayload, SessionSecrets } from '../crypto/payload-format';
 import { revokeFamily } from './refresh';
 import { generateTicket, sessionIdOf } from '../ticket/ticket';
-
-/**
- * A verifier for one external issuer's tokens, such as `trustedIssuer(...)`
- * (which checks them against the issuer's JWKS). Configure the ones you
- * accept in `createCloakroom({ trustedIssuers })`.
- */
-export interface TokenIssuer {
-  /** The issuer's name as configured (usually its `iss` URL); `deposit` selects by it. */
-  readonly issuer: string;
-  /** Verify an access token; throws `TokenRejected`. */
-  verify(token: unknown): Promise<{
-    readonly payload: {
-      readonly sub: string;
-      readonly exp: number;
-      readonly [claim: string]: unknown;
-    };
-    readonly header: { readonly kid?: string; readonly alg: string };
-  }>;
-}
-
-/** Tokens handed over by an identity provider. */
-export interface DepositTokens {
-  /** Verified on intake against its issuer; resolved back for forwarding upstream. */
-  readonly accessToken: string;
-  /** Kept sealed for the app's own refresh with the provider; opaque to Cloakroom. */
-  readonly refreshToken?: string;
-  /** Kept sealed; opaque to Cloakroom (verify it yourself against your client id if you rely on it). */
-  readonly idToken?: string;
-}
+import type { DepositTokens, TokenIssuer } from '../contracts/token-issuer';
 
 const MAX_TOKEN = 16 * 1024;
 

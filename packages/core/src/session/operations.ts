@@ -1,7 +1,7 @@
 // The session operations behind `createCloakroom`: create, resolve (with its
 // throttled touch), revoke, revokeSession, listSessions. Internal.
 import { InvalidArgument, isCloakroomError } from '../errors';
-import type { CreateOptions, CreatedSession, ResolvedSession, SessionInfo } from './manager';
+import type { CreateOptions, CreatedSession, ResolvedSession, SessionInfo } from './types';
 import type { Actor } from '../contracts/policy';
 import { revokeFamily } from './refresh';
 import { insertSession, isUsable, load, secretsOrReject } from './load';

@@ -3,7 +3,7 @@ import { ConfigInvalid } from '../errors';
 import type { EventSink } from '../audit/events';
 import type { KeyProvider } from '../contracts/keys';
 import type { ClaimProtector } from '../claims/claim-protection';
-import type { TokenIssuer } from './deposit';
+import type { TokenIssuer } from '../contracts/token-issuer';
 import type { AccessPolicy } from '../contracts/policy';
 import type { SessionStore } from '../contracts/store';
 
