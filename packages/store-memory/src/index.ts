@@ -1,3 +1,3 @@
-export { createMemoryStore, type MemoryStore } from './memory-store';
-export { createMemoryKeySetStore } from './memory-key-set-store';
+export { createMemoryStore, type MemoryStore } from './session-store';
+export { createMemoryKeySetStore } from './key-set-store';
 export type { MemoryStoreOptions } from './options';

@@ -1,33 +1,45 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import { InvalidArgument } from '@cloakroom/core';
 
 /*
- * Cursor: "m1." + store tag + "." + seq in base 36. The per-store random tag
- * makes a cursor from another store (or from before a restart, when seqs
- * start over) fail loudly instead of silently skipping records.
+ * Cursor: "m2." + the last seq a page covered, in base 36, + "." + a tag:
+ * HMAC-SHA-256 of the rest under a key only this store instance holds, cut
+ * to 12 base64url characters (72 bits). Seqs start over with each instance,
+ * so a cursor from another instance (or from before a restart) would
+ * silently skip or repeat records; the tag makes it, and any altered or
+ * made-up cursor, fail loudly instead.
  */
-const CURSOR = /^m1\.([0-9a-z]{8})\.([0-9a-z]{1,11})$/;
+const CURSOR = /^m2\.([0-9a-z]{1,11})\.([A-Za-z0-9_-]{12})$/;
 
-/** A short random tag identifying one store instance in its cursors. */
-export function newCursorTag(): string {
-  const bytes = new Uint8Array(8);
-  globalThis.crypto.getRandomValues(bytes);
-  let tag = '';
-  for (const b of bytes) tag += (b % 36).toString(36);
-  return tag;
+/** A fresh key for one store instance's cursors. */
+export function newCursorKey(): Uint8Array {
+  return new Uint8Array(randomBytes(32));
 }
 
-export function encodeCursor(tag: string, seq: number): string {
-  return `m1.${tag}.${seq.toString(36)}`;
+function tag(key: Uint8Array, body: string): string {
+  return createHmac('sha256', key).update(body).digest('base64url').slice(0, 12);
 }
 
-/** The seq a cursor resumes after. @throws InvalidArgument for anything this store did not issue. */
-export function decodeCursor(tag: string, cursor: unknown): number {
+/** The cursor that resumes after `seq`. */
+export function encodeCursor(key: Uint8Array, seq: number): string {
+  const body = `m2.${seq.toString(36)}`;
+  return `${body}.${tag(key, body)}`;
+}
+
+/**
+ * The seq a cursor resumes after.
+ * @throws InvalidArgument for anything this store instance did not issue
+ *   (not a string, malformed, altered, from another instance).
+ */
+export function decodeCursor(key: Uint8Array, cursor: unknown): number {
   if (typeof cursor !== 'string') throw new InvalidArgument('scan cursor must be a string');
   const match = CURSOR.exec(cursor);
-  if (match === null || match[1] !== tag) {
+  // Both groups exist whenever the pattern matched.
+  const digits = match?.[1] as string;
+  if (match === null || match[2] !== tag(key, `m2.${digits}`)) {
     throw new InvalidArgument('scan cursor is malformed or belongs to another store');
   }
-  const seq = Number.parseInt(match[2] as string, 36);
+  const seq = Number.parseInt(digits, 36);
   if (!Number.isSafeInteger(seq)) throw new InvalidArgument('scan cursor is malformed');
   return seq;
 }

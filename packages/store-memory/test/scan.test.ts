@@ -224,9 +224,33 @@ describe('scan', () => {
     );
   });
 
-  it.each([0, -1, 1.5, Number.NaN, '10'])('limit %s throws InvalidArgument', async (limit) => {
-    const store = createMemoryStore({ sweepIntervalMs: 0 });
-    await expect(store.scan({ limit: limit as number })).rejects.toThrow(InvalidArgument);
-    await expect(store.scan(null as never)).rejects.toThrow(InvalidArgument);
+  it('a genuine cursor altered in any one character is rejected, not resumed elsewhere', async () => {
+    const clock = fakeClock();
+    const store = storeAt(clock);
+    for (let i = 0; i < 40; i++) await store.insert(rec(clock));
+    const page = await store.scan({ limit: 7 });
+    const cursor = page.cursor as string;
+    const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_-.';
+    let tried = 0;
+    for (let at = 0; at < cursor.length; at++) {
+      for (const c of alphabet) {
+        if (c === cursor[at]) continue;
+        const altered = cursor.slice(0, at) + c + cursor.slice(at + 1);
+        await expect(store.scan({ cursor: altered, limit: 7 })).rejects.toThrow(InvalidArgument);
+        tried++;
+      }
+    }
+    expect(tried).toBeGreaterThan(cursor.length * 60);
+    // The genuine cursor still works after all those refusals.
+    expect((await store.scan({ cursor, limit: 7 })).records).toHaveLength(7);
   });
+
+  it.each([0, -1, 1.5, Number.NaN, '10', 2 ** 53, Number.POSITIVE_INFINITY])(
+    'limit %s throws InvalidArgument',
+    async (limit) => {
+      const store = createMemoryStore({ sweepIntervalMs: 0 });
+      await expect(store.scan({ limit: limit as number })).rejects.toThrow(InvalidArgument);
+      await expect(store.scan(null as never)).rejects.toThrow(InvalidArgument);
+    },
+  );
 });

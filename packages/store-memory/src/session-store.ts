@@ -1,4 +1,7 @@
 import {
+  assertRecordVersion,
+  assertSessionRecord,
+  assertStoreKey,
   Closed,
   ConfigInvalid,
   InvalidArgument,
@@ -7,10 +10,9 @@ import {
   type SessionRecord,
   type SessionStore,
 } from '@cloakroom/core';
+import { RecordTable } from './memory/record-table';
 import { type MemoryStoreOptions, resolveMemoryStoreOptions } from './options';
-import { RecordTable } from './record-table';
-import { decodeCursor, encodeCursor, newCursorTag } from './scan-cursor';
-import { assertKey, assertRecord, assertVersion } from './validate';
+import { decodeCursor, encodeCursor, newCursorKey } from './scan-cursor';
 
 /** Most expired records one background sweep step removes before yielding. */
 const SWEEP_BATCH = 10_000;
@@ -74,7 +76,7 @@ export interface MemoryStore extends SessionStore {
 export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
   const { maxSessions, clock, sweepIntervalMs } = resolveMemoryStoreOptions(options);
   const table = new RecordTable(maxSessions);
-  const cursorTag = newCursorTag();
+  const cursorKey = newCursorKey();
   let closed = false;
 
   const now = (): number => {
@@ -123,20 +125,20 @@ export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
 
     async insert(record: SessionRecord): Promise<void> {
       open();
-      assertRecord(record);
+      assertSessionRecord(record);
       table.insert(record, now());
     },
 
     async get(id: string): Promise<SessionRecord | null> {
       open();
-      assertKey(id, 'id');
+      assertStoreKey(id, 'id');
       return table.get(id, now());
     },
 
     async replace(record: SessionRecord, expectedVersion: number): Promise<boolean> {
       open();
-      assertRecord(record);
-      assertVersion(expectedVersion, 'expectedVersion');
+      assertSessionRecord(record);
+      assertRecordVersion(expectedVersion, 'expectedVersion');
       return table.replace(record, expectedVersion, now());
     },
 
@@ -148,27 +150,27 @@ export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
       if (typeof old !== 'object' || old === null) {
         throw new InvalidArgument('old must be { record, expectedVersion }');
       }
-      assertRecord(old.record, 'old.record');
-      assertVersion(old.expectedVersion, 'old.expectedVersion');
-      assertRecord(next, 'next');
+      assertSessionRecord(old.record, 'old.record');
+      assertRecordVersion(old.expectedVersion, 'old.expectedVersion');
+      assertSessionRecord(next, 'next');
       return table.rotate(old.record, old.expectedVersion, next, now());
     },
 
     async delete(id: string): Promise<boolean> {
       open();
-      assertKey(id, 'id');
+      assertStoreKey(id, 'id');
       return table.delete(id, now());
     },
 
     async deleteBySubject(subject: string): Promise<number> {
       open();
-      assertKey(subject, 'subject');
+      assertStoreKey(subject, 'subject');
       return table.deleteBySubject(subject, now());
     },
 
     async listBySubject(subject: string): Promise<SessionRecord[]> {
       open();
-      assertKey(subject, 'subject');
+      assertStoreKey(subject, 'subject');
       return table.listBySubject(subject, now());
     },
 
@@ -181,11 +183,11 @@ export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
       if (!Number.isSafeInteger(limit) || limit < 1) {
         throw new InvalidArgument('scan limit must be a positive integer');
       }
-      const after = cursor === undefined ? 0 : decodeCursor(cursorTag, cursor);
+      const after = cursor === undefined ? 0 : decodeCursor(cursorKey, cursor);
       const page = table.scanPage(after, limit, now());
       return page.lastSeq === undefined
         ? { records: page.records }
-        : { records: page.records, cursor: encodeCursor(cursorTag, page.lastSeq) };
+        : { records: page.records, cursor: encodeCursor(cursorKey, page.lastSeq) };
     },
 
     async sweep(at: number): Promise<number> {

@@ -6,7 +6,7 @@ import {
   DEFAULT_LIMITS,
   PayloadArena,
   type PayloadSlot,
-} from '../src/payload-arena';
+} from '../../src/memory/payload-arena';
 
 const slot = (): PayloadSlot => ({ chunk: -1, offset: 0, length: 0 });
 const bytes = (length: number, seed: number): Uint8Array =>

@@ -1,9 +1,9 @@
 import type { SessionRecord } from '@cloakroom/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS } from '../src/payload-arena';
-import { RecordTable } from '../src/record-table';
-import { key } from './helpers';
+import { DEFAULT_LIMITS } from '../../src/memory/payload-arena';
+import { RecordTable } from '../../src/memory/record-table';
+import { key } from '../helpers';
 
 /*
  * The record table over its payload arena: payloads of many lengths, so

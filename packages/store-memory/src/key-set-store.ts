@@ -1,7 +1,9 @@
-import { InvalidArgument, type KeySetEntry, type KeySetStore } from '@cloakroom/core';
-import { isUint8Array } from './validate';
-
-const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+import {
+  assertKeySetName,
+  assertKeySetWrite,
+  type KeySetEntry,
+  type KeySetStore,
+} from '@cloakroom/core';
 
 /**
  * A {@link KeySetStore} in this process's memory: one sealed key-set
@@ -27,17 +29,11 @@ const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 export function createMemoryKeySetStore(): KeySetStore {
   const documents = new Map<string, { version: number; document: Uint8Array }>();
 
-  const assertName = (name: unknown): void => {
-    if (typeof name !== 'string' || !NAME.test(name)) {
-      throw new InvalidArgument('key set name must match /^[A-Za-z0-9._-]{1,64}$/');
-    }
-  };
-
   return {
     name: 'memory',
 
     async read(name: string): Promise<KeySetEntry | null> {
-      assertName(name);
+      assertKeySetName(name);
       const stored = documents.get(name);
       if (stored === undefined) return null;
       return { version: stored.version, document: stored.document.slice() };
@@ -48,16 +44,8 @@ export function createMemoryKeySetStore(): KeySetStore {
       document: Uint8Array,
       expectedVersion: number | null,
     ): Promise<boolean> {
-      assertName(name);
-      if (!isUint8Array(document)) {
-        throw new InvalidArgument('key set document must be a Uint8Array');
-      }
-      if (
-        expectedVersion !== null &&
-        (!Number.isSafeInteger(expectedVersion) || expectedVersion < 1)
-      ) {
-        throw new InvalidArgument('expectedVersion must be null or a positive integer');
-      }
+      assertKeySetName(name);
+      assertKeySetWrite(document, expectedVersion);
       const stored = documents.get(name);
       const current = stored === undefined ? null : stored.version;
       if (current !== expectedVersion) return false;
