@@ -3,6 +3,8 @@ export type * from './contracts/store';
 export type * from './contracts/cipher';
 export type * from './contracts/keys';
 export type * from './contracts/policy';
+export type * from './contracts/identity';
+export { identityOf } from './session/identity';
 export { LIFECYCLE_ACTIONS } from './contracts/policy';
 export {
   generateTicket,

@@ -64,7 +64,12 @@ export type CloakroomEvent =
   | (EventBase & {
       readonly type: 'subject.revoked';
       readonly subjectIndex: string;
+      /** Sessions removed, as `listSessions` counts them (live ones; no rotated predecessors). */
       readonly count: number;
+      /** Every record removed: the sessions plus rotated predecessors (tombstones) still in their grace. */
+      readonly records: number;
+      /** The trusted issuer's name, for a deposited session's subject (SEC-29). */
+      readonly issuer?: string;
     })
   | (EventBase & {
       readonly type: 'store.rewrapped';

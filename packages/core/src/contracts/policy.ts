@@ -27,6 +27,13 @@ export interface Actor {
   readonly id?: string;
   /** The subject (user id) the actor is signed in as, for own-sessions-only rules. */
   readonly subject?: string;
+  /**
+   * Who vouches for `subject`: the trusted issuer's name for a user of a
+   * deposited session, absent for the app's own users. Own-sessions rules
+   * compare the pair (SEC-29): `{ subject: '123' }` is not issuer B's `123`.
+   * `identityOf(session)` builds both fields from a resolved session.
+   */
+  readonly issuer?: string | undefined;
   /** Roles the actor holds. */
   readonly roles?: readonly string[];
   /** Client address (IPv4 or IPv6 text), for address rules. */
@@ -39,7 +46,7 @@ export interface AccessRequest {
   /** `undefined` when the application acts for itself. */
   readonly actor: Actor | undefined;
   /** What the action touches, when it targets a subject. */
-  readonly target?: { readonly subject?: string };
+  readonly target?: { readonly subject?: string; readonly issuer?: string };
 }
 
 /** A policy's answer. `reason` goes to the audit event, never to the caller's error message. */

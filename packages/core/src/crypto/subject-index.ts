@@ -43,3 +43,30 @@ export function subjectIndex(subject: string, indexKey: Uint8Array): string {
   }
   return createHmac('sha256', indexKey).update(subject, 'utf8').digest('base64url');
 }
+
+// SEC-29: a subject is indexed within its namespace (tenant, and the issuer
+// that vouches for it, or none for the app's own subjects). Each namespace
+// gets its own HMAC key, derived from the index key by HMAC under a label, so
+// indexes of two namespaces (and the pre-namespace index, HMAC of the subject
+// under the index key itself) are outputs of independent PRFs and never meet.
+// JSON of the pair keeps the encoding unambiguous whatever the names contain.
+const NAMESPACE_LABEL = 'cloakroom/subject-namespace/v1\0';
+
+/**
+ * The index key of one namespace. Internal: not re-exported.
+ * @param tenant - `''` when no tenant is configured.
+ * @param issuer - the trusted issuer's name, `undefined` for the app's own subjects.
+ */
+export function namespaceIndexKey(
+  indexKey: Uint8Array,
+  tenant: string,
+  issuer: string | undefined,
+): Uint8Array {
+  if (!(indexKey instanceof Uint8Array) || indexKey.byteLength < 32) {
+    throw new ConfigInvalid('the index key must be at least 32 bytes');
+  }
+  const mac = createHmac('sha256', indexKey)
+    .update(NAMESPACE_LABEL + JSON.stringify([tenant, issuer ?? null]), 'utf8')
+    .digest();
+  return new Uint8Array(mac.buffer, mac.byteOffset, mac.byteLength);
+}

@@ -1,6 +1,7 @@
 // Built-in access policies (SEC-26). Compose them with allOf / anyOf.
 import { ConfigInvalid } from '../errors';
 import { type Cidr, ipInAny, parseCidr } from './ip-address';
+import { actsOnOwnSubject } from './same-subject';
 import {
   type AccessPolicy,
   type AccessRequest,
@@ -81,13 +82,14 @@ export function rolePolicy(options: RolePolicyOptions): AccessPolicy {
   }
   return {
     name: 'roles',
-    authorize({ action, actor, target }) {
+    authorize(request) {
+      const { action, actor, target } = request;
       // `everyone` covers acting on a ticket one holds; acting on a subject by
       // name (revoke one of its sessions by id, list, revoke all) needs a role
       // or to be that subject.
       if (everyone.has(action)) {
         if (target?.subject === undefined) return ALLOW;
-        if (actor?.subject !== undefined && actor.subject === target.subject) return ALLOW;
+        if (actsOnOwnSubject(request)) return ALLOW;
       }
       for (const role of actor?.roles ?? []) if (grants.get(role)?.has(action)) return ALLOW;
       return deny(`no role grants ${action}`);
@@ -142,11 +144,10 @@ export function ipAllowlist(options: IpAllowlistOptions): AccessPolicy {
 export function ownSessionsOnly(): AccessPolicy {
   return {
     name: 'own-sessions-only',
-    authorize({ action, actor, target }: AccessRequest) {
+    authorize(request: AccessRequest) {
+      const { action, target } = request;
       if (target?.subject !== undefined) {
-        return actor?.subject !== undefined && actor.subject === target.subject
-          ? ALLOW
-          : deny('not the subject');
+        return actsOnOwnSubject(request) ? ALLOW : deny('not the subject');
       }
       if (action === 'session.list' || action === 'subject.revoke') return deny('no subject given');
       if (action.startsWith('store.') || action.startsWith('keys.')) return deny('operator action');

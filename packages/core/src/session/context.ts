@@ -24,7 +24,8 @@ import {
 } from '../crypto/payload-format';
 import { openUnderParsedTicket, sealUnderTicket } from '../crypto/ticket-seal';
 import type { SessionRecord, SessionStore } from '../contracts/store';
-import { subjectIndex } from '../crypto/subject-index';
+import { namespaceIndexKey, subjectIndex } from '../crypto/subject-index';
+import { type Identity, targetOf } from './identity';
 
 // Distributive Omit over the event union.
 type WithoutAt<E> = E extends unknown ? Omit<E, 'at'> : never;
@@ -65,12 +66,11 @@ export interface SessionContext {
    * Resolves when allowed, rejects with AccessDenied otherwise. `undefined`
    * means a synchronous policy allowed at once (the hot path skips an await).
    */
-  authorize(
-    action: Action,
-    actor: Actor | undefined,
-    targetSubject?: string,
-  ): Promise<void> | undefined;
-  indexOf(subject: string): Promise<string>;
+  authorize(action: Action, actor: Actor | undefined, target?: Identity): Promise<void> | undefined;
+  /** The subject index of an identity in this manager's namespace (SEC-29). */
+  indexOf(identity: Identity): Promise<string>;
+  /** The index records written before namespaces carry: HMAC of the bare subject. */
+  legacyIndexOf(subject: string): Promise<string>;
   seal(id: string, subjectIdx: string, payload: SessionPayload): Promise<Uint8Array>;
   /** Opens and decodes; throws DecryptionFailed for anything that is not a valid payload of this record. */
   open(record: SessionRecord): Promise<SessionPayload>;
@@ -103,6 +103,9 @@ export function createContext(options: CloakroomOptions): SessionContext {
   const tolerance = options.clockToleranceSec ?? 5;
   const ticketBound = options.ticketBound ?? true;
   const protector = options.claimProtection;
+  const tenant = options.tenant ?? '';
+  // Namespace index keys, derived once per index key and issuer.
+  const namespaceKeys = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
   let protectorChecked = false;
 
   // Read the answer defensively: a hostile or broken object may throw on access.
@@ -110,6 +113,7 @@ export function createContext(options: CloakroomOptions): SessionContext {
     action: Action,
     actor: Actor | undefined,
     decision: unknown,
+    target: Identity | undefined,
   ): Promise<never> | undefined => {
     let allow = false;
     let reason = 'denied';
@@ -123,16 +127,29 @@ export function createContext(options: CloakroomOptions): SessionContext {
       allow = false;
       reason = 'policy threw';
     }
-    return allow ? undefined : deny(action, actor, reason);
+    return allow ? undefined : deny(action, actor, reason, target);
   };
-  const deny = (action: Action, actor: Actor | undefined, reason: string): Promise<never> => {
+  const deny = (
+    action: Action,
+    actor: Actor | undefined,
+    reason: string,
+    target?: Identity,
+  ): Promise<never> => {
     ctx.emit({
       type: 'access.denied',
       action,
       reason,
       ...(typeof actor?.id === 'string' ? { actorId: actor.id } : {}),
     });
-    return Promise.reject(new AccessDenied(`access denied: ${action}`));
+    // Acting on a subject by name is the denial newcomers meet first (a
+    // missing actor): say what the default rules need, never who was named.
+    const hint =
+      target === undefined
+        ? ''
+        : actor?.subject === undefined
+          ? ' (no actor subject: pass the signed-in user as the actor, e.g. identityOf(session), or use a policy that grants this action)'
+          : ' (the actor is not this subject in this namespace, and no policy grants it)';
+    return Promise.reject(new AccessDenied(`access denied: ${action}${hint}`));
   };
 
   const ctx: SessionContext = {
@@ -156,27 +173,40 @@ export function createContext(options: CloakroomOptions): SessionContext {
         onEventError(error);
       }
     },
-    authorize(action, actor, targetSubject) {
+    authorize(action, actor, target) {
       let answer: unknown;
       try {
         const request =
-          targetSubject === undefined
-            ? { action, actor }
-            : { action, actor, target: { subject: targetSubject } };
+          target === undefined ? { action, actor } : { action, actor, target: targetOf(target) };
         answer = policy.authorize(request);
       } catch {
-        return deny(action, actor, 'policy threw');
+        return deny(action, actor, 'policy threw', target);
       }
       // Synchronous policies (the default, role and address rules) cost no extra await on the hot path.
       if (answer instanceof Promise) {
         return answer.then(
-          (decision) => settle(action, actor, decision),
-          () => deny(action, actor, 'policy threw'),
+          (decision) => settle(action, actor, decision, target),
+          () => deny(action, actor, 'policy threw', target),
         );
       }
-      return settle(action, actor, answer);
+      return settle(action, actor, answer, target);
     },
-    async indexOf(subject) {
+    async indexOf(identity) {
+      const indexKey = await keys.indexKey();
+      let perKey = namespaceKeys.get(indexKey);
+      if (perKey === undefined) {
+        perKey = new Map();
+        namespaceKeys.set(indexKey, perKey);
+      }
+      const name = identity.issuer ?? '';
+      let key = perKey.get(name);
+      if (key === undefined) {
+        key = namespaceIndexKey(indexKey, tenant, identity.issuer);
+        perKey.set(name, key);
+      }
+      return subjectIndex(identity.subject, key);
+    },
+    async legacyIndexOf(subject) {
       return subjectIndex(subject, await keys.indexKey());
     },
     seal(id, subjectIdx, payload) {
@@ -285,14 +315,6 @@ function checkPlainClaims(claims: unknown): asserts claims is Record<string, unk
       );
     }
   }
-}
-
-/** Validates a subject: a non-empty string of at most 1024 characters. */
-export function checkSubject(subject: unknown): string {
-  if (typeof subject !== 'string' || subject.length === 0 || subject.length > 1024) {
-    throw new InvalidArgument('subject must be a non-empty string of at most 1024 characters');
-  }
-  return subject;
 }
 
 /** The record's expiry for a live payload. */

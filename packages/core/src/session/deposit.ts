@@ -65,7 +65,7 @@ export async function deposit(
   }
   const ticket = generateTicket();
   const id = sessionIdOf(ticket);
-  const subjectIndex = await ctx.indexOf(sub);
+  const subjectIndex = await ctx.indexOf({ subject: sub, issuer: issuer.issuer });
   const now = ctx.now();
   const abs = now + ctx.times.absolute;
   const payload: LivePayload = {

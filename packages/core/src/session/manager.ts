@@ -15,8 +15,10 @@ import {
 } from './operator';
 import type { KeySetStatus, KeyStatus } from '../keys/rotating/status';
 import { type RefreshResult, refreshSession } from './refresh';
-import { create, listSessions, resolve, revoke, revokeSession } from './operations';
-import { checkClaims, checkSubject, createContext } from './context';
+import { create, resolve, revoke } from './operations';
+import { listSessions, revokeSession, revokeSubject } from './by-subject';
+import { checkClaims, createContext } from './context';
+import type { SubjectInput } from '../contracts/identity';
 
 /** The session manager returned by {@link createCloakroom}. */
 export interface Cloakroom {
@@ -47,12 +49,23 @@ export interface Cloakroom {
   ): Promise<RefreshResult | null>;
   /** Revoke the session behind a ticket (logout). @returns whether a session was removed. */
   revoke(ticket: unknown, actor?: Actor): Promise<boolean>;
-  /** Revoke one session of `subject` by its id (e.g. "sign out that device"). */
-  revokeSession(subject: string, sessionId: string, actor?: Actor): Promise<boolean>;
-  /** Revoke every session of a subject. @returns how many were removed. */
-  revokeSubject(subject: string, actor?: Actor): Promise<number>;
-  /** Public metadata of a subject's live sessions. */
-  listSessions(subject: string, actor?: Actor): Promise<SessionInfo[]>;
+  /**
+   * Revoke one session of `subject` by its id (e.g. "sign out that device").
+   * A bare string is a subject of the app's own namespace; pass
+   * `{ subject, issuer }` (or `identityOf(session)`) for a deposited session's
+   * user (SEC-29). The default policy allows it when the actor is that same
+   * identity.
+   */
+  revokeSession(subject: SubjectInput, sessionId: string, actor?: Actor): Promise<boolean>;
+  /**
+   * Revoke every session of a subject (in its namespace, SEC-29).
+   * @returns how many sessions were removed, counted as `listSessions` counts
+   *   them (rotated predecessors still in their grace are removed too, and
+   *   counted in the `subject.revoked` event's `records`).
+   */
+  revokeSubject(subject: SubjectInput, actor?: Actor): Promise<number>;
+  /** Public metadata of a subject's live sessions (in its namespace, SEC-29). */
+  listSessions(subject: SubjectInput, actor?: Actor): Promise<SessionInfo[]>;
   /**
    * Verify an external identity provider's access token against one of the
    * `trustedIssuers` and keep it (with optional refresh and ID tokens) sealed
@@ -121,15 +134,7 @@ export function createCloakroom(options: CloakroomOptions): Cloakroom {
     },
     revoke: (ticket, actor) => revoke(ctx, ticket, actor),
     revokeSession: (subject, sessionId, actor) => revokeSession(ctx, subject, sessionId, actor),
-    revokeSubject: async (subject, actor) => {
-      ctx.ensureOpen();
-      checkSubject(subject);
-      await ctx.authorize('subject.revoke', actor, subject);
-      const subjectIndex = await ctx.indexOf(subject);
-      const count = await ctx.store.deleteBySubject(subjectIndex);
-      ctx.emit({ type: 'subject.revoked', subjectIndex, count });
-      return count;
-    },
+    revokeSubject: (subject, actor) => revokeSubject(ctx, subject, actor),
     listSessions: (subject, actor) => listSessions(ctx, subject, actor),
     deposit: (tokens, opts, actor) => deposit(ctx, tokens, opts, actor),
     replaceTokens: (ticket, tokens, actor) => replaceTokens(ctx, ticket, tokens, actor),

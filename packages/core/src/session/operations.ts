@@ -1,12 +1,13 @@
 // The session operations behind `createCloakroom`: create, resolve (with its
-// throttled touch), revoke, revokeSession, listSessions. Internal.
-import { InvalidArgument, isCloakroomError } from '../errors';
-import type { CreateOptions, CreatedSession, ResolvedSession, SessionInfo } from './types';
+// throttled touch), revoke. The subject-keyed ones are in by-subject.ts. Internal.
+import { InvalidArgument } from '../errors';
+import type { CreateOptions, CreatedSession, ResolvedSession } from './types';
 import type { Actor } from '../contracts/policy';
 import { revokeFamily } from './refresh';
 import { insertSession, isUsable, load, secretsOrReject } from './load';
-import { type SessionContext, checkClaims, checkSubject, liveExpiry, newFamily } from './context';
-import type { LivePayload, SessionPayload, SessionSecrets } from '../crypto/payload-format';
+import { type SessionContext, checkClaims, liveExpiry, newFamily } from './context';
+import { checkSubject } from './identity';
+import type { LivePayload, SessionSecrets } from '../crypto/payload-format';
 import type { SessionRecord } from '../contracts/store';
 import { generateTicket, sessionIdOf } from '../ticket/ticket';
 
@@ -27,7 +28,7 @@ export async function create(
   await ctx.authorize('session.create', actor);
   const ticket = generateTicket();
   const id = sessionIdOf(ticket);
-  const subjectIndex = await ctx.indexOf(subject);
+  const subjectIndex = await ctx.indexOf({ subject, issuer: undefined });
   const now = ctx.now();
   const abs = now + ctx.times.absolute;
   const idle = Math.min(now + ctx.times.idle, abs);
@@ -164,55 +165,4 @@ export async function revoke(
     count,
   });
   return count > 0;
-}
-
-export async function revokeSession(
-  ctx: SessionContext,
-  subject: string,
-  sessionId: string,
-  actor: Actor | undefined,
-): Promise<boolean> {
-  ctx.ensureOpen();
-  checkSubject(subject);
-  await ctx.authorize('session.revoke', actor, subject);
-  if (typeof sessionId !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(sessionId)) return false;
-  const subjectIndex = await ctx.indexOf(subject);
-  const record = await ctx.store.get(sessionId);
-  // Only a session of this subject: one user cannot revoke another's by id.
-  if (record === null || record.subject !== subjectIndex) return false;
-  const deleted = await ctx.store.delete(sessionId);
-  if (deleted) ctx.emit({ type: 'session.revoked', sessionId, subjectIndex, count: 1 });
-  return deleted;
-}
-
-export async function listSessions(
-  ctx: SessionContext,
-  subject: string,
-  actor: Actor | undefined,
-): Promise<SessionInfo[]> {
-  ctx.ensureOpen();
-  checkSubject(subject);
-  await ctx.authorize('session.list', actor, subject);
-  const records = await ctx.store.listBySubject(await ctx.indexOf(subject));
-  const now = ctx.now();
-  const out: SessionInfo[] = [];
-  for (const record of records) {
-    let payload: SessionPayload;
-    try {
-      payload = await ctx.open(record);
-    } catch (error) {
-      if (isCloakroomError(error) && error.code === 'ERR_DECRYPTION_FAILED') continue;
-      throw error;
-    }
-    if (payload.k !== 'live' || now >= liveExpiry(payload)) continue;
-    out.push({
-      sessionId: record.id,
-      createdAt: payload.created,
-      lastSeenAt: payload.seen,
-      expiresAt: liveExpiry(payload),
-      absoluteExpiresAt: payload.abs,
-      ...(payload.label === undefined ? {} : { label: payload.label }),
-    });
-  }
-  return out.sort((a, b) => b.lastSeenAt - a.lastSeenAt);
 }

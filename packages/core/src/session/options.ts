@@ -78,6 +78,18 @@ export interface CloakroomOptions {
   readonly claimProtection?: ClaimProtector;
   /** External issuers whose access tokens `deposit` accepts (see `trustedIssuer`). @default none */
   readonly trustedIssuers?: readonly TokenIssuer[];
+  /**
+   * The tenant this manager serves, when several tenants (or apps) share one
+   * store and index key: part of every subject's namespace (SEC-29), so
+   * tenant A's user `123` and tenant B's user `123` never reach each other's
+   * sessions through `listSessions`, `revokeSubject` or `revokeSession`.
+   * `[A-Za-z0-9._-]{1,64}`. It separates identities, not data: a manager
+   * still opens any record its keys open (a ticket from another tenant
+   * resolves if the keys are shared). Give each tenant its own keys, or its
+   * own store prefix or schema, to separate data too.
+   * @default none (one namespace per issuer, plus the app's own)
+   */
+  readonly tenant?: string;
   /** Clock skew tolerated when verifying tokens, in seconds. @default 5 */
   readonly clockToleranceSec?: number;
   /** Audit sink; events carry hashed ids only. */
@@ -167,6 +179,12 @@ export function checkShape(options: CloakroomOptions): void {
     (typeof options.typ !== 'string' || !/^[\w.+/-]{1,64}$/.test(options.typ))
   ) {
     throw new ConfigInvalid('typ must be a short media-type string such as "at+jwt"');
+  }
+  if (
+    options.tenant !== undefined &&
+    (typeof options.tenant !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(options.tenant))
+  ) {
+    throw new ConfigInvalid('tenant must match [A-Za-z0-9._-]{1,64}');
   }
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
     throw new ConfigInvalid('onEvent must be a function');
