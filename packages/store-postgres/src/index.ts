@@ -1,8 +1,9 @@
-export {
-  createPostgresStore,
-  type PostgresStore,
-  type PostgresStoreOptions,
-} from './postgres-store';
-export { createPostgresKeySetStore, type PostgresKeySetStoreOptions } from './key-set-store';
-export { migrate, migrationSql, grantSql, type MigrateResult } from './migrations';
-export { IDENTIFIER_PATTERN, type PostgresTableOptions } from './identifiers';
+export { createPostgresStore, type PostgresStore } from './session-store';
+export { createPostgresKeySetStore } from './key-set-store';
+export type {
+  PostgresKeySetStoreOptions,
+  PostgresStoreOptions,
+  PostgresTableOptions,
+} from './options';
+export { migrate, migrationSql, grantSql, type MigrateResult } from './postgres/migrations';
+export { IDENTIFIER_PATTERN } from './postgres/identifiers';

@@ -1,43 +1,28 @@
 import {
-  ConfigInvalid,
-  InvalidArgument,
+  assertKeySetName,
+  assertKeySetWrite,
   type KeySetEntry,
   type KeySetStore,
 } from '@cloakroom/core';
-import type { Pool } from 'pg';
-import { type PostgresTableOptions, resolveTables } from './identifiers';
-import { fromBytea, toBytea } from './records';
-import { createRunner } from './runner';
-import { bind, statement } from './session-sql';
-
-/**
- * Options for {@link createPostgresKeySetStore}.
- *
- * @example
- * ```ts
- * const options: PostgresKeySetStoreOptions = { pool, schema: 'auth' };
- * ```
- */
-export interface PostgresKeySetStoreOptions extends PostgresTableOptions {
-  /** A node-postgres pool you created; never ended by the store. */
-  readonly pool: Pool;
-  /**
-   * Upper bound on one call in milliseconds (connection wait plus statement);
-   * past it the call throws `StoreUnavailable`.
-   * @default 5000
-   */
-  readonly statementTimeoutMs?: number;
-}
-
-const KEY_SET_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+import { copyBytes, MAX_INT4, rowToKeySetEntry } from './codec';
+import { type PostgresKeySetStoreOptions, resolvePostgresKeySetStoreOptions } from './options';
+import { createRunner } from './postgres/runner';
+import { bind, keySetStatements } from './postgres/sql';
 
 /**
  * A {@link KeySetStore} over the key-set table that {@link migrate} creates,
  * so a fleet shares one rotating key set. Writes are compare-and-swap on the
  * version column: of concurrent writers with the same expected version,
- * exactly one gets `true`. Names outside `[A-Za-z0-9._-]{1,64}` throw
- * `ConfigInvalid`; a non-integer `expectedVersion` throws `InvalidArgument`;
- * backend failures throw `StoreUnavailable` with `cause`.
+ * exactly one gets `true`.
+ *
+ * Edge behaviour: a name outside `/^[A-Za-z0-9._-]{1,64}$/`, a document that
+ * is not a `Uint8Array` and an `expectedVersion` that is neither `null` nor a
+ * positive integer throw `InvalidArgument` (core's `assertKeySetName` and
+ * `assertKeySetWrite`, as on every store); an `expectedVersion` beyond the
+ * int4 column's range matches nothing and returns `false`. The document is
+ * copied when `write` is called. Backend failures throw `StoreUnavailable`
+ * with the driver error as `cause`. Options are checked when the store is
+ * built (`ConfigInvalid`).
  *
  * @example
  * ```ts
@@ -48,53 +33,31 @@ const KEY_SET_NAME = /^[A-Za-z0-9._-]{1,64}$/;
  * ```
  */
 export function createPostgresKeySetStore(options: PostgresKeySetStoreOptions): KeySetStore {
-  const tables = resolveTables(options);
-  if (!options.pool) throw new ConfigInvalid('createPostgresKeySetStore needs a pool');
-  const timeoutMs = options.statementTimeoutMs ?? 5000;
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
-    throw new ConfigInvalid('statementTimeoutMs must be a positive integer');
-  }
-  const runner = createRunner(options.pool, timeoutMs);
-  const t = tables.keySetsSql;
-  const read = statement(`SELECT version, document FROM ${t} WHERE name = $1`);
-  const create = statement(
-    `INSERT INTO ${t} (name, version, document) VALUES ($1, 1, $2::bytea) ON CONFLICT (name) DO NOTHING`,
-  );
-  const swap = statement(
-    `UPDATE ${t} SET version = version + 1, document = $2::bytea WHERE name = $1 AND version = $3::int4`,
-  );
-
-  const checkName = (name: string) => {
-    if (typeof name !== 'string' || !KEY_SET_NAME.test(name)) {
-      throw new ConfigInvalid(`key-set name must match ${KEY_SET_NAME}`);
-    }
-  };
+  const { tables, pool, timeoutMs } = resolvePostgresKeySetStoreOptions(options);
+  const runner = createRunner(pool, timeoutMs);
+  const sql = keySetStatements(tables.keySetsSql);
 
   return {
     name: 'postgres',
 
     async read(name): Promise<KeySetEntry | null> {
-      checkName(name);
-      const result = await runner.run((c) => c.query(bind(read, [name])));
+      assertKeySetName(name);
+      const result = await runner.run((c) => c.query(bind(sql.read, [name])));
       const row = result.rows[0];
-      return row ? { version: Number(row.version), document: fromBytea(row.document) } : null;
+      return row ? rowToKeySetEntry(row) : null;
     },
 
     async write(name, document, expectedVersion) {
-      checkName(name);
-      if (!(document instanceof Uint8Array))
-        throw new InvalidArgument('document must be a Uint8Array');
-      if (expectedVersion !== null && !Number.isInteger(expectedVersion)) {
-        throw new InvalidArgument('expectedVersion must be an integer or null');
-      }
-      if (expectedVersion !== null && (expectedVersion < 1 || expectedVersion >= 2_147_483_647)) {
-        return false;
-      }
+      assertKeySetName(name);
+      assertKeySetWrite(document, expectedVersion);
+      // No stored version reaches the column's maximum, so nothing can match it.
+      if (expectedVersion !== null && expectedVersion >= MAX_INT4) return false;
+      const bytes = copyBytes(document);
       const result = await runner.run((c) =>
         c.query(
           expectedVersion === null
-            ? bind(create, [name, toBytea(document)])
-            : bind(swap, [name, toBytea(document), expectedVersion]),
+            ? bind(sql.create, [name, bytes])
+            : bind(sql.swap, [name, bytes, expectedVersion]),
         ),
       );
       return result.rowCount === 1;

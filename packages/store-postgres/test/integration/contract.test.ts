@@ -218,7 +218,23 @@ describe('postgres store: contract edges', () => {
     expect(await caught(() => store.insert(live({ expiresAt: Number.NaN })))).toBeInstanceOf(
       InvalidArgument,
     );
-    expect(await caught(() => store.replace(live(), 0.5))).toBeInstanceOf(InvalidArgument);
+    // Every store answers a version that is not a positive integer the same way (core's assertRecordVersion).
+    for (const v of [0.5, 0, -1]) {
+      expect(await caught(() => store.replace(live(), v))).toBeInstanceOf(InvalidArgument);
+      expect(
+        await caught(() => store.rotate({ record: live(), expectedVersion: v }, live())),
+      ).toBeInstanceOf(InvalidArgument);
+    }
+    expect(await store.replace(live({ version: 2 }), 2 ** 31)).toBe(false);
+    for (const bad of [
+      live({ id: 'x'.repeat(42) }),
+      live({ subject: 'x'.repeat(44) }),
+      live({ version: 2 ** 31 }),
+    ]) {
+      expect(await caught(() => store.insert(bad))).toBeInstanceOf(InvalidArgument);
+    }
+    const realm = live({ payload: { [Symbol.toStringTag]: 'Uint8Array' } as never });
+    expect(await caught(() => store.insert(realm))).toBeInstanceOf(InvalidArgument);
   });
 
   it('rejects a missing pool and bad option values with ConfigInvalid', () => {
@@ -239,13 +255,65 @@ describe('postgres store: contract edges', () => {
     expect(await caught(() => s.get(randomId()))).toBeInstanceOf(ConfigInvalid);
   });
 
-  it('close is idempotent, never ends a caller pool, and later calls throw Closed', async () => {
+  it('close is idempotent, never ends a caller pool, and every later call throws Closed', async () => {
     const pool = world.pool({ max: 1 });
     const s = createPostgresStore({ pool, ...world.tables });
+    const rec = live();
     await s.close();
     await s.close();
-    expect(await caught(() => s.get(randomId()))).toBeInstanceOf(Closed);
+    const calls: Array<() => Promise<unknown>> = [
+      () => s.insert(rec),
+      () => s.get(rec.id),
+      () => s.replace({ ...rec, version: 2 }, 1),
+      () => s.rotate({ record: { ...rec, version: 2 }, expectedVersion: 1 }, live()),
+      () => s.delete(rec.id),
+      () => s.deleteBySubject(rec.subject),
+      () => s.listBySubject(rec.subject),
+      () => s.scan({ limit: 1 }),
+      () => s.sweep(clock.now()),
+    ];
+    for (const call of calls) expect(await caught(call)).toBeInstanceOf(Closed);
     expect((await pool.query('SELECT 1 AS one')).rows[0].one).toBe(1);
+  });
+
+  it('takes its copy of a payload when called: a buffer reused at once cannot change what is written', async () => {
+    const original = Uint8Array.from([1, 2, 3, 4]);
+    const payload = original.slice();
+    const rec = live({ payload });
+    const inserting = store.insert(rec);
+    payload.fill(0xee);
+    await inserting;
+    expect((await store.get(rec.id))?.payload).toEqual(original);
+
+    const next = live({ payload: original.slice() });
+    const v2 = { ...rec, version: 2, payload: original.slice() };
+    const rotating = store.rotate({ record: v2, expectedVersion: 1 }, next);
+    v2.payload.fill(0xdd);
+    next.payload.fill(0xcc);
+    expect(await rotating).toBe(true);
+    expect((await store.get(rec.id))?.payload).toEqual(original);
+    expect((await store.get(next.id))?.payload).toEqual(original);
+
+    const v3 = { ...rec, version: 3, payload: original.slice() };
+    const replacing = store.replace(v3, 2);
+    v3.payload.fill(0xbb);
+    expect(await replacing).toBe(true);
+    expect((await store.get(rec.id))?.payload).toEqual(original);
+  });
+
+  it('a malformed id or subject is answered as missing without reaching the database', async () => {
+    const untouchable = {
+      connect: () => {
+        throw new Error('no query may run for a malformed id');
+      },
+    } as unknown as import('pg').Pool;
+    const s = createPostgresStore({ pool: untouchable, ...world.tables });
+    for (const id of ['x'.repeat(42), 'x'.repeat(44), `${'x'.repeat(42)}/`, '', 7]) {
+      expect(await s.get(id as string)).toBeNull();
+      expect(await s.delete(id as string)).toBe(false);
+      expect(await s.listBySubject(id as string)).toEqual([]);
+      expect(await s.deleteBySubject(id as string)).toBe(0);
+    }
   });
 
   it('a connectionString store ends only its own pool on close', async () => {
@@ -327,12 +395,34 @@ describe('postgres store: scan', () => {
     await s.close();
   });
 
-  it('rejects forged cursors and non-positive limits with InvalidArgument', async () => {
-    for (const cursor of ['', 'abc', 'pg1.%%%', "pg1.' OR 1=1 --"]) {
-      expect(await caught(() => store.scan({ cursor, limit: 5 }))).toBeInstanceOf(InvalidArgument);
+  it('rejects forged cursors and limits that are not positive safe integers with InvalidArgument', async () => {
+    for (const cursor of ['', 'abc', 'pg1.%%%', "pg1.' OR 1=1 --", 'pg1.', 5, null]) {
+      expect(await caught(() => store.scan({ cursor: cursor as string, limit: 5 }))).toBeInstanceOf(
+        InvalidArgument,
+      );
     }
-    for (const limit of [0, -1, 1.5, Number.NaN]) {
-      expect(await caught(() => store.scan({ limit }))).toBeInstanceOf(InvalidArgument);
+    for (const limit of [0, -1, 1.5, Number.NaN, 2 ** 53, Number.POSITIVE_INFINITY, '5']) {
+      expect(await caught(() => store.scan({ limit: limit as number }))).toBeInstanceOf(
+        InvalidArgument,
+      );
     }
+  });
+
+  it('a genuine cursor altered in any one character is rejected, not resumed elsewhere', async () => {
+    for (let i = 0; i < 6; i++) await store.insert(live());
+    const page = await store.scan({ limit: 2 });
+    const cursor = page.cursor as string;
+    expect(cursor).toBeDefined();
+    const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.';
+    for (let at = 0; at < cursor.length; at++) {
+      for (const c of alphabet) {
+        if (c === cursor[at]) continue;
+        const altered = cursor.slice(0, at) + c + cursor.slice(at + 1);
+        expect(await caught(() => store.scan({ cursor: altered, limit: 2 }))).toBeInstanceOf(
+          InvalidArgument,
+        );
+      }
+    }
+    expect((await store.scan({ cursor, limit: 2 })).records.length).toBeGreaterThan(0);
   });
 });

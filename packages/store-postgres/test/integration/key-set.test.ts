@@ -1,4 +1,4 @@
-import { ConfigInvalid, InvalidArgument } from '@cloakroom/core';
+import { InvalidArgument } from '@cloakroom/core';
 import { createPostgresKeySetStore } from '@cloakroom/store-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caught, createWorld, type PgWorld } from './pg-harness';
@@ -22,7 +22,10 @@ describe('postgres key-set store', () => {
     expect(await ks.read('default')).toEqual({ version: 1, document: new Uint8Array([1, 2]) });
     expect(await ks.write('default', new Uint8Array([3]), 2)).toBe(false);
     expect(await ks.write('default', new Uint8Array([3]), 1)).toBe(true);
-    expect(await ks.write('default', new Uint8Array([4]), 0)).toBe(false);
+    expect(await caught(() => ks.write('default', new Uint8Array([4]), 0))).toBeInstanceOf(
+      InvalidArgument,
+    );
+    expect(await ks.write('default', new Uint8Array([4]), 2 ** 31)).toBe(false);
     const entry = await ks.read('default');
     expect(entry).toEqual({ version: 2, document: new Uint8Array([3]) });
     entry!.document[0] = 77;
@@ -38,13 +41,30 @@ describe('postgres key-set store', () => {
     expect((await ks.read('other'))?.document).toEqual(new Uint8Array(0));
   });
 
-  it('refuses names outside [A-Za-z0-9._-]{1,64} and non-integer versions', async () => {
+  it('refuses names outside [A-Za-z0-9._-]{1,64} with InvalidArgument, as every store does, and bad write arguments', async () => {
     const ks = createPostgresKeySetStore({ pool: world.admin, ...world.tables });
-    for (const name of ['', 'a/b', "x'; DROP", 'a'.repeat(65), '\0']) {
-      expect(await caught(() => ks.read(name))).toBeInstanceOf(ConfigInvalid);
+    for (const name of ['', 'a/b', "x'; DROP", 'a'.repeat(65), '\0', 7]) {
+      expect(await caught(() => ks.read(name as string))).toBeInstanceOf(InvalidArgument);
+      expect(await caught(() => ks.write(name as string, new Uint8Array(), null))).toBeInstanceOf(
+        InvalidArgument,
+      );
     }
     expect(await caught(() => ks.write('x', new Uint8Array(), 1.5))).toBeInstanceOf(
       InvalidArgument,
     );
+    const spoofed = { [Symbol.toStringTag]: 'Uint8Array', length: 0 };
+    expect(await caught(() => ks.write('x', spoofed as never, null))).toBeInstanceOf(
+      InvalidArgument,
+    );
+    expect(await ks.read('x')).toBeNull();
+  });
+
+  it('takes its copy of a document when write is called', async () => {
+    const ks = createPostgresKeySetStore({ pool: world.admin, ...world.tables });
+    const document = Uint8Array.from([5, 6, 7]);
+    const writing = ks.write('copied', document, null);
+    document.fill(0);
+    expect(await writing).toBe(true);
+    expect((await ks.read('copied'))?.document).toEqual(Uint8Array.from([5, 6, 7]));
   });
 });

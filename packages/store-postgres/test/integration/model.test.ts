@@ -29,7 +29,7 @@ describe('postgres store: model-based property', () => {
       fc.record({
         kind: fc.constant('replace' as const),
         i: fc.nat(3),
-        v: fc.integer({ min: 0, max: 3 }),
+        v: fc.integer({ min: 1, max: 3 }),
         ttl: fc.integer({ min: 1, max: 50 }),
       }),
       fc.record({ kind: fc.constant('delete' as const), i: fc.nat(3) }),

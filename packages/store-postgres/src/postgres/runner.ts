@@ -1,10 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import {
-  DeadlineExceeded,
-  isRetryable,
-  leavesConnectionUsable,
-  toStoreError,
-} from './driver-errors';
+import { DeadlineExceeded, isRetryable, leavesConnectionUsable, toStoreError } from '../errors';
 
 /** Runs work on one pooled connection within a deadline. Internal. */
 export interface Runner {

@@ -1,6 +1,6 @@
 import { StoreConflict, StoreUnavailable } from '@cloakroom/core';
 import { describe, expect, it } from 'vitest';
-import { DeadlineExceeded, leavesConnectionUsable, toStoreError } from '../src/driver-errors';
+import { DeadlineExceeded, leavesConnectionUsable, toStoreError } from '../src/errors';
 
 // An internal module, tested directly (unit, no network); the same mapping is
 // exercised against the real server in test/integration/faults.test.ts.

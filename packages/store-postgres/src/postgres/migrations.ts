@@ -1,13 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
-import { toStoreError } from './driver-errors';
-import {
-  checkIdentifier,
-  indexName,
-  type PostgresTableOptions,
-  quoteIdentifier,
-  resolveTables,
-  type Tables,
-} from './identifiers';
+import { toStoreError } from '../errors';
+import { type PostgresTableOptions, resolveTables, type Tables } from '../options';
+import { checkIdentifier, indexName, quoteIdentifier } from './identifiers';
 
 /** One schema change. Statements must be idempotent (`IF NOT EXISTS`), so the printed SQL can be re-run. */
 interface Migration {

@@ -1,64 +1,23 @@
 import {
+  assertRecordVersion,
+  assertSessionRecord,
   Closed,
   ConfigInvalid,
   InvalidArgument,
+  isStoreKey,
   type ScanOptions,
   type ScanPage,
-  type SessionRecord,
   type SessionStore,
   StoreConflict,
   type StoreCapabilities,
 } from '@cloakroom/core';
 import pg, { type Pool, type PoolConfig } from 'pg';
-import { type PostgresTableOptions, resolveTables } from './identifiers';
-import { checkExpectedVersion, checkRecord, isStorableText, rowToRecord, toBytea } from './records';
-import { sqlState } from './driver-errors';
-import { createRunner } from './runner';
+import { MAX_INT4, type RecordParams, recordParams, rowToRecord } from './codec';
+import { sqlState } from './errors';
+import { type PostgresStoreOptions, resolvePostgresStoreOptions } from './options';
+import { createRunner } from './postgres/runner';
+import { bind, sessionStatements } from './postgres/sql';
 import { decodeCursor, encodeCursor } from './scan-cursor';
-import { bind, sessionStatements } from './session-sql';
-
-/**
- * Options for {@link createPostgresStore}. Give exactly one of `pool` and
- * `connectionString`; names are validated as for {@link PostgresTableOptions}.
- *
- * @example
- * ```ts
- * const options: PostgresStoreOptions = { pool, schema: 'auth', statementTimeoutMs: 2000 };
- * ```
- */
-export interface PostgresStoreOptions extends PostgresTableOptions {
-  /**
-   * A node-postgres pool you created (with your TLS, `max`,
-   * `connectionTimeoutMillis`...). The store never ends it. Give the pool an
-   * `'error'` listener: pg emits idle-connection errors there.
-   */
-  readonly pool?: Pool;
-  /**
-   * Convenience: the store creates its own pool from this URL (with
-   * `connectionTimeoutMillis` = `statementTimeoutMs`) and ends it on `close()`.
-   */
-  readonly connectionString?: string;
-  /** Passed through to the pool the store creates from `connectionString` (TLS settings). */
-  readonly ssl?: PoolConfig['ssl'];
-  /**
-   * Upper bound on one store call, in milliseconds: waiting for a pooled
-   * connection plus running its statements. Past it the call throws
-   * `StoreUnavailable` and the connection is discarded (which also rolls back
-   * any open transaction on the server).
-   * @default 5000
-   */
-  readonly statementTimeoutMs?: number;
-  /**
-   * Rows deleted per statement by `sweep`, so no statement holds many locks for long.
-   * @default 1000
-   */
-  readonly sweepBatchSize?: number;
-  /**
-   * Epoch-ms clock deciding what has expired; pass the manager's clock so both agree.
-   * @default Date.now
-   */
-  readonly clock?: () => number;
-}
 
 /**
  * A {@link SessionStore} over PostgreSQL, with `sweep` always present.
@@ -77,13 +36,6 @@ export interface PostgresStore extends SessionStore {
 }
 
 const MAX_SCAN_PAGE = 1000;
-
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (!Number.isSafeInteger(v) || v < 1)
-    throw new ConfigInvalid(`${name} must be a positive integer`);
-  return v;
-}
 
 /**
  * Creates a session store over a node-postgres pool. Run {@link migrate}
@@ -108,33 +60,22 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
  * ```
  */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
-  const tables = resolveTables(options);
-  const timeoutMs = positiveInteger('statementTimeoutMs', options.statementTimeoutMs, 5000);
-  const batchSize = positiveInteger('sweepBatchSize', options.sweepBatchSize, 1000);
-  const clock = options.clock ?? Date.now;
-  if (typeof clock !== 'function') throw new ConfigInvalid('clock must be a function');
+  const { tables, source, timeoutMs, batchSize, clock } = resolvePostgresStoreOptions(options);
 
   let pool: Pool;
   let ownsPool = false;
-  if (options.pool && options.connectionString !== undefined) {
-    throw new ConfigInvalid(
-      'give createPostgresStore either a pool or a connectionString, not both',
-    );
-  }
-  if (options.pool) {
-    pool = options.pool;
-  } else if (typeof options.connectionString === 'string' && options.connectionString !== '') {
+  if ('pool' in source) {
+    pool = source.pool;
+  } else {
     const config: PoolConfig = {
-      connectionString: options.connectionString,
+      connectionString: source.connectionString,
       connectionTimeoutMillis: timeoutMs,
     };
-    if (options.ssl !== undefined) config.ssl = options.ssl;
+    if (source.ssl !== undefined) config.ssl = source.ssl;
     pool = new pg.Pool(config);
     // An idle connection dropping is reported here; the next call reconnects or throws StoreUnavailable.
     pool.on('error', () => {});
     ownsPool = true;
-  } else {
-    throw new ConfigInvalid('createPostgresStore needs a pool or a connectionString');
   }
 
   const runner = createRunner(pool, timeoutMs);
@@ -156,17 +97,16 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
     async insert(record) {
       open();
-      checkRecord(record, 'record');
-      const written = await runner.run((c) =>
-        c.query(bind(sql.insert, insertValues(record, now()))),
-      );
+      assertSessionRecord(record);
+      const params = recordParams(record, 'record');
+      const written = await runner.run((c) => c.query(bind(sql.insert, [...params, now()])));
       if (written.rowCount !== 1)
         throw new StoreConflict('a live record with this id already exists');
     },
 
     async get(id) {
       open();
-      if (!isStorableText(id)) return null;
+      if (!isStoreKey(id)) return null;
       const result = await runner.run((c) => c.query(bind(sql.get, [id, now()])));
       const row = result.rows[0];
       return row ? rowToRecord(row) : null;
@@ -174,36 +114,42 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
     async replace(record, expectedVersion) {
       open();
-      checkRecord(record, 'record');
-      if (!checkExpectedVersion(expectedVersion)) return false;
+      assertSessionRecord(record);
+      assertRecordVersion(expectedVersion, 'expectedVersion');
+      const params = recordParams(record, 'record');
+      // No stored version exceeds the column's range.
+      if (expectedVersion > MAX_INT4) return false;
       const result = await runner.run((c) =>
-        c.query(bind(sql.replace, replaceValues(record, expectedVersion, now()))),
+        c.query(bind(sql.replace, replaceValues(params, expectedVersion, now()))),
       );
       return result.rowCount === 1;
     },
 
     async rotate(old, next) {
       open();
-      if (old === null || typeof old !== 'object')
-        throw new InvalidArgument('old must be an object');
-      checkRecord(old.record, 'old.record');
-      checkRecord(next, 'next');
-      if (!checkExpectedVersion(old.expectedVersion)) return false;
-      if (next.id === old.record.id) {
+      if (old === null || typeof old !== 'object') {
+        throw new InvalidArgument('old must be { record, expectedVersion }');
+      }
+      assertSessionRecord(old.record, 'old.record');
+      assertRecordVersion(old.expectedVersion, 'old.expectedVersion');
+      assertSessionRecord(next, 'next');
+      const oldParams = recordParams(old.record, 'old.record');
+      const nextParams = recordParams(next, 'next');
+      const expected = old.expectedVersion;
+      if (expected > MAX_INT4) return false;
+      if (nextParams[0] === oldParams[0]) {
         // Rotating a record onto its own id: the swap would succeed and the
         // insert then meet the live row it just wrote, so the answer is a
         // conflict when the swap could happen and `false` otherwise; nothing changes.
         const live = await runner.run((c) =>
-          c.query(bind(sql.liveAt, [old.record.id, old.expectedVersion, now()])),
+          c.query(bind(sql.liveAt, [oldParams[0], expected, now()])),
         );
         if (live.rowCount === 1)
           throw new StoreConflict('a live record with the next id already exists');
         return false;
       }
       return runner.run(async (c) => {
-        const at = now();
-        const values = replaceValues(old.record, old.expectedVersion, at);
-        values.push(next.id, next.subject, next.expiresAt, next.version, toBytea(next.payload));
+        const values = [...replaceValues(oldParams, expected, now()), ...nextParams];
         try {
           const result = await c.query(bind(sql.rotate, values));
           return result.rows[0]?.rotated === 1;
@@ -218,21 +164,21 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
     async delete(id) {
       open();
-      if (!isStorableText(id)) return false;
+      if (!isStoreKey(id)) return false;
       const result = await runner.run((c) => c.query(bind(sql.delete, [id, now()])));
       return (result.rows[0]?.n ?? 0) > 0;
     },
 
     async deleteBySubject(subject) {
       open();
-      if (!isStorableText(subject)) return 0;
+      if (!isStoreKey(subject)) return 0;
       const result = await runner.run((c) => c.query(bind(sql.deleteBySubject, [subject, now()])));
       return Number(result.rows[0]?.n ?? 0);
     },
 
     async listBySubject(subject) {
       open();
-      if (!isStorableText(subject)) return [];
+      if (!isStoreKey(subject)) return [];
       const result = await runner.run((c) => c.query(bind(sql.listBySubject, [subject, now()])));
       return result.rows.map(rowToRecord);
     },
@@ -281,18 +227,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   };
 }
 
-function insertValues(record: SessionRecord, at: number): unknown[] {
-  return [record.id, record.subject, record.expiresAt, record.version, toBytea(record.payload), at];
-}
-
-function replaceValues(record: SessionRecord, expectedVersion: number, at: number): unknown[] {
-  return [
-    record.id,
-    expectedVersion,
-    record.subject,
-    record.expiresAt,
-    record.version,
-    toBytea(record.payload),
-    at,
-  ];
+/** Parameters of the replace statement (and the first seven of rotate's); see postgres/sql.ts. */
+function replaceValues(params: RecordParams, expectedVersion: number, at: number): unknown[] {
+  const [id, subject, expiresAt, version, payload] = params;
+  return [id, expectedVersion, subject, expiresAt, version, payload, at];
 }

@@ -111,3 +111,21 @@ export function sessionStatements(table: string) {
     ),
   };
 }
+
+/** Every statement the key-set store runs. */
+export function keySetStatements(table: string) {
+  return {
+    /** $1 name. */
+    read: statement(`SELECT version, document FROM ${table} WHERE name = $1`),
+    /** $1 name, $2 document. One row when created, none when the name exists. */
+    create: statement(
+      `INSERT INTO ${table} (name, version, document) VALUES ($1, 1, $2::bytea)` +
+        ' ON CONFLICT (name) DO NOTHING',
+    ),
+    /** $1 name, $2 document, $3 expectedVersion. One row when swapped. */
+    swap: statement(
+      `UPDATE ${table} SET version = version + 1, document = $2::bytea` +
+        ' WHERE name = $1 AND version = $3::int4',
+    ),
+  };
+}
