@@ -61,7 +61,11 @@ export {
   type RolePolicyOptions,
   type IpAllowlistOptions,
 } from './policy/policies';
-export { clientAddress, type AddressSource } from './policy/client-address';
+export {
+  clientAddress,
+  type AddressSource,
+  type ClientAddressOptions,
+} from './policy/client-address';
 export { jsonLinesSink, loggerSink, type AuditLogger } from './audit/audit-sink';
 export type { DepositTokens, TokenIssuer } from './contracts/token-issuer';
 export {

@@ -50,7 +50,8 @@ describe('SEC-26 CIDR matching', () => {
     expect(matches(['2001:db8::/32'], '2001:db8:0:0:0:0:0:1').allow).toBe(true);
     expect(matches(['2001:db8::/32'], '2001:db9::1').allow).toBe(false);
     expect(matches(['::1/128'], '::1').allow).toBe(true);
-    expect(matches(['fe80::/10'], 'fe80::1%eth0').allow).toBe(true);
+    // SEC-30: a zone id makes the text ambiguous across links: it matches no rule.
+    expect(matches(['fe80::/10'], 'fe80::1%eth0').allow).toBe(false);
     // 0.0.0.0/0 is every IPv4 address, not every IPv6 one.
     expect(matches(['0.0.0.0/0'], '203.0.113.9').allow).toBe(true);
     expect(matches(['0.0.0.0/0'], '2001:db8::1').allow).toBe(false);
@@ -134,11 +135,12 @@ describe('SEC-26 client address behind proxies', () => {
     expect(addressOf({ remoteAddress: '::1', forwardedFor: '2001:db8::9' })).toBe('2001:db8::9');
   });
 
-  it('SEC-26 a malformed hop stops the walk at the last trusted address', () => {
-    expect(addressOf({ remoteAddress: '10.0.0.5', forwardedFor: 'garbage, 10.0.0.6' })).toBe(
-      '10.0.0.6',
-    );
-    expect(addressOf({ remoteAddress: '10.0.0.5', forwardedFor: '' })).toBe('10.0.0.5');
+  it('SEC-30 a malformed hop, or a trusted peer with no hop, gives unknown, never a trusted address', () => {
+    expect(
+      addressOf({ remoteAddress: '10.0.0.5', forwardedFor: 'garbage, 10.0.0.6' }),
+    ).toBeUndefined();
+    expect(addressOf({ remoteAddress: '10.0.0.5', forwardedFor: '' })).toBeUndefined();
+    expect(addressOf({ remoteAddress: '10.0.0.5' })).toBeUndefined();
     expect(addressOf({ remoteAddress: 'nonsense' })).toBeUndefined();
   });
 

@@ -47,14 +47,15 @@ function parseV6(text: string): bigint | undefined {
 }
 
 /**
- * Parse an IPv4 or IPv6 address (a `%zone` suffix is ignored) into the
- * 128-bit space; `undefined` when it is not an address.
+ * Parse an IPv4 or IPv6 address (bare, or IPv6 in brackets) into the 128-bit
+ * space; `undefined` when it is not an address. An address with a zone id
+ * (`fe80::1%eth0`, `10.0.0.1%eth0`) is not one: the same text names different
+ * hosts on different links, so no rule may match it (SEC-30).
  */
 export function parseIp(text: unknown): bigint | undefined {
   if (typeof text !== 'string' || text.length === 0 || text.length > 64) return undefined;
-  const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
-  const zone = bare.indexOf('%');
-  const addr = zone === -1 ? bare : bare.slice(0, zone);
+  const addr = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+  if (addr.includes('%')) return undefined;
   if (addr.includes(':')) return parseV6(addr);
   const v4 = parseV4(addr);
   return v4 === undefined ? undefined : V4_MAPPED_PREFIX | v4;
