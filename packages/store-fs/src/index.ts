@@ -1,3 +1,8 @@
-export { createFsStore, type FsStore, type FsStoreOptions } from './fs-store';
-export { createFsKeySetStore, type FsKeySetStoreOptions } from './fs-key-set-store';
-export type { FsCommonOptions, FsDurability } from './options';
+export { createFsKeySetStore } from './key-set-store';
+export type {
+  FsCommonOptions,
+  FsDurability,
+  FsKeySetStoreOptions,
+  FsStoreOptions,
+} from './options';
+export { createFsStore, type FsStore } from './session-store';

@@ -48,13 +48,63 @@ export interface FsCommonOptions {
   readonly staleLockMs?: number;
 }
 
-/** Validated options with defaults filled in. */
+/**
+ * Options for {@link createFsStore}; see {@link FsCommonOptions} for `dir`,
+ * `durability`, `lockTimeoutMs` and `staleLockMs`.
+ *
+ * @example
+ * ```ts
+ * let now = Date.now();
+ * const store = createFsStore({ dir: testDir, clock: () => now }); // tests move `now`
+ * ```
+ */
+export interface FsStoreOptions extends FsCommonOptions {
+  /**
+   * Source of "now" (epoch ms) for expiry checks. Lock and temp-file ages
+   * always use the real clock, since they are compared with other processes.
+   * @default Date.now
+   */
+  readonly clock?: () => number;
+  /**
+   * Largest payload accepted by `insert`, `replace` and `rotate`
+   * (`InvalidArgument` above it). Record files larger than this plus the
+   * header are treated as corrupt and never read into memory.
+   * @default 1048576 (1 MiB)
+   */
+  readonly maxPayloadBytes?: number;
+  /**
+   * How many files `sweep` examines at once before yielding to the event loop.
+   * @default 256
+   */
+  readonly sweepBatchSize?: number;
+}
+
+/**
+ * Options for {@link createFsKeySetStore}: the common ones (`dir`,
+ * `durability`, `lockTimeoutMs`, `staleLockMs`).
+ *
+ * @example
+ * ```ts
+ * const keySets = createFsKeySetStore({ dir: '/var/lib/myapp/cloakroom' });
+ * ```
+ */
+export interface FsKeySetStoreOptions extends FsCommonOptions {}
+
+/** Validated common options with defaults filled in. */
 export interface ResolvedCommon {
   readonly dir: string;
   readonly durable: boolean;
   readonly lock: { readonly timeoutMs: number; readonly staleMs: number };
 }
 
+/** Validated session-store options with defaults filled in. */
+export interface ResolvedStoreOptions extends ResolvedCommon {
+  readonly clock: () => number;
+  readonly maxPayloadBytes: number;
+  readonly sweepBatchSize: number;
+}
+
+/** @throws ConfigInvalid naming the option at fault. */
 export function resolveCommon(options: FsCommonOptions): ResolvedCommon {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigInvalid('fs store: options object is required');
@@ -76,8 +126,21 @@ export function resolveCommon(options: FsCommonOptions): ResolvedCommon {
   };
 }
 
-/** Validate an optional positive integer option. */
-export function positiveInt(name: string, value: number | undefined, fallback: number): number {
+/** @throws ConfigInvalid naming the option at fault. */
+export function resolveStoreOptions(options: FsStoreOptions): ResolvedStoreOptions {
+  const common = resolveCommon(options);
+  if (options.clock !== undefined && typeof options.clock !== 'function') {
+    throw new ConfigInvalid('fs store: `clock` must be a function');
+  }
+  return {
+    ...common,
+    clock: options.clock ?? Date.now,
+    maxPayloadBytes: positiveInt('maxPayloadBytes', options.maxPayloadBytes, 1024 * 1024),
+    sweepBatchSize: positiveInt('sweepBatchSize', options.sweepBatchSize, 256),
+  };
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value <= 0) {
     throw new ConfigInvalid(`fs store: \`${name}\` must be a positive integer`);

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { SessionRecord } from '@cloakroom/core';
 import { createFsStore } from '@cloakroom/store-fs';
 import { describe, expect, it } from 'vitest';
-import { decodeRecord } from '../src/record-codec';
+import { decodeRecord } from '../src/codec';
 import { type Child, spawnFixture } from './child';
 import { CHAINS, chainId, REPLACE_IDS, recordAt } from './fixtures/shared';
 import { tempDir, walk } from './helpers';

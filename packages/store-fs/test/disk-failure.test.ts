@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { StoreUnavailable } from '@cloakroom/core';
 import { createFsStore } from '@cloakroom/store-fs';
 import { describe, expect, it } from 'vitest';
-import { createFsKeySetStoreWithIo } from '../src/fs-key-set-store';
-import { createFsStoreWithIo } from '../src/fs-store';
-import type { Io } from '../src/io';
+import { createFsKeySetStoreWithIo } from '../src/key-set-store';
+import { createFsStoreWithIo } from '../src/session-store';
+import type { Io } from '../src/fs/io';
 import { fakeClock, rec, tempDir, walk } from './helpers';
 
 /** A record's temp file (not a lock's). */

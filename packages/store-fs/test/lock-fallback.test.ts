@@ -3,9 +3,9 @@
 // into place, and compare-and-swap still holds.
 import * as fsp from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resetLockKind } from '../src/file-lock';
-import { createFsStoreWithIo } from '../src/fs-store';
-import type { Io } from '../src/io';
+import { resetLockKind } from '../src/fs/file-lock';
+import { createFsStoreWithIo } from '../src/session-store';
+import type { Io } from '../src/fs/io';
 import { fakeClock, rec, tempDir, walk } from './helpers';
 
 /** The real file system, except that `symlink` fails with `code`; counts `link` calls. */

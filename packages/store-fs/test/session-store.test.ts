@@ -209,12 +209,80 @@ describe('fs store: session contract', () => {
     expect(await store.sweep(clock.now + 1)).toBe(20);
   });
 
-  it('every call after close throws Closed; close is idempotent', async () => {
+  it('every method after close rejects with Closed; close is idempotent', async () => {
     const { clock, store } = await setup();
+    const r = rec(clock);
+    await store.insert(r);
     await store.close();
     await store.close();
-    await expect(store.get(key())).rejects.toBeInstanceOf(Closed);
-    await expect(store.insert(rec(clock))).rejects.toBeInstanceOf(Closed);
+    const calls: (() => Promise<unknown>)[] = [
+      () => store.get(r.id),
+      () => store.insert(rec(clock)),
+      () => store.replace({ ...r, version: 2 }, 1),
+      () => store.rotate({ record: { ...r, version: 2 }, expectedVersion: 1 }, rec(clock)),
+      () => store.delete(r.id),
+      () => store.deleteBySubject(r.subject),
+      () => store.listBySubject(r.subject),
+      () => store.scan({ limit: 1 }),
+      () => store.sweep(clock.now),
+    ];
+    for (const call of calls) await expect(call()).rejects.toBeInstanceOf(Closed);
+  });
+
+  it('scan rejects a cursor it did not issue (made up, altered, another directory, wrong type) with InvalidArgument', async () => {
+    const { clock, store } = await setup({ durability: 'none' });
+    for (let i = 0; i < 4; i++) await store.insert(rec(clock));
+    const page = await store.scan({ limit: 1 });
+    const cursor = page.cursor!;
+    expect(typeof cursor).toBe('string');
+    // The genuine cursor resumes, also in another store over the same directory (a new process).
+    expect((await store.scan({ limit: 10, cursor })).records).toHaveLength(3);
+    const again = createFsStore({ dir: store.dir, clock });
+    expect((await again.scan({ limit: 10, cursor })).records).toHaveLength(3);
+    const other = await setup();
+    await other.store.insert(rec(clock));
+    await other.store.insert(rec(clock));
+    const foreign = (await other.store.scan({ limit: 1 })).cursor!;
+    const last = cursor.at(-1) === 'A' ? 'B' : 'A';
+    const idAt = cursor.indexOf('.') + 1;
+    const forged = [
+      key(), // a bare id: what earlier versions issued, and what a guess looks like
+      `${cursor.slice(0, -1)}${last}`, // tag altered
+      `${cursor.slice(0, idAt)}${cursor[idAt] === 'A' ? 'B' : 'A'}${cursor.slice(idAt + 1)}`, // id altered
+      foreign,
+      '',
+      '../etc',
+      5,
+      null,
+      {},
+    ];
+    for (const bad of forged) {
+      await expect(store.scan({ limit: 1, cursor: bad as never })).rejects.toBeInstanceOf(
+        InvalidArgument,
+      );
+    }
+  });
+
+  it('takes its copy of a record when the method is called: later changes to the payload never reach the disk', async () => {
+    const { clock, store } = await setup();
+    const r = rec(clock, { payload: new Uint8Array([1, 2, 3]) });
+    const inserted = store.insert(r);
+    r.payload[0] = 9;
+    await inserted;
+    expect((await store.get(r.id))?.payload).toEqual(new Uint8Array([1, 2, 3]));
+    const v2 = { ...r, version: 2, payload: new Uint8Array([4, 5, 6]) };
+    const replaced = store.replace(v2, 1);
+    v2.payload[0] = 9;
+    expect(await replaced).toBe(true);
+    expect((await store.get(r.id))?.payload).toEqual(new Uint8Array([4, 5, 6]));
+    const tomb = { ...v2, version: 3, payload: new Uint8Array([7]) };
+    const next = rec(clock, { payload: new Uint8Array([8]) });
+    const rotated = store.rotate({ record: tomb, expectedVersion: 2 }, next);
+    tomb.payload[0] = 9;
+    next.payload[0] = 9;
+    expect(await rotated).toBe(true);
+    expect((await store.get(r.id))?.payload).toEqual(new Uint8Array([7]));
+    expect((await store.get(next.id))?.payload).toEqual(new Uint8Array([8]));
   });
 
   it('rejects invalid records and options', async () => {
@@ -313,6 +381,7 @@ describe('fs store: at rest', () => {
     const files = (await walk(dir)).map((f) => f.slice(dir.length));
     expect(files.sort()).toEqual(
       [
+        '/cursor.key',
         `/s/${r.id.slice(0, 2)}/${r.id}.rec`,
         `/x/${r.subject.slice(0, 2)}/${r.subject}/${r.id}`,
       ].sort(),

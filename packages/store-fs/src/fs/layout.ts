@@ -1,38 +1,25 @@
 import { join } from 'node:path';
 
-/** Session ids and subject indexes: 43 base64url characters (a SHA-256 or HMAC-SHA-256). */
-const KEY = /^[A-Za-z0-9_-]{43}$/;
-/** Key-set names, as the `KeySetStore` contract allows them. */
-const KEY_SET_NAME = /^[A-Za-z0-9._-]{1,64}$/;
-
-/**
- * True when `value` is safe to use as a file name: exactly 43 characters from
- * `[A-Za-z0-9_-]`. No dot, slash, NUL or glob character can pass, so a path
- * built from it never leaves its directory (SEC-03).
- */
-export function isKey(value: unknown): value is string {
-  return typeof value === 'string' && value.length === 43 && KEY.test(value);
-}
-
-/** True when `value` is a valid key-set name. */
-export function isKeySetName(value: unknown): value is string {
-  return typeof value === 'string' && KEY_SET_NAME.test(value);
-}
-
 export const RECORD_SUFFIX = '.rec';
 export const LOCK_SUFFIX = '.lock';
 export const TEMP_SUFFIX = '.tmp';
+/** Suffix of the short-lived lock that serialises breakers of an abandoned lock. */
+export const BREAK_SUFFIX = '.break';
 
 /**
  * Where everything lives under the root. Every function takes an already
- * validated key; nothing here sees caller text that has not passed {@link isKey}.
+ * validated key; nothing here sees caller text that has not passed core's
+ * `isStoreKey` (43 characters of `[A-Za-z0-9_-]`: no dot, slash, NUL or glob
+ * character, so a path built from one never leaves its directory, SEC-03).
  *
  * ```
  * <root>/s/<id[0..2]>/<id>.rec          record
- * <root>/s/<id[0..2]>/<id>.lock         per-record lock (hard link, O_EXCL semantics)
- * <root>/s/<id[0..2]>/.<id>.<rand>.tmp  write in progress (renamed over .rec)
+ * <root>/s/<id[0..2]>/<id>.lock         per-record lock (symbolic link naming its owner)
+ * <root>/s/<id[0..2]>/<id>.lock.break   held for a few system calls while a lock is broken
+ * <root>/s/<id[0..2]>/.<name>.<tag>.tmp write in progress (renamed over <name>), or a lock being removed
+ * <root>/cursor.key                     key that authenticates scan cursors
  * <root>/x/<sub[0..2]>/<sub>/<id>       subject index marker (empty file)
- * <root>/k/<name>.ks, <name>.lock       key sets
+ * <root>/k/<name>.ks, <name>.lock       key sets (and their .break and .tmp files)
  * ```
  */
 export interface Layout {

@@ -1,44 +1,22 @@
 import type { ScanOptions, ScanPage, SessionRecord, SessionStore } from '@cloakroom/core';
-import { Closed, ConfigInvalid, InvalidArgument, StoreConflict } from '@cloakroom/core';
-import { type Io, nodeIo, unavailable } from './io';
-import { isKey, layoutOf } from './layout';
-import { type FsCommonOptions, positiveInt, resolveCommon } from './options';
-import { RecordFiles, type RecordState, settled } from './record-files';
-import { prepareRoot } from './root';
-import { scanRecords } from './scan';
-import { sweepRecords } from './sweep';
-import { checkRecord, checkVersion } from './validate';
-
-/**
- * Options for {@link createFsStore}; see {@link FsCommonOptions} for `dir`,
- * `durability`, `lockTimeoutMs` and `staleLockMs`.
- *
- * @example
- * ```ts
- * let now = Date.now();
- * const store = createFsStore({ dir: testDir, clock: () => now }); // tests move `now`
- * ```
- */
-export interface FsStoreOptions extends FsCommonOptions {
-  /**
-   * Source of "now" (epoch ms) for expiry checks. Lock staleness always uses
-   * the real clock, since it is compared with other processes.
-   * @default Date.now
-   */
-  readonly clock?: () => number;
-  /**
-   * Largest payload accepted by `insert`, `replace` and `rotate`
-   * (`InvalidArgument` above it). Record files larger than this plus the
-   * header are treated as corrupt and never read into memory.
-   * @default 1048576 (1 MiB)
-   */
-  readonly maxPayloadBytes?: number;
-  /**
-   * How many files `sweep` examines at once before yielding to the event loop.
-   * @default 256
-   */
-  readonly sweepBatchSize?: number;
-}
+import {
+  assertRecordVersion,
+  assertSessionRecord,
+  Closed,
+  InvalidArgument,
+  isStoreKey,
+  StoreConflict,
+} from '@cloakroom/core';
+import { corruptRecord, unavailable } from './errors';
+import { loadCursorKey } from './fs/cursor-key';
+import { type Io, nodeIo } from './fs/io';
+import { layoutOf } from './fs/layout';
+import { RecordFiles, type RecordState, settled } from './fs/record-files';
+import { prepareRoot } from './fs/root';
+import { scanRecords } from './fs/scan';
+import { sweepRecords } from './fs/sweep';
+import { type FsStoreOptions, resolveStoreOptions } from './options';
+import { decodeCursor, encodeCursor } from './scan-cursor';
 
 /**
  * A {@link SessionStore} over a directory. `sweep` is always present: the
@@ -55,10 +33,13 @@ export interface FsStore extends SessionStore {
   /** Absolute path of the root directory. */
   readonly dir: string;
   /**
-   * Remove records expired at `now`, plus leftovers of crashes (uncommitted
-   * rotate halves, temp files older than `staleLockMs`, stale index markers),
-   * `sweepBatchSize` files at a time.
-   * @returns the number of expired records removed.
+   * Remove records expired at `now`, plus what crashed or killed writers
+   * left behind: uncommitted rotate halves, stale index markers and empty
+   * subject directories, abandoned locks (owner process gone on this host, or
+   * older than `staleLockMs`; a live owner's lock is never broken early) and
+   * temp files older than `staleLockMs`. Works `sweepBatchSize` files at a
+   * time; safe to run from several processes while others write.
+   * @returns the number of expired records removed (leftovers are not counted).
    */
   sweep(now: number): Promise<number>;
 }
@@ -87,20 +68,16 @@ export function createFsStore(options: FsStoreOptions): FsStore {
 
 /** Internal: the store over an injectable file system (tests inject disk failures). */
 export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
-  const common = resolveCommon(options);
-  if (options.clock !== undefined && typeof options.clock !== 'function') {
-    throw new ConfigInvalid('fs store: `clock` must be a function');
-  }
-  const clock = options.clock ?? Date.now;
-  const maxPayloadBytes = positiveInt('maxPayloadBytes', options.maxPayloadBytes, 1024 * 1024);
-  const batch = positiveInt('sweepBatchSize', options.sweepBatchSize, 256);
-  const { root, openModeExact } = prepareRoot(common.dir, ['s', 'x', 'k']);
+  const resolved = resolveStoreOptions(options);
+  const { clock, maxPayloadBytes, sweepBatchSize } = resolved;
+  const { root, openModeExact } = prepareRoot(resolved.dir, ['s', 'x', 'k']);
+  const cursorKey = loadCursorKey(root);
   const layout = layoutOf(root);
   const files = new RecordFiles({
     io,
     layout,
-    durable: common.durable,
-    lock: common.lock,
+    durable: resolved.durable,
+    lock: resolved.lock,
     maxPayloadBytes,
     openModeExact,
   });
@@ -108,6 +85,22 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
 
   function open(): void {
     if (closed) throw new Closed('fs store: closed');
+  }
+
+  /**
+   * Check a record and take the store's own copy, synchronously, before the
+   * method's first await: bytes the caller changes afterwards never reach
+   * the disk. The id and subject become file names (SEC-03).
+   */
+  function take(value: SessionRecord, what = 'record'): SessionRecord {
+    assertSessionRecord(value, what);
+    if (value.payload.byteLength > maxPayloadBytes) {
+      throw new InvalidArgument(
+        `fs store: ${what}.payload is ${value.payload.byteLength} bytes, over maxPayloadBytes (${maxPayloadBytes})`,
+      );
+    }
+    const { id, subject, expiresAt, version } = value;
+    return { id, subject, expiresAt, version, payload: new Uint8Array(value.payload) };
   }
 
   async function run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -119,7 +112,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
   }
 
   function liveOrThrow(id: string, state: RecordState): SessionRecord | null {
-    if (state.kind === 'invalid') throw files.invalid(id);
+    if (state.kind === 'invalid') throw corruptRecord(id);
     return state.kind === 'live' ? state.stored.record : null;
   }
 
@@ -140,13 +133,13 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
     dir: root,
     capabilities: { nativeExpiry: false, shared: true },
 
-    async insert(record) {
+    async insert(given) {
       open();
-      checkRecord(record, maxPayloadBytes);
+      const record = take(given);
       return run('insert', () =>
         files.withLocks([record.id], async () => {
           const state = await files.state(record.id, clock(), true);
-          if (state.kind === 'invalid') throw files.invalid(record.id);
+          if (state.kind === 'invalid') throw corruptRecord(record.id);
           if (state.kind === 'live')
             throw new StoreConflict('fs store: a live record with this id exists');
           // The record's temp file is written and fsynced while its index
@@ -174,17 +167,17 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
 
     async get(id) {
       open();
-      if (!isKey(id)) return null;
+      if (!isStoreKey(id)) return null;
       return run('get', async () => {
         // Decoded from a fresh read: nothing else holds it, so no copy.
         return liveOrThrow(id, await files.state(id, clock()));
       });
     },
 
-    async replace(record, expectedVersion) {
+    async replace(given, expectedVersion) {
       open();
-      checkRecord(record, maxPayloadBytes);
-      checkVersion(expectedVersion, 'expectedVersion');
+      const record = take(given);
+      assertRecordVersion(expectedVersion, 'expectedVersion');
       return run('replace', () =>
         files.withLocks([record.id], async () => {
           const state = await files.state(record.id, clock(), true);
@@ -201,13 +194,16 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
       );
     },
 
-    async rotate(old, next) {
+    async rotate(given, nextGiven) {
       open();
-      if (typeof old !== 'object' || old === null)
+      if (typeof given !== 'object' || given === null)
         throw new InvalidArgument('fs store: old must be an object');
-      checkRecord(old.record, maxPayloadBytes, 'old.record');
-      checkVersion(old.expectedVersion, 'old.expectedVersion');
-      checkRecord(next, maxPayloadBytes, 'next');
+      const old = {
+        record: take(given.record, 'old.record'),
+        expectedVersion: given.expectedVersion,
+      };
+      assertRecordVersion(old.expectedVersion, 'old.expectedVersion');
+      const next = take(nextGiven, 'next');
       if (next.id === old.record.id)
         throw new InvalidArgument('fs store: next.id must differ from old.record.id');
       const oldId = old.record.id;
@@ -224,7 +220,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
             return false;
           }
           const nextState = await files.state(next.id, now, true);
-          if (nextState.kind === 'invalid') throw files.invalid(next.id);
+          if (nextState.kind === 'invalid') throw corruptRecord(next.id);
           if (nextState.kind === 'live')
             throw new StoreConflict('fs store: a live record with next.id exists');
           const held = [oldId, next.id];
@@ -266,7 +262,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
 
     async delete(id) {
       open();
-      if (!isKey(id)) return false;
+      if (!isStoreKey(id)) return false;
       return run('delete', () =>
         files.withLocks([id], async () => {
           const state = await files.state(id, clock(), true);
@@ -278,11 +274,11 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
 
     async deleteBySubject(subject) {
       open();
-      if (!isKey(subject)) return 0;
+      if (!isStoreKey(subject)) return 0;
       return run('deleteBySubject', async () => {
         let count = 0;
         for (const id of await files.markers(subject)) {
-          if (!isKey(id)) continue;
+          if (!isStoreKey(id)) continue;
           const deleted = await files.withLocks([id], async () => {
             const state = await files.state(id, clock(), true);
             // A record that moved to another subject keeps its file; its marker here is a ghost.
@@ -302,10 +298,10 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
 
     async listBySubject(subject) {
       open();
-      if (!isKey(subject)) return [];
+      if (!isStoreKey(subject)) return [];
       return run('listBySubject', async () => {
         const now = clock();
-        const ids = (await files.markers(subject)).filter(isKey);
+        const ids = (await files.markers(subject)).filter(isStoreKey);
         const out: SessionRecord[] = [];
         for (const id of ids) {
           const state = await files.state(id, now);
@@ -325,12 +321,14 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
       if (!Number.isSafeInteger(options.limit) || options.limit < 1) {
         throw new InvalidArgument('fs store: scan limit must be a positive integer');
       }
-      if (options.cursor !== undefined && !isKey(options.cursor)) {
-        throw new InvalidArgument('fs store: scan cursor is not one this store returned');
-      }
-      return run('scan', () =>
-        scanRecords(io, layout, files, options.limit, options.cursor, clock()),
-      );
+      const after =
+        options.cursor === undefined ? undefined : decodeCursor(cursorKey, options.cursor);
+      return run('scan', async () => {
+        const page = await scanRecords(io, layout, files, options.limit, after, clock());
+        return page.last === undefined
+          ? { records: page.records }
+          : { records: page.records, cursor: encodeCursor(cursorKey, page.last) };
+      });
     },
 
     async sweep(now) {
@@ -338,7 +336,9 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
       if (typeof now !== 'number' || !Number.isFinite(now)) {
         throw new InvalidArgument('fs store: sweep(now) needs a finite epoch-ms number');
       }
-      return run('sweep', () => sweepRecords(io, layout, files, now, batch, common.lock.staleMs));
+      return run('sweep', () =>
+        sweepRecords(io, layout, files, now, sweepBatchSize, resolved.lock.staleMs),
+      );
     },
 
     async close() {

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, statSync, unlinkSync, writeFileSync }
 import { join, resolve } from 'node:path';
 import { ConfigInvalid } from '@cloakroom/core';
 import { DIR_MODE, FILE_MODE } from './atomic-write';
+import { TEMP_SUFFIX } from './layout';
 
 /**
  * Create (mode 0700) or check the root and the given subdirectories, and
@@ -86,11 +87,12 @@ function checkSafe(path: string): void {
  */
 function probeFiles(root: string): boolean {
   const tag = randomBytes(6).toString('hex');
-  const probe = join(root, `.case-probe-${tag}-Aa`);
+  // Named like a temp file, so one left by a crash right here is swept.
+  const probe = join(root, `.case-probe-${tag}-Aa${TEMP_SUFFIX}`);
   writeFileSync(probe, '', { mode: FILE_MODE, flag: 'wx' });
   try {
     const exact = (statSync(probe).mode & 0o777) === FILE_MODE;
-    if (existsSync(join(root, `.case-probe-${tag}-aA`))) {
+    if (existsSync(join(root, `.case-probe-${tag}-aA${TEMP_SUFFIX}`))) {
       throw new ConfigInvalid(
         `fs store: ${root} is on a case-insensitive file system; session ids differ by case, use a case-sensitive one`,
       );

@@ -1,36 +1,36 @@
 import { join } from 'node:path';
 import type { KeySetEntry, KeySetStore } from '@cloakroom/core';
-import { ConfigInvalid, InvalidArgument, StoreDataInvalid } from '@cloakroom/core';
-import { writeFileAtomic } from './atomic-write';
-import { acquireLock } from './file-lock';
-import { type Io, isMissing, nodeIo, unavailable } from './io';
-import { decodeKeySet, encodeKeySet } from './key-set-codec';
-import { isKeySetName } from './layout';
-import { type FsCommonOptions, resolveCommon } from './options';
-import { prepareRoot } from './root';
-
-/**
- * Options for {@link createFsKeySetStore}: the common ones (`dir`,
- * `durability`, `lockTimeoutMs`, `staleLockMs`).
- *
- * @example
- * ```ts
- * const keySets = createFsKeySetStore({ dir: '/var/lib/myapp/cloakroom' });
- * ```
- */
-export interface FsKeySetStoreOptions extends FsCommonOptions {}
+import {
+  assertKeySetName,
+  assertKeySetWrite,
+  Closed,
+  decodeKeySetEntry,
+  encodeKeySetEntry,
+  InvalidArgument,
+} from '@cloakroom/core';
+import { corruptKeySet, isMissing, unavailable } from './errors';
+import { writeFileAtomic } from './fs/atomic-write';
+import { acquireLock } from './fs/file-lock';
+import { type Io, nodeIo } from './fs/io';
+import { prepareRoot } from './fs/root';
+import { type FsKeySetStoreOptions, resolveCommon } from './options';
 
 /** Largest key-set document accepted (a key set is a few KiB). */
 const MAX_DOCUMENT = 1024 * 1024;
 
 /**
  * A {@link KeySetStore} over a directory: one checksummed file per name under
- * `<dir>/k/`, written atomically, compare-and-swap under a per-name lock file
- * so every process sharing the directory agrees on one version sequence.
- * May share its `dir` with {@link createFsStore}.
+ * `<dir>/k/` (core's key-set entry layout), written atomically,
+ * compare-and-swap under a per-name lock file so every process sharing the
+ * directory agrees on one version sequence. May share its `dir` with
+ * {@link createFsStore}.
  *
- * @throws ConfigInvalid when `dir` is unsafe (see the session store), and
- *   from `read`/`write` when a name does not match `/^[A-Za-z0-9._-]{1,64}$/`.
+ * A name that does not match `/^[A-Za-z0-9._-]{1,64}$/` is rejected with
+ * `InvalidArgument`, as on every store; a corrupt file with
+ * `StoreDataInvalid` (from `read`, and from `write`, which never silently
+ * resets it). After `close()`, `read` and `write` reject with `Closed`.
+ *
+ * @throws ConfigInvalid when `dir` is unsafe (see the session store).
  * @example
  * ```ts
  * import { createFsKeySetStore } from '@cloakroom/store-fs';
@@ -49,11 +49,10 @@ export function createFsKeySetStoreWithIo(options: FsKeySetStoreOptions, io: Io)
   const dir = join(prepareRoot(common.dir, ['k']).root, 'k');
   // The `.ks` / `.lock` suffixes keep every name (even "." or "..") a plain file inside `dir`.
   const pathOf = (name: string): string => join(dir, `${name}.ks`);
+  let closed = false;
 
-  function checkName(name: string): void {
-    if (!isKeySetName(name)) {
-      throw new ConfigInvalid('fs key-set store: names must match /^[A-Za-z0-9._-]{1,64}$/');
-    }
+  function open(): void {
+    if (closed) throw new Closed('fs key-set store: closed');
   }
 
   async function load(name: string): Promise<KeySetEntry | null> {
@@ -64,10 +63,8 @@ export function createFsKeySetStoreWithIo(options: FsKeySetStoreOptions, io: Io)
       if (isMissing(err)) return null;
       throw err;
     }
-    const entry = decodeKeySet(bytes);
-    if (entry === undefined) {
-      throw new StoreDataInvalid(`fs key-set store: file for key set "${name}" is corrupt`);
-    }
+    const entry = decodeKeySetEntry(bytes);
+    if (entry === undefined) throw corruptKeySet(name);
     return entry;
   }
 
@@ -75,7 +72,8 @@ export function createFsKeySetStoreWithIo(options: FsKeySetStoreOptions, io: Io)
     name: 'fs',
 
     async read(name) {
-      checkName(name);
+      open();
+      assertKeySetName(name);
       try {
         return await load(name);
       } catch (err) {
@@ -84,30 +82,24 @@ export function createFsKeySetStoreWithIo(options: FsKeySetStoreOptions, io: Io)
     },
 
     async write(name, document, expectedVersion) {
-      checkName(name);
-      if (!(document instanceof Uint8Array))
-        throw new InvalidArgument('fs key-set store: document must be a Uint8Array');
+      open();
+      assertKeySetName(name);
+      assertKeySetWrite(document, expectedVersion);
       if (document.byteLength > MAX_DOCUMENT)
         throw new InvalidArgument('fs key-set store: document over 1 MiB');
-      if (
-        expectedVersion !== null &&
-        (!Number.isSafeInteger(expectedVersion) || expectedVersion < 1)
-      ) {
-        throw new InvalidArgument(
-          'fs key-set store: expectedVersion must be null or a positive integer',
-        );
-      }
+      // Copied before the first await: bytes the caller changes afterwards never reach the disk.
+      const pending = { document: new Uint8Array(document), expectedVersion };
       let release: (() => Promise<void>) | undefined;
       try {
         release = await acquireLock(io, join(dir, `${name}.lock`), common.lock);
         const current = await load(name);
-        if ((current?.version ?? null) !== expectedVersion) return false;
-        const version = (expectedVersion ?? 0) + 1;
+        if ((current?.version ?? null) !== pending.expectedVersion) return false;
+        const version = (pending.expectedVersion ?? 0) + 1;
         await writeFileAtomic(
           io,
           dir,
           pathOf(name),
-          encodeKeySet({ version, document }),
+          encodeKeySetEntry({ version, document: pending.document }),
           common.durable,
         );
         return true;
@@ -116,6 +108,10 @@ export function createFsKeySetStoreWithIo(options: FsKeySetStoreOptions, io: Io)
       } finally {
         await release?.();
       }
+    },
+
+    async close() {
+      closed = true;
     },
   };
 }

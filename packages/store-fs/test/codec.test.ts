@@ -1,12 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeKeySet, encodeKeySet } from '../src/key-set-codec';
-import {
-  decodeRecord,
-  encodeRecord,
-  RECORD_OVERHEAD,
-  type StoredRecord,
-} from '../src/record-codec';
+import { decodeRecord, encodeRecord, RECORD_OVERHEAD, type StoredRecord } from '../src/codec';
 
 const key = fc.stringMatching(/^[A-Za-z0-9_-]{43}$/);
 const stored: fc.Arbitrary<StoredRecord> = fc
@@ -52,25 +46,7 @@ describe('record file format', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), (junk) => {
         expect(decodeRecord(junk)).toBeUndefined();
-        expect(decodeKeySet(junk)).toBeUndefined();
       }),
-    );
-  });
-
-  it('key-set files round-trip and detect any flipped bit', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 2 ** 40 }),
-        fc.uint8Array({ maxLength: 1024 }),
-        fc.nat(),
-        (version, document, at) => {
-          const bytes = encodeKeySet({ version, document });
-          expect(decodeKeySet(bytes)).toEqual({ version, document });
-          const flipped = new Uint8Array(bytes);
-          flipped[at % bytes.length]! ^= 0x80;
-          expect(decodeKeySet(flipped)).toBeUndefined();
-        },
-      ),
     );
   });
 });

@@ -1,6 +1,5 @@
 import { hash } from 'node:crypto';
-import type { SessionRecord } from '@cloakroom/core';
-import { isKey } from './layout';
+import { isStoreKey, type SessionRecord } from '@cloakroom/core';
 
 // Binary layout, all integers big-endian:
 //   0  magic "CRFS"            4
@@ -86,7 +85,7 @@ export function decodeRecord(bytes: Uint8Array): StoredRecord | undefined {
   const subject = buf.toString('latin1', 49, 92);
   const expiresAt = buf.readDoubleBE(135);
   const version = buf.readDoubleBE(143);
-  if (!isKey(id) || !isKey(subject)) return undefined;
+  if (!isStoreKey(id) || !isStoreKey(subject)) return undefined;
   if (!Number.isSafeInteger(expiresAt) || !Number.isSafeInteger(version) || version < 1) {
     return undefined;
   }
@@ -95,7 +94,7 @@ export function decodeRecord(bytes: Uint8Array): StoredRecord | undefined {
   const record: SessionRecord = { id, subject, expiresAt, version, payload };
   if (flags === 0) return { record };
   const link = buf.toString('latin1', 92, 135);
-  if (!isKey(link)) return undefined;
+  if (!isStoreKey(link)) return undefined;
   if (flags === FLAG_PENDING) return { record, pendingParent: link };
   if (flags === FLAG_SUCCESSOR) return { record, successor: link };
   return undefined;

@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, sep } from 'node:path';
-import { StoreDataInvalid, StoreUnavailable } from '@cloakroom/core';
+import { StoreUnavailable } from '@cloakroom/core';
 import {
   commitTemp,
   discardTemp,
@@ -11,9 +11,10 @@ import {
   type TempFile,
 } from './atomic-write';
 import { acquireLock, type LockTiming } from './file-lock';
-import { errnoOf, type Io, isMissing } from './io';
+import { decodeRecord, encodeRecord, RECORD_OVERHEAD, type StoredRecord } from '../codec';
+import { errnoOf, isMissing } from '../errors';
+import type { Io } from './io';
 import type { Layout } from './layout';
-import { decodeRecord, encodeRecord, RECORD_OVERHEAD, type StoredRecord } from './record-codec';
 
 /** What a record file means right now. */
 export type RecordState =
@@ -95,13 +96,6 @@ export class RecordFiles {
   async #committed(parentId: string, childId: string): Promise<boolean> {
     const parent = await this.read(parentId);
     return typeof parent === 'object' && parent.successor === childId;
-  }
-
-  /** Throw `StoreDataInvalid` for an invalid state; the message names the id (a hash), nothing else. */
-  invalid(id: string): StoreDataInvalid {
-    return new StoreDataInvalid(
-      `fs store: record file for session ${id} is corrupt or not a record (checksum or format mismatch)`,
-    );
   }
 
   /** Write a record file atomically (creating its shard directory if needed). */

@@ -1,32 +1,6 @@
-import * as fsp from 'node:fs/promises';
-import { isCloakroomError, StoreUnavailable } from '@cloakroom/core';
+import { isCloakroomError, StoreDataInvalid, StoreUnavailable } from '@cloakroom/core';
 
-/**
- * The file-system calls the store makes, gathered so a test can inject the
- * failures a real disk produces (ENOSPC, EROFS, EIO) without root tricks.
- * Internal: not part of the public API.
- */
-export type Io = Pick<
-  typeof fsp,
-  | 'open'
-  | 'readFile'
-  | 'rename'
-  | 'unlink'
-  | 'link'
-  | 'symlink'
-  | 'readlink'
-  | 'lstat'
-  | 'mkdir'
-  | 'chmod'
-  | 'readdir'
-  | 'stat'
-  | 'rmdir'
->;
-
-/** The real file system. */
-export const nodeIo: Io = fsp;
-
-/** The errno code of a Node.js system error, if any. */
+/** The errno code of a Node.js system error (`'ENOENT'`, `'EIO'`, …), if any. */
 export function errnoOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
@@ -46,4 +20,16 @@ export function unavailable(operation: string, err: unknown): Error {
   if (isCloakroomError(err)) return err;
   const code = errnoOf(err) ?? 'unknown error';
   return new StoreUnavailable(`fs store: ${operation} failed (${code})`, { cause: err });
+}
+
+/** A record file that fails its checksum or format; the message names the id (a hash), nothing else. */
+export function corruptRecord(id: string): StoreDataInvalid {
+  return new StoreDataInvalid(
+    `fs store: record file for session ${id} is corrupt or not a record (checksum or format mismatch)`,
+  );
+}
+
+/** A key-set file that fails its checksum or format. */
+export function corruptKeySet(name: string): StoreDataInvalid {
+  return new StoreDataInvalid(`fs key-set store: file for key set "${name}" is corrupt`);
 }
