@@ -10,7 +10,8 @@ export type RejectReason =
   | 'expired'
   | 'tampered'
   | 'rotated'
-  | 'key-disabled';
+  | 'key-disabled'
+  | 'token-expired';
 
 interface EventBase {
   /** Epoch milliseconds from the manager's clock. */

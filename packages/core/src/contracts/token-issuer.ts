@@ -19,6 +19,16 @@ export interface TokenIssuer {
     };
     readonly header: { readonly kid?: string; readonly alg: string };
   }>;
+  /**
+   * The kill switch for deposited sessions (SEC-31): `false` when the key
+   * that signed a deposited token must no longer be honoured: the issuer has
+   * withdrawn it from its JWKS, or the operator disabled it. Asked on every
+   * `resolve` and `refresh` of a deposited session, so answer from memory
+   * (a cached JWKS), never with a network round trip on the hot path.
+   * Optional: without it, only removing the issuer from `trustedIssuers`
+   * stops its sessions.
+   */
+  keyUsable?(kid: string): boolean | Promise<boolean>;
 }
 
 /** Tokens handed over by an identity provider. */

@@ -50,13 +50,42 @@ export async function isUsable(
     ctx.emit({ type: 'session.rejected', operation, reason: 'expired', sessionId: id });
     return false;
   }
-  // Our own tokens: a disabled signing key kills its sessions at once (SEC-19).
-  // Deposited tokens were verified against their issuer on intake.
-  if (payload.ext === undefined && (await ctx.keys.verificationKey(payload.kid)) === undefined) {
+  // A disabled signing key kills its sessions at once (SEC-19): our own keys
+  // through the key provider; a deposited token's key through its issuer,
+  // and every session of an issuer that is no longer trusted (SEC-31).
+  if (!(await signerUsable(ctx, payload))) {
     ctx.emit({ type: 'session.rejected', operation, reason: 'key-disabled', sessionId: id });
     return false;
   }
   return true;
+}
+
+async function signerUsable(ctx: SessionContext, payload: LivePayload): Promise<boolean> {
+  if (payload.ext === undefined) return (await ctx.keys.verificationKey(payload.kid)) !== undefined;
+  const issuer = ctx.trustedIssuers.find((i) => i.issuer === payload.ext);
+  if (issuer === undefined) return false;
+  if (issuer.keyUsable === undefined) return true;
+  const usable = issuer.keyUsable(payload.kid);
+  return (usable instanceof Promise ? await usable : usable) === true;
+}
+
+/**
+ * A deposited session's provider access token past its `exp` (SEC-31): the
+ * session outlives it only when a refresh token was deposited to renew it
+ * (the app refreshes upstream and calls `replaceTokens`). Without one there
+ * is nothing left to vouch for the user: `true` means reject.
+ */
+export function depositedTokenDead(
+  ctx: SessionContext,
+  payload: LivePayload,
+  secrets: SessionSecrets,
+  now: number,
+): boolean {
+  return (
+    payload.ext !== undefined &&
+    secrets.refreshToken === undefined &&
+    now >= payload.tokenExp + ctx.clockToleranceSec * 1000
+  );
 }
 
 /**

@@ -4,7 +4,7 @@ import { InvalidArgument } from '../errors';
 import type { CreateOptions, CreatedSession, ResolvedSession } from './types';
 import type { Actor } from '../contracts/policy';
 import { revokeFamily } from './refresh';
-import { insertSession, isUsable, load, secretsOrReject } from './load';
+import { depositedTokenDead, insertSession, isUsable, load, secretsOrReject } from './load';
 import { type SessionContext, checkClaims, liveExpiry, newFamily } from './context';
 import { checkSubject } from './identity';
 import type { LivePayload, SessionSecrets } from '../crypto/payload-format';
@@ -76,6 +76,15 @@ export async function resolve(
   if (!(await isUsable(ctx, id, payload, now, 'resolve'))) return null;
   let secrets = secretsOrReject(ctx, ticket as string, id, payload, 'resolve');
   if (secrets === null) return null;
+  if (depositedTokenDead(ctx, payload, secrets, now)) {
+    ctx.emit({
+      type: 'session.rejected',
+      operation: 'resolve',
+      reason: 'token-expired',
+      sessionId: id,
+    });
+    return null;
+  }
   if (touchDue(ctx, payload, now)) {
     const touched = await touch(ctx, ticket as string, record, payload, secrets, now);
     payload = touched.payload;
@@ -87,6 +96,7 @@ export async function resolve(
     claims: secrets.claims,
     token: secrets.token,
     tokenExpiresAt: payload.tokenExp,
+    ...(payload.ext !== undefined && now >= payload.tokenExp ? { tokenExpired: true } : {}),
     ...(payload.ext === undefined ? {} : { issuer: payload.ext }),
     ...(secrets.refreshToken === undefined ? {} : { refreshToken: secrets.refreshToken }),
     ...(secrets.idToken === undefined ? {} : { idToken: secrets.idToken }),

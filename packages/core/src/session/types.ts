@@ -30,6 +30,14 @@ export interface ResolvedSession {
    */
   readonly token: string;
   readonly tokenExpiresAt: number;
+  /**
+   * Deposited sessions only, and only when true: the provider's access token
+   * has expired. Such a session resolves only when a refresh token was
+   * deposited with it (otherwise `resolve` answers `null`, reason
+   * `token-expired`): refresh with your provider and call `replaceTokens`
+   * before forwarding `token` upstream (SEC-31).
+   */
+  readonly tokenExpired?: true;
   /** Deposited sessions: the trusted issuer's name. */
   readonly issuer?: string;
   /** Deposited sessions: the provider's refresh token, if one was deposited. */
