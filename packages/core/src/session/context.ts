@@ -8,6 +8,7 @@ import { AccessDenied, Closed, ConfigInvalid, DecryptionFailed, InvalidArgument 
 import type { CloakroomEvent } from '../audit/events';
 import { signToken } from '../jwt/jwt';
 import { publicRandomId } from '../crypto/random-pool';
+import { forbiddenKeyIn } from '../lib/forbidden-keys';
 import type { TokenIssuer } from '../contracts/token-issuer';
 import type { KeyProvider, SigningKey } from '../contracts/keys';
 import { type ClaimProtector, claimProtectionKeys } from '../claims/claim-protection';
@@ -297,6 +298,13 @@ export function checkClaims(claims: unknown): Record<string, unknown> {
   }
   const parsed: unknown = JSON.parse(json);
   checkPlainClaims(parsed);
+  // After the round trip: what JSON.parse makes of `"__proto__"` is what would be signed.
+  const forbidden = forbiddenKeyIn(parsed);
+  if (forbidden !== undefined) {
+    throw new InvalidArgument(
+      `claims must not contain a member named "${forbidden}" (at any depth): it would alter the prototype of objects built from them`,
+    );
+  }
   return parsed as Record<string, unknown>;
 }
 

@@ -1,5 +1,6 @@
 // Sessions for tokens from an external identity provider (BFF / token handler).
 import { InvalidArgument, TokenRejected } from '../errors';
+import { forbiddenKeyIn } from '../lib/forbidden-keys';
 import type { Actor } from '../contracts/policy';
 import { type SessionContext, newFamily } from './context';
 import { insertSession, isUsable, load, secretsOrReject } from './load';
@@ -9,6 +10,15 @@ import { generateTicket, sessionIdOf } from '../ticket/ticket';
 import type { DepositTokens, TokenIssuer } from '../contracts/token-issuer';
 
 const MAX_TOKEN = 16 * 1024;
+
+// A provider's claims become `resolve().claims`: the same names are refused
+// as in the app's own claims (a "__proto__" member would reach the app).
+function refuseForbiddenClaims(payload: Record<string, unknown>): void {
+  const name = forbiddenKeyIn(payload);
+  if (name !== undefined) {
+    throw new TokenRejected(`the token carries a claim named "${name}", which is refused`);
+  }
+}
 
 function checkTokens(tokens: DepositTokens): void {
   if (typeof tokens !== 'object' || tokens === null)
@@ -63,6 +73,7 @@ export async function deposit(
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > 1024) {
     throw new TokenRejected('the token has no usable subject');
   }
+  refuseForbiddenClaims(verified.payload);
   const ticket = generateTicket();
   const id = sessionIdOf(ticket);
   const subjectIndex = await ctx.indexOf({ subject: sub, issuer: issuer.issuer });
@@ -125,6 +136,7 @@ export async function replaceTokens(
     const verified = await issuerOf(ctx, issuerName).verify(tokens.accessToken);
     if (verified.payload.sub !== secrets.sub)
       throw new TokenRejected('the new token is for another subject');
+    refuseForbiddenClaims(verified.payload);
     const next: LivePayload = {
       ...payload,
       inner: ctx.sealSecrets(
