@@ -12,6 +12,7 @@ export {
   sessionIdOf,
   TICKET_PREFIX,
   TICKET_LENGTH,
+  type Ticket,
 } from './ticket/ticket';
 export { subjectIndex } from './crypto/subject-index';
 export { timingSafeEqual } from './crypto/constant-time';

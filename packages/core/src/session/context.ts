@@ -26,6 +26,7 @@ import {
 import { openUnderParsedTicket, sealUnderTicket } from '../crypto/ticket-seal';
 import type { SessionRecord, SessionStore } from '../contracts/store';
 import { namespaceIndexKey, subjectIndex } from '../crypto/subject-index';
+import type { Ticket } from '../ticket/ticket';
 import { type Identity, targetOf } from './identity';
 
 // Distributive Omit over the event union.
@@ -76,9 +77,9 @@ export interface SessionContext {
   /** Opens and decodes; throws DecryptionFailed for anything that is not a valid payload of this record. */
   open(record: SessionRecord): Promise<SessionPayload>;
   /** Wraps the secrets for a record: sealed under the ticket when ticket-bound. */
-  sealSecrets(ticket: string, id: string, secrets: SessionSecrets): Uint8Array | SessionSecrets;
+  sealSecrets(ticket: Ticket, id: string, secrets: SessionSecrets): Uint8Array | SessionSecrets;
   /** Unwraps the secrets of a live payload; throws DecryptionFailed when they do not open with this ticket (already parsed). */
-  openSecrets(ticket: string, id: string, payload: LivePayload): SessionSecrets;
+  openSecrets(ticket: Ticket, id: string, payload: LivePayload): SessionSecrets;
   signFor(
     subject: string,
     claims: Record<string, unknown>,

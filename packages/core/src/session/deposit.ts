@@ -131,7 +131,7 @@ export async function replaceTokens(
     const { id, record, payload } = loaded;
     const issuerName = loaded.payload.ext;
     if (!(await isUsable(ctx, id, payload, ctx.now(), 'refresh'))) return false;
-    const secrets = secretsOrReject(ctx, ticket as string, id, payload, 'refresh');
+    const secrets = secretsOrReject(ctx, loaded.ticket, id, payload, 'refresh');
     if (secrets === null) return false;
     const verified = await issuerOf(ctx, issuerName).verify(tokens.accessToken);
     if (verified.payload.sub !== secrets.sub)
@@ -140,7 +140,7 @@ export async function replaceTokens(
     const next: LivePayload = {
       ...payload,
       inner: ctx.sealSecrets(
-        ticket as string,
+        loaded.ticket,
         id,
         secretsOf(secrets.sub, { ...verified.payload }, tokens),
       ),

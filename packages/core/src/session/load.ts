@@ -3,7 +3,7 @@ import { DecryptionFailed, isCloakroomError } from '../errors';
 import { type SessionContext, liveExpiry } from './context';
 import type { LivePayload, SessionPayload, SessionSecrets } from '../crypto/payload-format';
 import type { SessionRecord } from '../contracts/store';
-import { parseTicket, sessionIdOf } from '../ticket/ticket';
+import { type Ticket, parseTicket, sessionIdOf } from '../ticket/ticket';
 
 /**
  * Reads and opens the record behind a ticket. Returns the record and payload,
@@ -13,14 +13,15 @@ export async function load(
   ctx: SessionContext,
   ticket: unknown,
   operation: 'resolve' | 'refresh' | 'revoke',
-): Promise<{ id: string; record: SessionRecord; payload: SessionPayload } | null> {
-  let id: string;
+): Promise<{ ticket: Ticket; id: string; record: SessionRecord; payload: SessionPayload } | null> {
+  let parsed: Ticket;
   try {
-    id = sessionIdOf(parseTicket(ticket));
+    parsed = parseTicket(ticket);
   } catch {
     ctx.emit({ type: 'session.rejected', operation, reason: 'malformed' });
     return null;
   }
+  const id = sessionIdOf(parsed);
   const record = await ctx.store.get(id);
   if (record === null) {
     ctx.emit({ type: 'session.rejected', operation, reason: 'missing', sessionId: id });
@@ -35,7 +36,7 @@ export async function load(
     ctx.emit({ type: 'session.rejected', operation, reason: 'tampered', sessionId: id });
     return null;
   }
-  return { id, record, payload };
+  return { ticket: parsed, id, record, payload };
 }
 
 /** Expiry and key-state checks shared by resolve and refresh; emits and returns false when dead. */
@@ -94,7 +95,7 @@ export function depositedTokenDead(
  */
 export function secretsOrReject(
   ctx: SessionContext,
-  ticket: string,
+  ticket: Ticket,
   id: string,
   payload: LivePayload,
   operation: 'resolve' | 'refresh',
@@ -111,7 +112,7 @@ export function secretsOrReject(
 /** Seal a new live session, insert it, and announce it. */
 export async function insertSession(
   ctx: SessionContext,
-  ticket: string,
+  ticket: Ticket,
   id: string,
   subjectIndex: string,
   payload: LivePayload,

@@ -9,7 +9,7 @@ import { type SessionContext, checkClaims, liveExpiry, newFamily } from './conte
 import { checkSubject } from './identity';
 import type { LivePayload, SessionSecrets } from '../crypto/payload-format';
 import type { SessionRecord } from '../contracts/store';
-import { generateTicket, sessionIdOf } from '../ticket/ticket';
+import { type Ticket, generateTicket, sessionIdOf } from '../ticket/ticket';
 
 export async function create(
   ctx: SessionContext,
@@ -74,7 +74,7 @@ export async function resolve(
     return null;
   }
   if (!(await isUsable(ctx, id, payload, now, 'resolve'))) return null;
-  let secrets = secretsOrReject(ctx, ticket as string, id, payload, 'resolve');
+  let secrets = secretsOrReject(ctx, loaded.ticket, id, payload, 'resolve');
   if (secrets === null) return null;
   if (depositedTokenDead(ctx, payload, secrets, now)) {
     ctx.emit({
@@ -86,7 +86,7 @@ export async function resolve(
     return null;
   }
   if (touchDue(ctx, payload, now)) {
-    const touched = await touch(ctx, ticket as string, record, payload, secrets, now);
+    const touched = await touch(ctx, loaded.ticket, record, payload, secrets, now);
     payload = touched.payload;
     secrets = touched.secrets;
   }
@@ -122,7 +122,7 @@ const touchDue = (ctx: SessionContext, payload: LivePayload, now: number) =>
  */
 async function touch(
   ctx: SessionContext,
-  ticket: string,
+  ticket: Ticket,
   record: SessionRecord,
   payload: LivePayload,
   secrets: SessionSecrets,

@@ -6,7 +6,7 @@ import { type SessionContext, liveExpiry } from './context';
 import type { LivePayload, SessionSecrets, TombPayload } from '../crypto/payload-format';
 import type { SessionRecord } from '../contracts/store';
 import { openUnderTicket, sealUnderTicket } from '../crypto/ticket-seal';
-import { generateTicket, sessionIdOf } from '../ticket/ticket';
+import { type Ticket, generateTicket, sessionIdOf } from '../ticket/ticket';
 
 /** What `refresh` returns. */
 export interface RefreshResult {
@@ -33,11 +33,10 @@ export async function refreshSession(
     if (loaded === null) return null;
     const { id, record, payload } = loaded;
     const now = ctx.now();
-    if (payload.k === 'tomb')
-      return replaySuccessor(ctx, ticket as string, id, record, payload, now);
+    if (payload.k === 'tomb') return replaySuccessor(ctx, loaded.ticket, id, record, payload, now);
     if (!(await isUsable(ctx, id, payload, now, 'refresh'))) return null;
 
-    const secrets = secretsOrReject(ctx, ticket as string, id, payload, 'refresh');
+    const secrets = secretsOrReject(ctx, loaded.ticket, id, payload, 'refresh');
     if (secrets === null) return null;
     const nextTicket = generateTicket();
     const nextId = sessionIdOf(nextTicket);
@@ -70,9 +69,7 @@ export async function refreshSession(
       fam: payload.fam,
       abs: payload.abs,
       next: nextId,
-      nextTicket: toBase64Url(
-        sealUnderTicket(ticket as string, utf8(nextTicket), successorAad(id)),
-      ),
+      nextTicket: toBase64Url(sealUnderTicket(loaded.ticket, utf8(nextTicket), successorAad(id))),
       nextExpiresAt,
       grace: now + ctx.times.grace,
     };
@@ -114,7 +111,7 @@ export async function refreshSession(
 /** The old ticket again: inside the grace window, the same successor; after it, reuse. */
 async function replaySuccessor(
   ctx: SessionContext,
-  ticket: string,
+  ticket: Ticket,
   id: string,
   record: SessionRecord,
   tomb: TombPayload,

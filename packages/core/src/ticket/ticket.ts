@@ -11,6 +11,21 @@ export const TICKET_PREFIX = 'cr1_';
 export const TICKET_LENGTH = 47;
 
 const TICKET_BYTES = 32;
+
+declare const parsed: unique symbol;
+
+/**
+ * A string that passed {@link parseTicket} (or came from
+ * {@link generateTicket}): the compiler then knows it is a well-formed
+ * ticket, so code that needs one cannot be handed raw client input. It is
+ * still a `string` everywhere a string is expected.
+ *
+ * @example
+ * ```ts
+ * const ticket: Ticket = parseTicket(cookieValue); // throws TicketMalformed otherwise
+ * ```
+ */
+export type Ticket = string & { readonly [parsed]: true };
 const BODY = /^[A-Za-z0-9_-]{43}$/;
 // 43 base64url characters carry 258 bits; for exactly 32 bytes the last
 // character's two low bits must be zero, so only these 16 are canonical.
@@ -28,8 +43,8 @@ const CANONICAL_LAST = 'AEIMQUYcgkosw048';
  * const ticket = generateTicket(); // "cr1_q3V…" (47 characters)
  * ```
  */
-export function generateTicket(): string {
-  return TICKET_PREFIX + randomBytes(TICKET_BYTES).toString('base64url');
+export function generateTicket(): Ticket {
+  return (TICKET_PREFIX + randomBytes(TICKET_BYTES).toString('base64url')) as Ticket;
 }
 
 /**
@@ -46,7 +61,7 @@ export function generateTicket(): string {
  * const ticket = parseTicket(request.cookies['__Host-cloakroom']);
  * ```
  */
-export function parseTicket(input: unknown): string {
+export function parseTicket(input: unknown): Ticket {
   if (
     typeof input !== 'string' ||
     input.length !== TICKET_LENGTH ||
@@ -58,7 +73,7 @@ export function parseTicket(input: unknown): string {
   if (!BODY.test(body) || !CANONICAL_LAST.includes(body.charAt(body.length - 1))) {
     throw new TicketMalformed('ticket is malformed');
   }
-  return input;
+  return input as Ticket;
 }
 
 /**
