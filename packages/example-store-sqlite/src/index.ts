@@ -1,6 +1,3 @@
-export { createSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite-store';
-export {
-  createSqliteKeySetStore,
-  type SqliteKeySetStore,
-  type SqliteKeySetStoreOptions,
-} from './sqlite-key-set-store';
+export { createSqliteStore, type SqliteStore } from './session-store';
+export { createSqliteKeySetStore, type SqliteKeySetStore } from './key-set-store';
+export type { SqliteKeySetStoreOptions, SqliteStoreOptions } from './options';
