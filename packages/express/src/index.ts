@@ -1,0 +1,7 @@
+export { cloakroomExpress, type ExpressCloakroom } from './express-adapter';
+export type {
+  CloakroomContext,
+  CloakroomHttpOptions,
+  RouteOptions,
+  Session,
+} from '@cloakroom/http';

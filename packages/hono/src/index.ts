@@ -1,0 +1,12 @@
+export {
+  cloakroomHono,
+  type CloakroomEnv,
+  type HonoCloakroom,
+  type HonoCloakroomOptions,
+} from './hono-adapter';
+export type {
+  CloakroomContext,
+  CloakroomHttpOptions,
+  RouteOptions,
+  Session,
+} from '@cloakroom/http';

@@ -1,0 +1,155 @@
+import {
+  type Actor,
+  type Cloakroom,
+  type CreateOptions,
+  clearTicketCookie,
+  serializeTicketCookie,
+} from '@cloakroom/core';
+import type { TicketSource } from './credentials';
+import type { CsrfTokens } from './csrf-token';
+import type { ResolvedHttpOptions } from './options';
+import type { Session } from './session';
+
+/** What {@link CloakroomContext.signIn} returns: never the ticket, which went into the cookie. */
+export interface SignedIn {
+  readonly sessionId: string;
+  readonly expiresAt: number;
+  readonly absoluteExpiresAt: number;
+  /** The CSRF token of the new session, for pages rendered right after sign-in. */
+  readonly csrfToken: string;
+}
+
+/** What {@link CloakroomContext.refresh} returns. */
+export interface Refreshed {
+  readonly sessionId: string;
+  readonly expiresAt: number;
+  /**
+   * The new ticket, only when the request came with a bearer ticket (a
+   * non-browser client must be told its new ticket; a browser gets the cookie).
+   */
+  readonly ticket?: string;
+}
+
+/**
+ * The per-request Cloakroom handle every adapter hands its handlers (as
+ * `req.cloakroom`, `c.get('cloakroom')`, …). Methods that change the session
+ * set or clear the ticket cookie on the response; a method that throws
+ * (`StoreUnavailable`: answer 503) leaves the cookie untouched.
+ */
+export interface CloakroomContext<C extends Record<string, unknown> = Record<string, unknown>> {
+  /** The signed-in session, or `null` (no ticket, or one that does not resolve). */
+  readonly session: Session<C> | null;
+  /** Where the ticket came from; `undefined` without one. */
+  readonly via: TicketSource | undefined;
+  /** The actor for the access policy and audit events: the client address, and the session's identity. */
+  readonly actor: Actor;
+  /**
+   * Create a session for `subject` and set the ticket cookie (`Max-Age` = the
+   * absolute deadline). A session the browser already had stays alive until
+   * it expires; `signOut()` first to replace it.
+   */
+  signIn(subject: string, claims?: C, options?: CreateOptions): Promise<SignedIn>;
+  /**
+   * Rotate the ticket (do it at every privilege change, SEC-06), optionally
+   * with new claims; the old ticket stops working and the new cookie is set.
+   * @returns `null` when there is no session, or it no longer resolves.
+   */
+  refresh(options?: { readonly claims?: C }): Promise<Refreshed | null>;
+  /** Revoke this session and clear the cookie. @returns whether a session was removed. */
+  signOut(): Promise<boolean>;
+  /**
+   * Revoke every session of this session's user (in its issuer's namespace,
+   * SEC-29) and clear the cookie. @returns how many were removed; 0 without a session.
+   */
+  signOutEverywhere(): Promise<number>;
+  /** The CSRF token of this session (for the header-less fallback), or `undefined` without one. */
+  csrfToken(): string | undefined;
+}
+
+/** The request state a context starts from. */
+export interface ContextStart<C extends Record<string, unknown>> {
+  readonly ticket: string | undefined;
+  readonly via: TicketSource | undefined;
+  readonly session: Session<C> | null;
+  readonly actor: Actor;
+  readonly setCookie: (header: string) => void;
+}
+
+/** Build the per-request handle; see {@link CloakroomContext}. */
+export function createContext<C extends Record<string, unknown>>(
+  cloakroom: Cloakroom,
+  options: ResolvedHttpOptions,
+  tokens: CsrfTokens,
+  start: ContextStart<C>,
+): CloakroomContext<C> {
+  let { ticket, session } = start;
+  const { via, setCookie } = start;
+  const baseActor = start.actor;
+  // Whose request this is, for own-sessions-only policies (SEC-29: subject and issuer together).
+  const actorFor = (s: Session<C> | null): Actor =>
+    s === null ? baseActor : { ...baseActor, subject: s.subject, issuer: s.issuer };
+  const cookie = options.cookie;
+
+  return {
+    get session() {
+      return session;
+    },
+    via,
+    get actor() {
+      return actorFor(session);
+    },
+    async signIn(subject, claims, createOptions) {
+      const created = await cloakroom.create(subject, claims, createOptions, baseActor);
+      // The cookie lives as long as the session could; the server enforces the idle timeout.
+      setCookie(
+        serializeTicketCookie(created.ticket, { ...cookie, expiresAt: created.absoluteExpiresAt }),
+      );
+      return {
+        sessionId: created.sessionId,
+        expiresAt: created.expiresAt,
+        absoluteExpiresAt: created.absoluteExpiresAt,
+        csrfToken: tokens.tokenFor(created.sessionId),
+      };
+    },
+    async refresh(refreshOptions) {
+      if (ticket === undefined || session === null) return null;
+      const claims = refreshOptions?.claims;
+      const next = await cloakroom.refresh(
+        ticket,
+        claims === undefined ? {} : { claims },
+        actorFor(session),
+      );
+      if (next === null) return null;
+      ticket = next.ticket;
+      session = {
+        ...session,
+        sessionId: next.sessionId,
+        expiresAt: next.expiresAt,
+        ...(claims === undefined ? {} : { claims }),
+      };
+      if (via === 'bearer') return { sessionId: next.sessionId, expiresAt: next.expiresAt, ticket };
+      setCookie(serializeTicketCookie(ticket, { ...cookie, expiresAt: session.absoluteExpiresAt }));
+      return { sessionId: next.sessionId, expiresAt: next.expiresAt };
+    },
+    async signOut() {
+      const removed =
+        ticket === undefined ? false : await cloakroom.revoke(ticket, actorFor(session));
+      ticket = undefined;
+      session = null;
+      setCookie(clearTicketCookie(cookie));
+      return removed;
+    },
+    async signOutEverywhere() {
+      if (session === null) return 0;
+      const identity = { subject: session.subject, issuer: session.issuer };
+      const removed = await cloakroom.revokeSubject(identity, actorFor(session));
+      ticket = undefined;
+      session = null;
+      setCookie(clearTicketCookie(cookie));
+      return removed;
+    },
+    csrfToken() {
+      return session === null ? undefined : tokens.tokenFor(session.sessionId);
+    },
+  };
+}
