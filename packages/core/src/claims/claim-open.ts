@@ -1,6 +1,6 @@
 import { type KeyObject, createSecretKey } from 'node:crypto';
 import { compactDecrypt } from 'jose';
-import { fromBase64Url, fromUtf8 } from '../lib/encoding';
+import { fromBase64Url, fromUtf8, isCanonicalBase64Url, isPlainObject } from '../lib/encoding';
 import { ConfigInvalid, InvalidArgument, TokenRejected } from '../errors';
 import { import256BitKey } from '../keys/key-import';
 
@@ -33,7 +33,6 @@ export type ClaimRejectReason =
   | 'claims';
 
 const SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const MAX_HEADER_CHARS = 1024;
 const ALLOWED_HEADER = new Set(['alg', 'enc', 'cty', 'kid']);
 const RESTORE_FORBIDDEN = new Set(['iss', 'aud', 'sub', 'exp', 'iat', 'nbf', 'jti', 'enc']);
@@ -51,23 +50,8 @@ function reject(reason: ClaimRejectReason, cause?: unknown): TokenRejected {
   return err;
 }
 
-// Only one spelling per byte string: unused low bits of the last character must be zero.
-function isCanonical(segment: string): boolean {
-  const rem = segment.length % 4;
-  if (rem === 0) return true;
-  if (rem === 1) return false;
-  const value = ALPHABET.indexOf(segment[segment.length - 1]!);
-  return (value & (rem === 2 ? 0x0f : 0x03)) === 0;
-}
-
 function byteLength(segment: string): number {
   return Math.floor((segment.length * 3) / 4);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 function parseJson(bytes: Uint8Array): unknown {
@@ -82,7 +66,7 @@ function checkCompact(enc: unknown, alg: 'dir' | 'A256KW'): string {
   // A 3-part JWS, the JSON serialization and stray characters all fail here.
   if (!SHAPE.test(enc)) throw reject('malformed');
   const segments = enc.split('.') as [string, string, string, string, string];
-  if (!segments.every(isCanonical)) throw reject('malformed');
+  if (!segments.every(isCanonicalBase64Url)) throw reject('malformed');
   const [head, wrapped, iv, , tag] = segments;
   if (head.length > MAX_HEADER_CHARS) throw reject('malformed');
 

@@ -5,7 +5,8 @@
 
 import { type KeyObject, createPublicKey } from 'node:crypto';
 import { type FetchLimits, JwksFetchError, fetchJson } from './jwks-fetch';
-import { MAX_KID_LENGTH, isPlainObject } from '../jwt/jws-preparse';
+import { isPlainObject } from '../lib/encoding';
+import { MAX_KID_LENGTH } from '../jwt/jws-preparse';
 
 /** Algorithms an external issuer may sign with; never HS* or `none`. */
 export type ExternalAlgorithm = 'RS256' | 'PS256' | 'ES256' | 'EdDSA';

@@ -1,17 +1,13 @@
 import { jwtVerify } from 'jose';
 import { ConfigInvalid } from '../errors';
 import { checkJwksUri } from './jwks-fetch';
-import {
-  type ExternalTokenRejectReason,
-  MAX_KID_LENGTH,
-  joseReason,
-  preparseCompactJws,
-  tokenRejected,
-} from '../jwt/jws-preparse';
+import { checkVerifiedClaims } from '../jwt/claim-checks';
+import { MAX_KID_LENGTH, joseReason, preparseCompactJws, tokenRejected } from '../jwt/jws-preparse';
+import type { ExternalTokenRejectReason } from '../jwt/reject-reason';
 import { type ExternalAlgorithm, type RemoteKey, remoteJwks } from './remote-jwks';
 
 export type { ExternalAlgorithm } from './remote-jwks';
-export type { ExternalTokenRejectReason } from '../jwt/jws-preparse';
+export type { ExternalTokenRejectReason } from '../jwt/reject-reason';
 
 /** Options of {@link trustedIssuer}. */
 export interface TrustedIssuerOptions {
@@ -129,7 +125,8 @@ function checkAlgorithms(value: unknown): ReadonlySet<ExternalAlgorithm> {
  * the configured JWKS only — `jku`, `x5u`, `jwk` and `x5c` are never read
  * (SEC-17); `alg` must also fit that key's JWK `alg`, `kty` and `crv`; then
  * the signature, `iss`, `aud`, `exp` (and `nbf`, `iat` when present) with
- * `clockToleranceSec`, and a string `sub` (SEC-18). A token without `kid` is
+ * `clockToleranceSec`, and a non-empty string `sub` (SEC-18; the same
+ * post-signature checks as `verifyToken`, minus the `iat` and `jti` it requires). A token without `kid` is
  * accepted only when exactly one key in the set fits its `alg`.
  *
  * The JWKS is fetched lazily, cached for `cacheMaxAgeMs`, refetched for an
@@ -242,15 +239,8 @@ export function trustedIssuer(options: TrustedIssuerOptions): TrustedIssuer {
       throw tokenRejected(joseReason(cause), cause);
     }
     const p = result.payload;
-    // jose checks presence and numeric types; we also need a usable subject and finite times.
-    if (typeof p.sub !== 'string' || p.sub === '' || typeof p.iss !== 'string') {
-      throw tokenRejected('claims');
-    }
-    if (!Number.isFinite(p.exp)) throw tokenRejected('claims');
-    if (p.nbf !== undefined && !Number.isFinite(p.nbf)) throw tokenRejected('claims');
-    if (p.iat !== undefined && !(Number.isFinite(p.iat) && p.iat <= nowMs / 1000 + tol)) {
-      throw tokenRejected('claims');
-    }
+    // Providers need not send `iat` or `jti`; when `iat` is there it is checked.
+    checkVerifiedClaims(p, { nowMs, toleranceSec: tol });
     return {
       payload: p as VerifiedExternalToken['payload'],
       header: result.protectedHeader as VerifiedExternalToken['header'],

@@ -2,38 +2,17 @@
 // SEC-24), and the rejection helper that keeps claims out of `cause`.
 // Internal: not re-exported. Same rules as `verifyToken` in jwt.ts.
 
-import { fromBase64Url, fromUtf8 } from '../lib/encoding';
+import { fromBase64Url, fromUtf8, isCanonicalBase64Url, isPlainObject } from '../lib/encoding';
 import { TokenRejected } from '../errors';
-import type { TokenRejectReason } from './jwt';
-
-/** Why an external token was rejected: on `TokenRejected#reason`, safe to log. */
-export type ExternalTokenRejectReason = TokenRejectReason | 'jwks-unavailable';
+import type { ExternalTokenRejectReason, TokenRejectReason } from './reject-reason';
 
 // Three base64url segments, payload may be empty; a 5-part JWE or a JSON
 // serialization never matches (SEC-23).
 const SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/;
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 /** Longest protected header accepted, in base64url characters. */
 export const MAX_HEADER_CHARS = 2048;
 /** Longest `kid` accepted, in characters. */
 export const MAX_KID_LENGTH = 256;
-
-// The unused low bits of a segment's last character must be zero, so every
-// byte string has exactly one accepted spelling (no malleable signatures).
-function isCanonical(segment: string): boolean {
-  const rem = segment.length % 4;
-  if (rem === 0) return true;
-  if (rem === 1) return false;
-  const value = ALPHABET.indexOf(segment[segment.length - 1]!);
-  return (value & (rem === 2 ? 0x0f : 0x03)) === 0;
-}
-
-/** A plain JSON object (not an array, not a class instance). */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
 
 // jose's claim errors carry the whole claims set (on the error and on its
 // cause); drop it so logging a rejection never prints a payload (SEC-27).
@@ -68,7 +47,7 @@ export function preparseCompactJws(token: unknown, maxLength: number): Record<st
   if (token.length > maxLength) throw tokenRejected('too-long');
   if (!SHAPE.test(token)) throw tokenRejected('malformed');
   const segments = token.split('.');
-  if (!segments.every(isCanonical)) throw tokenRejected('malformed');
+  if (!segments.every(isCanonicalBase64Url)) throw tokenRejected('malformed');
   const encoded = segments[0]!;
   if (encoded.length > MAX_HEADER_CHARS) throw tokenRejected('malformed');
   const bytes = fromBase64Url(encoded);

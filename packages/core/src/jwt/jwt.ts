@@ -1,13 +1,10 @@
 import { KeyObject, constants, createHmac, sign as cryptoSign } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { InvalidArgument } from '../errors';
-import {
-  MAX_KID_LENGTH,
-  isPlainObject,
-  joseReason,
-  preparseCompactJws,
-  tokenRejected,
-} from './jws-preparse';
+import { isPlainObject } from '../lib/encoding';
+import { checkVerifiedClaims } from './claim-checks';
+import { MAX_KID_LENGTH, joseReason, preparseCompactJws, tokenRejected } from './jws-preparse';
+import type { TokenRejectReason } from './reject-reason';
 import type { KeyProvider, SigningAlgorithm, SigningKey } from '../contracts/keys';
 
 /** Options of {@link verifyToken}. */
@@ -42,16 +39,7 @@ export interface VerifiedToken {
   readonly header: { readonly alg: SigningAlgorithm; readonly kid: string; readonly typ: string };
 }
 
-/** Why a token was rejected: on `TokenRejected#reason`, safe to log (no token data). */
-export type TokenRejectReason =
-  | 'malformed'
-  | 'too-long'
-  | 'unknown-kid'
-  | 'alg-not-allowed'
-  | 'unsupported-header'
-  | 'signature'
-  | 'expired'
-  | 'claims';
+export type { TokenRejectReason } from './reject-reason';
 
 const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'exp', 'iat', 'jti'];
 
@@ -182,7 +170,8 @@ function checkOptions(options: VerifyTokenOptions): void {
  * only algorithm allowed is that key's own (SEC-16); `crit`/`b64` are
  * refused (SEC-22); then signature, `iss`, `aud`, `typ`, `exp`, `nbf` and
  * the presence of `iss aud sub exp iat jti` are checked (SEC-18), with
- * `iat` no later than now + tolerance.
+ * `iat` no later than now + tolerance and `sub` and `jti` non-empty strings
+ * (the same post-signature checks as `trustedIssuer`).
  *
  * Every token failure throws {@link TokenRejected} with a generic message,
  * a `reason` ({@link TokenRejectReason}) and jose's error (with the claims
@@ -229,15 +218,7 @@ export async function verifyToken(
     throw reject(joseReason(cause), cause);
   }
   const p = result.payload;
-  // jose checks presence and numeric type; we also need string ids and finite times.
-  if (typeof p.sub !== 'string' || typeof p.jti !== 'string' || typeof p.iss !== 'string') {
-    throw reject('claims');
-  }
-  const exp = p.exp as number;
-  const iat = p.iat as number;
-  if (!Number.isFinite(exp) || !Number.isFinite(iat)) throw reject('claims');
-  if (p.nbf !== undefined && !Number.isFinite(p.nbf)) throw reject('claims');
-  if (iat > nowMs / 1000 + tolerance) throw reject('claims');
+  checkVerifiedClaims(p, { nowMs, toleranceSec: tolerance, requireIat: true, requireJti: true });
   return {
     payload: p as VerifiedToken['payload'],
     header: { alg: key.alg, kid, typ: result.protectedHeader.typ as string },

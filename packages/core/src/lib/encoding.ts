@@ -27,6 +27,46 @@ export function fromBase64Url(text: string): Uint8Array | undefined {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * Whether an unpadded base64url segment, already known to hold only
+ * alphabet characters, is the one canonical spelling of its bytes: a length
+ * that is not 1 mod 4, and zero in the unused low bits of the last
+ * character. Without this, `…A` and `…B` could decode to the same bytes and
+ * a signature or ciphertext would have several accepted spellings. Does not
+ * check the alphabet itself.
+ *
+ * @example
+ * ```ts
+ * isCanonicalBase64Url('AA'); // true
+ * isCanonicalBase64Url('AB'); // false: decodes like 'AA'
+ * ```
+ */
+export function isCanonicalBase64Url(segment: string): boolean {
+  const rem = segment.length % 4;
+  if (rem === 0) return true;
+  if (rem === 1) return false;
+  const value = ALPHABET.indexOf(segment[segment.length - 1] as string);
+  return (value & (rem === 2 ? 0x0f : 0x03)) === 0;
+}
+
+/**
+ * A plain JSON object: not null, not an array, and its prototype is
+ * `Object.prototype` or null (so no class instance, Map or Date).
+ *
+ * @example
+ * ```ts
+ * isPlainObject({ a: 1 }); // true
+ * isPlainObject([]); // false
+ * ```
+ */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
 /** Concatenate byte arrays. */
 export function concat(...parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;

@@ -2,7 +2,7 @@
 // (base64url header.payload.signature with node:crypto) where jose refuses
 // to produce them; each one is otherwise valid, so only the defence named in
 // the title stops it.
-import { type KeyObject, constants, createHmac, generateKeyPairSync, sign } from 'node:crypto';
+import { type KeyObject, constants, generateKeyPairSync, sign } from 'node:crypto';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -20,8 +20,18 @@ import {
 import fc from 'fast-check';
 import { CompactEncrypt, calculateJwkThumbprint } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  JWT_NOW,
+  b64,
+  edSigner,
+  esSigner,
+  forge,
+  hsSigner,
+  rejectionOf,
+  rsSigner,
+} from '../support/jwt';
 
-const NOW = 1_800_000_000;
+const NOW = JWT_NOW;
 const ISS = 'https://issuer.test';
 const claims = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   iss: ISS,
@@ -32,35 +42,6 @@ const claims = (extra: Record<string, unknown> = {}): Record<string, unknown> =>
   jti: 'jti-1',
   ...extra,
 });
-const b64 = (value: unknown) =>
-  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
-
-type Signer = (input: Buffer) => Buffer;
-const edSigner =
-  (key: KeyObject): Signer =>
-  (input) =>
-    sign(null, input, key);
-const esSigner =
-  (key: KeyObject): Signer =>
-  (input) =>
-    sign('sha256', input, { key, dsaEncoding: 'ieee-p1363' });
-const rsSigner =
-  (key: KeyObject): Signer =>
-  (input) =>
-    sign('sha256', input, key);
-const hsSigner =
-  (secret: string | Uint8Array): Signer =>
-  (input) =>
-    createHmac('sha256', secret).update(input).digest();
-
-/** header.payload.signature, signed over the exact text; `signature` overrides the signer. */
-function forge(header: object, payload: object | string, signer: Signer | string): string {
-  const input = `${b64(header)}.${b64(payload)}`;
-  const sig =
-    typeof signer === 'string' ? signer : signer(Buffer.from(input)).toString('base64url');
-  return `${input}.${sig}`;
-}
-
 const ed = generateKeyPairSync('ed25519');
 const edOld = generateKeyPairSync('ed25519');
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -100,15 +81,11 @@ function options(extra: Partial<VerifyTokenOptions> = {}): VerifyTokenOptions {
 }
 
 async function rejected(token: unknown, opts: VerifyTokenOptions = options()) {
-  const err = await verifyToken(token, opts).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TokenRejected);
+  const err = await rejectionOf(verifyToken(token, opts));
   if (typeof token === 'string' && token.length > 0) {
     expect((err as Error).message).not.toContain(token);
   }
-  return (err as { reason: string }).reason;
+  return err.reason;
 }
 
 describe('SEC-16 algorithms are pinned to the key', () => {

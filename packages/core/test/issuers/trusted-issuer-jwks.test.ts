@@ -3,7 +3,6 @@
 // broken or too chatty. Time that matters to the cache is a fake clock;
 // only network deadlines use real time, with bounded waits.
 import { sign as cryptoSign } from 'node:crypto';
-import { TokenRejected } from '@cloakroom/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type TrustedIssuerOptions, trustedIssuer } from '../../src/issuers/trusted-issuer';
 import {
@@ -14,6 +13,7 @@ import {
   signExternal,
   startJwksServer,
 } from '../support/jwks-server';
+import { rejectionOf } from '../support/jwt';
 
 const ISS = 'https://idp.test/';
 const AUD = 'api';
@@ -53,14 +53,7 @@ async function setup(keys: readonly unknown[], extra: Partial<TrustedIssuerOptio
   return { server, clock, issuer, sign };
 }
 
-async function rejection(p: Promise<unknown>): Promise<{ reason: string; cause?: unknown }> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TokenRejected);
-  return err as { reason: string; cause?: unknown };
-}
+const rejection = rejectionOf;
 
 describe('cache and rotation', () => {
   it('fetches the JWKS once and serves later verifications from the cache', async () => {

@@ -1,6 +1,6 @@
 // trustedIssuer: happy paths per algorithm, claim checks (SEC-18) and
 // configuration (https only). A real JWKS endpoint runs on loopback.
-import { ConfigInvalid, TokenRejected } from '@cloakroom/core';
+import { ConfigInvalid } from '@cloakroom/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TrustedIssuerOptions, trustedIssuer } from '../../src/issuers/trusted-issuer';
 import {
@@ -11,6 +11,7 @@ import {
   signExternal,
   startJwksServer,
 } from '../support/jwks-server';
+import { reasonOf } from '../support/jwt';
 
 const ISS = 'https://idp.test/';
 const AUD = 'https://api.test';
@@ -48,15 +49,6 @@ function setup(extra: Partial<TrustedIssuerOptions> = {}) {
     ...over,
   });
   return { clock, issuer, claims };
-}
-
-async function reasonOf(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TokenRejected);
-  return (err as { reason: string }).reason;
 }
 
 describe('trustedIssuer happy path', () => {
