@@ -42,7 +42,9 @@ export interface FsCommonOptions {
   /**
    * A lock older than this is treated as abandoned and broken. Locks whose
    * owner process is gone (same host) are broken at once, whatever their age.
-   * Must exceed the longest write you expect (a slow disk's fsync).
+   * `sweep` uses the same rule for the locks killed writers leave, and
+   * removes their temp files once older than this. Must exceed the longest
+   * write you expect (a slow disk's fsync).
    * @default 30000
    */
   readonly staleLockMs?: number;

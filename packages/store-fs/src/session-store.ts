@@ -54,6 +54,13 @@ export interface FsStore extends SessionStore {
  * marker files serves `listBySubject` and `deleteBySubject`.
  * No native expiry: call `sweep` periodically to reclaim space.
  *
+ * Edge behaviour: an id or subject that is not 43 characters of
+ * `[A-Za-z0-9_-]` makes `get` return `null`, `delete` `false`,
+ * `deleteBySubject` `0` and `listBySubject` `[]` without touching the disk;
+ * `insert`, `replace` and `rotate` throw `InvalidArgument`. A scan cursor
+ * that no store over this directory issued throws `InvalidArgument`. After
+ * `close()` every method but `close` rejects with `Closed`.
+ *
  * @throws ConfigInvalid when `dir` is unsafe (group/world-writable, owned by another user).
  * @example
  * ```ts
