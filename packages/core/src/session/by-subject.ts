@@ -6,7 +6,13 @@ import type { SubjectInput } from '../contracts/identity';
 import type { Actor } from '../contracts/policy';
 import type { SessionRecord } from '../contracts/store';
 import type { LivePayload, SessionPayload } from '../crypto/payload-format';
-import { type SessionContext, liveExpiry } from './context';
+import {
+  type Access,
+  type Sealing,
+  type Storage,
+  type SessionContext,
+  liveExpiry,
+} from './context';
 import { type Identity, toIdentity } from './identity';
 import type { SessionInfo } from './types';
 
@@ -14,7 +20,7 @@ const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 
 /** Opens a record's outer layer; `undefined` for one that does not open (another key set, tampered). */
 async function openOrSkip(
-  ctx: SessionContext,
+  ctx: Sealing,
   record: SessionRecord,
 ): Promise<SessionPayload | undefined> {
   try {
@@ -37,7 +43,7 @@ const inNamespace = (payload: SessionPayload, identity: Identity): payload is Li
  * more `listBySubject` per subject operation, usually answered empty.
  */
 async function legacySessions(
-  ctx: SessionContext,
+  ctx: Storage & Sealing & Access,
   identity: Identity,
 ): Promise<{ record: SessionRecord; payload: LivePayload }[]> {
   const records = await ctx.store.listBySubject(await ctx.legacyIndexOf(identity.subject));

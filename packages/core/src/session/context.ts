@@ -50,11 +50,13 @@ function decodeJson(bytes: Uint8Array): unknown {
 const RESERVED_CLAIMS = new Set(['iss', 'aud', 'sub', 'exp', 'iat', 'nbf', 'jti', 'cnf']);
 const MAX_CLAIMS_BYTES = 16 * 1024;
 
-export interface SessionContext {
-  readonly store: SessionStore;
-  readonly keys: KeyProvider;
-  readonly cipher: Cipher;
-  readonly policy: AccessPolicy;
+// The manager's collaborators, one interface per concern. An operation
+// declares the ones it uses (`Pick`-free intersections such as
+// `Sealing & Auditing`), so what it depends on is visible in its signature
+// and a test can hand it just those.
+
+/** Configuration read by the operations; fixed at construction. */
+export interface SessionConfig {
   readonly issuer: string;
   readonly audience: string;
   readonly typ: string;
@@ -62,8 +64,39 @@ export interface SessionContext {
   readonly trustedIssuers: readonly TokenIssuer[];
   readonly times: ResolvedTimes;
   readonly now: () => number;
-  closed: boolean;
-  emit(event: EventInput): void;
+}
+
+/** Where records live. */
+export interface Storage {
+  readonly store: SessionStore;
+}
+
+/** Sealing records (the storage-key layer) and their ticket-bound secrets (the inner layer). */
+export interface Sealing {
+  readonly cipher: Cipher;
+  seal(id: string, subjectIdx: string, payload: SessionPayload): Promise<Uint8Array>;
+  /** Opens and decodes; throws DecryptionFailed for anything that is not a valid payload of this record. */
+  open(record: SessionRecord): Promise<SessionPayload>;
+  /** Wraps the secrets for a record: sealed under the ticket when ticket-bound. */
+  sealSecrets(ticket: Ticket, id: string, secrets: SessionSecrets): Uint8Array | SessionSecrets;
+  /** Unwraps the secrets of a live payload; throws DecryptionFailed when they do not open with this ticket. */
+  openSecrets(ticket: Ticket, id: string, payload: LivePayload): SessionSecrets;
+}
+
+/** Signing the app's own tokens, and the keys behind every layer. */
+export interface Signing {
+  readonly keys: KeyProvider;
+  signFor(
+    subject: string,
+    claims: Record<string, unknown>,
+    now: number,
+    abs: number,
+  ): Promise<{ token: string; kid: string; tokenExp: number }>;
+}
+
+/** Access decisions and the subject index they are keyed by. */
+export interface Access {
+  readonly policy: AccessPolicy;
   /**
    * Resolves when allowed, rejects with AccessDenied otherwise. `undefined`
    * means a synchronous policy allowed at once (the hot path skips an await).
@@ -73,21 +106,28 @@ export interface SessionContext {
   indexOf(identity: Identity): Promise<string>;
   /** The index records written before namespaces carry: HMAC of the bare subject. */
   legacyIndexOf(subject: string): Promise<string>;
-  seal(id: string, subjectIdx: string, payload: SessionPayload): Promise<Uint8Array>;
-  /** Opens and decodes; throws DecryptionFailed for anything that is not a valid payload of this record. */
-  open(record: SessionRecord): Promise<SessionPayload>;
-  /** Wraps the secrets for a record: sealed under the ticket when ticket-bound. */
-  sealSecrets(ticket: Ticket, id: string, secrets: SessionSecrets): Uint8Array | SessionSecrets;
-  /** Unwraps the secrets of a live payload; throws DecryptionFailed when they do not open with this ticket (already parsed). */
-  openSecrets(ticket: Ticket, id: string, payload: LivePayload): SessionSecrets;
-  signFor(
-    subject: string,
-    claims: Record<string, unknown>,
-    now: number,
-    abs: number,
-  ): Promise<{ token: string; kid: string; tokenExp: number }>;
+}
+
+/** Audit events. */
+export interface Auditing {
+  emit(event: EventInput): void;
+}
+
+/** Open or closed. */
+export interface Lifecycle {
+  closed: boolean;
   ensureOpen(): void;
 }
+
+/** Everything, for the manager that wires it; operations take less. */
+export interface SessionContext
+  extends SessionConfig,
+    Storage,
+    Sealing,
+    Signing,
+    Access,
+    Auditing,
+    Lifecycle {}
 
 export function createContext(options: CloakroomOptions): SessionContext {
   checkShape(options);

@@ -2,7 +2,7 @@
 import { InvalidArgument, TokenRejected } from '../errors';
 import { forbiddenKeyIn } from '../lib/forbidden-keys';
 import type { Actor } from '../contracts/policy';
-import { type SessionContext, newFamily } from './context';
+import { type SessionConfig, type SessionContext, newFamily } from './context';
 import { insertSession, isUsable, load, secretsOrReject } from './load';
 import type { LivePayload, SessionSecrets } from '../crypto/payload-format';
 import { revokeFamily } from './refresh';
@@ -34,7 +34,7 @@ function checkTokens(tokens: DepositTokens): void {
   }
 }
 
-function issuerOf(ctx: SessionContext, name: string): TokenIssuer {
+function issuerOf(ctx: SessionConfig, name: string): TokenIssuer {
   const found = ctx.trustedIssuers.find((i) => i.issuer === name);
   if (found === undefined)
     throw new InvalidArgument('issuer is not among the configured trustedIssuers');

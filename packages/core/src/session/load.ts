@@ -1,6 +1,14 @@
 // Reading a session by ticket, shared by resolve, refresh and revoke. Internal.
 import { DecryptionFailed, isCloakroomError } from '../errors';
-import { type SessionContext, liveExpiry } from './context';
+import {
+  type Auditing,
+  type SessionConfig,
+  type Sealing,
+  type Signing,
+  type Storage,
+  type SessionContext,
+  liveExpiry,
+} from './context';
 import type { LivePayload, SessionPayload, SessionSecrets } from '../crypto/payload-format';
 import type { SessionRecord } from '../contracts/store';
 import { type Ticket, parseTicket, sessionIdOf } from '../ticket/ticket';
@@ -10,7 +18,7 @@ import { type Ticket, parseTicket, sessionIdOf } from '../ticket/ticket';
  * or `null` after emitting the rejection reason. Store errors propagate.
  */
 export async function load(
-  ctx: SessionContext,
+  ctx: Storage & Sealing & Auditing,
   ticket: unknown,
   operation: 'resolve' | 'refresh' | 'revoke',
 ): Promise<{ ticket: Ticket; id: string; record: SessionRecord; payload: SessionPayload } | null> {
@@ -41,7 +49,7 @@ export async function load(
 
 /** Expiry and key-state checks shared by resolve and refresh; emits and returns false when dead. */
 export async function isUsable(
-  ctx: SessionContext,
+  ctx: SessionConfig & Signing & Auditing,
   id: string,
   payload: LivePayload,
   now: number,
@@ -61,7 +69,7 @@ export async function isUsable(
   return true;
 }
 
-async function signerUsable(ctx: SessionContext, payload: LivePayload): Promise<boolean> {
+async function signerUsable(ctx: SessionConfig & Signing, payload: LivePayload): Promise<boolean> {
   if (payload.ext === undefined) return (await ctx.keys.verificationKey(payload.kid)) !== undefined;
   const issuer = ctx.trustedIssuers.find((i) => i.issuer === payload.ext);
   if (issuer === undefined) return false;
@@ -77,7 +85,7 @@ async function signerUsable(ctx: SessionContext, payload: LivePayload): Promise<
  * is nothing left to vouch for the user: `true` means reject.
  */
 export function depositedTokenDead(
-  ctx: SessionContext,
+  ctx: SessionConfig,
   payload: LivePayload,
   secrets: SessionSecrets,
   now: number,
@@ -94,7 +102,7 @@ export function depositedTokenDead(
  * `tampered` event) when they do not open. Other errors propagate.
  */
 export function secretsOrReject(
-  ctx: SessionContext,
+  ctx: Sealing & Auditing,
   ticket: Ticket,
   id: string,
   payload: LivePayload,
@@ -111,7 +119,7 @@ export function secretsOrReject(
 
 /** Seal a new live session, insert it, and announce it. */
 export async function insertSession(
-  ctx: SessionContext,
+  ctx: Storage & Sealing & Auditing,
   ticket: Ticket,
   id: string,
   subjectIndex: string,

@@ -5,7 +5,17 @@ import type { CreateOptions, CreatedSession, ResolvedSession } from './types';
 import type { Actor } from '../contracts/policy';
 import { revokeFamily } from './refresh';
 import { depositedTokenDead, insertSession, isUsable, load, secretsOrReject } from './load';
-import { type SessionContext, checkClaims, liveExpiry, newFamily } from './context';
+import {
+  type Auditing,
+  type Sealing,
+  type SessionConfig,
+  type Signing,
+  type Storage,
+  type SessionContext,
+  checkClaims,
+  liveExpiry,
+  newFamily,
+} from './context';
 import { checkSubject } from './identity';
 import type { LivePayload, SessionSecrets } from '../crypto/payload-format';
 import type { SessionRecord } from '../contracts/store';
@@ -108,11 +118,11 @@ export async function resolve(
 }
 
 // Deposited tokens belong to their issuer: the app renews them (replaceTokens).
-const tokenDue = (ctx: SessionContext, payload: LivePayload, now: number) =>
+const tokenDue = (ctx: SessionConfig, payload: LivePayload, now: number) =>
   payload.ext === undefined && payload.tokenExp - now <= ctx.times.token / 3;
 
 /** Whether {@link touch} has anything to write; checked first so most resolves skip it (and its await). */
-const touchDue = (ctx: SessionContext, payload: LivePayload, now: number) =>
+const touchDue = (ctx: SessionConfig, payload: LivePayload, now: number) =>
   tokenDue(ctx, payload, now) || now - payload.seen >= ctx.times.touch;
 
 /**
@@ -121,7 +131,7 @@ const touchDue = (ctx: SessionContext, payload: LivePayload, now: number) =>
  * concurrent request already wrote: this request still answers with its own view.
  */
 async function touch(
-  ctx: SessionContext,
+  ctx: SessionConfig & Storage & Sealing & Signing & Auditing,
   ticket: Ticket,
   record: SessionRecord,
   payload: LivePayload,
