@@ -75,11 +75,14 @@ function createKey(root: string, path: string): Uint8Array {
   } finally {
     unlinkSync(temp);
   }
-  const dir = openSync(root, 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
+  // Windows cannot open a directory to fsync it (nor does it need to: NTFS journals the entry).
+  if (process.platform !== 'win32') {
+    const dir = openSync(root, 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
   }
   const key = readKey(path);
   if (key === undefined) throw new ConfigInvalid(`fs store: ${path} vanished while being created`);
