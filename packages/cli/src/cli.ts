@@ -20,6 +20,7 @@ const code = await runCli(process.argv.slice(2), {
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   stderrIsTTY: process.stderr.isTTY === true,
+  ...(process.stderr.columns === undefined ? {} : { columns: process.stderr.columns }),
   signal: controller.signal,
 });
 process.exitCode = code;

@@ -2,12 +2,12 @@
 // secrets, and lazily opened store and keys.
 import { userInfo } from 'node:os';
 import type { Actor } from '@cloakroom/core';
-import { stringOption, type OptionName, type OptionValues } from './args';
 import { UsageError } from './cli-errors';
 import { type Connection, connect } from './connect';
 import type { CliIo } from './io';
+import { type OptionName, type OptionValues, parseDuration } from './options';
 import type { Redactor } from './secrets';
-import { parseStoreUrl } from './store-url';
+import { type StoreSpec, parseStoreUrl } from './store-url';
 
 /** The per-invocation context handed to a command. */
 export interface CommandContext {
@@ -20,7 +20,12 @@ export interface CommandContext {
   readonly args: readonly string[];
   /** `{ id: 'cli:<user>' }`: the actor every operator action runs as. */
   readonly actor: Actor;
+  /** Parsed options, by declared name (for the resume command of `rewrap`). */
+  readonly values: OptionValues;
+  /** A valued option as given, or undefined. */
   option(name: OptionName): string | undefined;
+  /** A duration option in milliseconds, or undefined. */
+  duration(name: OptionName): number | undefined;
   flag(name: OptionName): boolean;
   /** A line of normal output (stdout), redacted. */
   print(line: string): void;
@@ -28,8 +33,13 @@ export interface CommandContext {
   printJson(value: unknown): void;
   /** A diagnostic line on stderr, redacted. */
   warn(line: string): void;
-  /** Open the store named by `--store` / `CLOAKROOM_STORE_URL` (closed by runCli). */
-  connect(options?: { readonly create?: boolean }): Connection;
+  /** Whether a store URL is configured (`--store` or `CLOAKROOM_STORE_URL`). */
+  hasStore(): boolean;
+  /**
+   * Open the store named by `--store` / `CLOAKROOM_STORE_URL` (closed by
+   * runCli), loading its backend package on first use.
+   */
+  connect(options?: { readonly create?: boolean }): Promise<Connection>;
 }
 
 function operatorName(io: CliIo): string {
@@ -41,13 +51,24 @@ function operatorName(io: CliIo): string {
   }
 }
 
+/** A store the command asked for, and its connection once open (runCli closes it). */
+export interface Opened {
+  readonly spec: StoreSpec;
+  readonly conn?: Connection;
+}
+
+function stringOption(values: OptionValues, name: OptionName): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
 /** Build the context; `opened` collects connections for runCli to close. */
 export function createContext(
   io: CliIo,
   values: OptionValues,
   args: readonly string[],
   redactor: Redactor,
-  opened: Connection[],
+  opened: Opened[],
 ): CommandContext {
   const json = values.json === true;
   const out = (text: string) => io.stdout(redactor.redact(text));
@@ -59,12 +80,18 @@ export function createContext(
     redactor,
     args,
     actor: { id: `cli:${operatorName(io)}` },
+    values,
     option: (name) => stringOption(values, name),
+    duration: (name) => {
+      const text = stringOption(values, name);
+      return text === undefined ? undefined : parseDuration(text, name);
+    },
     flag: (name) => values[name] === true,
     print: (line) => out(`${line}\n`),
     printJson: (value) => out(`${JSON.stringify(value, null, 2)}\n`),
     warn: (line) => io.stderr(`${redactor.redact(line)}\n`),
-    connect(options = {}) {
+    hasStore: () => Boolean(stringOption(values, 'store') ?? io.env.CLOAKROOM_STORE_URL),
+    async connect(options = {}) {
       const fromFlag = stringOption(values, 'store');
       const text = fromFlag ?? io.env.CLOAKROOM_STORE_URL;
       if (text === undefined || text === '') {
@@ -79,8 +106,9 @@ export function createContext(
           );
         }
       }
-      const conn = connect(spec, options);
-      opened.push(conn);
+      opened.push({ spec });
+      const conn = await connect(spec, options);
+      opened[opened.length - 1] = { spec, conn };
       return conn;
     },
   };

@@ -18,3 +18,17 @@ export function table(rows: readonly (readonly string[])[]): string[] {
       .trimEnd(),
   );
 }
+
+/**
+ * One shell word for a POSIX shell: left bare when it holds only safe
+ * characters, else single-quoted (a `'` inside becomes `'\''`).
+ *
+ * @example
+ * ```ts
+ * shellWord("it's"); // 'it'\''s'
+ * ```
+ */
+export function shellWord(text: string): string {
+  if (/^[A-Za-z0-9_./:=@%+,-]+$/.test(text)) return text;
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}

@@ -19,6 +19,12 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Whether stderr is a terminal: `rewrap` then draws a progress bar. @default false */
   readonly stderrIsTTY?: boolean;
+  /**
+   * Width of the terminal in columns: the progress bar and the help fit in
+   * it. The CLI passes `process.stderr.columns`.
+   * @default 80
+   */
+  readonly columns?: number;
   /** Stops a running `rewrap` between batches (the CLI wires it to Ctrl-C). */
   readonly signal?: AbortSignal;
   /** Base directory for relative file paths. @default process.cwd() */

@@ -3,6 +3,7 @@
 import {
   type KeyProvider,
   type RotatingKeyProvider,
+  type RotatingKeysOptions,
   type StaticKeysOptions,
   rotatingKeys,
   staticKeys,
@@ -10,6 +11,7 @@ import {
 import { CliFailure, UsageError } from './cli-errors';
 import type { CommandContext } from './context';
 import type { Connection } from './connect';
+import { tagPhase } from './hints';
 import { keyFromFile, readSecretFile } from './secrets';
 
 /** A rotating provider as `rotatingKeys` returns it. */
@@ -59,10 +61,10 @@ function loadStaticFile(ctx: CommandContext, path: string): StaticKeysOptions {
     parsed = JSON.parse(text);
   } catch {
     // JSON.parse messages quote the text around the error: never show them.
-    throw new CliFailure('the keys file is not valid JSON');
+    throw new CliFailure(`the keys file ${path} is not valid JSON`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new CliFailure('the keys file must hold an object { signing, storage, index }');
+    throw new CliFailure(`the keys file ${path} must hold an object { signing, storage, index }`);
   }
   collectSecrets(parsed, (s) => ctx.redactor.add(s));
   return parsed as StaticKeysOptions;
@@ -97,15 +99,41 @@ function collectSecrets(file: unknown, add: (s: string) => void): void {
 const MISSING =
   'no keys configured: set CLOAKROOM_MASTER_KEY (or --master-key-file FILE) for the rotating key set in the store, or CLOAKROOM_KEYS_FILE (or --keys-file FILE) for static keys';
 
+/** The rotation timings given on the command line (the application's `rotatingKeys` options). */
+function scheduleOptions(
+  ctx: CommandContext,
+): Pick<RotatingKeysOptions, 'refreshEvery' | 'signing' | 'storage'> {
+  const alg = ctx.option('alg') as 'EdDSA' | 'ES256' | 'PS256' | 'RS256' | undefined;
+  const refreshEvery = ctx.duration('refresh-every');
+  const publishAhead = ctx.duration('signing-publish-ahead');
+  const retireAfter = ctx.duration('signing-retire-after');
+  const storagePublishAhead = ctx.duration('storage-publish-ahead');
+  const retainFor = ctx.duration('storage-retain-for');
+  return {
+    ...(refreshEvery === undefined ? {} : { refreshEvery }),
+    signing: {
+      ...(alg === undefined ? {} : { alg }),
+      ...(publishAhead === undefined ? {} : { publishAhead }),
+      ...(retireAfter === undefined ? {} : { retireAfter }),
+    },
+    storage: {
+      ...(storagePublishAhead === undefined ? {} : { publishAhead: storagePublishAhead }),
+      ...(retainFor === undefined ? {} : { retainFor }),
+    },
+  };
+}
+
 /**
- * Load the keys. A rotating key set must already exist in the store unless
- * `create` is set (`keys init`), so a wrong store URL or prefix never
- * silently starts a new key set with a new index key.
+ * Load the keys. Static keys need no store (`jwks --keys-file` runs without
+ * one); a rotating key set is opened from the store (`conn`, or the
+ * configured one) and must already exist unless `create` is set
+ * (`keys init`), so a wrong store URL or prefix never silently starts a new
+ * key set with a new index key. The set is opened here, so a wrong master
+ * key fails now, marked for the hint.
  */
 export async function loadKeys(
   ctx: CommandContext,
-  conn: Connection,
-  options: { readonly create?: boolean } = {},
+  options: { readonly create?: boolean; readonly conn?: Connection } = {},
 ): Promise<LoadedKeys> {
   const keysFile = ctx.option('keys-file') ?? nonEmpty(ctx.io.env.CLOAKROOM_KEYS_FILE);
   const master = masterKeyInput(ctx, 'current');
@@ -116,13 +144,25 @@ export async function loadKeys(
     return { kind: 'static', provider: staticKeys(loadStaticFile(ctx, keysFile)) };
   }
   if (master === undefined) throw new UsageError(MISSING);
+  const conn = options.conn ?? (await ctx.connect(options.create ? { create: true } : {}));
   const store = conn.keySetStore();
   const name = ctx.option('key-set') ?? 'default';
-  const provider = rotatingKeys({ store, masterKey: master, name, clock: ctx.clock });
+  const provider = rotatingKeys({
+    store,
+    masterKey: master,
+    name,
+    clock: ctx.clock,
+    ...scheduleOptions(ctx),
+  });
   if (!options.create && (await store.read(name)) === null) {
     throw new CliFailure(
-      `no key set "${name}" in this store (check the store URL and prefix; \`cloakroom keys init\` creates one)`,
+      `no key set "${name}" in ${conn.spec.where} (check the store URL and prefix; \`cloakroom keys init\` creates one)`,
     );
+  }
+  try {
+    await provider.status();
+  } catch (error) {
+    throw tagPhase(error, 'key-set');
   }
   return { kind: 'rotating', provider };
 }

@@ -20,7 +20,7 @@ export async function openManager(
   conn: Connection,
   keys?: LoadedKeys,
 ): Promise<Cloakroom> {
-  const loaded = keys ?? (await loadKeys(ctx, conn));
+  const loaded = keys ?? (await loadKeys(ctx, { conn }));
   return managerWith(ctx, conn, loaded.provider);
 }
 

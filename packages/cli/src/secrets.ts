@@ -1,7 +1,7 @@
 // Secrets come from the environment or from files, never from arguments.
 // Every secret the CLI handles is also registered with a redactor, so no
 // message, not even a driver's, can print it back.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CliFailure } from './cli-errors';
 
@@ -45,13 +45,14 @@ export function readSecretFile(
     bytes = new Uint8Array(readFileSync(full));
   } catch (error) {
     const code = (error as { code?: unknown }).code;
+    // The path is the operator's own input; the file's content never appears.
     throw new CliFailure(
-      `cannot read the ${label} file${typeof code === 'string' ? ` (${code})` : ''}`,
+      `cannot read the ${label} file ${full}${typeof code === 'string' ? ` (${code})` : ''}`,
     );
   }
   const warning =
     process.platform !== 'win32' && (mode & 0o077) !== 0
-      ? `warning: the ${label} file is readable by other users (chmod 600 it)`
+      ? `warning: the ${label} file ${full} is readable by other users (chmod 600 it)`
       : undefined;
   return warning === undefined ? { bytes } : { bytes, warning };
 }
@@ -63,4 +64,23 @@ export function readSecretFile(
 export function keyFromFile(bytes: Uint8Array): Uint8Array | string {
   if (bytes.byteLength === 32) return bytes;
   return Buffer.from(bytes).toString('utf8').trim();
+}
+
+/**
+ * Write a new secret file with mode 0600, never over an existing file (it
+ * may hold the only copy of a key in use). Errors name the path, never the
+ * content.
+ */
+export function writeSecretFile(path: string, text: string): void {
+  try {
+    writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'EEXIST') {
+      throw new CliFailure(`refusing to overwrite an existing file ${path} (--out)`);
+    }
+    throw new CliFailure(
+      `cannot write the key file ${path}${typeof code === 'string' ? ` (${code})` : ''}`,
+    );
+  }
 }

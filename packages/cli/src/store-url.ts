@@ -5,31 +5,43 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from './cli-errors';
 
 /** A parsed `--store` / `CLOAKROOM_STORE_URL`. */
-export type StoreSpec =
-  | {
-      readonly kind: 'redis';
-      /** The URL for ioredis, without the CLI's own query parameters. */
-      readonly url: string;
-      readonly prefix?: string;
-      readonly password?: string;
-    }
-  | {
-      readonly kind: 'redis-cluster';
-      readonly nodes: readonly { readonly host: string; readonly port: number }[];
-      readonly tls: boolean;
-      readonly username?: string;
-      readonly password?: string;
-      readonly prefix?: string;
-    }
-  | {
-      readonly kind: 'postgres';
-      /** The URL for node-postgres, without the CLI's own query parameters. */
-      readonly connectionString: string;
-      readonly schema?: string;
-      readonly table?: string;
-      readonly password?: string;
-    }
-  | { readonly kind: 'file'; readonly dir: string };
+export type StoreSpec = StoreTarget &
+  (
+    | {
+        readonly kind: 'redis';
+        /** The URL for ioredis, without the CLI's own query parameters. */
+        readonly url: string;
+        readonly prefix?: string;
+        readonly password?: string;
+      }
+    | {
+        readonly kind: 'redis-cluster';
+        readonly nodes: readonly { readonly host: string; readonly port: number }[];
+        readonly tls: boolean;
+        readonly username?: string;
+        readonly password?: string;
+        readonly prefix?: string;
+      }
+    | {
+        readonly kind: 'postgres';
+        /** The URL for node-postgres, without the CLI's own query parameters. */
+        readonly connectionString: string;
+        readonly schema?: string;
+        readonly table?: string;
+        readonly password?: string;
+      }
+    | { readonly kind: 'file'; readonly dir: string }
+  );
+
+/** Where a store is, for messages: scheme, host and port, database or directory; never a password. */
+export interface StoreTarget {
+  /** E.g. `redis 127.0.0.1:6379`, `postgres db.internal:5432/app`, `file /var/lib/app`. */
+  readonly where: string;
+}
+
+function hostPort(url: URL, defaultPort: string): string {
+  return `${url.hostname || 'localhost'}:${url.port || defaultPort}`;
+}
 
 const SCHEMES = 'redis://, rediss://, redis+cluster://, postgres://, file:///absolute/path';
 
@@ -87,6 +99,7 @@ function parseCluster(text: string): StoreSpec {
   }
   return {
     kind: 'redis-cluster',
+    where: `redis cluster ${nodes.map((n) => `${n.host}:${n.port}`).join(',')}`,
     nodes,
     tls,
     ...(username === '' ? {} : { username }),
@@ -115,7 +128,13 @@ export function parseStoreUrl(text: string): StoreSpec {
       const prefix = take(url, 'prefix');
       noExtraParams(url, 'prefix');
       if (url.hostname === '') throw new UsageError('store URL: redis:// needs a host');
-      return { kind: 'redis', url: url.toString(), ...(prefix ? { prefix } : {}), ...secret };
+      return {
+        kind: 'redis',
+        where: `redis ${hostPort(url, '6379')}${url.pathname.length > 1 ? url.pathname : ''}`,
+        url: url.toString(),
+        ...(prefix ? { prefix } : {}),
+        ...secret,
+      };
     }
     case 'postgres:':
     case 'postgresql:': {
@@ -123,6 +142,7 @@ export function parseStoreUrl(text: string): StoreSpec {
       const table = take(url, 'table');
       return {
         kind: 'postgres',
+        where: `postgres ${hostPort(url, '5432')}${url.pathname.length > 1 ? url.pathname : ''}`,
         connectionString: url.toString(),
         ...(schema ? { schema } : {}),
         ...(table ? { table } : {}),
@@ -136,7 +156,7 @@ export function parseStoreUrl(text: string): StoreSpec {
       noExtraParams(url, 'none');
       const dir = fileURLToPath(url);
       if (!isAbsolute(dir)) throw new UsageError('store URL: file:// needs an absolute path');
-      return { kind: 'file', dir };
+      return { kind: 'file', where: `file store ${dir}`, dir };
     }
     default:
       throw new UsageError(

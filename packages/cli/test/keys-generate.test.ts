@@ -50,8 +50,10 @@ describe('cloakroom keys generate', () => {
     expect(Object.keys(s.json()).sort()).toEqual(['alg', 'kid', 'kind', 'privateJwk', 'publicJwk']);
     expect(s.json<{ publicJwk: Record<string, unknown> }>().publicJwk).not.toHaveProperty('d');
     const k = await cli(['keys', 'generate', '--kind', 'storage', '--json']);
-    expect(k.json<{ kind: string; secret: string }>()).toMatchObject({ kind: 'storage' });
-    expect(k.json<{ secret: string }>().secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // `key`, as the keys file names it (it used to be `secret`).
+    expect(Object.keys(k.json()).sort()).toEqual(['key', 'kind']);
+    expect(k.json<{ kind: string; key: string }>()).toMatchObject({ kind: 'storage' });
+    expect(k.json<{ key: string }>().key).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
   it('SEC-28 --out writes the key with mode 0600 and prints only where it went', async () => {
@@ -76,7 +78,7 @@ describe('cloakroom keys generate', () => {
     await writeFile(file, 'precious\n', { mode: 0o600 });
     const r = await cli(['keys', 'generate', '--kind', 'master', '--out', file]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('error: refusing to overwrite an existing file (--out)\n');
+    expect(r.stderr).toBe(`error: refusing to overwrite an existing file ${file} (--out)\n`);
     expect(r.stdout).toBe('');
     expect(await readFile(file, 'utf8')).toBe('precious\n');
   });

@@ -43,3 +43,23 @@ export async function cli(
 export function allOutput(r: CliResult): string {
   return r.stdout + r.stderr;
 }
+
+/** Split a POSIX shell command line: bare words and single-quoted parts (what `shellWord` writes). */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  const re = /\s*((?:[^\s']+|'[^']*')+)/g;
+  for (const m of line.matchAll(re)) {
+    words.push((m[1] as string).replace(/'([^']*)'/g, '$1'));
+  }
+  return words;
+}
+
+/**
+ * The argv of the last `resume with: cloakroom …` command in `text`, as an
+ * operator pasting it would run it (without the program name), or undefined.
+ */
+export function resumeArgv(text: string): string[] | undefined {
+  const lines = [...text.matchAll(/resume with: (cloakroom .*)$/gm)];
+  const line = lines.at(-1)?.[1];
+  return line === undefined ? undefined : shellWords(line).slice(1);
+}

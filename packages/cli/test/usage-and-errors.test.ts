@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { version } from '../package.json';
+import { COMMANDS } from '../src/commands/registry';
+import { OPTIONS } from '../src/options';
 import { COMMAND_USAGES } from './command-list';
 import { allOutput, cli } from './run-helper';
 
@@ -21,6 +24,15 @@ describe('cloakroom --help', () => {
       expect(r.code).toBe(0);
       expect(r.stdout.startsWith(`Usage: cloakroom ${usage}\n`)).toBe(true);
       expect(r.stdout).toContain('--json');
+      // Generated from the one declaration: every option the command takes,
+      // with its placeholder and the start of its description.
+      const def = COMMANDS.find((c) => c.words.join(' ') === words);
+      for (const name of def?.options ?? []) {
+        const spec: { value?: string; description: string } = OPTIONS[name];
+        const flags = spec.value === undefined ? `--${name}` : `--${name} <${spec.value}>`;
+        expect(r.stdout).toContain(flags);
+        expect(r.stdout.replace(/\s+/g, ' ')).toContain(spec.description);
+      }
       const viaHelp = await cli(['help', ...words.split(' ')]);
       expect(viaHelp.stdout).toBe(r.stdout);
     },
@@ -38,6 +50,59 @@ describe('cloakroom --help', () => {
     const help = await cli(['keys', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/keys rotate-master/);
+  });
+});
+
+describe('cloakroom --version and suggestions', () => {
+  it('--version and -V print the package version, exit 0, whatever else is configured', async () => {
+    for (const flag of ['--version', '-V']) {
+      const r = await cli([flag], { CLOAKROOM_STORE_URL: 'nonsense' });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${version}\n`);
+    }
+  });
+
+  it.each([
+    [['rewrp'], 'unknown command "rewrp" (did you mean rewrap?)'],
+    [['stast'], 'unknown command "stast" (did you mean stats?)'],
+    [['rotate', 'storage'], 'unknown command "rotate" (did you mean keys rotate?)'],
+    [['keys', 'rotat'], 'unknown command "keys rotat" (did you mean keys rotate?)'],
+    [['help', 'jwsk'], 'unknown command "jwsk" (did you mean jwks?)'],
+    [['stats', '--jsn'], 'unknown option --jsn (did you mean --json?)'],
+    [['rewrap', '--bach-size', '3'], 'unknown option --bach-size (did you mean --batch-size?)'],
+    [['rewrap', '--crusor=abc'], 'unknown option --crusor (did you mean --cursor?)'],
+    [['stats', '--zzzzzz'], 'unknown option --zzzzzz'],
+  ] as const)('%j suggests the nearest declared name', async (argv, message) => {
+    const r = await cli(argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr.startsWith(`error: ${message}`)).toBe(true);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a mistyped option with a secret value is suggested without echoing the value', async () => {
+    const r = await cli(['keys', 'status', `--keys-fil=${SECRET}`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown option --keys-fil \(did you mean --keys-file\?\)/);
+    expect(allOutput(r)).not.toContain(SECRET);
+  });
+
+  it('`--json` after `--` is an argument, not the output mode', async () => {
+    // revoke-subject's subject is "--json"; with no store configured the
+    // error must be the text line, not JSON.
+    const r = await cli(['revoke-subject', '--', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('error: no store: give --store URL or set CLOAKROOM_STORE_URL\n');
+    const json = await cli(['revoke-subject', '--json', '--', '--json']);
+    expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: 'ERR_USAGE' } });
+  });
+
+  it('durations and choices are checked from their declaration, naming what is accepted', async () => {
+    const bad = await cli(['keys', 'rotate', '--storage-publish-ahead', 'soon']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--storage-publish-ahead must be a positive duration such as 90s/);
+    const alg = await cli(['keys', 'init-file', '--alg', 'HS256']);
+    expect(alg.code).toBe(2);
+    expect(alg.stderr).toBe('error: --alg must be one of EdDSA, ES256, PS256, RS256\n');
   });
 });
 
@@ -141,7 +206,11 @@ describe('cloakroom unreachable stores (exit 1, StoreUnavailable)', () => {
       const env = { CLOAKROOM_STORE_URL: url };
       const r = await cli(['stats'], env);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/^error: .*\(is the store reachable\?/);
+      // The store is named (host and port, never the password) with the
+      // driver's errno code, which ioredis only reports as an event.
+      expect(r.stderr).toMatch(
+        /^error: .*\((redis|postgres) 127\.0\.0\.1:1(\/test)?, ECONNREFUSED: is the store reachable\?/,
+      );
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(allOutput(r)).not.toContain(SECRET);
       const json = await cli(['stats', '--json'], env);

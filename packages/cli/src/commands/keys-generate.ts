@@ -1,50 +1,23 @@
 // `cloakroom keys generate`: a new signing key (private JWK) or a 32-byte
 // secret (storage, index or master key), printed or written 0600.
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { generateSecret, generateSigningKey } from '@cloakroom/core';
-import { CliFailure, UsageError } from '../cli-errors';
+import { UsageError } from '../cli-errors';
 import type { CommandContext } from '../context';
 import type { ExitCode } from '../io';
+import { writeSecretFile } from '../secrets';
 
-const ALGS = ['EdDSA', 'ES256', 'PS256', 'RS256'] as const;
-const KINDS = ['signing', 'storage', 'index', 'master'] as const;
-type Alg = (typeof ALGS)[number];
-type Kind = (typeof KINDS)[number];
-
-function pick<T extends string>(
-  value: string | undefined,
-  allowed: readonly T[],
-  what: string,
-  fallback: T,
-): T {
-  if (value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`--${what} must be one of ${allowed.join(', ')}`);
-  }
-  return value as T;
-}
-
-function writeSecret(path: string, text: string): void {
-  try {
-    // `wx`: never overwrite a key file (it may be the only copy of a key in use).
-    writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'EEXIST') throw new CliFailure('refusing to overwrite an existing file (--out)');
-    throw new CliFailure(
-      `cannot write the key file${typeof code === 'string' ? ` (${code})` : ''}`,
-    );
-  }
-}
+/** A signing algorithm (`--alg`; the parser checked it against the declared choices). */
+export type Alg = 'EdDSA' | 'ES256' | 'PS256' | 'RS256';
+type Kind = 'signing' | 'storage' | 'index' | 'master';
 
 /** Run `keys generate`. */
 export async function keysGenerate(ctx: CommandContext): Promise<ExitCode> {
-  const kind: Kind = pick(ctx.option('kind'), KINDS, 'kind', 'signing');
+  const kind = (ctx.option('kind') ?? 'signing') as Kind;
   if (kind !== 'signing' && ctx.option('alg') !== undefined) {
     throw new UsageError('--alg applies to --kind signing only');
   }
-  const alg: Alg = pick(ctx.option('alg'), ALGS, 'alg', 'EdDSA');
+  const alg = (ctx.option('alg') ?? 'EdDSA') as Alg;
   const outPath = ctx.option('out');
   const out = outPath === undefined ? undefined : resolve(ctx.cwd, outPath);
 
@@ -60,7 +33,7 @@ export async function keysGenerate(ctx: CommandContext): Promise<ExitCode> {
       );
       return 0;
     }
-    writeSecret(out, text);
+    writeSecretFile(out, text);
     if (ctx.json) ctx.printJson({ kind, alg, kid: key.kid, file: out, publicJwk: key.publicJwk });
     else ctx.print(`wrote a private ${alg} signing key (kid ${key.kid}) to ${out} (mode 0600)`);
     return 0;
@@ -69,10 +42,11 @@ export async function keysGenerate(ctx: CommandContext): Promise<ExitCode> {
   const secret = Buffer.from(bytes).toString('base64url');
   bytes.fill(0);
   if (out === undefined) {
-    ctx.io.stdout(ctx.json ? `${JSON.stringify({ kind, secret }, null, 2)}\n` : `${secret}\n`);
+    // `key`, as a keys file names it (`storage: [{ id, key }]`, `index`).
+    ctx.io.stdout(ctx.json ? `${JSON.stringify({ kind, key: secret }, null, 2)}\n` : `${secret}\n`);
     return 0;
   }
-  writeSecret(out, `${secret}\n`);
+  writeSecretFile(out, `${secret}\n`);
   if (ctx.json) ctx.printJson({ kind, file: out });
   else ctx.print(`wrote a 256-bit ${kind} key (base64url) to ${out} (mode 0600)`);
   return 0;

@@ -48,8 +48,7 @@ function printStatus(ctx: CommandContext, status: KeySetStatus): void {
 
 /** Run `keys init`: create the rotating key set when absent, then show it. */
 export async function keysInit(ctx: CommandContext): Promise<ExitCode> {
-  const conn = ctx.connect({ create: true });
-  const keys = await loadKeys(ctx, conn, { create: true });
+  const keys = await loadKeys(ctx, { create: true });
   const provider = requireRotating(keys, 'keys init');
   printStatus(ctx, await provider.status());
   return 0;
@@ -57,7 +56,7 @@ export async function keysInit(ctx: CommandContext): Promise<ExitCode> {
 
 /** Run `keys status`. Static keys show their ids only. */
 export async function keysStatus(ctx: CommandContext): Promise<ExitCode> {
-  const keys = await loadKeys(ctx, ctx.connect());
+  const keys = await loadKeys(ctx);
   if (keys.kind === 'rotating') {
     printStatus(ctx, await keys.provider.status());
     return 0;
@@ -88,7 +87,7 @@ export async function keysRotate(ctx: CommandContext): Promise<ExitCode> {
   if (kind !== undefined && kind !== 'signing' && kind !== 'storage') {
     throw new UsageError('keys rotate takes signing or storage (or nothing for both)');
   }
-  const provider = requireRotating(await loadKeys(ctx, ctx.connect()), 'keys rotate');
+  const provider = requireRotating(await loadKeys(ctx), 'keys rotate');
   const kinds: readonly ('signing' | 'storage')[] =
     kind === undefined ? ['signing', 'storage'] : [kind];
   const rotated: KeyStatus[] = [];
@@ -113,7 +112,7 @@ async function disableCommand(ctx: CommandContext, routine: boolean): Promise<Ex
       `keys ${verb} needs the key id (a kid or storage key id, as \`keys status\` shows)`,
     );
   }
-  const provider = requireRotating(await loadKeys(ctx, ctx.connect()), `keys ${verb}`);
+  const provider = requireRotating(await loadKeys(ctx), `keys ${verb}`);
   const before = await provider.status();
   if (![...before.signing, ...before.storage].some((k) => k.id === id)) {
     throw new CliFailure(`no key with id ${id} in key set "${before.name}"`);
@@ -149,7 +148,7 @@ export async function keysRotateMaster(ctx: CommandContext): Promise<ExitCode> {
       'keys rotate-master needs the new master key in CLOAKROOM_NEW_MASTER_KEY or --new-master-key-file FILE',
     );
   }
-  const provider = requireRotating(await loadKeys(ctx, ctx.connect()), 'keys rotate-master');
+  const provider = requireRotating(await loadKeys(ctx), 'keys rotate-master');
   const before = await provider.status();
   const status = await provider.rotateMasterKey(next);
   if (ctx.json) {

@@ -1,6 +1,6 @@
 // `cloakroom migrate [--print]`: PostgreSQL tables, applied or printed.
-import { migrationSql } from '@cloakroom/store-postgres';
 import { UsageError } from '../cli-errors';
+import { loadBackend } from '../connect';
 import type { CommandContext } from '../context';
 import type { ExitCode } from '../io';
 import { parseStoreUrl } from '../store-url';
@@ -19,12 +19,16 @@ export async function migrateCommand(ctx: CommandContext): Promise<ExitCode> {
       ...(spec?.kind === 'postgres' && spec.schema !== undefined ? { schema: spec.schema } : {}),
       ...(spec?.kind === 'postgres' && spec.table !== undefined ? { table: spec.table } : {}),
     };
+    const { migrationSql } = await loadBackend(
+      'postgres',
+      () => import('@cloakroom/store-postgres'),
+    );
     const sql = migrationSql(names);
     if (ctx.json) ctx.printJson({ sql });
     else ctx.io.stdout(sql.endsWith('\n') ? sql : `${sql}\n`);
     return 0;
   }
-  const conn = ctx.connect();
+  const conn = await ctx.connect();
   const result = await (conn.migrate as NonNullable<typeof conn.migrate>)();
   if (ctx.json) ctx.printJson(result);
   else if (result.applied.length === 0) ctx.print('schema is current: nothing to apply');

@@ -1,11 +1,17 @@
 // `cloakroom rewrap`: re-seal every session under the primary storage key,
-// with progress, a per-key report, and a cursor to resume after Ctrl-C or a failure.
-import type { RewrapReport, SessionStore } from '@cloakroom/core';
+// with a counted progress display, a per-key report, and a command to
+// resume after Ctrl-C or a failure. A report that covers part of the store
+// (interrupted, or resumed from a cursor) says so on stdout and shows the
+// whole store's count per key: it must never read as "only the primary left".
+import { resolve } from 'node:path';
+import type { RewrapReport } from '@cloakroom/core';
+import { type Census, census, keyRows } from '../census';
 import { UsageError } from '../cli-errors';
 import type { CommandContext } from '../context';
-import { table } from '../format';
+import { shellWord, table } from '../format';
 import type { ExitCode } from '../io';
 import { openManager } from '../manager';
+import { OPTIONS, type OptionName, type OptionSpec } from '../options';
 import { progressView } from '../progress';
 
 function batchSize(ctx: CommandContext): number | undefined {
@@ -18,57 +24,96 @@ function batchSize(ctx: CommandContext): number | undefined {
   return n;
 }
 
-async function countRecords(store: SessionStore): Promise<number> {
-  let n = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await store.scan(cursor === undefined ? { limit: 1000 } : { cursor, limit: 1000 });
-    n += page.records.length;
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return n;
+// Options naming a file: made absolute, so the command works from any directory.
+const PATHS: ReadonlySet<OptionName> = new Set(['keys-file', 'master-key-file']);
+
+/**
+ * The command that resumes this run: the flags it was started with (secrets
+ * are never flags, so none can appear), file paths made absolute, and the
+ * new cursor. Environment variables it used are not repeated: the same
+ * shell still has them.
+ */
+export function resumeCommand(ctx: CommandContext, cursor: string): string {
+  const words = ['cloakroom', 'rewrap'];
+  // The parsed values hold only what this command takes, in declaration order.
+  for (const name of Object.keys(OPTIONS) as OptionName[]) {
+    if (name === 'cursor' || name === 'debug') continue;
+    const value = ctx.values[name];
+    if (value === undefined) continue;
+    const spec: OptionSpec = OPTIONS[name];
+    if (spec.value === undefined) {
+      if (value === true) words.push(`--${name}`);
+      continue;
+    }
+    if (typeof value !== 'string') continue;
+    words.push(`--${name}`, shellWord(PATHS.has(name) ? resolve(ctx.cwd, value) : value));
+  }
+  words.push('--cursor', shellWord(cursor));
+  return words.join(' ');
 }
 
-function resumeHint(cursor: string): string {
-  return `resume with: cloakroom rewrap --cursor '${cursor}'`;
+function printRun(ctx: CommandContext, report: RewrapReport, label: string): void {
+  ctx.print(
+    `${label}scanned ${report.scanned}: rewrapped ${report.rewrapped}, already current ${report.current}, unreadable ${report.unreadable}, contended ${report.contended}`,
+  );
 }
 
-function printReport(ctx: CommandContext, report: RewrapReport): void {
-  ctx.print(
-    `scanned ${report.scanned}: rewrapped ${report.rewrapped}, already current ${report.current}, unreadable ${report.unreadable}, contended ${report.contended}`,
-  );
-  ctx.print(
-    `records per storage key (primary ${report.primaryKeyId}):${report.scanned === 0 ? ' none' : ''}`,
-  );
-  const rows = Object.entries(report.byKeyId).sort((a, b) => b[1] - a[1]);
+function printKeys(
+  ctx: CommandContext,
+  heading: string,
+  byKeyId: Readonly<Record<string, number>>,
+  primary: string,
+): void {
+  const rows = keyRows(byKeyId);
+  ctx.print(`${heading} (primary ${primary}):${rows.length === 0 ? ' none' : ''}`);
   for (const line of table(
-    rows.map(([id, n]) => [`  ${id}`, String(n), id === report.primaryKeyId ? 'primary' : '']),
+    rows.map(([id, n]) => [`  ${id}`, String(n), id === primary ? 'primary' : '']),
   )) {
     ctx.print(line);
   }
+}
+
+function onlyPrimary(byKeyId: Readonly<Record<string, number>>, primary: string): boolean {
+  return Object.keys(byKeyId).every((id) => id === primary);
+}
+
+function printAdvice(ctx: CommandContext, report: RewrapReport, whole: Census | undefined): void {
   if (report.unreadable > 0) {
     ctx.print(
       'unreadable records are under a disabled or unknown key, or damaged: they were left untouched',
     );
   }
-  if (report.contended > 0)
+  if (report.contended > 0) {
     ctx.print('some records kept changing under concurrent writes: run rewrap again');
+  }
+  const byKeyId = whole?.byKeyId ?? report.byKeyId;
+  const clean = onlyPrimary(byKeyId, report.primaryKeyId) && (whole?.malformed ?? 0) === 0;
+  if (!report.complete || !clean) {
+    ctx.print('older storage keys still hold records: do not disable them yet');
+  } else if (report.unreadable === 0) {
+    ctx.print('only the primary storage key holds records: older storage keys can be disabled');
+  }
 }
 
-/** Run `rewrap`. Exit 130 when interrupted (the cursor to resume is printed). */
+/** Run `rewrap`. Exit 130 when interrupted (the command that resumes it is printed). */
 export async function rewrapCommand(ctx: CommandContext): Promise<ExitCode> {
   const size = batchSize(ctx);
   const cursor = ctx.option('cursor');
-  if (cursor === '') throw new UsageError('--cursor is empty');
-  const conn = ctx.connect();
+  const conn = await ctx.connect();
   const manager = await openManager(ctx, conn);
-  const mode = ctx.json ? 'json' : ctx.io.stderrIsTTY ? 'bar' : 'lines';
+  const view = progressView({
+    write: ctx.io.stderr,
+    mode: ctx.json ? 'json' : ctx.io.stderrIsTTY ? 'bar' : 'lines',
+    ...(ctx.io.columns === undefined ? {} : { columns: ctx.io.columns }),
+  });
+  const countStore = (onPage?: (n: number) => void) =>
+    census(conn.sessionStore(), ctx.clock(), onPage);
   let lastCursor = cursor;
   try {
-    // The bar needs a total: one counting pass, only for a fresh run on a terminal.
-    const total =
-      mode === 'bar' && cursor === undefined ? await countRecords(conn.sessionStore()) : undefined;
-    const view = progressView(ctx.io.stderr, mode, total);
+    // A fresh run counts first, for the total, the ETA and "what is left";
+    // a resumed one cannot tell how much lies after its cursor.
+    const before = cursor === undefined ? await countStore((n) => view.counting(n)) : undefined;
+    view.start(before?.total);
     let report: RewrapReport;
     try {
       report = await manager.rewrap(
@@ -86,21 +131,84 @@ export async function rewrapCommand(ctx: CommandContext): Promise<ExitCode> {
     } finally {
       view.done();
     }
-    if (ctx.json) ctx.printJson(report);
-    else printReport(ctx, report);
+    const resumed = cursor !== undefined;
+    const partial = !report.complete || resumed;
+    // The run's own counts cover part of the store: count all of it.
+    const whole = partial ? await countStore() : undefined;
+    const resume =
+      report.complete || report.cursor === undefined
+        ? undefined
+        : resumeCommand(ctx, report.cursor);
+    const remaining =
+      !report.complete && before !== undefined
+        ? Math.max(0, before.total - report.scanned)
+        : undefined;
+    if (ctx.json) {
+      ctx.printJson({
+        ...report,
+        resumed,
+        ...(before === undefined ? {} : { total: before.total }),
+        ...(remaining === undefined ? {} : { remaining }),
+        ...(whole === undefined
+          ? {}
+          : { store: { total: whole.total, byKeyId: whole.byKeyId, malformed: whole.malformed } }),
+        ...(resume === undefined ? {} : { resume }),
+      });
+    } else {
+      printText(ctx, report, { resumed, remaining, whole, resume, total: before?.total });
+    }
     if (!report.complete) {
       ctx.warn(
-        report.cursor === undefined
+        resume === undefined
           ? 'rewrap interrupted before the first batch: run it again'
-          : `rewrap interrupted; ${resumeHint(report.cursor)}`,
+          : `rewrap interrupted; resume with: ${resume}`,
       );
       return 130;
     }
     return 0;
   } catch (error) {
-    if (lastCursor !== undefined) ctx.warn(`rewrap stopped by an error; ${resumeHint(lastCursor)}`);
+    if (lastCursor !== undefined) {
+      ctx.warn(`rewrap stopped by an error; resume with: ${resumeCommand(ctx, lastCursor)}`);
+    }
     throw error;
   } finally {
     await manager.close();
   }
+}
+
+function printText(
+  ctx: CommandContext,
+  report: RewrapReport,
+  facts: {
+    readonly resumed: boolean;
+    readonly remaining: number | undefined;
+    readonly whole: Census | undefined;
+    readonly resume: string | undefined;
+    readonly total: number | undefined;
+  },
+): void {
+  const { whole } = facts;
+  if (!report.complete) {
+    const left =
+      facts.remaining === undefined
+        ? 'records after its cursor were not scanned'
+        : `about ${facts.remaining} of ${facts.total} records not yet scanned`;
+    ctx.print(`rewrap INTERRUPTED, not complete: ${left}`);
+  } else if (facts.resumed) {
+    ctx.print('rewrap resumed from a cursor: complete now (this run covered the records after it)');
+  }
+  printRun(ctx, report, whole === undefined ? '' : 'this run: ');
+  if (whole === undefined) {
+    printKeys(ctx, 'records per storage key', report.byKeyId, report.primaryKeyId);
+  } else {
+    printKeys(
+      ctx,
+      `records per storage key in the whole store now, ${whole.total} in all`,
+      whole.byKeyId,
+      report.primaryKeyId,
+    );
+    if (whole.malformed > 0) ctx.print(`malformed: ${whole.malformed}`);
+  }
+  printAdvice(ctx, report, whole);
+  if (facts.resume !== undefined) ctx.print(`resume with: ${facts.resume}`);
 }

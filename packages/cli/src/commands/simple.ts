@@ -5,16 +5,19 @@ import type { ExitCode } from '../io';
 import { loadKeys } from '../keys-config';
 import { managerWith, noKeys, openManager } from '../manager';
 
-/** Run `jwks`: the public signing keys (always JSON: a JWKS is a JSON document). */
+/**
+ * Run `jwks`: the public signing keys (always JSON: a JWKS is a JSON
+ * document). Static keys need no store.
+ */
 export async function jwks(ctx: CommandContext): Promise<ExitCode> {
-  const keys = await loadKeys(ctx, ctx.connect());
+  const keys = await loadKeys(ctx);
   ctx.printJson(await keys.provider.jwks());
   return 0;
 }
 
 /** Run `sweep`: delete expired sessions (stores without native expiry). */
 export async function sweep(ctx: CommandContext): Promise<ExitCode> {
-  const conn = ctx.connect();
+  const conn = await ctx.connect();
   // Sweeping needs no key; a configured one is still loaded so it is checked.
   const hasKeys =
     ctx.option('keys-file') !== undefined ||
@@ -38,7 +41,7 @@ export async function revokeSubject(ctx: CommandContext): Promise<ExitCode> {
   if (subject === undefined || subject === '') {
     throw new UsageError('revoke-subject needs the subject (user id)');
   }
-  const manager = await openManager(ctx, ctx.connect());
+  const manager = await openManager(ctx, await ctx.connect());
   try {
     const revoked = await manager.revokeSubject(subject, ctx.actor);
     // The subject is user data: the output reports the count only.

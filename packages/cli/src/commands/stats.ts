@@ -1,6 +1,7 @@
 // `cloakroom stats`: records in the store, per storage key id, and (for
 // stores without native expiry) how many are expired but not yet swept.
-import { type SessionStore, createAesGcmCipher, ConfigInvalid } from '@cloakroom/core';
+import type { SessionStore } from '@cloakroom/core';
+import { census, keyRows } from '../census';
 import type { CommandContext } from '../context';
 import { table } from '../format';
 import type { ExitCode } from '../io';
@@ -19,44 +20,16 @@ export interface StoreStats {
   readonly expiredNotSwept?: number;
 }
 
-const PAGE = 500;
-
 /** Run `stats`. Needs the store only, no keys. */
 export async function stats(ctx: CommandContext): Promise<ExitCode> {
-  // The header parser needs no key: a provider that refuses keeps it honest.
-  const headerReader = createAesGcmCipher({
-    keys: { storageKeys: () => Promise.reject(new ConfigInvalid('stats reads headers only')) },
-  });
-  const conn = ctx.connect();
+  const conn = await ctx.connect();
   const probe = conn.sessionStore();
   const nativeExpiry = probe.capabilities.nativeExpiry;
   // A store that keeps expired records hides them from scan by its clock;
   // a second view whose clock stands at the epoch sees them, so both
   // counts come from one pass over the public scan.
   const store: SessionStore = nativeExpiry ? probe : conn.sessionStore(() => 1);
-  const now = ctx.clock();
-  const byKeyId: Record<string, number> = Object.create(null);
-  let total = 0;
-  let malformed = 0;
-  let expired = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await store.scan(cursor === undefined ? { limit: PAGE } : { cursor, limit: PAGE });
-    for (const record of page.records) {
-      if (record.expiresAt <= now) {
-        expired++;
-        continue;
-      }
-      total++;
-      try {
-        const id = headerReader.keyIdOf(record.payload);
-        byKeyId[id] = (byKeyId[id] ?? 0) + 1;
-      } catch {
-        malformed++;
-      }
-    }
-    cursor = page.cursor;
-  } while (cursor !== undefined);
+  const { total, byKeyId, malformed, expired } = await census(store, ctx.clock());
 
   const result: StoreStats = {
     store: probe.name,
@@ -72,7 +45,7 @@ export async function stats(ctx: CommandContext): Promise<ExitCode> {
   }
   ctx.print(`store: ${result.store}`);
   ctx.print(`sessions: ${total}`);
-  const rows = Object.entries(result.byKeyId).sort((a, b) => b[1] - a[1]);
+  const rows = keyRows(result.byKeyId);
   if (rows.length > 0) {
     ctx.print('per storage key:');
     for (const line of table(rows.map(([id, n]) => [`  ${id}`, String(n)]))) ctx.print(line);

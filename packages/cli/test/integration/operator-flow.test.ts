@@ -4,7 +4,7 @@
 // application sharing the same store and key set.
 import { generateSecret, createCloakroom, rotatingKeys, type Cloakroom } from '@cloakroom/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allOutput, cli } from '../run-helper';
+import { allOutput, cli, resumeArgv } from '../run-helper';
 import { type Backend, fileBackend, postgresBackend, redisBackend } from './backends';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
@@ -65,7 +65,10 @@ describe.each([
   it('refuses to work on a key set that does not exist yet (no silent creation)', async () => {
     const r = await run(['keys', 'status']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/no key set "default" in this store/);
+    // The message names the store it looked in.
+    expect(r.stderr).toMatch(
+      /no key set "default" in (file store \/|redis 127\.0\.0\.1:6379|postgres 127\.0\.0\.1:5432\/test)/,
+    );
   });
 
   it('keys init creates the key set: one primary signing and one primary storage key', async () => {
@@ -143,7 +146,11 @@ describe.each([
     }
   });
 
-  it('SEC-14 rewrap interrupted between batches prints a cursor; resuming from it finishes the job', async () => {
+  it('SEC-14 rewrap interrupted between batches says so on stdout, counts the whole store, and prints a resume command that works', async () => {
+    const before = (await run(['keys', 'status', '--json'])).json<{
+      storage: { id: string; state: string }[];
+    }>();
+    const oldId = before.storage.find((k) => k.state === 'primary')!.id;
     const rotated = await run(['keys', 'rotate', 'storage', '--json']);
     const newId = rotated.json<{ rotated: { id: string }[] }>().rotated[0]!.id;
     now = T0 + 20 * MINUTE;
@@ -157,12 +164,29 @@ describe.each([
       },
     });
     expect(first.code, first.stderr).toBe(130);
-    const cursor = /--cursor '([^']+)'/.exec(first.stderr)?.[1];
-    expect(cursor).toBeDefined();
-    expect(first.stdout).toMatch(/records per storage key/);
-    const second = await run(['rewrap', '--cursor', cursor as string, '--json']);
+    // stdout alone must not read as complete: it says so, and the per-key
+    // table is the whole store (the old key still holds 3 of the 5).
+    expect(first.stdout).toMatch(
+      /^rewrap INTERRUPTED, not complete: about 3 of 5 records not yet scanned$/m,
+    );
+    expect(first.stdout).toMatch(/records per storage key in the whole store now, 5 in all/);
+    expect(first.stdout).toMatch(new RegExp(`^  ${oldId}\\s+3$`, 'm'));
+    expect(first.stdout).toMatch(new RegExp(`^  ${newId}\\s+2\\s+primary$`, 'm'));
+    expect(first.stdout).toMatch(/do not disable them yet/);
+    expect(first.stdout).not.toMatch(/can be disabled/);
+    // The resume command keeps the run's flags.
+    const argv = resumeArgv(first.stdout);
+    expect(argv?.slice(0, 3)).toEqual(['rewrap', '--batch-size', '2']);
+    expect(resumeArgv(first.stderr)).toEqual(argv);
+    const second = await run([...(argv as string[]), '--json']);
     expect(second.code, second.stderr).toBe(0);
-    expect(second.json<{ complete: boolean }>().complete).toBe(true);
+    const report = second.json<{
+      complete: boolean;
+      resumed: boolean;
+      store: { byKeyId: Record<string, number> };
+    }>();
+    expect(report).toMatchObject({ complete: true, resumed: true });
+    expect(report.store.byKeyId).toEqual({ [newId]: 5 });
     const stats = (await run(['stats', '--json'])).json<{ byKeyId: Record<string, number> }>();
     expect(stats.byKeyId).toEqual({ [newId]: 5 });
   });
@@ -199,9 +223,10 @@ describe.each([
   it('rewrap on a terminal draws a progress bar on stderr', async () => {
     const r = await cli(['rewrap'], env(), { clock, stderrIsTTY: true });
     expect(r.code, r.stderr).toBe(0);
-    // Redrawn in place: carriage return, erase line, then the bar.
+    // A total first, then redrawn in place: carriage return, erase line, the bar.
+    expect(r.stderr).toContain('\r\u001b[Kcounting records: 5');
     expect(r.stderr).toContain('\r\u001b[K[');
-    expect(r.stderr).toMatch(/\[#{30}\]\s+100% 5\/5/);
+    expect(r.stderr).toMatch(/\[#{10,40}\]\s+100%\s+5\/5\s+rewrapped 0\s+elapsed 0:\d\d/);
     expect(r.stdout).toMatch(/already current 5/);
   });
 

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { createCloakroom, generateSecret, rotatingKeys } from '@cloakroom/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../run-helper';
+import { cli, resumeArgv } from '../run-helper';
 import { type Backend, POSTGRES_URL, postgresBackend } from './backends';
 
 describe('cloakroom rewrap stopped by a store failure (PostgreSQL)', () => {
@@ -56,20 +56,21 @@ describe('cloakroom rewrap stopped by a store failure (PostgreSQL)', () => {
     psql(`ALTER TABLE "${schema}".moved_away RENAME TO cloakroom_sessions`);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(
-      /rewrap stopped by an error; resume with: cloakroom rewrap --cursor '/,
+      /rewrap stopped by an error; resume with: cloakroom rewrap --batch-size 2 --cursor /,
     );
+    // The hint comes from the driver's SQLSTATE (42P01) and the store kind.
     expect(failed.stderr).toMatch(
-      /^error: store table or schema missing.*ERR_STORE_UNAVAILABLE.*\(from here: `cloakroom migrate`\)$/m,
+      /^error: store table or schema missing.*ERR_STORE_UNAVAILABLE.*\(postgres 127\.0\.0\.1:5432\/test: from here, run `cloakroom migrate`/m,
     );
-    const cursor = /--cursor '([^']+)'/.exec(failed.stderr)?.[1] as string;
+    const argv = resumeArgv(failed.stderr) as string[];
     const partial = (await cli(['stats', '--json'], env)).json<{
       byKeyId: Record<string, number>;
     }>();
     expect(partial.byKeyId[newId]).toBe(2);
 
-    const resumed = await cli(['rewrap', '--cursor', cursor, '--json'], env, { clock });
+    const resumed = await cli([...argv, '--json'], env, { clock });
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.json()).toMatchObject({ complete: true, rewrapped: 4 });
+    expect(resumed.json()).toMatchObject({ complete: true, resumed: true, rewrapped: 4 });
     const stats = (await cli(['stats', '--json'], env)).json<{ byKeyId: Record<string, number> }>();
     expect(stats.byKeyId).toEqual({ [newId]: 6 });
   });

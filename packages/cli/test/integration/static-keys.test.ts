@@ -130,7 +130,7 @@ describe('cloakroom with static keys from a keys file (file store)', () => {
       CLOAKROOM_STORE_URL: env().CLOAKROOM_STORE_URL,
     });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('error: the keys file is not valid JSON\n');
+    expect(r.stderr).toBe(`error: the keys file ${bad} is not valid JSON\n`);
   });
 
   it('SEC-12 a keys file staticKeys rejects (reused key) fails naming the key position, not the key', async () => {
@@ -159,7 +159,10 @@ describe('cloakroom with static keys from a keys file (file store)', () => {
       CLOAKROOM_STORE_URL: env().CLOAKROOM_STORE_URL,
     });
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toBe('error: cannot read the keys file (ENOENT)\n');
+    // The message names the file it could not read.
+    expect(missing.stderr).toBe(
+      `error: cannot read the keys file ${join(dir, 'nope.json')} (ENOENT)\n`,
+    );
   });
 
   it('master key from --master-key-file: a missing store directory is refused, keys init starts one, keys rotate rotates both kinds', async () => {
@@ -169,7 +172,7 @@ describe('cloakroom with static keys from a keys file (file store)', () => {
       CLOAKROOM_STORE_URL: pathToFileURL(join(dir, 'typo')).href,
     });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/file store directory does not exist/);
+    expect(r.stderr).toMatch(/file store directory \/.*\/typo does not exist/);
     const init = await cli(['keys', 'init', '--master-key-file', mk, '--json'], {
       CLOAKROOM_STORE_URL: pathToFileURL(join(dir, 'fresh')).href,
     });
