@@ -237,4 +237,22 @@ describe('fs store: sweep removes what killed writers leave behind (#14)', () =>
     await store.sweep(Date.now());
     expect((await leftovers(dir)).temps).toEqual([]);
   });
+
+  it('a directory named like a lock or a temp file is left alone and does not stop the sweep', async () => {
+    const STALE = 200;
+    const dir = await tempDir();
+    const store = createFsStore({ dir, staleLockMs: STALE });
+    const id = key();
+    const shard = join(dir, 's', id.slice(0, 2));
+    await mkdir(join(shard, `${id}.lock`), { recursive: true, mode: 0o700 });
+    await mkdir(join(shard, `.${id}.rec.0a.tmp`), { mode: 0o700 });
+    const other = key();
+    await mkdir(join(dir, 's', other.slice(0, 2)), { recursive: true, mode: 0o700 });
+    await plantLock(lockPathOf(dir, other), { pid: 2 ** 22 + 1, host: hostname(), t: 0 });
+    await delay(STALE + 50);
+    await store.sweep(Date.now());
+    await expect(lstat(lockPathOf(dir, other))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await lstat(join(shard, `${id}.lock`))).isDirectory()).toBe(true);
+    expect((await lstat(join(shard, `.${id}.rec.0a.tmp`))).isDirectory()).toBe(true);
+  });
 });

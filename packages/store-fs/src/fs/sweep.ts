@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { isStoreKey } from '@cloakroom/core';
-import { isMissing } from '../errors';
+import { errnoOf, isMissing } from '../errors';
 import { removeAbandonedLock } from './file-lock';
 import type { Io } from './io';
 import { BREAK_SUFFIX, type Layout, LOCK_SUFFIX, TEMP_SUFFIX } from './layout';
@@ -82,7 +82,11 @@ async function sweepLeftovers(
   const locks = names.filter((n) => n.endsWith(LOCK_SUFFIX));
   const temps = names.filter((n) => n.startsWith('.') && n.endsWith(TEMP_SUFFIX));
   const lock = (name: string): Promise<unknown> =>
-    removeAbandonedLock(io, join(dir, name), staleMs);
+    removeAbandonedLock(io, join(dir, name), staleMs).catch((err: unknown) => {
+      // Not a lock this store made (a directory planted under a lock's name):
+      // left for the operator, like a corrupt record, rather than stopping the sweep.
+      if (errnoOf(err) !== 'EISDIR') throw err;
+    });
   const temp = (name: string): Promise<unknown> => removeOldTemp(io, join(dir, name), staleMs);
   for (const [list, step] of [
     [breaks, lock],
@@ -109,6 +113,7 @@ async function sweepLeftovers(
 async function removeOldTemp(io: Io, path: string, staleMs: number): Promise<void> {
   try {
     const st = await io.lstat(path);
+    if (!st.isFile() && !st.isSymbolicLink()) return;
     if (Date.now() - Math.max(st.mtimeMs, st.ctimeMs) > staleMs) await io.unlink(path);
   } catch (err) {
     if (!isMissing(err)) throw err;
