@@ -38,10 +38,19 @@ export {
   type VerifiedToken,
   type TokenRejectReason,
 } from './jwt/jwt';
-export { createCloakroom, type Cloakroom } from './session/manager';
+export {
+  createCloakroom,
+  type Cloakroom,
+  type CreateArgs,
+  type DepositTokensFor,
+} from './session/manager';
 export type {
+  Claims,
   CreatedSession,
   CreateOptions,
+  DefaultDepositedClaims,
+  DepositedSession,
+  OwnSession,
   ResolvedSession,
   SessionInfo,
 } from './session/types';

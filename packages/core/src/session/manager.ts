@@ -4,7 +4,14 @@ import type { Actor } from '../contracts/policy';
 import { type VerifiedToken, verifyToken } from '../jwt/jwt';
 import { deposit, replaceTokens } from './deposit';
 import type { DepositTokens } from '../contracts/token-issuer';
-import type { CreateOptions, CreatedSession, ResolvedSession, SessionInfo } from './types';
+import type {
+  Claims,
+  CreateOptions,
+  CreatedSession,
+  DefaultDepositedClaims,
+  ResolvedSession,
+  SessionInfo,
+} from './types';
 import {
   type RewrapOptions,
   type RewrapReport,
@@ -20,21 +27,40 @@ import { listSessions, revokeSession, revokeSubject } from './by-subject';
 import { checkClaims, createContext } from './context';
 import type { SubjectInput } from '../contracts/identity';
 
-/** The session manager returned by {@link createCloakroom}. */
-export interface Cloakroom {
+/** `create`'s arguments after the subject: `claims` is required when `C` has required members. */
+export type CreateArgs<C extends object> = Claims extends C
+  ? [claims?: C, options?: CreateOptions, actor?: Actor]
+  : {} extends C
+    ? [claims?: C, options?: CreateOptions, actor?: Actor]
+    : [claims: C, options?: CreateOptions, actor?: Actor];
+
+/**
+ * `deposit`'s tokens, or, for a manager typed without deposited claims, a
+ * type no value has: its name says what to declare.
+ */
+export type DepositTokensFor<D extends object> = [D] extends [never]
+  ? {
+      readonly 'declare the deposited claims type: createCloakroom<AppClaims, ProviderClaims>(…)': never;
+    }
+  : DepositTokens;
+
+/**
+ * The session manager returned by {@link createCloakroom}. `C` types the
+ * claims of the app's own sessions (`create`, `refresh`, `resolve`), `D` the
+ * claims of deposited sessions (the provider's access-token payload).
+ */
+export interface Cloakroom<
+  C extends object = Claims,
+  D extends object = DefaultDepositedClaims<C>,
+> {
   /** Sign a JWT for `subject`, seal it with `claims`, store it, and return a fresh ticket. */
-  create(
-    subject: string,
-    claims?: Record<string, unknown>,
-    options?: CreateOptions,
-    actor?: Actor,
-  ): Promise<CreatedSession>;
+  create(subject: string, ...args: CreateArgs<C>): Promise<CreatedSession>;
   /**
    * The session behind a ticket, or `null` when it is malformed, missing,
    * expired, revoked, rotated or tampered with (the reason goes to `onEvent`).
    * @throws StoreUnavailable when the store cannot answer (answer 503, not 401).
    */
-  resolve(ticket: unknown, actor?: Actor): Promise<ResolvedSession | null>;
+  resolve(ticket: unknown, actor?: Actor): Promise<ResolvedSession<C, D> | null>;
   /**
    * Replace the ticket (do it at sign-in and at every privilege change):
    * returns a new ticket and the old one dies. `claims` replaces the claims.
@@ -44,7 +70,7 @@ export interface Cloakroom {
    */
   refresh(
     ticket: unknown,
-    options?: { readonly claims?: Record<string, unknown> },
+    options?: { readonly claims?: C },
     actor?: Actor,
   ): Promise<RefreshResult | null>;
   /** Revoke the session behind a ticket (logout). @returns whether a session was removed. */
@@ -72,7 +98,7 @@ export interface Cloakroom {
    * behind a new ticket. @throws TokenRejected when the token does not verify.
    */
   deposit(
-    tokens: DepositTokens,
+    tokens: DepositTokensFor<D>,
     options: { readonly issuer: string; readonly label?: string },
     actor?: Actor,
   ): Promise<CreatedSession>;
@@ -80,7 +106,7 @@ export interface Cloakroom {
    * Swap in new provider tokens (after the app refreshed with its provider),
    * keeping the ticket. @returns false when the ticket is not a live deposited session.
    */
-  replaceTokens(ticket: unknown, tokens: DepositTokens, actor?: Actor): Promise<boolean>;
+  replaceTokens(ticket: unknown, tokens: DepositTokensFor<D>, actor?: Actor): Promise<boolean>;
   /**
    * Re-seal every record not under the primary storage key (operator action
    * `store.rewrap`). Resumable, idempotent, compare-and-swap per record (SEC-14).
@@ -121,11 +147,19 @@ export interface Cloakroom {
  * const session = await cloakroom.resolve(ticket); // { subject: 'user-42', token: 'eyJ…', … }
  * ```
  */
-export function createCloakroom(options: CloakroomOptions): Cloakroom {
+export function createCloakroom<
+  C extends object = Claims,
+  D extends object = DefaultDepositedClaims<C>,
+>(options: CloakroomOptions): Cloakroom<C, D> {
   const ctx = createContext(options);
   return {
-    create: (subject, claims, opts, actor) => create(ctx, subject, claims, opts, actor),
-    resolve: (ticket, actor) => resolve(ctx, ticket, actor),
+    // Claims of any type are checked at run time (checkClaims: a plain JSON object).
+    create: (subject, ...[claims, opts, actor]: CreateArgs<C>) =>
+      create(ctx, subject, claims as Claims | undefined, opts, actor),
+    // The claims were checked against C on the way in (create, refresh) or
+    // are the provider's verified payload (deposit): the types say which.
+    resolve: (ticket, actor) =>
+      resolve(ctx, ticket, actor) as Promise<ResolvedSession<C, D> | null>,
     refresh: async (ticket, opts, actor) => {
       ctx.ensureOpen();
       await ctx.authorize('session.refresh', actor);
@@ -136,8 +170,9 @@ export function createCloakroom(options: CloakroomOptions): Cloakroom {
     revokeSession: (subject, sessionId, actor) => revokeSession(ctx, subject, sessionId, actor),
     revokeSubject: (subject, actor) => revokeSubject(ctx, subject, actor),
     listSessions: (subject, actor) => listSessions(ctx, subject, actor),
-    deposit: (tokens, opts, actor) => deposit(ctx, tokens, opts, actor),
-    replaceTokens: (ticket, tokens, actor) => replaceTokens(ctx, ticket, tokens, actor),
+    deposit: (tokens, opts, actor) => deposit(ctx, tokens as DepositTokens, opts, actor),
+    replaceTokens: (ticket, tokens, actor) =>
+      replaceTokens(ctx, ticket, tokens as DepositTokens, actor),
     rewrap: (opts, actor) => rewrap(ctx, opts, actor),
     sweep: (actor) => sweep(ctx, actor),
     rotateKeys: (kind, actor) => rotateKeys(ctx, kind, actor),

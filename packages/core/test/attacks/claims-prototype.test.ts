@@ -77,7 +77,7 @@ describe('prototype-altering claim names are refused at every entry point (#14.6
     const { cloakroom } = await setup({ trustedIssuers: [issuer], clock: Date.now });
     await expect(
       cloakroom.deposit(
-        { accessToken: await token(hostile[0] as object) },
+        { accessToken: await token(hostile[0] as Record<string, unknown>) },
         { issuer: issuer.issuer },
       ),
     ).rejects.toThrow(TokenRejected);
