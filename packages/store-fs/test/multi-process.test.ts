@@ -9,7 +9,11 @@ const ROUNDS = 40;
 const CAS_ID = keyOf('cas');
 const candidate = (round: number, w: number): string => keyOf(`rot-${round}-${w}`);
 
-/** Start the workers, release them together, and collect each one's output lines. */
+/**
+ * Start the workers, release them together, and collect each one's output
+ * lines. Meanwhile this process sweeps the directory over and over: sweep
+ * now removes abandoned locks, and must never take a live writer's.
+ */
 async function race(dir: string, mode: string): Promise<string[][]> {
   const children: Child[] = Array.from({ length: WORKERS }, (_, w) =>
     spawnFixture('racer.ts', [dir, mode, String(w), String(WORKERS), String(ROUNDS)]),
@@ -17,7 +21,22 @@ async function race(dir: string, mode: string): Promise<string[][]> {
   await Promise.all(children.map((c) => c.waitFor((l) => l === 'loaded', 20_000)));
   const start = Date.now() + 100;
   for (const c of children) c.proc.stdin!.write(`go ${start}\n`);
-  await Promise.all(children.map((c) => c.waitFor((l) => l === 'done', 60_000)));
+  const sweeper = createFsStore({ dir, staleLockMs: 5000 });
+  let finished = false;
+  let sweeps = 0;
+  const sweeping = (async () => {
+    while (!finished) {
+      await sweeper.sweep(Date.now());
+      sweeps++;
+    }
+  })();
+  try {
+    await Promise.all(children.map((c) => c.waitFor((l) => l === 'done', 60_000)));
+  } finally {
+    finished = true;
+    await sweeping;
+  }
+  expect(sweeps).toBeGreaterThan(ROUNDS / 4);
   const exits = await Promise.all(children.map((c) => c.exited));
   for (const e of exits) expect(e.code, e.stderr).toBe(0);
   return children.map((c) => c.lines);
@@ -47,7 +66,7 @@ function report(mode: string, attempts: number[]): number {
 }
 
 describe('fs store: several processes on one directory', () => {
-  it('CAS replace across processes: exactly one winner per round', async () => {
+  it('CAS replace across processes: exactly one winner per round, with sweep running throughout', async () => {
     const dir = await tempDir();
     const store = createFsStore({ dir });
     await store.insert({
@@ -65,7 +84,7 @@ describe('fs store: several processes on one directory', () => {
     expect(report('cas', attempts)).toBeGreaterThan(ROUNDS / 2);
   }, 120_000);
 
-  it('rotate across processes: exactly one successor per round, losers leave nothing behind', async () => {
+  it('rotate across processes: exactly one successor per round, losers leave nothing behind, with sweep running throughout', async () => {
     const dir = await tempDir();
     const store = createFsStore({ dir });
     await store.insert({
@@ -90,7 +109,7 @@ describe('fs store: several processes on one directory', () => {
     expect(report('rotate', attempts)).toBeGreaterThan(ROUNDS / 2);
   }, 120_000);
 
-  it('key-set CAS across processes: exactly one writer per version', async () => {
+  it('key-set CAS across processes: exactly one writer per version, with sweep running throughout', async () => {
     const dir = await tempDir();
     const keySets = createFsKeySetStore({ dir });
     const { attempts, winners } = tally(await race(dir, 'keyset'));
