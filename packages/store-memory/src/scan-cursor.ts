@@ -11,7 +11,14 @@ import { InvalidArgument } from '@cloakroom/core';
  */
 const CURSOR = /^m2\.([0-9a-z]{1,11})\.([A-Za-z0-9_-]{12})$/;
 
-/** A fresh key for one store instance's cursors. */
+/**
+ * A fresh random key for one store instance's cursors.
+ *
+ * @example
+ * ```ts
+ * const cursorKey = newCursorKey(); // once per createMemoryStore()
+ * ```
+ */
 export function newCursorKey(): Uint8Array {
   return new Uint8Array(randomBytes(32));
 }
@@ -20,7 +27,14 @@ function tag(key: Uint8Array, body: string): string {
   return createHmac('sha256', key).update(body).digest('base64url').slice(0, 12);
 }
 
-/** The cursor that resumes after `seq`. */
+/**
+ * The cursor that resumes after `seq`.
+ *
+ * @example
+ * ```ts
+ * return { records, cursor: encodeCursor(cursorKey, page.lastSeq) };
+ * ```
+ */
 export function encodeCursor(key: Uint8Array, seq: number): string {
   const body = `m2.${seq.toString(36)}`;
   return `${body}.${tag(key, body)}`;
@@ -30,6 +44,10 @@ export function encodeCursor(key: Uint8Array, seq: number): string {
  * The seq a cursor resumes after.
  * @throws InvalidArgument for anything this store instance did not issue
  *   (not a string, malformed, altered, from another instance).
+ * @example
+ * ```ts
+ * const after = cursor === undefined ? 0 : decodeCursor(cursorKey, cursor);
+ * ```
  */
 export function decodeCursor(key: Uint8Array, cursor: unknown): number {
   if (typeof cursor !== 'string') throw new InvalidArgument('scan cursor must be a string');

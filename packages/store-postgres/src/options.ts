@@ -113,7 +113,16 @@ export interface Tables {
   readonly migrationsSql: string;
 }
 
-/** Resolves defaults, validates every name and builds the quoted forms. @throws ConfigInvalid */
+/**
+ * Resolves defaults, validates every name and builds the quoted forms.
+ *
+ * @throws ConfigInvalid for a name outside {@link IDENTIFIER_PATTERN}, a
+ *   `pg_` schema, or two tables with one name.
+ * @example
+ * ```ts
+ * resolveTables({ schema: 'auth' }).sessionsSql; // '"auth"."cloakroom_sessions"'
+ * ```
+ */
 export function resolveTables(options: PostgresTableOptions): Tables {
   const schema = checkIdentifier('schema', options.schema ?? 'public');
   if (schema.startsWith('pg_')) {
@@ -169,7 +178,16 @@ function positiveInteger(name: string, value: unknown, fallback: number): number
   return v as number;
 }
 
-/** Applies defaults and validates. @throws ConfigInvalid naming the bad option. */
+/**
+ * Applies defaults and validates.
+ *
+ * @throws ConfigInvalid naming the bad option (no pool or connection string,
+ *   both, a non-positive timeout or batch size, a clock that is not a function).
+ * @example
+ * ```ts
+ * const { tables, source, timeoutMs } = resolvePostgresStoreOptions({ pool });
+ * ```
+ */
 export function resolvePostgresStoreOptions(
   options: PostgresStoreOptions,
 ): ResolvedPostgresStoreOptions {
@@ -194,7 +212,15 @@ export function resolvePostgresStoreOptions(
   return { tables, source, timeoutMs, batchSize, clock };
 }
 
-/** Applies defaults and validates. @throws ConfigInvalid naming the bad option. */
+/**
+ * Applies defaults and validates.
+ *
+ * @throws ConfigInvalid naming the bad option (no pool, a non-positive timeout).
+ * @example
+ * ```ts
+ * const { tables, pool, timeoutMs } = resolvePostgresKeySetStoreOptions({ pool });
+ * ```
+ */
 export function resolvePostgresKeySetStoreOptions(
   options: PostgresKeySetStoreOptions,
 ): ResolvedPostgresKeySetStoreOptions {
