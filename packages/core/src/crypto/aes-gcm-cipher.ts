@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { openAesGcm, sealAesGcmInto } from './aes-gcm';
+import { NONCE_BYTES, STORAGE_ALG_AES_256_GCM, STORAGE_FORMAT_VERSION, TAG_BYTES } from './format';
 import { fillPublicRandom } from './random-pool';
 import type { Cipher } from '../contracts/cipher';
 import { ConfigInvalid, DecryptionFailed, KeyExhausted } from '../errors';
@@ -30,10 +31,6 @@ export interface AesGcmCipherOptions {
   readonly maxSealsPerKey?: number;
 }
 
-const FORMAT_VERSION = 1;
-const ALG_AES_256_GCM = 1;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
 const KEY_BYTES = 32;
 const MAX_KEY_ID_BYTES = 64;
 const KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -56,7 +53,8 @@ interface Header {
 // every caller maps it to one DecryptionFailed, never a RangeError.
 function parseHeader(sealed: Uint8Array): Header | undefined {
   if (!(sealed instanceof Uint8Array) || sealed.byteLength < 3) return undefined;
-  if (sealed[0] !== FORMAT_VERSION || sealed[1] !== ALG_AES_256_GCM) return undefined;
+  if (sealed[0] !== STORAGE_FORMAT_VERSION || sealed[1] !== STORAGE_ALG_AES_256_GCM)
+    return undefined;
   const idLength = sealed[2] as number;
   if (idLength < 1 || idLength > MAX_KEY_ID_BYTES) return undefined;
   const length = 3 + idLength + NONCE_BYTES;
@@ -79,11 +77,11 @@ function checkStorageKey(key: StorageKey): void {
  * The default {@link Cipher}: AES-256-GCM with `node:crypto`, a fresh random
  * 96-bit nonce per seal and the storage key id in an authenticated header.
  *
- * Sealed layout: `version (1) ‖ algorithm (1 = AES-256-GCM) ‖ key id length
- * L (1..64) ‖ key id (L ASCII bytes) ‖ nonce (12) ‖ ciphertext ‖ tag (16)`.
- * The GCM AAD is the header (up to the end of the nonce) followed by the
- * caller's `aad`, so an edited header or a payload moved to another record
- * fails to open.
+ * Sealed layout (specified in `crypto/format.ts`): `version (1) ‖ algorithm
+ * (1 = AES-256-GCM) ‖ key id length L (1..64) ‖ key id (L ASCII bytes) ‖
+ * nonce (12) ‖ ciphertext ‖ tag (16)`. The GCM AAD is the header (up to the
+ * end of the nonce) followed by the caller's `aad`, so an edited header or a
+ * payload moved to another record fails to open.
  *
  * Edge behaviour: `open` throws `DecryptionFailed` for every malformed,
  * truncated, tampered or unknown-key input, and never returns unauthenticated
@@ -126,21 +124,21 @@ export function createAesGcmCipher(options: AesGcmCipherOptions): Cipher {
       const idLength = key.id.length;
       const headerLength = 3 + idLength + NONCE_BYTES;
       const out = new Uint8Array(headerLength + plaintext.byteLength + TAG_BYTES);
-      out[0] = FORMAT_VERSION;
-      out[1] = ALG_AES_256_GCM;
+      out[0] = STORAGE_FORMAT_VERSION;
+      out[1] = STORAGE_ALG_AES_256_GCM;
       out[2] = idLength;
       Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(key.id, 3, 'latin1');
       const nonce = fillPublicRandom(out.subarray(3 + idLength, headerLength));
-
-      const gcm = createCipheriv('aes-256-gcm', key.key, nonce, { authTagLength: TAG_BYTES });
-      // Two setAAD calls feed GCM the same bytes as header ‖ aad without a copy.
-      gcm.setAAD(out.subarray(0, headerLength));
-      gcm.setAAD(aad);
-      const body = gcm.update(plaintext);
-      const tail = gcm.final();
-      out.set(body, headerLength);
-      out.set(tail, headerLength + body.byteLength);
-      out.set(gcm.getAuthTag(), out.byteLength - TAG_BYTES);
+      // The whole header, nonce included, is authenticated.
+      sealAesGcmInto(
+        key.key,
+        nonce,
+        out.subarray(0, headerLength),
+        aad,
+        plaintext,
+        out,
+        headerLength,
+      );
       return out;
     },
 
@@ -157,16 +155,14 @@ export function createAesGcmCipher(options: AesGcmCipherOptions): Cipher {
       }
       try {
         const nonce = sealed.subarray(header.length - NONCE_BYTES, header.length);
-        const tagStart = sealed.byteLength - TAG_BYTES;
-        const gcm = createDecipheriv('aes-256-gcm', key.key, nonce, { authTagLength: TAG_BYTES });
-        gcm.setAAD(sealed.subarray(0, header.length));
-        gcm.setAAD(aad);
-        gcm.setAuthTag(sealed.subarray(tagStart));
-        const plain = gcm.update(sealed.subarray(header.length, tagStart));
-        // final() verifies the tag; nothing is returned before it succeeds.
-        const tail = gcm.final();
-        const bytes = tail.byteLength === 0 ? plain : Buffer.concat([plain, tail]);
-        return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        return openAesGcm(
+          key.key,
+          nonce,
+          sealed.subarray(0, header.length),
+          aad,
+          sealed,
+          header.length,
+        );
       } catch (cause) {
         throw new DecryptionFailed('sealed payload failed to open', { cause });
       }

@@ -1,4 +1,5 @@
-// The plaintext inside a sealed record, and its AAD. Internal.
+// The plaintext inside a sealed record (its byte layout is specified in
+// crypto/format.ts, layer 1). Internal.
 
 /** What only the session's holder should read: the subject, claims and token. */
 export interface SessionSecrets {
@@ -53,12 +54,10 @@ export interface TombPayload {
 
 export type SessionPayload = LivePayload | TombPayload;
 
-/** AAD binding a payload to its record: session id and subject index (SEC-10). */
-export function recordAad(id: string, subjectIndex: string): Uint8Array {
-  // One allocation on the hot path; ids and subject indexes are ASCII (base64url).
-  const b = Buffer.from(`cloakroom/session/v1\0${id}\0${subjectIndex}`, 'utf8');
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
+// recordAad moved to crypto/format.ts with every other label and AAD; this
+// re-export keeps session/context.ts and session/operator.ts compiling until
+// they import it from there. Remove it then.
+export { recordAad } from './format';
 
 // Outer plaintext, format 2: `0x02 ‖ metadata length (u32 BE) ‖ metadata
 // JSON ‖ inner bytes`. The ticket-sealed secrets of a live ticket-bound
