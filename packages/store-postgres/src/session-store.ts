@@ -46,8 +46,13 @@ const MAX_SCAN_PAGE = 1000;
  * parameter), so expired rows are never returned; `sweep` removes them in
  * batches. `rotate` is one statement (one transaction). Races come back as the
  * contract's answers (`false`, `StoreConflict`); connection failures and
- * timeouts as `StoreUnavailable` with the driver error as `cause`. Throws
- * `ConfigInvalid` for unsafe schema/table names or a missing pool.
+ * timeouts as `StoreUnavailable` with the driver error as `cause`. A
+ * malformed record, `expectedVersion`, scan `limit` or cursor throws
+ * `InvalidArgument` (core's checks); an id or subject index that is not 43
+ * characters of `[A-Za-z0-9_-]` reads as missing without a query. Payloads
+ * are copied when a method is called. After `close()` every method but
+ * `close()` throws `Closed`. Throws `ConfigInvalid` for unsafe schema/table
+ * names or a missing pool.
  *
  * @example
  * ```ts
