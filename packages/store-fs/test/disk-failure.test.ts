@@ -293,6 +293,26 @@ describe.each<LockFormat>(['symlink', 'file'])('fs store: locks (%s format)', (f
     await expect(store.replace({ ...r, version: 3 }, 2)).rejects.toBeInstanceOf(StoreUnavailable);
   });
 
+  it('an abandoned lock whose break lock another host holds makes writers fail after lockTimeoutMs, not spin until the break lock goes stale', async () => {
+    const dir = await tempDir();
+    const clock = fakeClock();
+    const store = createFsStore({ dir, clock, lockTimeoutMs: 150, staleLockMs: 60_000 });
+    const r = rec(clock);
+    await store.insert(r);
+    await plant(lockFile(dir, r.id), { pid: 1, host: 'another-host', t: 0, nonce: 'old' });
+    // A breaker on another host: its pid says nothing here, and it is young.
+    await plant(`${lockFile(dir, r.id)}.break`, {
+      pid: 1,
+      host: 'another-host',
+      t: Date.now(),
+      nonce: 'breaking',
+    });
+    const started = Date.now();
+    await expect(store.replace({ ...r, version: 2 }, 1)).rejects.toBeInstanceOf(StoreUnavailable);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await store.get(r.id)).toEqual(r);
+  });
+
   it('concurrent writers in one process serialise on the lock: exactly one CAS wins', async () => {
     const dir = await tempDir();
     const clock = fakeClock();

@@ -50,8 +50,13 @@ export async function acquireLock(
   for (let attempt = 0; ; attempt++) {
     if (await tryCreate(io, lockPath, nonce)) return () => release(io, lockPath, nonce);
     const held = await readLock(io, lockPath);
-    if (held !== null && (await isAbandoned(io, lockPath, held, timing.staleMs))) {
-      await breakLock(io, lockPath, held, timing.staleMs);
+    // Retry at once only after removing it: a break lock held elsewhere (by a
+    // breaker on another host, say) must not make this loop spin past its deadline.
+    if (
+      held !== null &&
+      (await isAbandoned(io, lockPath, held, timing.staleMs)) &&
+      (await breakLock(io, lockPath, held, timing.staleMs))
+    ) {
       continue;
     }
     if (Date.now() >= deadline) {
