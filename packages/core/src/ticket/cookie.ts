@@ -1,5 +1,5 @@
 import { ConfigInvalid, InvalidArgument } from '../errors';
-import { type Ticket, parseTicket } from './ticket-shape';
+import { parseTicket } from './ticket-shape';
 
 /**
  * Attributes of the ticket cookie (SEC-08). The defaults are the strictest
@@ -178,7 +178,7 @@ export function clearTicketCookie(options?: TicketCookieOptions): string {
 export function readTicketCookie(
   cookieHeader: string | undefined | null,
   options?: { readonly name?: string },
-): Ticket | undefined {
+): string | undefined {
   const name = options?.name ?? DEFAULT_NAME;
   if (typeof name !== 'string' || !TOKEN.test(name)) {
     throw new ConfigInvalid('cookie name must be an RFC 6265 token');
