@@ -9,7 +9,6 @@ import { inspect } from 'node:util';
 import * as core from '@cloakroom/core';
 import {
   type CloakroomEvent,
-  type TokenIssuer,
   claimProtection,
   createCloakroom,
   generateSecret,
@@ -20,15 +19,14 @@ import {
   parseTicket,
   readTicketCookie,
   serializeTicketCookie,
-  signToken,
   staticKeys,
   timingSafeEqual,
-  verifyToken,
 } from '@cloakroom/core';
 import { createMemoryStore } from '@cloakroom/store-memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AUDIENCE, Clock, ISSUER, dump } from '../support/fixtures';
+import { identityProvider } from '../support/identity-provider';
 
 const SRC = join(__dirname, '..', '..', 'src');
 
@@ -170,7 +168,6 @@ const REFRESH_TOKEN = 'rt-MARKER-opaque-91ff';
 
 async function lifeWorld() {
   const signing = await generateSigningKey('EdDSA');
-  const idpSigning = await generateSigningKey('ES256');
   const keys = {
     storage: generateSecret(),
     storage2: generateSecret(),
@@ -178,11 +175,6 @@ async function lifeWorld() {
     claimEnc: generateSecret(),
     claimHash: generateSecret(),
   };
-  const idpKeys = staticKeys({
-    signing: [{ alg: 'ES256', privateKey: idpSigning.privateJwk }],
-    storage: [{ key: generateSecret() }],
-    index: generateSecret(),
-  });
   const clock = new Clock();
   const memory = createMemoryStore({ clock: clock.now });
   const events: CloakroomEvent[] = [];
@@ -195,32 +187,11 @@ async function lifeWorld() {
     jsonLinesSink({ write: (l: string) => lines.push(l) }),
     loggerSink({ info: log, warn: log }),
   ];
-  const idp: TokenIssuer = {
-    issuer: IDP,
-    verify: (t) =>
-      verifyToken(t, {
-        keys: idpKeys,
-        issuer: IDP,
-        audience: 'bff',
-        typ: 'at+jwt',
-        now: clock.now,
-      }),
-  };
-  const issueExternal = async (sub: string) => {
+  const provider = await identityProvider(IDP, clock.now);
+  const idp = provider.issuer;
+  const issueExternal = (sub: string) => {
     const iat = Math.floor(clock.t / 1000);
-    return signToken(
-      await idpKeys.signingKey(),
-      {
-        iss: IDP,
-        aud: 'bff',
-        sub,
-        iat,
-        exp: iat + 600,
-        jti: randomBytes(8).toString('hex'),
-        email: EMAIL,
-      },
-      { typ: 'at+jwt' },
-    );
+    return provider.issue({ sub, iat, exp: iat + 600, email: EMAIL });
   };
   const protector = claimProtection({
     encrypt: ['email'],
@@ -250,7 +221,7 @@ async function lifeWorld() {
   const secretKeys: Uint8Array[] = [
     ...Object.values(keys),
     Buffer.from(String(signing.privateJwk.d), 'base64url'),
-    Buffer.from(String(idpSigning.privateJwk.d), 'base64url'),
+    Buffer.from(String(provider.signing.privateJwk.d), 'base64url'),
   ];
   return {
     cloakroom: managerWith([keys.storage]),

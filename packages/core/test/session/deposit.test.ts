@@ -1,60 +1,29 @@
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  InvalidArgument,
-  type TokenIssuer,
-  TokenRejected,
-  generateSecret,
-  generateSigningKey,
-  signToken,
-  staticKeys,
-  verifyToken,
-} from '@cloakroom/core';
+import { InvalidArgument, TokenRejected } from '@cloakroom/core';
 import { dump, setup } from '../support/fixtures';
+import { identityProvider } from '../support/identity-provider';
 
 const IDP = 'https://idp.test';
 
-// A stand-in identity provider with its own keys; its verifier is the real one.
-async function identityProvider() {
-  const signing = await generateSigningKey('ES256');
-  const keys = staticKeys({
-    signing: [{ alg: 'ES256', privateKey: signing.privateJwk }],
-    storage: [{ key: generateSecret() }],
-    index: generateSecret(),
-  });
-  const issue = async (sub: string, expSec: number, extra: Record<string, unknown> = {}) =>
-    signToken(
-      await keys.signingKey(),
-      {
-        iss: IDP,
-        aud: 'bff',
-        sub,
-        iat: expSec - 3600,
-        exp: expSec,
-        jti: randomBytes(8).toString('hex'),
-        ...extra,
-      },
-      { typ: 'at+jwt' },
-    );
-  return { keys, issue };
+// The provider's tokens in this file: `sub`, expiring at `expSec`, issued an hour before.
+async function provider() {
+  let now = () => Date.now();
+  const idp = await identityProvider(IDP, () => now());
+  const issue = (sub: string, expSec: number, extra: Record<string, unknown> = {}) =>
+    idp.issue({ sub, iat: expSec - 3600, exp: expSec, ...extra });
+  return {
+    ...idp,
+    issue,
+    useClock(clock: () => number) {
+      now = clock;
+    },
+  };
 }
 
 async function world() {
-  const idp = await identityProvider();
-  let now = () => Date.now();
-  const issuer: TokenIssuer = {
-    issuer: IDP,
-    verify: (t) =>
-      verifyToken(t, {
-        keys: idp.keys,
-        issuer: IDP,
-        audience: 'bff',
-        typ: 'at+jwt',
-        now: () => now(),
-      }),
-  };
-  const ctx = await setup({ trustedIssuers: [issuer] });
-  now = ctx.clock.now;
+  const idp = await provider();
+  const ctx = await setup({ trustedIssuers: [idp.issuer] });
+  idp.useClock(ctx.clock.now);
   const nowSec = () => Math.floor(ctx.clock.t / 1000);
   return { ...ctx, idp, nowSec };
 }
@@ -82,7 +51,7 @@ describe('deposit: external tokens behind a ticket', () => {
 
   it('SEC-16 a token the issuer did not sign is refused and nothing is stored', async () => {
     const w = await world();
-    const forger = await identityProvider();
+    const forger = await provider();
     const forged = await forger.issue('ext-user', w.nowSec() + 600);
     await expect(
       w.cloakroom.deposit({ accessToken: forged }, { issuer: IDP }),
