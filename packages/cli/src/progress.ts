@@ -6,6 +6,8 @@ import type { RewrapProgress } from '@cloakroom/core';
 
 /** Receives rewrap progress; `done` ends the bar's line. */
 export interface ProgressView {
+  /** The display mode it was made for. */
+  readonly mode: ProgressOptions['mode'];
   /** The counting pass has counted `n` records so far. */
   counting(n: number): void;
   /** The total to expect (after the counting pass), or undefined (a resumed run). */
@@ -109,6 +111,7 @@ export function progressView(options: ProgressOptions): ProgressView {
   };
 
   return {
+    mode,
     counting(n) {
       const t = now();
       if (mode === 'bar') {

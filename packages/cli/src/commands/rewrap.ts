@@ -132,9 +132,6 @@ export async function rewrapCommand(ctx: CommandContext): Promise<ExitCode> {
       view.done();
     }
     const resumed = cursor !== undefined;
-    const partial = !report.complete || resumed;
-    // The run's own counts cover part of the store: count all of it.
-    const whole = partial ? await countStore() : undefined;
     const resume =
       report.complete || report.cursor === undefined
         ? undefined
@@ -143,6 +140,27 @@ export async function rewrapCommand(ctx: CommandContext): Promise<ExitCode> {
       !report.complete && before !== undefined
         ? Math.max(0, before.total - report.scanned)
         : undefined;
+    const facts = { resumed, remaining, resume, total: before?.total };
+    // Said before the whole-store count, which takes a while on a big store
+    // (and a second Ctrl-C may end it): nothing printed so far reads as complete.
+    if (!ctx.json) printHeader(ctx, report, facts);
+    if (!report.complete) {
+      ctx.warn(
+        resume === undefined
+          ? 'rewrap interrupted before the first batch: run it again'
+          : `rewrap interrupted; resume with: ${resume}`,
+      );
+    }
+    // The run's own counts cover part of the store: count all of it.
+    let whole: Census | undefined;
+    if (!report.complete || resumed) {
+      const counting = progressView({ write: ctx.io.stderr, mode: view.mode });
+      try {
+        whole = await countStore((n) => counting.counting(n));
+      } finally {
+        counting.done();
+      }
+    }
     if (ctx.json) {
       ctx.printJson({
         ...report,
@@ -155,17 +173,9 @@ export async function rewrapCommand(ctx: CommandContext): Promise<ExitCode> {
         ...(resume === undefined ? {} : { resume }),
       });
     } else {
-      printText(ctx, report, { resumed, remaining, whole, resume, total: before?.total });
+      printBody(ctx, report, whole, resume);
     }
-    if (!report.complete) {
-      ctx.warn(
-        resume === undefined
-          ? 'rewrap interrupted before the first batch: run it again'
-          : `rewrap interrupted; resume with: ${resume}`,
-      );
-      return 130;
-    }
-    return 0;
+    return report.complete ? 0 : 130;
   } catch (error) {
     if (lastCursor !== undefined) {
       ctx.warn(`rewrap stopped by an error; resume with: ${resumeCommand(ctx, lastCursor)}`);
@@ -176,18 +186,15 @@ export async function rewrapCommand(ctx: CommandContext): Promise<ExitCode> {
   }
 }
 
-function printText(
-  ctx: CommandContext,
-  report: RewrapReport,
-  facts: {
-    readonly resumed: boolean;
-    readonly remaining: number | undefined;
-    readonly whole: Census | undefined;
-    readonly resume: string | undefined;
-    readonly total: number | undefined;
-  },
-): void {
-  const { whole } = facts;
+interface RunFacts {
+  readonly resumed: boolean;
+  readonly remaining: number | undefined;
+  readonly resume: string | undefined;
+  readonly total: number | undefined;
+}
+
+function printHeader(ctx: CommandContext, report: RewrapReport, facts: RunFacts): void {
+  const partial = !report.complete || facts.resumed;
   if (!report.complete) {
     const left =
       facts.remaining === undefined
@@ -197,7 +204,15 @@ function printText(
   } else if (facts.resumed) {
     ctx.print('rewrap resumed from a cursor: complete now (this run covered the records after it)');
   }
-  printRun(ctx, report, whole === undefined ? '' : 'this run: ');
+  printRun(ctx, report, partial ? 'this run: ' : '');
+}
+
+function printBody(
+  ctx: CommandContext,
+  report: RewrapReport,
+  whole: Census | undefined,
+  resume: string | undefined,
+): void {
   if (whole === undefined) {
     printKeys(ctx, 'records per storage key', report.byKeyId, report.primaryKeyId);
   } else {
@@ -210,5 +225,5 @@ function printText(
     if (whole.malformed > 0) ctx.print(`malformed: ${whole.malformed}`);
   }
   printAdvice(ctx, report, whole);
-  if (facts.resume !== undefined) ctx.print(`resume with: ${facts.resume}`);
+  if (resume !== undefined) ctx.print(`resume with: ${resume}`);
 }
