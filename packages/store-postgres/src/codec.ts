@@ -3,6 +3,7 @@
 // helpers first; this file only knows how the backend holds them.
 import {
   InvalidArgument,
+  isUint8Array,
   type KeySetEntry,
   type SessionRecord,
   StoreDataInvalid,
@@ -79,7 +80,7 @@ export function copyBytes(bytes: Uint8Array): Buffer {
  * ```
  */
 export function fromBytea(value: unknown): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new StoreDataInvalid('a bytea column held no bytes');
+  if (!isUint8Array(value)) throw new StoreDataInvalid('a bytea column held no bytes');
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
 
