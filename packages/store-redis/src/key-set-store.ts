@@ -1,17 +1,16 @@
 import {
-  InvalidArgument,
-  StoreDataInvalid,
   type KeySetEntry,
   type KeySetStore,
+  assertKeySetName,
+  assertKeySetWrite,
+  decodeKeySetEntry,
+  encodeKeySetEntry,
 } from '@cloakroom/core';
-import { connect } from './connection';
-import { keyLayout } from './key-layout';
+import { malformed } from './errors';
 import { type RedisStoreOptions, resolveOptions } from './options';
-import { decodeKeySet, encodeKeySet } from './record-codec';
-import { SCRIPTS } from './scripts';
-import { isUint8Array } from './validate';
-
-const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+import { connect } from './redis/connection';
+import { keyLayout } from './redis/key-layout';
+import { SCRIPTS } from './redis/scripts';
 
 /** A {@link KeySetStore} over Redis, with `close()` for a client it created from `url`. */
 export interface RedisKeySetStore extends KeySetStore {
@@ -22,13 +21,16 @@ export interface RedisKeySetStore extends KeySetStore {
 
 /**
  * Create a key-set store over Redis: one key per name,
- * `<prefix>keyset:<name>`, written by compare-and-swap in a Lua script.
- * Same options and failure behaviour as {@link createRedisStore}; key sets
- * have no expiry.
+ * `<prefix>keyset:<name>`, holding core's key-set entry (version, sealed
+ * document, SHA-256 integrity digest), written by compare-and-swap in a Lua
+ * script. Same options and failure behaviour as {@link createRedisStore};
+ * key sets have no expiry. A value that fails its digest reads as
+ * `StoreDataInvalid`, and a write over it is refused the same way.
  *
  * @throws ConfigInvalid for invalid options; `InvalidArgument` (from
  *   `read`/`write`) for a name outside `/^[A-Za-z0-9._-]{1,64}$/`, a
- *   document that is not a `Uint8Array`, or a bad `expectedVersion`.
+ *   document that is not a `Uint8Array`, or a bad `expectedVersion`;
+ *   `Closed` after `close()`.
  * @example
  * ```ts
  * import { Redis } from 'ioredis';
@@ -43,24 +45,18 @@ export function createRedisKeySetStore(options: RedisStoreOptions): RedisKeySetS
   const resolved = resolveOptions(options);
   const conn = connect(resolved, 'redis key-set store');
   const keys = keyLayout(resolved.prefix);
-  const assertName = (name: unknown): void => {
-    if (typeof name !== 'string' || !NAME.test(name)) {
-      throw new InvalidArgument('key set name must match /^[A-Za-z0-9._-]{1,64}$/');
-    }
-  };
 
   return {
     name: 'redis',
 
     async read(name: string): Promise<KeySetEntry | null> {
       conn.assertOpen();
-      assertName(name);
-      const value = await conn.run(() => conn.client.getBuffer(keys.keySetKey(name)));
+      assertKeySetName(name);
+      const key = keys.keySetKey(name);
+      const value = await conn.run((op) => op.getBuffer(key));
       if (value === null) return null;
-      const entry = decodeKeySet(value);
-      if (entry === undefined) {
-        throw new StoreDataInvalid('redis key-set store: the stored key set is malformed');
-      }
+      const entry = decodeKeySetEntry(value);
+      if (entry === undefined) throw malformed('the stored key set is malformed');
       return entry;
     },
 
@@ -70,23 +66,18 @@ export function createRedisKeySetStore(options: RedisStoreOptions): RedisKeySetS
       expectedVersion: number | null,
     ): Promise<boolean> {
       conn.assertOpen();
-      assertName(name);
-      if (!isUint8Array(document)) {
-        throw new InvalidArgument('key set document must be a Uint8Array');
-      }
-      if (
-        expectedVersion !== null &&
-        (!Number.isSafeInteger(expectedVersion) || expectedVersion < 1)
-      ) {
-        throw new InvalidArgument('expectedVersion must be null or a positive integer');
-      }
-      const written = await conn.run(() =>
-        conn.script(
+      assertKeySetName(name);
+      assertKeySetWrite(document, expectedVersion);
+      const key = keys.keySetKey(name);
+      // Encoded (the document copied) now, before the first await.
+      const value = encodeKeySetEntry({ version: (expectedVersion ?? 0) + 1, document });
+      const written = await conn.run((op) =>
+        op.script(
           SCRIPTS.keySetWrite,
-          [keys.keySetKey(name)],
+          [key],
           [
             expectedVersion === null ? '' : String(expectedVersion),
-            encodeKeySet((expectedVersion ?? 0) + 1, document),
+            Buffer.from(value.buffer, value.byteOffset, value.byteLength),
           ],
         ),
       );

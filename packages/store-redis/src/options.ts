@@ -2,6 +2,34 @@ import { ConfigInvalid } from '@cloakroom/core';
 import type { Cluster, Redis } from 'ioredis';
 
 /**
+ * The replication guarantee (`RedisStoreOptions.replication`): after a
+ * covered write the store sends `WAIT replicas timeoutMs` to the master
+ * that took it, and throws `StoreUnavailable` unless at least `replicas`
+ * replicas acknowledged it. Such a write did run on the master; it is not
+ * known to survive a failover, so treat it as not acknowledged and retry
+ * (deletes and revocations are idempotent; a retried rotate answers false,
+ * see the README).
+ *
+ * @example
+ * ```ts
+ * const replication: ReplicationOptions = { replicas: 1, timeoutMs: 200 }; // revocations only
+ * ```
+ */
+export interface ReplicationOptions {
+  /** Replicas that must acknowledge a covered write. An integer from 1. */
+  readonly replicas: number;
+  /** Longest wait for them, in milliseconds (WAIT's timeout). An integer from 1. */
+  readonly timeoutMs: number;
+  /**
+   * Which writes wait: `'revocations'` (delete, deleteBySubject, rotate,
+   * and a replace that shortens a record's life or moves it to another
+   * subject) or `'all'` (insert and every replace too).
+   * @default 'revocations'
+   */
+  readonly writes?: 'revocations' | 'all';
+}
+
+/**
  * Options for {@link createRedisStore} and {@link createRedisKeySetStore}.
  *
  * @example
@@ -60,6 +88,25 @@ export interface RedisStoreOptions {
    * @default Date.now
    */
   readonly clock?: () => number;
+  /**
+   * Most store calls that may wait for Redis at once. A call counts from
+   * its start until its work and every command it sent have settled, also
+   * after its timeout rejected it. Past the limit, calls fail at once with
+   * `StoreUnavailable` and send nothing, so a silent Redis (frozen,
+   * partitioned) cannot make the store queue commands without bound. A call
+   * is one command (`get`, `insert`, `delete`...), up to four in sequence
+   * (`rotate` across cluster slots), or 256 small scripts (`listBySubject`
+   * and `deleteBySubject` on a cluster).
+   * @default 1024
+   */
+  readonly maxInFlight?: number;
+  /**
+   * Wait for replicas after security-relevant writes (revocations), or after
+   * all writes. Off by default: see {@link ReplicationOptions} and the
+   * README for what holds without it.
+   * @default undefined (no WAIT)
+   */
+  readonly replication?: ReplicationOptions;
 }
 
 /** {@link RedisStoreOptions} after validation. */
@@ -70,9 +117,20 @@ export interface ResolvedRedisOptions {
   readonly commandTimeoutMs: number;
   readonly clusterMode: boolean | undefined;
   readonly clock: () => number;
+  readonly maxInFlight: number;
+  readonly replication: Required<ReplicationOptions> | undefined;
 }
 
-const KNOWN = new Set(['client', 'url', 'prefix', 'commandTimeoutMs', 'clusterMode', 'clock']);
+const KNOWN = new Set([
+  'client',
+  'url',
+  'prefix',
+  'commandTimeoutMs',
+  'clusterMode',
+  'clock',
+  'maxInFlight',
+  'replication',
+]);
 const PREFIX = /^[A-Za-z0-9:._-]{1,64}$/;
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -80,6 +138,37 @@ function clientKeyPrefix(client: Redis | Cluster): unknown {
   const options = (client as unknown as { options?: Record<string, unknown> }).options ?? {};
   const redisOptions = options.redisOptions as Record<string, unknown> | undefined;
   return options.keyPrefix || redisOptions?.keyPrefix;
+}
+
+function resolveReplication(value: unknown): Required<ReplicationOptions> | undefined {
+  if (value === undefined) return undefined;
+  const shape = '`replication` must be { replicas, timeoutMs, writes? }';
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigInvalid(shape);
+  }
+  for (const key of Object.keys(value)) {
+    if (key !== 'replicas' && key !== 'timeoutMs' && key !== 'writes') {
+      throw new ConfigInvalid(`unknown replication option "${key}"`);
+    }
+  }
+  const { replicas, timeoutMs, writes = 'revocations' } = value as Record<string, unknown>;
+  if (!Number.isSafeInteger(replicas) || (replicas as number) < 1) {
+    throw new ConfigInvalid('`replication.replicas` must be a positive integer');
+  }
+  // WAIT with timeout 0 blocks forever: never a valid bound.
+  if (
+    !Number.isSafeInteger(timeoutMs) ||
+    (timeoutMs as number) < 1 ||
+    (timeoutMs as number) > MAX_TIMER_MS
+  ) {
+    throw new ConfigInvalid(
+      `\`replication.timeoutMs\` must be an integer from 1 to ${MAX_TIMER_MS}`,
+    );
+  }
+  if (writes !== 'revocations' && writes !== 'all') {
+    throw new ConfigInvalid("`replication.writes` must be 'revocations' or 'all'");
+  }
+  return { replicas: replicas as number, timeoutMs: timeoutMs as number, writes };
 }
 
 /** Apply defaults and validate. @throws ConfigInvalid naming the bad option (never its value). */
@@ -97,6 +186,8 @@ export function resolveOptions(options: unknown): ResolvedRedisOptions {
     commandTimeoutMs = 2000,
     clusterMode,
     clock = Date.now,
+    maxInFlight = 1024,
+    replication,
   } = options as Record<string, unknown>;
   if ((client === undefined) === (url === undefined)) {
     throw new ConfigInvalid('pass exactly one of `client` (an ioredis Redis or Cluster) and `url`');
@@ -134,7 +225,21 @@ export function resolveOptions(options: unknown): ResolvedRedisOptions {
   if (typeof clock !== 'function') {
     throw new ConfigInvalid('`clock` must be a function returning epoch milliseconds');
   }
+  if (!Number.isSafeInteger(maxInFlight) || (maxInFlight as number) < 1) {
+    throw new ConfigInvalid('`maxInFlight` must be a positive integer');
+  }
+  const resolvedReplication = resolveReplication(replication);
+  if (
+    resolvedReplication !== undefined &&
+    (commandTimeoutMs as number) + resolvedReplication.timeoutMs > MAX_TIMER_MS
+  ) {
+    throw new ConfigInvalid(
+      `\`commandTimeoutMs\` plus \`replication.timeoutMs\` must not exceed ${MAX_TIMER_MS}`,
+    );
+  }
   return {
+    maxInFlight: maxInFlight as number,
+    replication: resolvedReplication,
     client: client as Redis | Cluster | undefined,
     url: url as string | undefined,
     prefix,

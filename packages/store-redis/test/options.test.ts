@@ -46,12 +46,16 @@ describe('redis store options', () => {
     const store = createRedisStore({ client });
     expect(store.name).toBe('redis');
     expect(store.capabilities).toEqual({ nativeExpiry: true, shared: true });
-    await expect(store.get('')).rejects.toThrow(InvalidArgument);
-    await expect(store.get('x'.repeat(257))).rejects.toThrow(InvalidArgument);
-    await expect(store.get('\uD800')).rejects.toThrow(InvalidArgument);
-    await expect(store.deleteBySubject('')).rejects.toThrow(InvalidArgument);
+    // Not a real-shaped id or subject: missing, not an error (the binding store contract).
+    expect(await store.get('')).toBeNull();
+    expect(await store.get('x'.repeat(257))).toBeNull();
+    expect(await store.get('\uD800')).toBeNull();
+    expect(await store.delete('../x')).toBe(false);
+    expect(await store.deleteBySubject('')).toBe(0);
+    expect(await store.listBySubject('*')).toEqual([]);
     await expect(store.scan({ limit: 0 })).rejects.toThrow(InvalidArgument);
-    await expect(store.scan({ limit: 1, cursor: 'r1.999' })).rejects.toThrow(InvalidArgument);
+    await expect(store.scan({ limit: 1.5 })).rejects.toThrow(InvalidArgument);
+    await expect(store.scan({ limit: 1, cursor: 7 as never })).rejects.toThrow(InvalidArgument);
     await expect(
       store.insert({
         id: 'a',

@@ -1,5 +1,5 @@
 import { StoreUnavailable } from '@cloakroom/core';
-import { createRedisKeySetStore, createRedisStore } from '@cloakroom/store-redis';
+import { createRedisKeySetStore, createRedisStore, RedisGaveUp } from '@cloakroom/store-redis';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACL_RULE } from './acl-rule';
@@ -49,6 +49,13 @@ describe('SEC-28 a least-privilege ACL user', () => {
       expect(await store.deleteBySubject(a.subject)).toBe(1);
       expect(await keySets.write('default', Uint8Array.of(1), null)).toBe(true);
       expect((await keySets.read('default'))?.version).toBe(1);
+      // WAIT (the replication guarantee) is granted: with no replica it
+      // answers 0 acknowledgements, not NOPERM.
+      const guarded = createRedisStore({ client, replication: { replicas: 1, timeoutMs: 10 } });
+      const refused = await guarded.delete(a.id).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(StoreUnavailable);
+      expect((refused as Error).cause).toBeInstanceOf(RedisGaveUp);
+      expect(((refused as Error).cause as RedisGaveUp).reason).toBe('replication');
 
       // Outside the grant: other keys, other commands, other prefixes.
       await expect(client.get('elsewhere')).rejects.toThrow(/NOPERM/);

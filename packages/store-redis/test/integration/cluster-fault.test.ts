@@ -1,7 +1,7 @@
 import { StoreUnavailable } from '@cloakroom/core';
 import { createRedisStore } from '@cloakroom/store-redis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bucketOf, bucketTags, slotOfTag } from '../../src/key-layout';
+import { bucketOf, bucketTags, slotOfTag } from '../../src/redis/key-layout';
 import { startCluster, waitFor } from './redis-servers';
 import { makeRecord, uniquePrefix } from './redis-test-env';
 

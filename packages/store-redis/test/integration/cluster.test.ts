@@ -1,12 +1,15 @@
 import { createRedisStore } from '@cloakroom/store-redis';
 import type { Cluster } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { connect } from '../../src/connection';
-import { BUCKETS, bucketOf, bucketTags, keyLayout, slotOfTag } from '../../src/key-layout';
+import { connect } from '../../src/redis/connection';
+import { BUCKETS, bucketOf, bucketTags, keyLayout, slotOfTag } from '../../src/redis/key-layout';
 import { resolveOptions } from '../../src/options';
-import { encodePending, encodeRecord } from '../../src/record-codec';
-import { decodeOrThrow, settlePending } from '../../src/records';
-import { SCRIPTS } from '../../src/scripts';
+import { encodePending, encodeRecord } from '../../src/codec';
+import { decodeOrThrow } from '../../src/codec';
+import type { Connection } from '../../src/redis/connection';
+import { settlePending } from '../../src/redis/rotate-recovery';
+import type { Script } from '../../src/redis/scripts';
+import { SCRIPTS } from '../../src/redis/scripts';
 import { ACL_RULE, CLUSTER_ACL_EXTRA } from './acl-rule';
 import { startCluster } from './redis-servers';
 import { deleteUnder, keysUnder, makeRecord, uniquePrefix } from './redis-test-env';
@@ -146,7 +149,8 @@ describe('Redis Cluster: layout and cross-slot operations (three masters on loop
       const now = String(Date.now());
       const nextBase = keys.bucketBase(bucketOf(next.id));
       expect(
-        await conn.script(
+        await scriptVia(
+          conn,
           SCRIPTS.prepare,
           [keys.recordKey(next.id)],
           [now, next.id, nextBase, next.subject, encodePending(next, tx, old.id), '300000'],
@@ -155,7 +159,8 @@ describe('Redis Cluster: layout and cross-slot operations (three masters on loop
       if (upTo === 'decide') {
         const moved = { ...old, version: 2 };
         expect(
-          await conn.script(
+          await scriptVia(
+            conn,
             SCRIPTS.decide,
             [keys.recordKey(old.id)],
             [
@@ -193,14 +198,17 @@ describe('Redis Cluster: layout and cross-slot operations (three masters on loop
       const seen = await client.getBuffer(keys.recordKey(next.id));
       const pending = seen === null ? undefined : decodeOrThrow(seen).pending;
       expect(pending).toBeDefined();
-      const promoted = await conn.script(
+      const promoted = await scriptVia(
+        conn,
         SCRIPTS.promote,
         [keys.recordKey(next.id)],
         [String(Date.now()), pending?.tx ?? '', next.id, keys.bucketBase(bucketOf(next.id))],
       );
       expect(Buffer.isBuffer(promoted)).toBe(true);
       // The reader now settles what it saw: its own promote finds nothing pending.
-      const settled = await settlePending({ conn, keys }, next.id, pending as never);
+      const settled = await conn.run((op) =>
+        settlePending({ conn, keys }, op, next.id, pending as never),
+      );
       expect(settled).toEqual(next);
     });
 
@@ -235,6 +243,16 @@ describe('Redis Cluster: layout and cross-slot operations (three masters on loop
     });
   });
 });
+
+/** One script, as the store's operations send it. */
+function scriptVia(
+  conn: Connection,
+  script: Script,
+  keys: string[],
+  args: (string | Buffer)[],
+): Promise<unknown> {
+  return conn.run((op) => op.script(script, keys, args));
+}
 
 async function startClusterClient(): Promise<Cluster> {
   const { Cluster: ClusterClient } = await import('ioredis');

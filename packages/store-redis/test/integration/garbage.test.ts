@@ -3,7 +3,7 @@ import { StoreConflict, StoreDataInvalid } from '@cloakroom/core';
 import { createRedisKeySetStore, createRedisStore } from '@cloakroom/store-redis';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bucketOf } from '../../src/key-layout';
+import { bucketOf } from '../../src/redis/key-layout';
 import { connectOrFail, deleteUnder, keysUnder, makeRecord, uniquePrefix } from './redis-test-env';
 
 let client: Redis;

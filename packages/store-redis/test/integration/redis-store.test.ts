@@ -2,7 +2,7 @@ import { Closed, type SessionRecord, StoreConflict } from '@cloakroom/core';
 import { createRedisStore } from '@cloakroom/store-redis';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../../src/connection';
+import { connect } from '../../src/redis/connection';
 import { resolveOptions } from '../../src/options';
 import {
   connectOrFail,

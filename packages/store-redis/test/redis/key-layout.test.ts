@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BUCKETS, bucketOf, bucketTags, crc16, keyLayout, slotOfTag } from '../src/key-layout';
+import {
+  BUCKETS,
+  bucketOf,
+  bucketTags,
+  crc16,
+  keyLayout,
+  slotOfTag,
+} from '../../src/redis/key-layout';
 
 describe('key layout (part of the on-Redis format)', () => {
   it('crc16 is the XMODEM CRC Redis Cluster uses (reference value from the cluster spec)', () => {

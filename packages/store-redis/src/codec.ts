@@ -1,11 +1,12 @@
 import type { SessionRecord } from '@cloakroom/core';
+import { malformed } from './errors';
 
 // Binary value of a record key, read by both TypeScript and the Lua scripts:
 //
 //   0      magic 0xC7
-//   1      kind: 1 live record, 2 pending successor of a cluster rotate,
-//          3 key-set document
-//   2..9   expiresAt, float64 big-endian (key set: version)
+//   1      kind: 1 live record, 2 pending successor of a cluster rotate
+//          (3 was a key-set document: key sets now use core's entry codec)
+//   2..9   expiresAt, float64 big-endian
 //   10..17 version, float64 big-endian
 //   18..19 subject length n, uint16 big-endian
 //   20..   subject (UTF-8, n bytes)
@@ -19,7 +20,6 @@ import type { SessionRecord } from '@cloakroom/core';
 export const MAGIC = 0xc7;
 export const KIND_LIVE = 1;
 export const KIND_PENDING = 2;
-export const KIND_KEY_SET = 3;
 const HEADER = 20;
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -130,20 +130,38 @@ export function decodeRecord(buf: Buffer): StoredRecord | undefined {
   };
 }
 
-/** Encode a key-set document value. */
-export function encodeKeySet(version: number, document: Uint8Array): Buffer {
-  const buf = Buffer.allocUnsafe(10 + document.byteLength);
-  buf[0] = MAGIC;
-  buf[1] = KIND_KEY_SET;
-  buf.writeDoubleBE(version, 2);
-  buf.set(document, 10);
-  return buf;
+/** Decode a value read under the prefix, or throw `StoreDataInvalid` (never its bytes). */
+export function decodeOrThrow(buf: Buffer): StoredRecord {
+  const stored = decodeRecord(buf);
+  if (stored === undefined) throw malformed();
+  return stored;
 }
 
-/** Decode a key-set value; `undefined` when malformed. */
-export function decodeKeySet(buf: Buffer): { version: number; document: Uint8Array } | undefined {
-  if (buf.length < 10 || buf[0] !== MAGIC || buf[1] !== KIND_KEY_SET) return undefined;
-  const version = buf.readDoubleBE(2);
-  if (!Number.isSafeInteger(version) || version < 1) return undefined;
-  return { version, document: new Uint8Array(buf.subarray(10)) };
+/** The record a read returns for a decoded value, or `null` when it is pending or dead at `now`. */
+export function liveRecord(id: string, stored: StoredRecord, now: number): SessionRecord | null {
+  if (stored.pending !== undefined || stored.expiresAt <= now) return null;
+  return {
+    id,
+    subject: stored.subject,
+    expiresAt: stored.expiresAt,
+    version: stored.version,
+    payload: stored.payload,
+  };
+}
+
+/** Decode `[id, value, id, value, ...]` pairs returned by a script into live records. */
+export function pairsToRecords(
+  items: readonly unknown[],
+  from: number,
+  now: number,
+): SessionRecord[] {
+  const out: SessionRecord[] = [];
+  for (let i = from; i + 1 < items.length; i += 2) {
+    const id = items[i];
+    const value = items[i + 1];
+    if (!Buffer.isBuffer(id) || !Buffer.isBuffer(value)) throw malformed('unexpected script reply');
+    const record = liveRecord(id.toString('utf8'), decodeOrThrow(value), now);
+    if (record !== null) out.push(record);
+  }
+  return out;
 }

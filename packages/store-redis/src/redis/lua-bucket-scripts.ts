@@ -126,13 +126,20 @@ end
 return out
 `;
 
-/** KEYS: key-set key. ARGV: expected version ('' = create only), new value. → 1 / 0. */
+/**
+ * KEYS: key-set key. ARGV: expected version ('' = create only), new value.
+ * Values are core's key-set entries ("CRKS", format 1, version float64 at
+ * byte 5, length uint32, document, SHA-256): the script checks the frame and
+ * reads the version; the reader checks the digest. → 1 written / 0 not.
+ */
 export const KEY_SET_WRITE = `${PRELUDE}
 local v = redis.call('GET', KEYS[1])
 local cur = nil
 if v then
-  if #v < 10 or string.byte(v, 1) ~= 199 or string.byte(v, 2) ~= 3 then return bad() end
-  cur = struct.unpack('>d', v, 3)
+  if #v < 49 or string.sub(v, 1, 5) ~= 'CRKS\\1' then return bad() end
+  local n = struct.unpack('>I4', v, 14)
+  if #v ~= 49 + n then return bad() end
+  cur = struct.unpack('>d', v, 6)
 end
 if ARGV[1] == '' then
   if cur then return 0 end
@@ -141,4 +148,16 @@ elseif not cur or cur ~= tonumber(ARGV[1]) then
 end
 redis.call('SET', KEYS[1], ARGV[2])
 return 1
+`;
+
+/**
+ * KEYS: the scan-cursor key. ARGV: a fresh random key. The key every store
+ * instance under this prefix signs scan cursors with: the stored one, or
+ * the fresh one when none is stored yet (first caller wins). No expiry.
+ */
+export const CURSOR_KEY = `
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
 `;

@@ -12,10 +12,15 @@ put(KEYS[1], ARGV[4], ARGV[3], ARGV[5], ARGV[2], ARGV[6], now)
 return 1
 `;
 
-/** KEYS: record. ARGV: now, expectedVersion, expiresAt, id, base, subject, value. → 1 / 0. */
+/**
+ * KEYS: record. ARGV: now, expectedVersion, expiresAt, id, base, subject, value.
+ * → 1 written, 2 written and it took something away (an earlier expiry or
+ * another subject: a revocation for the replication guarantee), 0 not written.
+ */
 export const REPLACE = `${PRELUDE}
-local r = cas(KEYS[1], ARGV[5], ARGV[4], tonumber(ARGV[2]), ARGV[6], ARGV[3], ARGV[7], tonumber(ARGV[1]))
+local r, cur = cas(KEYS[1], ARGV[5], ARGV[4], tonumber(ARGV[2]), ARGV[6], ARGV[3], ARGV[7], tonumber(ARGV[1]))
 if r == -1 then return bad() end
+if r == 1 and (tonumber(ARGV[3]) < cur.exp or cur.subj ~= ARGV[6]) then return 2 end
 return r
 `;
 

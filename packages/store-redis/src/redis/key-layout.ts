@@ -9,7 +9,7 @@
 // a share of the slot range gives it the same share of the buckets.
 //
 // Changing anything here changes where data lives: it is part of the
-// on-Redis format (FORMAT in record-codec.ts) and pinned by unit tests.
+// on-Redis format (the value layout in codec.ts) and pinned by unit tests.
 
 /** Number of buckets; every bucket is one hash tag, hence one cluster slot. */
 export const BUCKETS = 256;
@@ -85,6 +85,8 @@ export interface KeyLayout {
   subjectIndexKey(bucket: number, subject: string): string;
   /** The shared key-set document of this name. */
   keySetKey(name: string): string;
+  /** The key that signs scan cursors, shared by every store instance under the prefix. */
+  cursorKey(): string;
 }
 
 /** Build the key layout for a (validated) prefix. */
@@ -98,5 +100,19 @@ export function keyLayout(prefix: string): KeyLayout {
     allIndexKey: (bucket) => `${bucketBase(bucket)}all`,
     subjectIndexKey: (bucket, subject) => `${bucketBase(bucket)}sub:${subject}`,
     keySetKey: (name) => `${prefix}keyset:${name}`,
+    cursorKey: () => `${prefix}scan-cursor-key`,
   };
+}
+
+/**
+ * The cluster slot of any key, by Redis Cluster's rule: the hash tag (text
+ * between the first `{` and the next `}`, when not empty) or else the whole key.
+ */
+export function slotOfKey(key: string): number {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return slotOfTag(key.slice(open + 1, close));
+  }
+  return slotOfTag(key);
 }

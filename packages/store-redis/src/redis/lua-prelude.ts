@@ -1,10 +1,10 @@
-// Lua shared by every script. The scripts (lua-scripts.ts, lua-bucket-scripts.ts)
+// Lua shared by every script. The scripts (lua-record-scripts.ts, lua-bucket-scripts.ts)
 // are behind every multi-step operation. Each runs atomically in Redis and
 // touches only keys of one bucket (one hash tag, one cluster slot), except
 // where a standalone store passes several buckets at once.
 // Key names follow key-layout.ts: <base>s:<id>, <base>all, <base>sub:<subject>,
 // <base>tx:<tx>, where <base> is `<prefix>{<tag>}:`. Values follow
-// record-codec.ts. Numbers go to Redis as strings (ARGV or %.0f) because Lua
+// codec.ts. Numbers go to Redis as strings (ARGV or %.0f) because Lua
 // prints large numbers in exponent form.
 //
 // Scripts signal malformed data with the error reply CLOAKROOM_BAD; the
@@ -95,7 +95,8 @@ local function put(key, base, id, subj, expStr, value, now)
   index(base, id, subj, expStr, now)
 end
 
--- CAS-replace the live record at key; 1 written, 0 not (missing, dead, pending, other version).
+-- CAS-replace the live record at key; 1 written (and the header it replaced), 0 not
+-- (missing, dead, pending, other version).
 local function cas(key, base, id, expected, subj, expStr, value, now)
   local cur = rec(redis.call('GET', key))
   if cur == false then return -1 end
@@ -106,7 +107,7 @@ local function cas(key, base, id, expected, subj, expStr, value, now)
     tidy(base .. 'sub:' .. cur.subj, now)
   end
   put(key, base, id, subj, expStr, value, now)
-  return 1
+  return 1, cur
 end
 
 -- Make room for a new record at key: 1 free (expired leftovers removed), 0 occupied.

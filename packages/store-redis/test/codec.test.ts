@@ -1,12 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  decodeKeySet,
-  decodeRecord,
-  encodeKeySet,
-  encodePending,
-  encodeRecord,
-} from '../src/record-codec';
+import { decodeRecord, encodePending, encodeRecord } from '../src/codec';
 
 const text = fc.string({ minLength: 1, maxLength: 256, unit: 'grapheme' });
 const record = fc.record({
@@ -59,7 +53,6 @@ describe('record encoding', () => {
       fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
         const buf = Buffer.from(bytes);
         expect(() => decodeRecord(buf)).not.toThrow();
-        expect(() => decodeKeySet(buf)).not.toThrow();
       }),
     );
     expect(decodeRecord(Buffer.from('garbage'))).toBeUndefined();
@@ -86,19 +79,6 @@ describe('record encoding', () => {
         retagged[1] = 9;
         expect(decodeRecord(retagged)).toBeUndefined();
       }),
-    );
-  });
-
-  it('key-set documents round-trip', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
-        fc.uint8Array(),
-        (v, doc) => {
-          expect(decodeKeySet(encodeKeySet(v, doc))).toEqual({ version: v, document: doc });
-          expect(decodeRecord(encodeKeySet(v, doc))).toBeUndefined();
-        },
-      ),
     );
   });
 });

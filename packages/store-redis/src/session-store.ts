@@ -1,0 +1,249 @@
+import { randomBytes } from 'node:crypto';
+import {
+  InvalidArgument,
+  type ScanOptions,
+  type ScanPage,
+  type SessionRecord,
+  type SessionStore,
+  StoreConflict,
+  assertRecordVersion,
+  assertSessionRecord,
+  isStoreKey,
+} from '@cloakroom/core';
+import { encodeRecord, pairsToRecords } from './codec';
+import { malformed } from './errors';
+import { type RedisStoreOptions, resolveOptions } from './options';
+import { type ScanPosition, decodeCursor, encodeCursor } from './scan-cursor';
+import { type Op, connect } from './redis/connection';
+import { BUCKETS, bucketOf, keyLayout } from './redis/key-layout';
+import { replicator } from './redis/replication';
+import { rotate } from './redis/rotate';
+import { type StoreContext, readRecord } from './redis/rotate-recovery';
+import { scanPage } from './redis/scan';
+import { SCRIPTS } from './redis/scripts';
+
+/** A {@link SessionStore} over Redis or Redis Cluster. */
+export interface RedisStore extends SessionStore {
+  readonly name: 'redis';
+  readonly capabilities: { readonly nativeExpiry: true; readonly shared: true };
+}
+
+/**
+ * Create a session store over an ioredis `Redis` or `Cluster` client.
+ *
+ * - Atomic: insert, replace, rotate, delete and the subject operations are
+ *   Lua scripts (EVALSHA, falling back to EVAL after a server restart).
+ *   Records live in 256 buckets, one cluster slot each, so a record and its
+ *   indexes always share a slot; a cluster rotate whose two ids fall in
+ *   different slots is a two-phase commit (see the README).
+ * - `get` is one GET. Records carry a Redis TTL and their `expiresAt`; a
+ *   record is dead from `clock() >= expiresAt` whatever Redis's expiry says.
+ * - Bounded: every operation rejects with `StoreUnavailable` after
+ *   `commandTimeoutMs`; at most `maxInFlight` commands wait for Redis, and
+ *   after a timeout the store sends nothing to that node (calls fail fast)
+ *   until a PING is answered. When Redis comes back the same store works again.
+ * - With `replication`, revocations (or all writes) wait for replicas and
+ *   throw `StoreUnavailable` when too few acknowledge in time.
+ * - Malformed data under the prefix makes reads throw `StoreDataInvalid`
+ *   (never a crash, never its bytes in the message); `delete` removes it.
+ * - An id or subject that is not 43 characters of `[A-Za-z0-9_-]` reads as
+ *   missing: `get` → null, `delete` → false, `deleteBySubject` → 0,
+ *   `listBySubject` → []; `insert`, `replace` and `rotate` throw
+ *   `InvalidArgument`. After `close()` every call throws `Closed`.
+ *
+ * @throws ConfigInvalid for invalid options.
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { createRedisStore } from '@cloakroom/store-redis';
+ *
+ * const client = new Redis('rediss://cloakroom:secret@redis.internal:6380');
+ * const store = createRedisStore({ client, prefix: 'myapp:sessions:' });
+ * // ...hand it to createCloakroom({ store, ... })
+ * ```
+ */
+export function createRedisStore(options: RedisStoreOptions): RedisStore {
+  const resolved = resolveOptions(options);
+  const conn = connect(resolved, 'redis store');
+  const keys = keyLayout(resolved.prefix);
+  const ctx: StoreContext = { conn, keys };
+  const replicas = replicator(conn, resolved.replication);
+  const subjectKeys = (subject: string): string[] =>
+    Array.from({ length: BUCKETS }, (_, b) => keys.subjectIndexKey(b, subject));
+
+  // A cluster runs one script per bucket (one slot each); a standalone server one for all.
+  const perBucket = async (
+    subject: string,
+    run: (indexKeys: string[]) => Promise<unknown>,
+  ): Promise<unknown[]> => {
+    const all = subjectKeys(subject);
+    return conn.isCluster ? Promise.all(all.map((key) => run([key]))) : [await run(all)];
+  };
+
+  // Fetched once per store instance; a failed fetch is retried by the next scan.
+  let cursorKey: Uint8Array | undefined;
+  const cursorKeyOf = async (op: Op): Promise<Uint8Array> => {
+    if (cursorKey !== undefined) return cursorKey;
+    const value = await op.script(
+      SCRIPTS.cursorKey,
+      [keys.cursorKey()],
+      [randomBytes(32).toString('base64url')],
+    );
+    if (!Buffer.isBuffer(value) || value.length < 32)
+      throw malformed('the scan cursor key is malformed');
+    cursorKey = new Uint8Array(value);
+    return cursorKey;
+  };
+
+  return {
+    name: 'redis',
+    capabilities: Object.freeze({ nativeExpiry: true, shared: true }),
+
+    async insert(record: SessionRecord): Promise<void> {
+      conn.assertOpen();
+      assertSessionRecord(record);
+      const key = keys.recordKey(record.id);
+      // Encoded (the payload copied) now, before the first await.
+      const args = [
+        String(record.expiresAt),
+        record.id,
+        keys.bucketBase(bucketOf(record.id)),
+        record.subject,
+        encodeRecord(record),
+      ];
+      const inserted = await conn.run(async (op) => {
+        const r = await op.script(SCRIPTS.insert, [key], [String(conn.now()), ...args]);
+        if (r === 1) await replicas.after(op, 'write', [key]);
+        return r;
+      }, replicas.extraMs);
+      if (inserted !== 1) throw new StoreConflict('a live record with this id already exists');
+    },
+
+    async get(id: string): Promise<SessionRecord | null> {
+      conn.assertOpen();
+      if (!isStoreKey(id)) return null;
+      const key = keys.recordKey(id);
+      return conn.run((op) => op.getBuffer(key).then((value) => readRecord(ctx, op, id, value)));
+    },
+
+    async replace(record: SessionRecord, expectedVersion: number): Promise<boolean> {
+      conn.assertOpen();
+      assertSessionRecord(record);
+      assertRecordVersion(expectedVersion, 'expectedVersion');
+      const key = keys.recordKey(record.id);
+      const args = [
+        String(expectedVersion),
+        String(record.expiresAt),
+        record.id,
+        keys.bucketBase(bucketOf(record.id)),
+        record.subject,
+        encodeRecord(record),
+      ];
+      const written = await conn.run(async (op) => {
+        const r = await op.script(SCRIPTS.replace, [key], [String(conn.now()), ...args]);
+        // 2: it shortened the record's life or moved it to another subject.
+        // 0: nothing written, but this may be the retry of one that was
+        // (then its replication is what the caller is waiting for).
+        await replicas.after(op, r === 1 ? 'write' : 'revocation', [key]);
+        return r;
+      }, replicas.extraMs);
+      return written === 1 || written === 2;
+    },
+
+    async rotate(old, next): Promise<boolean> {
+      conn.assertOpen();
+      if (typeof old !== 'object' || old === null) {
+        throw new InvalidArgument('old must be { record, expectedVersion }');
+      }
+      assertSessionRecord(old.record, 'old.record');
+      assertRecordVersion(old.expectedVersion, 'old.expectedVersion');
+      assertSessionRecord(next, 'next');
+      const { record: oldRecord, expectedVersion } = old;
+      return conn.run(async (op) => {
+        // rotate() encodes both records (copying the payloads) before its first await.
+        const rotated = await rotate(ctx, op, oldRecord, expectedVersion, next);
+        // The old ticket became a tombstone: a revocation, also when this
+        // answers false as the retry of a rotate that went through.
+        await replicas.after(op, 'revocation', [
+          keys.recordKey(oldRecord.id),
+          keys.recordKey(next.id),
+        ]);
+        return rotated;
+      }, replicas.extraMs);
+    },
+
+    async delete(id: string): Promise<boolean> {
+      conn.assertOpen();
+      if (!isStoreKey(id)) return false;
+      const key = keys.recordKey(id);
+      const deleted = await conn.run(async (op) => {
+        const r = await op.script(
+          SCRIPTS.delete,
+          [key],
+          [String(conn.now()), id, keys.bucketBase(bucketOf(id))],
+        );
+        // Also when nothing was deleted: a retried delete must still be replicated.
+        await replicas.after(op, 'revocation', [key]);
+        return r;
+      }, replicas.extraMs);
+      return deleted === 1;
+    },
+
+    async deleteBySubject(subject: string): Promise<number> {
+      conn.assertOpen();
+      if (!isStoreKey(subject)) return 0;
+      const counts = await conn.run(async (op) => {
+        const all = await perBucket(subject, (indexKeys) =>
+          op.script(SCRIPTS.deleteSubject, indexKeys, [String(conn.now()), subject]),
+        );
+        await replicas.after(op, 'revocation', subjectKeys(subject));
+        return all;
+      }, replicas.extraMs);
+      return counts.reduce<number>((sum, n) => sum + Number(n), 0);
+    },
+
+    async listBySubject(subject: string): Promise<SessionRecord[]> {
+      conn.assertOpen();
+      if (!isStoreKey(subject)) return [];
+      return conn.run(async (op) => {
+        const replies = await perBucket(subject, (indexKeys) =>
+          op.script(SCRIPTS.listSubject, indexKeys, [String(conn.now()), subject]),
+        );
+        const now = conn.now();
+        const out: SessionRecord[] = [];
+        for (const reply of replies) {
+          if (!Array.isArray(reply) || reply[0] !== 0) throw malformed();
+          out.push(...pairsToRecords(reply, 1, now));
+        }
+        return out;
+      });
+    },
+
+    async scan(scanOptions: ScanOptions): Promise<ScanPage> {
+      conn.assertOpen();
+      if (typeof scanOptions !== 'object' || scanOptions === null) {
+        throw new InvalidArgument('scan options must be { cursor?, limit }');
+      }
+      const { cursor, limit } = scanOptions;
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        throw new InvalidArgument('scan limit must be a positive integer');
+      }
+      if (cursor !== undefined && typeof cursor !== 'string') {
+        throw new InvalidArgument('scan cursor is not one this store returned');
+      }
+      return conn.run(async (op) => {
+        const key = await cursorKeyOf(op);
+        const from: ScanPosition =
+          cursor === undefined ? { bucket: 0 } : decodeCursor(key, cursor, BUCKETS);
+        const page = await scanPage(ctx, op, from, limit);
+        return page.next === undefined
+          ? { records: page.records }
+          : { records: page.records, cursor: encodeCursor(key, page.next) };
+      });
+    },
+
+    async close(): Promise<void> {
+      await conn.close();
+    },
+  };
+}
