@@ -1,0 +1,285 @@
+// Type-checks the published declarations (.d.ts for import, .d.cts for
+// require) of every public package as a consumer sees them: installed from the
+// packed tarballs with npm (never the workspace), under --strict,
+// exactOptionalPropertyTypes and noUncheckedIndexedAccess, with the oldest and
+// newest supported TypeScript and @types/node. Run after `pnpm build`.
+//
+// Each @types/node version gets one temporary project holding both
+// TypeScript versions (npm aliases), so the matrix costs two installs. Each
+// project has an ESM consumer (`"type": "module"`, a .ts file) and a CJS
+// consumer (a .cts file), both under `module: nodenext`, checked three ways:
+//   strict    skipLibCheck false, types ["node"]: errors inside our .d.ts and
+//             in the .d.ts of what they import count
+//   skiplib   skipLibCheck true: a type that broke silently turns into `any`
+//             there, which the consumer's @ts-expect-error lines then catch
+//   defaults  no `types` option, one package per program: TypeScript 6+ loads
+//             no @types package by default, so a .d.ts that needs Node's types
+//             must pull them in itself (run for TypeScript 6+ only; older
+//             versions load every @types package, which `strict` covers)
+//
+// Only the packed tarballs, TypeScript and @types/node are installed (npm adds
+// the peer dependencies): a type package a consumer would have to add by hand
+// is a failure here, as it is for the consumer.
+//
+// Overrides (for trying another range): CLOAKROOM_TYPES_TS="5.7.3,latest",
+// CLOAKROOM_TYPES_NODE="20,latest". CLOAKROOM_TYPES_KEEP=1 keeps the temp dir.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { npmInstall, packPublic, publicPackages } from './pack-public.mjs';
+
+/** The supported range; the README's "Supported toolchains" section says the same. */
+const TYPESCRIPT = (process.env.CLOAKROOM_TYPES_TS ?? '5.7.3,latest').split(',');
+const TYPES_NODE = (process.env.CLOAKROOM_TYPES_NODE ?? '20,latest').split(',');
+const TSC_TIMEOUT_MS = 120_000;
+
+function installedVersion(project, name) {
+  return JSON.parse(readFileSync(join(project, 'node_modules', name, 'package.json'), 'utf8'))
+    .version;
+}
+
+/** Runs one TypeScript's own `tsc` (a JS launcher, also for the native TypeScript 7). */
+function runTsc(project, alias, config) {
+  const tsc = join(project, 'node_modules', alias, 'bin', 'tsc');
+  try {
+    execFileSync(process.execPath, [tsc, '-p', config], {
+      cwd: project,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+      timeout: TSC_TIMEOUT_MS,
+    });
+    return { ok: true };
+  } catch (error) {
+    const output = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim();
+    return {
+      ok: false,
+      output: output || `tsc ended by ${error.signal ?? `exit ${error.status}`}`,
+    };
+  }
+}
+
+function indent(text) {
+  const lines = text.split('\n');
+  const shown = lines.slice(0, 60).map((l) => `     ${l}`);
+  if (lines.length > 60) shown.push(`     ... ${lines.length - 60} more lines`);
+  return shown.join('\n');
+}
+
+/** package.json, the three tsconfigs and the two consumer files. */
+function writeConsumer(project) {
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'types-consumer', private: true, version: '0.0.0', type: 'module' }),
+  );
+  const compilerOptions = {
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    target: 'es2022',
+    strict: true,
+    exactOptionalPropertyTypes: true,
+    noUncheckedIndexedAccess: true,
+    noEmit: true,
+  };
+  const files = ['esm.ts', 'cjs.cts'];
+  const configs = {
+    strict: [{ ...compilerOptions, skipLibCheck: false, types: ['node'] }, files],
+    skiplib: [{ ...compilerOptions, skipLibCheck: true, types: ['node'] }, files],
+  };
+  for (const p of packages) {
+    const solo = [`solo-${ident(p.name)}.ts`];
+    writeFileSync(join(project, solo[0]), consumerSource([p], false));
+    if (!p.esmOnly) {
+      solo.push(`solo-${ident(p.name)}.cts`);
+      writeFileSync(join(project, solo[1]), consumerSource([p], false));
+    }
+    configs[`defaults.${ident(p.name)}`] = [{ ...compilerOptions, skipLibCheck: false }, solo];
+  }
+  for (const [name, [options, list]] of Object.entries(configs)) {
+    writeFileSync(
+      join(project, `tsconfig.${name}.json`),
+      JSON.stringify({ compilerOptions: options, files: list }, null, 2),
+    );
+  }
+  writeFileSync(join(project, 'esm.ts'), consumerSource(packages));
+  writeFileSync(join(project, 'cjs.cts'), consumerSource(packages.filter((p) => !p.esmOnly)));
+}
+
+/** A TypeScript identifier for a package name: `@cloakroom/store-memory` -> `store_memory`. */
+function ident(name) {
+  return name.replace(/^@cloakroom\//, '').replace(/[^A-Za-z0-9]/g, '_');
+}
+
+/**
+ * Code that exercises a package's types, keyed by package name; a package
+ * with no entry still gets the generic checks (it has exports, none is `any`).
+ * Each @ts-expect-error line is an assignment that only compiles when the
+ * type it leans on has collapsed to `any` (the silent failure under
+ * skipLibCheck), so an unused directive (TS2578) is the alarm.
+ */
+const EXERCISES = {
+  '@cloakroom/core': `
+  const signing = await core.generateSigningKey();
+  const keys = core.staticKeys({
+    signing: [{ alg: 'EdDSA', privateKey: signing.privateJwk }],
+    storage: [{ key: core.generateSecret() }],
+    index: core.generateSecret(),
+  });
+  const kid: string = signing.kid;
+  // @ts-expect-error a private key is a KeyObject, Jwk or string: Jwk must not be any
+  const badInput: core.SigningKeyInput = { alg: 'EdDSA', privateKey: 42 };
+  // @ts-expect-error a Jwk is an object, not a number
+  const badJwk: core.Jwk = 42;
+  // @ts-expect-error a plain string is not a Ticket (the brand survives publishing)
+  const badTicket: core.Ticket = 'cr1_';
+  // @ts-expect-error createCloakroom needs its options
+  core.createCloakroom();
+  const error: unknown = undefined;
+  if (core.isCloakroomError(error)) {
+    const code: core.ErrorCode = error.code;
+  }`,
+  '@cloakroom/store-memory': `
+  const cloakroom = core.createCloakroom({
+    store: store_memory.createMemoryStore(),
+    keys: core.staticKeys({
+      signing: [{ alg: 'HS256', secret: core.generateSecret() }],
+      storage: [{ key: core.generateSecret() }],
+      index: core.generateSecret(),
+    }),
+    issuer: 'https://types.test',
+    audience: 'types',
+  });
+  const created = await cloakroom.create('user-1', { role: 'tester' });
+  const session = await cloakroom.resolve(created.ticket);
+  const subject: string | undefined = session?.subject;
+  // @ts-expect-error resolve answers a session or null, never a string
+  const notAString: string = await cloakroom.resolve(created.ticket);
+  const next = await cloakroom.refresh(created.ticket);
+  const revoked: boolean = await cloakroom.revoke(next?.ticket ?? created.ticket);`,
+  '@cloakroom/store-redis': `
+  store_redis.createRedisStore({ client: redisClient });
+  // @ts-expect-error the client is an ioredis Redis or Cluster: ioredis's types must not be any
+  store_redis.createRedisStore({ client: 42 });`,
+  '@cloakroom/store-postgres': `
+  store_postgres.createPostgresStore({ pool: pgPool });
+  // @ts-expect-error the pool is a pg Pool: pg's types must not be any
+  store_postgres.createPostgresStore({ pool: 42 });`,
+  '@cloakroom/express': `
+  const onExpress = express.cloakroomExpress(anyCloakroom);
+  // @ts-expect-error session() takes an Express Request: express's types must not be any
+  onExpress.session(42);`,
+  '@cloakroom/hono': `
+  // @ts-expect-error clientAddress receives a Hono Context: hono's types must not be any
+  hono.cloakroomHono(anyCloakroom, { clientAddress: (c: number) => String(c) });`,
+  '@cloakroom/conformance': `
+  const factory: conformance.SessionStoreFactory = () => anyStore;
+  // @ts-expect-error a factory returns a store
+  const badFactory: conformance.SessionStoreFactory = () => 42;`,
+  '@cloakroom/cli': `
+  const exit: Promise<cli.ExitCode> = cli.runCli(['--help'], cliIo);
+  // @ts-expect-error argv is strings
+  cli.runCli([42], cliIo);`,
+};
+
+/** The consumer: generic checks for each package, then (when `exercise`) the exercises. */
+function consumerSource(list, exercise = true) {
+  const names = new Set(list.map((p) => p.name));
+  const lines = [
+    '// Generated by scripts/check-published-types.mjs: a consumer of the packed packages.',
+    ...list.map((p) => `import * as ${ident(p.name)} from '${p.name}';`),
+    '',
+    'type IsAny<T> = 0 extends 1 & T ? true : false;',
+    '/** Names of exports that are any, or functions whose result or a parameter is any. */',
+    'type AnyExports<M> = {',
+    '  [K in keyof M]-?: IsAny<M[K]> extends true',
+    '    ? K',
+    '    : M[K] extends (...args: infer A) => infer R',
+    '      ? IsAny<R> extends true',
+    '        ? K',
+    '        : true extends { [I in keyof A]: IsAny<A[I]> }[number]',
+    '          ? K',
+    '          : never',
+    '      : never;',
+    '}[keyof M];',
+    "type NoExports<M> = [keyof M] extends [never] ? 'the package exports nothing' : never;",
+    '/** Fails to compile, naming the culprit, unless K is never. */',
+    'type MustBeNever<K extends never> = K;',
+    '',
+  ];
+  for (const p of list) {
+    lines.push(
+      `// ${p.name}: has exports, and none is any`,
+      `export type Check_${ident(p.name)} = MustBeNever<AnyExports<typeof ${ident(p.name)}> | NoExports<typeof ${ident(p.name)}>>;`,
+    );
+  }
+  if (!exercise) return lines.join('\n');
+  lines.push(
+    'declare const anyCloakroom: core.Cloakroom;',
+    'declare const anyStore: core.SessionStore;',
+  );
+  if (names.has('@cloakroom/store-redis')) {
+    lines.push("declare const redisClient: import('ioredis').Redis;");
+  }
+  if (names.has('@cloakroom/store-postgres')) {
+    lines.push("declare const pgPool: import('pg').Pool;");
+  }
+  if (names.has('@cloakroom/cli')) lines.push('declare const cliIo: cli.CliIo;');
+  lines.push('', 'export async function exercise(): Promise<void> {');
+  for (const [name, body] of Object.entries(EXERCISES)) {
+    if (names.has(name)) lines.push(`  // ${name}${body}`);
+  }
+  lines.push('}', '');
+  return lines.join('\n');
+}
+
+// Runs last, after the exercise table above is initialised.
+const packages = publicPackages();
+if (!packages.some((p) => p.name === '@cloakroom/core')) throw new Error('no @cloakroom/core');
+const work = mkdtempSync(join(tmpdir(), 'cloakroom-types-'));
+const failures = [];
+
+try {
+  console.log(`public packages (${packages.length}): ${packages.map((p) => p.name).join(', ')}`);
+  const tarballs = packPublic(packages, join(work, 'tarballs'));
+  for (const nodeTypes of TYPES_NODE) {
+    const project = join(work, `types-node-${nodeTypes}`);
+    mkdirSync(project);
+    writeConsumer(project);
+    const aliases = TYPESCRIPT.map((version, i) => `ts-${i}@npm:typescript@${version}`);
+    const started = Date.now();
+    npmInstall(project, [...tarballs, `@types/node@${nodeTypes}`, ...aliases]);
+    const nodeVersion = installedVersion(project, '@types/node');
+    console.log(
+      `\n@types/node@${nodeTypes} -> ${nodeVersion}: installed in ${Math.round((Date.now() - started) / 1000)} s`,
+    );
+    for (let i = 0; i < TYPESCRIPT.length; i++) {
+      const tsVersion = installedVersion(project, `ts-${i}`);
+      const configs = ['strict', 'skiplib'];
+      if (Number(tsVersion.split('.')[0]) >= 6) {
+        configs.push(...packages.map((p) => `defaults.${ident(p.name)}`));
+      }
+      for (const config of configs) {
+        const label = `typescript ${tsVersion} (${TYPESCRIPT[i]}), @types/node ${nodeVersion}, ${config}`;
+        const result = runTsc(project, `ts-${i}`, `tsconfig.${config}.json`);
+        if (result.ok) console.log(`ok   ${label}`);
+        else {
+          console.log(`FAIL ${label}\n${indent(result.output)}`);
+          failures.push(label);
+        }
+      }
+    }
+  }
+} finally {
+  if (process.env.CLOAKROOM_TYPES_KEEP) console.log(`kept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+}
+
+if (failures.length > 0) {
+  console.error(
+    `\n${failures.length} published-types check(s) failed:\n- ${failures.join('\n- ')}`,
+  );
+  process.exit(1);
+}
+console.log(
+  '\nok   every public package type-checks as an ESM and a CJS consumer in every combination',
+);

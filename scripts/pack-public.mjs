@@ -1,0 +1,84 @@
+// Packs the public packages the way scripts/smoke-pack.mjs does (`pnpm pack`
+// per package after `pnpm build`), for the scripts that install the tarballs
+// into a project outside the workspace. Public = every folder under packages/
+// whose package.json is not `"private": true`, so a package added later is
+// checked without editing any list.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The repository root (this file lives in scripts/). */
+export const root = new URL('../', import.meta.url).pathname;
+
+/**
+ * Every public workspace package: its folder, name, manifest and whether it
+ * ships a `require` entry (an ESM-only package has none).
+ */
+export function publicPackages() {
+  const found = [];
+  for (const dir of readdirSync(join(root, 'packages')).sort()) {
+    const manifest = join(root, 'packages', dir, 'package.json');
+    if (!existsSync(manifest)) continue;
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8'));
+    if (pkg.private) continue;
+    found.push({
+      dir: join(root, 'packages', dir),
+      name: pkg.name,
+      pkg,
+      esmOnly: pkg.exports?.['.']?.require === undefined,
+    });
+  }
+  return found;
+}
+
+/**
+ * Packs each package into `destination` and returns the tarball paths. Fails
+ * with a readable message when a package has not been built, since `pnpm pack`
+ * would otherwise ship a tarball without `dist/`.
+ */
+export function packPublic(packages, destination) {
+  mkdirSync(destination, { recursive: true });
+  const unbuilt = packages.filter((p) => !existsSync(join(p.dir, 'dist')));
+  if (unbuilt.length > 0) {
+    throw new Error(
+      `not built: ${unbuilt.map((p) => p.name).join(', ')}; run \`pnpm build\` first`,
+    );
+  }
+  const before = new Set(readdirSync(destination));
+  for (const p of packages) {
+    execFileSync('pnpm', ['pack', '--pack-destination', destination], {
+      cwd: p.dir,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  }
+  return readdirSync(destination)
+    .filter((f) => f.endsWith('.tgz') && !before.has(f))
+    .map((f) => join(destination, f));
+}
+
+/**
+ * Runs `npm install` in `cwd` with a time bound, registry only (the tarballs
+ * are local files). Throws with npm's own output when it fails or times out.
+ * `save` records the specs in package.json (Deno resolves bare names there).
+ */
+export function npmInstall(cwd, specs, { timeoutMs = 240_000, save = false } = {}) {
+  try {
+    execFileSync(
+      'npm',
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        save ? '--save' : '--no-save',
+        ...specs,
+      ],
+      { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: timeoutMs },
+    );
+  } catch (error) {
+    const output = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim();
+    throw new Error(
+      `npm install failed in ${cwd}${error.signal ? ` (${error.signal}, limit ${timeoutMs} ms)` : ''}:\n${output}`,
+    );
+  }
+}
