@@ -11,8 +11,10 @@ import { join } from 'node:path';
 export const root = new URL('../', import.meta.url).pathname;
 
 /**
- * Every public workspace package: its folder, name, manifest and whether it
- * ships a `require` entry (an ESM-only package has none).
+ * Every public workspace package: its folder, name, manifest, whether its main
+ * entry ships a `require` condition (an ESM-only package has none), and its
+ * entries: one specifier per `exports` subpath (`@cloakroom/core`,
+ * `@cloakroom/core/web`, ...), each with its own `esmOnly`.
  */
 export function publicPackages() {
   const found = [];
@@ -21,11 +23,18 @@ export function publicPackages() {
     if (!existsSync(manifest)) continue;
     const pkg = JSON.parse(readFileSync(manifest, 'utf8'));
     if (pkg.private) continue;
+    const subpaths = Object.keys(pkg.exports ?? { '.': {} }).filter(
+      (key) => key.startsWith('.') && !key.endsWith('.json'),
+    );
     found.push({
       dir: join(root, 'packages', dir),
       name: pkg.name,
       pkg,
       esmOnly: pkg.exports?.['.']?.require === undefined,
+      entries: subpaths.map((key) => ({
+        specifier: key === '.' ? pkg.name : `${pkg.name}${key.slice(1)}`,
+        esmOnly: pkg.exports?.[key]?.require === undefined,
+      })),
     });
   }
   return found;
