@@ -63,7 +63,14 @@ export async function census(
   return { total, byKeyId: { ...byKeyId }, malformed, expired };
 }
 
-/** Storage key ids by record count, most first. */
+/**
+ * Storage key ids by record count, most first (ties by id).
+ *
+ * @example
+ * ```ts
+ * keyRows({ sk_a: 3, sk_b: 7 }); // [['sk_b', 7], ['sk_a', 3]]
+ * ```
+ */
 export function keyRows(byKeyId: Readonly<Record<string, number>>): [string, number][] {
   return Object.entries(byKeyId).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }

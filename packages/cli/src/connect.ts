@@ -42,9 +42,15 @@ function isModuleNotFound(error: unknown): boolean {
 }
 
 /**
- * Import what a store kind needs, or fail with the install command. Nothing
- * of the message comes from the loader's error (it holds file paths); the
- * error stays as `cause` for `--debug`.
+ * Import what a store kind needs, or fail with {@link CliFailure} carrying
+ * the install command when a package is not installed (any other import
+ * failure passes through). Nothing of the message comes from the loader's
+ * error (it holds file paths); the error stays as `cause` for `--debug`.
+ *
+ * @example
+ * ```ts
+ * const { migrationSql } = await loadBackend('postgres', () => import('@cloakroom/store-postgres'));
+ * ```
  */
 export async function loadBackend<T>(kind: StoreSpec['kind'], load: () => Promise<T>): Promise<T> {
   try {

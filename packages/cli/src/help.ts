@@ -2,7 +2,14 @@
 // help is commander's, generated from the same declarations).
 import { COMMANDS, type CommandDef } from './commands/registry';
 
-/** `keys compromise <id>`: a command's words and arguments. */
+/**
+ * A command's words and arguments, `<required>` and `[optional]`.
+ *
+ * @example
+ * ```ts
+ * commandLine(compromise); // 'keys compromise <id>'
+ * ```
+ */
 export function commandLine(command: CommandDef): string {
   return [
     ...command.words,
@@ -10,7 +17,15 @@ export function commandLine(command: CommandDef): string {
   ].join(' ');
 }
 
-/** The top-level help. */
+/**
+ * The top-level help: every command with its summary (from the registry),
+ * store URL forms, key sources, exit codes.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(mainHelp());
+ * ```
+ */
 export function mainHelp(): string {
   const names = COMMANDS.map(commandLine);
   const width = Math.max(...names.map((n) => n.length));
@@ -39,7 +54,15 @@ export function mainHelp(): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Help for a group word such as `keys`: its subcommands, generated from the registry. */
+/**
+ * Help for a group word such as `keys`: its subcommands, generated from the
+ * registry.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(groupHelp('keys'));
+ * ```
+ */
 export function groupHelp(word: string): string {
   const members = COMMANDS.filter((c) => c.words.length > 1 && c.words[0] === word);
   const names = members.map(commandLine);

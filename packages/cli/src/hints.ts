@@ -15,7 +15,15 @@ export type Phase = 'key-set';
 
 const phases = new WeakMap<object, Phase>();
 
-/** Mark `error` as thrown during `phase`, and return it (for `throw tagPhase(e, ...)`). */
+/**
+ * Mark `error` as thrown during `phase`, and return it. The first mark
+ * stays; primitives are returned unmarked.
+ *
+ * @example
+ * ```ts
+ * try { await provider.status(); } catch (e) { throw tagPhase(e, 'key-set'); }
+ * ```
+ */
 export function tagPhase(error: unknown, phase: Phase): unknown {
   if (typeof error === 'object' && error !== null && !phases.has(error)) phases.set(error, phase);
   return error;

@@ -130,6 +130,12 @@ function scheduleOptions(
  * (`keys init`), so a wrong store URL or prefix never silently starts a new
  * key set with a new index key. The set is opened here, so a wrong master
  * key fails now, marked for the hint.
+ *
+ * @example
+ * ```ts
+ * const keys = await loadKeys(ctx); // no store opened for a keys file
+ * if (keys.kind === 'rotating') console.log((await keys.provider.status()).version);
+ * ```
  */
 export async function loadKeys(
   ctx: CommandContext,

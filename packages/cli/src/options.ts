@@ -107,18 +107,21 @@ export const OPTIONS = {
 /** An option name of {@link OPTIONS}. */
 export type OptionName = keyof typeof OPTIONS;
 
-/** The options every command takes (declared once, on the program). */
+/** The options every command takes (declared once, on the program). @example `['json', 'debug']` */
 export const GLOBAL_OPTIONS: readonly OptionName[] = ['json', 'debug'];
 
 /** Parsed options, by option name: strings for valued options, `true` for flags. */
 export type OptionValues = Partial<Record<OptionName, string | boolean>>;
 
-/** The declaration of `name`. */
-export function optionSpec(name: OptionName): OptionSpec {
-  return OPTIONS[name];
-}
-
-/** Whether `name` is a declared option. */
+/**
+ * Whether `name` is a declared option (own keys only: `__proto__` is not).
+ *
+ * @example
+ * ```ts
+ * isOptionName('batch-size'); // true
+ * isOptionName('master-key'); // false: refused, never declared
+ * ```
+ */
 export function isOptionName(name: string): name is OptionName {
   return Object.hasOwn(OPTIONS, name);
 }
@@ -140,14 +143,30 @@ const SECRET_FLAGS: Readonly<Record<string, string>> = {
   token: 'an environment variable or a file',
 };
 
-/** The `name` of a `--name` or `--name=value` token, or undefined. */
+/**
+ * The `name` of a `--name` or `--name=value` token, or undefined for
+ * anything else (`-h`, `--`, positionals).
+ *
+ * @example
+ * ```ts
+ * longOptionName('--cursor=abc'); // 'cursor'
+ * ```
+ */
 export function longOptionName(arg: string): string | undefined {
   if (!arg.startsWith('--') || arg.length === 2) return undefined;
   const eq = arg.indexOf('=');
   return eq === -1 ? arg.slice(2) : arg.slice(2, eq);
 }
 
-/** The tokens that are options or commands: everything before a bare `--`. */
+/**
+ * The tokens that can be options or commands: everything before a bare
+ * `--` (after it, every token is an argument).
+ *
+ * @example
+ * ```ts
+ * optionTokens(['revoke-subject', '--', '--json']); // ['revoke-subject']
+ * ```
+ */
 export function optionTokens(argv: readonly string[]): readonly string[] {
   const end = argv.indexOf('--');
   return end === -1 ? argv : argv.slice(0, end);
@@ -155,7 +174,14 @@ export function optionTokens(argv: readonly string[]): readonly string[] {
 
 /**
  * Refuse `--master-key=...` and friends before anything else looks at argv:
- * arguments land in shell history and `ps` output. The value is never echoed.
+ * arguments land in shell history and `ps` output. Throws
+ * {@link UsageError} naming the safe alternative; the value is never echoed.
+ * Tokens after `--` are not looked at.
+ *
+ * @example
+ * ```ts
+ * refuseSecretFlags(['jwks', '--master-key=…']); // throws: use CLOAKROOM_MASTER_KEY or --master-key-file FILE
+ * ```
  */
 export function refuseSecretFlags(argv: readonly string[]): void {
   for (const arg of optionTokens(argv)) {
@@ -196,8 +222,14 @@ export function parseDuration(text: string, name: string): number {
 }
 
 /**
- * Check the parsed values against their declarations (choices, durations).
- * Messages name the option and what it accepts, never the value given.
+ * Check the parsed values against their declarations (choices, durations,
+ * non-empty values). Throws {@link UsageError} whose message names the
+ * option and what it accepts, never the value given.
+ *
+ * @example
+ * ```ts
+ * checkValues({ alg: 'HS256' }); // throws: --alg must be one of EdDSA, ES256, PS256, RS256
+ * ```
  */
 export function checkValues(values: OptionValues): void {
   for (const [name, value] of Object.entries(values) as [OptionName, string | boolean][]) {

@@ -29,7 +29,15 @@ export interface ProgressOptions {
 const REDRAW_MS = 100;
 const COUNT_LINE_MS = 2000;
 
-/** `1:05`, `12:00:09`: a duration for people. */
+/**
+ * A duration for people: `m:ss`, or `h:mm:ss` from an hour on (rounded to
+ * the second; negative counts as 0).
+ *
+ * @example
+ * ```ts
+ * clockTime(65_000); // '1:05'
+ * ```
+ */
 export function clockTime(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   const h = Math.floor(s / 3600);
@@ -38,7 +46,15 @@ export function clockTime(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
-/** Milliseconds left at the rate so far, or undefined when it cannot be told. */
+/**
+ * Milliseconds left at the rate so far, or undefined when it cannot be told
+ * (no total, nothing scanned yet); 0 once the total is passed.
+ *
+ * @example
+ * ```ts
+ * eta(2600, 20_000, 13_000); // 87000
+ * ```
+ */
 export function eta(
   scanned: number,
   total: number | undefined,
@@ -49,8 +65,15 @@ export function eta(
 }
 
 /**
- * The bar line, fitted into `columns`: the parts that matter most stay when
- * the terminal is narrow (counts, then ETA, then the bar itself).
+ * The bar line, shorter than `columns`: on a narrow terminal the trailing
+ * parts go first (rate, ETA, elapsed), the counts and the bar stay.
+ * Without a total it shows the count only.
+ *
+ * @example
+ * ```ts
+ * barLine({ scanned: 2600, rewrapped: 2600, current: 0, unreadable: 0, contended: 0 }, 20_000, 13_000, 100);
+ * // '[#####---…]   13%  2600/20000  rewrapped 2600  elapsed 0:13  ETA 1:27  200/s'
+ * ```
  */
 export function barLine(
   p: RewrapProgress,
@@ -85,7 +108,17 @@ function fit(parts: readonly string[], columns: number): string {
   return kept.join('  ');
 }
 
-/** Pick the view for the output: bar (TTY), plain lines, or JSON lines. */
+/**
+ * The view for the output: a bar redrawn in place (a terminal), plain lines
+ * (a pipe or log), or JSON lines (`--json`). Lines and JSON are written once
+ * per batch; the bar at most every 100 ms, and once more by `done`.
+ *
+ * @example
+ * ```ts
+ * const view = progressView({ write: (s) => process.stderr.write(s), mode: 'lines' });
+ * view.start(20_000);
+ * ```
+ */
 export function progressView(options: ProgressOptions): ProgressView {
   const { write, mode } = options;
   const now = options.now ?? (() => performance.now());

@@ -68,8 +68,13 @@ export function keyFromFile(bytes: Uint8Array): Uint8Array | string {
 
 /**
  * Write a new secret file with mode 0600, never over an existing file (it
- * may hold the only copy of a key in use). Errors name the path, never the
- * content.
+ * may hold the only copy of a key in use). Throws {@link CliFailure} naming
+ * the path, never the content.
+ *
+ * @example
+ * ```ts
+ * writeSecretFile('/run/secrets/storage.key', `${key}\n`);
+ * ```
  */
 export function writeSecretFile(path: string, text: string): void {
   try {

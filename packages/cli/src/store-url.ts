@@ -110,7 +110,13 @@ function parseCluster(text: string): StoreSpec {
 
 /**
  * Parse a store URL. Throws {@link UsageError} (exit 2) for an unsupported
- * scheme or a malformed URL, naming the scheme only.
+ * scheme or a malformed URL, naming the scheme only. `where` describes the
+ * store for messages without its password.
+ *
+ * @example
+ * ```ts
+ * parseStoreUrl('redis://:pw@10.0.0.5:6379?prefix=app:').where; // 'redis 10.0.0.5:6379'
+ * ```
  */
 export function parseStoreUrl(text: string): StoreSpec {
   if (/^rediss?\+cluster:\/\//.test(text)) return parseCluster(text);

@@ -45,7 +45,14 @@ export function suggest(input: string, candidates: readonly string[]): string | 
   return best;
 }
 
-/** ` (did you mean X?)` or the empty string. */
+/**
+ * ` (did you mean X?)` for the nearest candidate, or the empty string.
+ *
+ * @example
+ * ```ts
+ * didYouMean('rewrp', ['rewrap', 'stats']); // ' (did you mean rewrap?)'
+ * ```
+ */
 export function didYouMean(input: string, candidates: readonly string[]): string {
   const s = suggest(input, candidates);
   return s === undefined ? '' : ` (did you mean ${s}?)`;

@@ -19,7 +19,16 @@ function newSecret(): string {
   return text;
 }
 
-/** Run `keys init-file [--alg ALG] [--out FILE]`. */
+/**
+ * Run `keys init-file [--alg ALG] [--out FILE]`: new signing, storage and
+ * index keys as one keys file, checked with `staticKeys` before it is
+ * written (0600, never over a file) or printed.
+ *
+ * @example
+ * ```ts
+ * await runCli(['keys', 'init-file', '--out', 'keys.json'], io);
+ * ```
+ */
 export async function keysInitFile(ctx: CommandContext): Promise<ExitCode> {
   const alg = (ctx.option('alg') ?? 'EdDSA') as Alg;
   const outPath = ctx.option('out');

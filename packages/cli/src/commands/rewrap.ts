@@ -29,9 +29,14 @@ const PATHS: ReadonlySet<OptionName> = new Set(['keys-file', 'master-key-file'])
 
 /**
  * The command that resumes this run: the flags it was started with (secrets
- * are never flags, so none can appear), file paths made absolute, and the
- * new cursor. Environment variables it used are not repeated: the same
- * shell still has them.
+ * are never flags, so none can appear; `--debug` is dropped), file paths
+ * made absolute, values shell-quoted, and the new cursor. Environment
+ * variables it used are not repeated: the same shell still has them.
+ *
+ * @example
+ * ```ts
+ * resumeCommand(ctx, cursor); // "cloakroom rewrap --keys-file /etc/app/keys.json --batch-size 100 --cursor 'c1.…'"
+ * ```
  */
 export function resumeCommand(ctx: CommandContext, cursor: string): string {
   const words = ['cloakroom', 'rewrap'];
