@@ -59,7 +59,7 @@ describe('regressions: rolePolicy and subject-targeted actions', () => {
     await expect(
       cloakroom.revokeSession('victim', victim.sessionId, { subject: 'mallory' }),
     ).rejects.toBeInstanceOf(AccessDenied);
-    expect(await cloakroom.resolve(victim.ticket)).not.toBeNull();
+    expect((await cloakroom.resolve(victim.ticket))?.sessionId).toBe(victim.sessionId);
     // The subject itself, or a role that grants it, may.
     expect(await cloakroom.revokeSession('victim', victim.sessionId, { roles: ['support'] })).toBe(
       true,

@@ -54,6 +54,11 @@ async function setup(keys: readonly unknown[], extra: Partial<TrustedIssuerOptio
 }
 
 const rejection = rejectionOf;
+// What a successful verification must show: the token's subject, under the key that signed it.
+const byKey = (key: ProviderKey) => ({
+  payload: { sub: 'u1' },
+  header: { kid: key.kid, alg: key.alg },
+});
 
 describe('cache and rotation', () => {
   it('fetches the JWKS once and serves later verifications from the cache', async () => {
@@ -96,13 +101,13 @@ describe('cache and rotation', () => {
     await issuer.verify(old);
     server.setKeys([k2.jwk]);
     clock.advance(5 * MIN);
-    await expect(issuer.verify(old)).resolves.toBeDefined();
+    await expect(issuer.verify(old)).resolves.toMatchObject(byKey(k1));
     expect(server.requests()).toBe(1);
     clock.advance(5 * MIN);
     expect((await rejection(issuer.verify(old))).reason).toBe('unknown-kid');
     // The expiry refetch was the one request; no extra refetch for the now-unknown kid.
     expect(server.requests()).toBe(2);
-    await expect(issuer.verify(await sign(k2))).resolves.toBeDefined();
+    await expect(issuer.verify(await sign(k2))).resolves.toMatchObject(byKey(k2));
   });
 
   it('SEC-17 unknown kids refetch at most once per cooldown', async () => {
@@ -146,7 +151,7 @@ describe('provider down, slow or misbehaving', () => {
     await issuer.verify(token);
     await server.close();
     clock.advance(30_000);
-    await expect(issuer.verify(token)).resolves.toBeDefined();
+    await expect(issuer.verify(token)).resolves.toMatchObject(byKey(k1));
     const started = performance.now();
     const err = await rejection(issuer.verify(await sign(k2)));
     expect(performance.now() - started).toBeLessThan(2_000);
@@ -158,7 +163,7 @@ describe('provider down, slow or misbehaving', () => {
     expect(again.reason).toBe('jwks-unavailable');
     expect(again.cause).toBe(err.cause);
     clock.advance(10 * MIN - 30_001);
-    await expect(issuer.verify(token)).resolves.toBeDefined();
+    await expect(issuer.verify(token)).resolves.toMatchObject(byKey(k1));
   });
 
   it('provider down past the cache lifetime: even the cached key is rejected (jwks-unavailable)', async () => {
@@ -183,7 +188,7 @@ describe('provider down, slow or misbehaving', () => {
     }
     expect(server.requests()).toBe(1);
     clock.advance(30_000);
-    await expect(issuer.verify(token)).resolves.toBeDefined();
+    await expect(issuer.verify(token)).resolves.toMatchObject(byKey(k1));
     expect(server.requests()).toBe(2);
   });
 
@@ -237,7 +242,7 @@ describe('provider down, slow or misbehaving', () => {
       kind: 'raw',
       body: JSON.stringify({ keys: [k1.jwk], pad: 'x'.repeat(200_000) }),
     });
-    await expect(issuer.verify(await sign(k1))).resolves.toBeDefined();
+    await expect(issuer.verify(await sign(k1))).resolves.toMatchObject(byKey(k1));
   });
 
   it('a redirect is not followed: jwks-unavailable, and the target gets zero requests', async () => {
@@ -288,7 +293,7 @@ describe('SEC-16 JWKS key hygiene', () => {
       weakRsa.jwk,
       k1.jwk,
     ]);
-    await expect(issuer.verify(await sign(k1))).resolves.toBeDefined();
+    await expect(issuer.verify(await sign(k1))).resolves.toMatchObject(byKey(k1));
     for (const key of [encKey, noVerifyOps, privateJwk]) {
       expect((await rejection(issuer.verify(await sign(key)))).reason).toBe('unknown-kid');
     }
@@ -304,9 +309,9 @@ describe('SEC-16 JWKS key hygiene', () => {
   it('a token without kid verifies only when exactly one key fits its alg', async () => {
     const other = providerKey('ES256', 'key-3');
     const single = await setup([k1.jwk, k2.jwk]);
-    await expect(
-      single.issuer.verify(await single.sign(k1, { kid: undefined })),
-    ).resolves.toBeDefined();
+    const kidless = await single.issuer.verify(await single.sign(k1, { kid: undefined }));
+    expect(kidless.payload.sub).toBe('u1');
+    expect(kidless.header).toStrictEqual({ alg: k1.alg, typ: 'JWT' });
     const twoEc = await setup([k1.jwk, other.jwk]);
     const err = await rejection(twoEc.issuer.verify(await twoEc.sign(k1, { kid: undefined })));
     expect(err.reason).toBe('unknown-kid');

@@ -47,7 +47,7 @@ describe('deposit through trustedIssuer against a live JWKS endpoint (BFF)', () 
       { accessToken: await signExternal(k2, claims()) },
       { issuer: ISS },
     );
-    expect(await cloakroom.resolve(second.ticket)).not.toBeNull();
+    expect((await cloakroom.resolve(second.ticket))?.sessionId).toBe(second.sessionId);
 
     // A token signed by a key the provider never published is refused.
     const rogue = providerKey('ES256', 'k2');

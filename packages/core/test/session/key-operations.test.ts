@@ -63,7 +63,7 @@ describe('key operations through the manager', () => {
     });
     // New sessions work at once under the replacement key.
     const fresh = await w.cloakroom.create('u');
-    expect(await w.cloakroom.resolve(fresh.ticket)).not.toBeNull();
+    expect((await w.cloakroom.resolve(fresh.ticket))?.sessionId).toBe(fresh.sessionId);
   });
 
   it('a static key provider cannot rotate: a clear InvalidArgument after authorization', async () => {

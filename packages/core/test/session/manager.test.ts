@@ -7,6 +7,7 @@ import {
   createCloakroom,
   generateTicket,
   isCloakroomError,
+  sessionIdOf,
 } from '@cloakroom/core';
 import { createMemoryStore } from '@cloakroom/store-memory';
 import { AUDIENCE, ISSUER, dump, keysFrom, makeKeyMaterial, setup } from '../support/fixtures';
@@ -103,7 +104,7 @@ describe('createCloakroom: create and resolve', () => {
     await expect(cloakroom.create('user-2')).rejects.toBeInstanceOf(StoreUnavailable);
     await expect(cloakroom.refresh(ticket)).rejects.toBeInstanceOf(StoreUnavailable);
     spy.setFailure(undefined);
-    expect(await cloakroom.resolve(ticket)).not.toBeNull();
+    expect((await cloakroom.resolve(ticket))?.sessionId).toBe(sessionIdOf(ticket));
   });
 
   it('after close every call throws Closed', async () => {
@@ -123,7 +124,7 @@ describe('createCloakroom: create and resolve', () => {
       onEventError: (e) => errors.push(e),
     });
     const { ticket } = await cloakroom.create('user-1');
-    expect(await cloakroom.resolve(ticket)).not.toBeNull();
+    expect((await cloakroom.resolve(ticket))?.sessionId).toBe(sessionIdOf(ticket));
     expect(errors.length).toBeGreaterThan(0);
   });
 
@@ -175,7 +176,7 @@ describe('SEC-13 every failed resolve looks the same to the caller', () => {
       await memory.replace({ ...rb, version: rb.version + 1, payload: ra.payload }, rb.version),
     ).toBe(true);
     expect(await cloakroom.resolve(b.ticket)).toBeNull();
-    expect(await cloakroom.resolve(a.ticket)).not.toBeNull();
+    expect((await cloakroom.resolve(a.ticket))?.sessionId).toBe(a.sessionId);
 
     const expiring = await cloakroom.create('u');
     clock.advance(60_000);
@@ -187,8 +188,14 @@ describe('SEC-13 every failed resolve looks the same to the caller', () => {
       'missing',
       'tampered',
       'tampered',
-      'missing',
+      'expired',
     ]);
+    // An idle-expired session is reported as such, not as missing (#15.6).
+    expect(events.at(-1)).toMatchObject({ reason: 'expired', expiry: 'idle' });
+    // Past the store's reporting margin the record is gone: then it is missing.
+    clock.advance(61_000);
+    expect(await cloakroom.resolve(expiring.ticket)).toBeNull();
+    expect(reasons().at(-1)).toBe('missing');
   });
 
   it('SEC-10 a payload copied onto a record of the same subject still fails to open', async () => {

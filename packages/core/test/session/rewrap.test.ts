@@ -8,6 +8,7 @@ import {
   createCloakroom,
   generateSecret,
   staticKeys,
+  sessionIdOf,
 } from '@cloakroom/core';
 import { createMemoryStore } from '@cloakroom/store-memory';
 import { AUDIENCE, Clock, ISSUER, dump, makeKeyMaterial, spyStore } from '../support/fixtures';
@@ -92,7 +93,7 @@ describe('SEC-14 rewrap', () => {
     });
     expect(report.byKeyId).toEqual({ new: 40 });
     expect(new Set(await w.keyIds())).toEqual(new Set(['new']));
-    for (const t of w.tickets) expect(await w.onlyNew.resolve(t)).not.toBeNull();
+    for (const t of w.tickets) expect((await w.onlyNew.resolve(t))?.sessionId).toBe(sessionIdOf(t));
   });
 
   it('SEC-14 is idempotent: a second run rewraps nothing', async () => {
@@ -144,9 +145,9 @@ describe('SEC-14 rewrap', () => {
     await w.during.rewrap();
     expect(new Set(await w.keyIds())).toEqual(new Set(['new']));
     // The successor the racing refresh created, and every other session, open under the new key alone.
-    expect(await w.onlyNew.resolve(raced)).not.toBeNull();
+    expect((await w.onlyNew.resolve(raced))?.sessionId).toBe(sessionIdOf(raced as string));
     for (const t of w.tickets.filter((t) => t !== target))
-      expect(await w.onlyNew.resolve(t)).not.toBeNull();
+      expect((await w.onlyNew.resolve(t))?.sessionId).toBe(sessionIdOf(t));
     // The rotated ticket stays rotated (its tombstone was re-sealed, not overwritten with stale content).
     expect(await w.onlyNew.resolve(target)).toBeNull();
   });

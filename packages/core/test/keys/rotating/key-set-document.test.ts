@@ -101,7 +101,11 @@ describe('SEC-15 a tampered key set fails to load', () => {
   it('SEC-15 flipping any single byte of the stored document makes it fail to open', async () => {
     const { masterKey, bytes } = await populated();
     const master = [toMasterKey(masterKey, 'm')];
-    await expect(openKeySetDocument(bytes, 'default', master)).resolves.toBeDefined();
+    // The untouched document opens: a primary and a pending key of each kind.
+    const { doc } = await openKeySetDocument(bytes, 'default', master);
+    expect(doc.format).toBe(1);
+    expect(doc.signing).toHaveLength(2);
+    expect(doc.storage).toHaveLength(2);
     for (let i = 0; i < bytes.byteLength; i++) {
       const bad = new Uint8Array(bytes);
       bad[i] = (bad[i] as number) ^ 0x01;
