@@ -126,8 +126,10 @@ say(
 
 heading('Idle timeout');
 const idle = await cloakroom.create('bob@example.com');
-offset += 31 * 60_000;
-say(`bob's session after 31 idle minutes: ${JSON.stringify(await cloakroom.resolve(idle.ticket))}`);
+offset += 30 * 60_000 + 10_000;
+say(
+  `bob's session after 30 idle minutes and 10 seconds: ${JSON.stringify(await cloakroom.resolve(idle.ticket))} (the audit trail says why: expired, idle)`,
+);
 
 heading('The published JWKS (public keys only) for resource servers');
 say(JSON.stringify(await cloakroom.jwks()));

@@ -53,6 +53,8 @@ export type CloakroomEvent =
       readonly operation: 'resolve' | 'refresh' | 'revoke';
       readonly reason: RejectReason;
       readonly sessionId?: string;
+      /** With `reason: 'expired'`: which deadline passed. */
+      readonly expiry?: 'idle' | 'absolute';
     })
   | (EventBase & {
       readonly type: 'session.reuse_detected';

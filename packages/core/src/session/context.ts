@@ -366,9 +366,20 @@ function checkPlainClaims(claims: unknown): asserts claims is Record<string, unk
   }
 }
 
-/** The record's expiry for a live payload. */
+/** When a live session dies: its idle or its absolute deadline, whichever is first. */
 export function liveExpiry(p: Pick<LivePayload, 'idle' | 'abs'>): number {
   return Math.min(p.idle, p.abs);
+}
+
+// The store keeps a live record this long past the session's death, so a
+// late `resolve` still finds it and reports `expired` (idle or absolute)
+// rather than `missing`. Core checks the deadlines itself (isUsable), so a
+// record in this margin never answers as a session.
+const EXPIRY_REPORT_MS = 60_000;
+
+/** The store-side `expiresAt` of a live record. */
+export function recordExpiry(p: Pick<LivePayload, 'idle' | 'abs'>): number {
+  return liveExpiry(p) + EXPIRY_REPORT_MS;
 }
 
 /** A fresh refresh-lineage id. */

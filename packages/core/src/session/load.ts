@@ -8,6 +8,7 @@ import {
   type Storage,
   type SessionContext,
   liveExpiry,
+  recordExpiry,
 } from './context';
 import type { LivePayload, SessionPayload, SessionSecrets } from '../crypto/payload-format';
 import type { SessionRecord } from '../contracts/store';
@@ -56,7 +57,13 @@ export async function isUsable(
   operation: 'resolve' | 'refresh',
 ): Promise<boolean> {
   if (now >= payload.abs || now >= payload.idle) {
-    ctx.emit({ type: 'session.rejected', operation, reason: 'expired', sessionId: id });
+    ctx.emit({
+      type: 'session.rejected',
+      operation,
+      reason: 'expired',
+      sessionId: id,
+      expiry: now >= payload.abs ? 'absolute' : 'idle',
+    });
     return false;
   }
   // A disabled signing key kills its sessions at once (SEC-19): our own keys
@@ -128,11 +135,11 @@ export async function insertSession(
   const record: SessionRecord = {
     id,
     subject: subjectIndex,
-    expiresAt: liveExpiry(payload),
+    expiresAt: recordExpiry(payload),
     version: 1,
     payload: await ctx.seal(id, subjectIndex, payload),
   };
   await ctx.store.insert(record);
   ctx.emit({ type: 'session.created', sessionId: id, subjectIndex, family: payload.fam });
-  return { ticket, sessionId: id, expiresAt: record.expiresAt, absoluteExpiresAt: payload.abs };
+  return { ticket, sessionId: id, expiresAt: liveExpiry(payload), absoluteExpiresAt: payload.abs };
 }

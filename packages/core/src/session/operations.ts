@@ -15,6 +15,7 @@ import {
   checkClaims,
   liveExpiry,
   newFamily,
+  recordExpiry,
 } from './context';
 import { checkSubject } from './identity';
 import type { LivePayload, SessionSecrets } from '../crypto/payload-format';
@@ -154,7 +155,7 @@ async function touch(
     {
       id: record.id,
       subject: record.subject,
-      expiresAt: liveExpiry(next),
+      expiresAt: recordExpiry(next),
       version: record.version + 1,
       payload: await ctx.seal(record.id, record.subject, next),
     },

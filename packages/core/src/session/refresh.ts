@@ -2,7 +2,7 @@
 import { fromUtf8, toBase64Url, fromBase64Url, utf8 } from '../lib/encoding';
 import { InvalidArgument, isCloakroomError } from '../errors';
 import { isUsable, load, secretsOrReject } from './load';
-import { type SessionContext, liveExpiry } from './context';
+import { type SessionContext, liveExpiry, recordExpiry } from './context';
 import type { LivePayload, SessionSecrets, TombPayload } from '../crypto/payload-format';
 import type { SessionRecord } from '../contracts/store';
 import { openUnderTicket, sealUnderTicket } from '../crypto/ticket-seal';
@@ -88,7 +88,7 @@ export async function refreshSession(
       {
         id: nextId,
         subject: record.subject,
-        expiresAt: nextExpiresAt,
+        expiresAt: recordExpiry(next),
         version: 1,
         payload: await ctx.seal(nextId, record.subject, next),
       },
