@@ -105,6 +105,8 @@ function scheduleOptions(
 ): Pick<RotatingKeysOptions, 'refreshEvery' | 'signing' | 'storage'> {
   const alg = ctx.option('alg') as 'EdDSA' | 'ES256' | 'PS256' | 'RS256' | undefined;
   const refreshEvery = ctx.duration('refresh-every');
+  const rotateEvery = ctx.duration('signing-rotate-every');
+  const storageRotateEvery = ctx.duration('storage-rotate-every');
   const publishAhead = ctx.duration('signing-publish-ahead');
   const retireAfter = ctx.duration('signing-retire-after');
   const storagePublishAhead = ctx.duration('storage-publish-ahead');
@@ -113,10 +115,12 @@ function scheduleOptions(
     ...(refreshEvery === undefined ? {} : { refreshEvery }),
     signing: {
       ...(alg === undefined ? {} : { alg }),
+      ...(rotateEvery === undefined ? {} : { rotateEvery }),
       ...(publishAhead === undefined ? {} : { publishAhead }),
       ...(retireAfter === undefined ? {} : { retireAfter }),
     },
     storage: {
+      ...(storageRotateEvery === undefined ? {} : { rotateEvery: storageRotateEvery }),
       ...(storagePublishAhead === undefined ? {} : { publishAhead: storagePublishAhead }),
       ...(retainFor === undefined ? {} : { retainFor }),
     },

@@ -78,6 +78,12 @@ export const OPTIONS = {
     duration: true,
     defaultText: '30s',
   },
+  'signing-rotate-every': {
+    value: 'DURATION',
+    description: 'age at which a primary signing key is replaced (signing.rotateEvery)',
+    duration: true,
+    defaultText: '30d',
+  },
   'signing-publish-ahead': {
     value: 'DURATION',
     description: "a new signing key is pending this long (the application's signing.publishAhead)",
@@ -89,6 +95,12 @@ export const OPTIONS = {
     description: 'the replaced signing key verifies this long (signing.retireAfter)',
     duration: true,
     defaultText: '2h',
+  },
+  'storage-rotate-every': {
+    value: 'DURATION',
+    description: 'age at which a primary storage key is replaced (storage.rotateEvery)',
+    duration: true,
+    defaultText: '30d',
   },
   'storage-publish-ahead': {
     value: 'DURATION',

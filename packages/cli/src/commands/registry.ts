@@ -44,8 +44,10 @@ const ROTATING: readonly OptionName[] = ['store', 'master-key-file', 'key-set'];
 // The application's rotation timings: the CLI writes the key set with them.
 const SCHEDULE: readonly OptionName[] = [
   'refresh-every',
+  'signing-rotate-every',
   'signing-publish-ahead',
   'signing-retire-after',
+  'storage-rotate-every',
   'storage-publish-ahead',
   'storage-retain-for',
 ];

@@ -67,5 +67,22 @@ describe('cloakroom keys rotate timing flags (file store)', () => {
     );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: storage\.publishAhead must exceed refreshEvery/);
+    const long = await cli(
+      [
+        'keys',
+        'rotate',
+        'signing',
+        '--signing-rotate-every',
+        '2h',
+        '--signing-publish-ahead',
+        '3h',
+      ],
+      env,
+      { clock },
+    );
+    expect(long.code).toBe(1);
+    expect(long.stderr).toMatch(
+      /^error: signing\.publishAhead must be shorter than signing\.rotateEvery/,
+    );
   });
 });
