@@ -54,6 +54,59 @@ export function ensure(condition: unknown, message: string | (() => string)): as
   if (!condition) throw new ConformanceFailure(typeof message === 'string' ? message : message());
 }
 
+/**
+ * An error a store method threw where the check expected an answer is the
+ * store's failure, reported as one (with the error as `cause`); a failure of
+ * the factory itself stays as it is, so a crash in setup is never mistaken
+ * for a verdict.
+ */
+export function asVerdict(err: unknown): unknown {
+  if (err instanceof ConformanceFailure) return err;
+  // A property that failed (fast-check) already explains itself: seed, path, counterexample.
+  if (err instanceof Error && err.message.startsWith('Property failed')) {
+    return new ConformanceFailure(err.message, { cause: err });
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  const what =
+    err instanceof Error
+      ? `${err.name}${typeof code === 'string' ? ` (${code})` : ''}`
+      : typeof err;
+  return new ConformanceFailure(`the store threw ${what} where the check expected an answer`, {
+    cause: err,
+  });
+}
+
+/**
+ * The check with its verdicts made uniform: whatever the subject (or a
+ * property run over it) throws becomes a {@link ConformanceFailure}, while an
+ * error thrown by the factory itself is passed through untouched, so a crash in
+ * setup is never mistaken for a finding.
+ */
+export function judged<F extends (...args: never[]) => unknown, O>(
+  checks: readonly ConformanceCheck<F, O>[],
+): ConformanceCheck<F, O>[] {
+  return checks.map((check) => ({
+    ...check,
+    async run(factory, options) {
+      const fromSetup = new WeakSet<object>();
+      const guarded = (async (...args: never[]) => {
+        try {
+          return await factory(...args);
+        } catch (err) {
+          if (typeof err === 'object' && err !== null) fromSetup.add(err);
+          throw err;
+        }
+      }) as unknown as F;
+      try {
+        await check.run(guarded, options);
+      } catch (err) {
+        if (typeof err === 'object' && err !== null && fromSetup.has(err)) throw err;
+        throw asVerdict(err);
+      }
+    },
+  }));
+}
+
 /** Builds a store, runs `fn`, then closes and cleans up, reporting the first error. */
 export async function withStore<T>(
   factory: SessionStoreFactory,
@@ -68,7 +121,7 @@ export async function withStore<T>(
     // The check's own failure is the one worth reporting; teardown errors
     // after it would only hide it.
     await teardown(store, options).catch(() => undefined);
-    throw err;
+    throw asVerdict(err);
   }
   await teardown(store, options);
   return result;
@@ -102,7 +155,12 @@ export async function withStorePair<T>(
 }
 
 async function teardown(store: SessionStore, options: SessionStoreSuiteOptions): Promise<void> {
-  await store.close();
+  try {
+    await store.close();
+  } catch (err) {
+    // close() is idempotent by contract, and the check may have closed the store already.
+    throw asVerdict(err);
+  }
   if (options.cleanup) await options.cleanup(store);
 }
 
@@ -155,6 +213,31 @@ export function granularity(options: SessionStoreSuiteOptions): number {
   return Math.max(1, Math.ceil(options.expiryGranularityMs ?? 1));
 }
 
+/** What {@link bounded} resolves with when the call did not settle in time. */
+export const TIMED_OUT = Symbol('timed out');
+
+/** Settles with the call's outcome, or {@link TIMED_OUT} once `ms` has passed. */
+export async function bounded<T>(
+  fn: () => Promise<T>,
+  ms: number,
+): Promise<{ ok: true; value: T } | { ok: false; error: unknown } | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    const settled = Promise.resolve()
+      .then(fn)
+      .then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+    return await Promise.race([settled, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Resolves after `ms` of real time. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -175,4 +258,15 @@ export function replayParameters(): { seed?: number; path?: string } {
     ...(process.env.CLOAKROOM_CONFORMANCE_SEED && Number.isInteger(seed) ? { seed } : {}),
     ...(path ? { path } : {}),
   };
+}
+
+/** True when a caller-client fixture's probe says its client works; a rejecting probe means it does not. */
+export async function clientUsable(fixture: {
+  clientUsable: () => Promise<boolean>;
+}): Promise<boolean> {
+  try {
+    return (await fixture.clientUsable()) === true;
+  } catch {
+    return false;
+  }
 }

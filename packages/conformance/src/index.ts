@@ -6,6 +6,7 @@ export { keySetStoreChecks, type KeySetStoreCheck } from './key-set-checks';
 export { cipherChecks, type CipherCheck } from './cipher-checks';
 export { ConformanceFailure, type ConformanceCheck, type SessionStoreCheck } from './harness';
 export type {
+  CallerClientFixture,
   SessionStoreFactory,
   SessionStoreSuiteOptions,
   KeySetStoreFactory,

@@ -1,63 +1,15 @@
-import type { KeySetStore } from '@cloakroom/core';
 import fc from 'fast-check';
+import { ConformanceFailure, ensure, judged, replayParameters, runCount } from './harness';
 import {
-  type ConformanceCheck,
-  ConformanceFailure,
-  ensure,
-  replayParameters,
-  runCount,
-} from './harness';
-import type { KeySetStoreFactory, KeySetStoreSuiteOptions } from './options';
-import { describeError, outcome, randomPayload, sameBytes } from './records';
+  keySetCallerClientCheck,
+  keySetClosedCheck,
+  keySetCopyAtCallCheck,
+  keySetMessagesCheck,
+} from './key-set-contract';
+import { expectEntry, type KeySetStoreCheck, withKeySets } from './key-set-harness';
+import { expectRejection, randomPayload } from './records';
 
-/**
- * A check of the key-set-store suite.
- * @example
- * ```ts
- * const cas: KeySetStoreCheck = keySetStoreChecks.find((c) => c.id === 'key-set-cas')!;
- * ```
- */
-export type KeySetStoreCheck = ConformanceCheck<KeySetStoreFactory, KeySetStoreSuiteOptions>;
-
-async function withKeySets<T>(
-  factory: KeySetStoreFactory,
-  options: KeySetStoreSuiteOptions,
-  fn: (store: KeySetStore) => Promise<T>,
-): Promise<T> {
-  const store = await factory();
-  const teardown = async () => {
-    // The contract has no close(); stores that hold connections usually add one.
-    const close = (store as { close?: () => Promise<void> }).close;
-    if (typeof close === 'function') await close.call(store);
-    if (options.cleanup) await options.cleanup(store);
-  };
-  let result: T;
-  try {
-    result = await fn(store);
-  } catch (err) {
-    await teardown().catch(() => undefined);
-    throw err;
-  }
-  await teardown();
-  return result;
-}
-
-async function expectEntry(
-  store: KeySetStore,
-  name: string,
-  version: number,
-  document: Uint8Array,
-  when: string,
-) {
-  const entry = await store.read(name);
-  ensure(entry !== null, `${when}: read(${JSON.stringify(name)}) returned null`);
-  ensure(entry.version === version, `${when}: version ${String(entry.version)}, want ${version}`);
-  ensure(entry.document instanceof Uint8Array, `${when}: document is not a Uint8Array`);
-  ensure(
-    sameBytes(entry.document, document),
-    `${when}: document differs (${entry.document.byteLength} bytes, want ${document.byteLength})`,
-  );
-}
+export type { KeySetStoreCheck } from './key-set-harness';
 
 const n = (c: number | undefined) => Math.max(2, c ?? 20);
 
@@ -168,7 +120,7 @@ const VALID = [
   '..',
   '.',
 ];
-const INVALID = [
+const INVALID: readonly unknown[] = [
   '',
   '../escape',
   'a/b',
@@ -178,11 +130,15 @@ const INVALID = [
   'nul\u0000byte',
   '*',
   'ключ',
+  'default\n',
+  123,
+  null,
+  undefined,
 ];
 
 const namesCheck: KeySetStoreCheck = {
   id: 'key-set-names',
-  name: 'names: every valid name is its own document (case-sensitive, __proto__ harmless); invalid names are refused with ConfigInvalid or kept apart',
+  name: 'names: every valid name is its own document (case-sensitive, __proto__, . and .. harmless); an invalid name (or a non-string) rejects with InvalidArgument on read and write',
   async run(factory, options) {
     await withKeySets(factory, options, async (store) => {
       const docs = new Map(VALID.map((name) => [name, randomPayload(12)]));
@@ -194,31 +150,17 @@ const namesCheck: KeySetStoreCheck = {
       for (const [name, doc] of docs)
         await expectEntry(store, name, 1, doc, `valid name ${JSON.stringify(name.slice(0, 20))}`);
       for (const name of INVALID) {
-        const doc = randomPayload(12);
-        const wrote = await outcome(() => store.write(name, doc, null));
-        if (!wrote.ok) {
-          const code = (wrote.error as { code?: unknown }).code;
-          ensure(
-            code === 'ERR_CONFIG_INVALID' || code === 'ERR_INVALID_ARGUMENT',
-            () =>
-              `write of invalid name ${JSON.stringify(name.slice(0, 20))} threw ${describeError(wrote.error)}, want ConfigInvalid`,
-          );
-          const read = await outcome(() => store.read(name));
-          ensure(
-            read.ok ? read.value === null : (read.error as { code?: unknown }).code === code,
-            () =>
-              `read of a refused invalid name ${JSON.stringify(name.slice(0, 20))} must be null or throw the same error`,
-          );
-        } else {
-          ensure(wrote.value === true, 'create of an accepted name must succeed');
-          await expectEntry(
-            store,
-            name,
-            1,
-            doc,
-            `accepted name ${JSON.stringify(name.slice(0, 20))}`,
-          );
-        }
+        const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 20)) : String(name);
+        await expectRejection(
+          () => store.write(name as string, randomPayload(12), null),
+          'ERR_INVALID_ARGUMENT',
+          `write of invalid name ${shown}`,
+        );
+        await expectRejection(
+          () => store.read(name as string),
+          'ERR_INVALID_ARGUMENT',
+          `read of invalid name ${shown}`,
+        );
       }
       for (const [name, doc] of docs)
         await expectEntry(
@@ -284,10 +226,14 @@ const modelCheck: KeySetStoreCheck = {
  * for (const check of keySetStoreChecks) await check.run(() => createMyKeySets(), {});
  * ```
  */
-export const keySetStoreChecks: readonly KeySetStoreCheck[] = [
+export const keySetStoreChecks: readonly KeySetStoreCheck[] = judged([
   casCheck,
   concurrentCheck,
   bytesCheck,
   namesCheck,
   modelCheck,
-];
+  keySetClosedCheck,
+  keySetCopyAtCallCheck,
+  keySetMessagesCheck,
+  keySetCallerClientCheck,
+]);

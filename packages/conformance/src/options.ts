@@ -29,6 +29,43 @@ export type KeySetStoreFactory = () => KeySetStore | Promise<KeySetStore>;
 export type CipherFactory = () => Cipher | Promise<Cipher>;
 
 /**
+ * A store built over a client the test owns (a connection, pool or database
+ * handle passed in through the store's options), with a probe of that client.
+ * The suite closes the store (twice) and then requires `clientUsable()` to
+ * resolve `true`: a store never closes a client the caller passed in. It then
+ * calls `release()` and requires `clientUsable()` to answer `false` (or
+ * reject), which proves the probe can tell a closed client from an open one.
+ *
+ * @example
+ * ```ts
+ * import type { CallerClientFixture } from '@cloakroom/conformance';
+ * import type { SessionStore } from '@cloakroom/core';
+ * interface Client { ping(): Promise<string>; quit(): Promise<unknown> }
+ * declare function connect(): Promise<Client>;
+ * declare function createMyStore(options: { client: Client }): SessionStore;
+ *
+ * const callerClient = async (): Promise<CallerClientFixture<SessionStore>> => {
+ *   const client = await connect();
+ *   return {
+ *     store: createMyStore({ client }),
+ *     clientUsable: async () => (await client.ping()) === 'PONG',
+ *     release: async () => {
+ *       await client.quit();
+ *     },
+ *   };
+ * };
+ * ```
+ */
+export interface CallerClientFixture<Store> {
+  /** A fresh, empty store built over the test's own client. */
+  readonly store: Store;
+  /** Resolves `true` while the test's client still works; `false` or a rejection once it does not. */
+  readonly clientUsable: () => Promise<boolean>;
+  /** Closes the test's client (the suite calls it last, after `cleanup`). */
+  readonly release: () => Promise<void>;
+}
+
+/**
  * What the session-store suite needs to know about the store under test.
  * Every field is optional; the defaults suit a store on a real clock with
  * millisecond expiry.
@@ -109,6 +146,13 @@ export interface SessionStoreSuiteOptions {
    * @default 20
    */
   readonly concurrency?: number;
+  /**
+   * For stores whose options accept a client the caller built (a Redis
+   * client, a `pg` pool): builds a store over a client the test owns. Enables
+   * the check that `close()` leaves that client usable. `cleanup` runs for
+   * this store too, before `release`.
+   */
+  readonly callerClient?: () => Promise<CallerClientFixture<SessionStore>>;
 }
 
 /**
@@ -132,6 +176,12 @@ export interface KeySetStoreSuiteOptions {
    * @default 20
    */
   readonly concurrency?: number;
+  /**
+   * For key-set stores whose options accept a client the caller built: as
+   * {@link SessionStoreSuiteOptions.callerClient}, enables the check that
+   * `close()` leaves that client usable.
+   */
+  readonly callerClient?: () => Promise<CallerClientFixture<KeySetStore>>;
 }
 
 /**

@@ -154,3 +154,43 @@ export async function expectCode(
     );
   }
 }
+
+/**
+ * Calls `fn` and requires a promise that rejects with a Cloakroom error of
+ * `code` (a synchronous throw is a failure too: callers chain `.catch`).
+ * Returns the error, for checks that look inside it.
+ */
+export async function expectRejection(
+  fn: () => Promise<unknown>,
+  code: string,
+  context: string,
+): Promise<unknown> {
+  let pending: Promise<unknown>;
+  try {
+    pending = fn();
+  } catch (error) {
+    throw new ConformanceFailure(
+      `${context}: threw ${describeError(error)} synchronously; a store method must return a rejected promise`,
+      { cause: error },
+    );
+  }
+  const result = await outcome(() => pending);
+  if (result.ok) {
+    const v = result.value;
+    const shown = Array.isArray(v)
+      ? `${v.length} records`
+      : typeof v === 'object'
+        ? 'an object'
+        : String(v);
+    throw new ConformanceFailure(`${context}: expected ${code}, but the call returned ${shown}`);
+  }
+  if (!hasCode(result.error, code)) {
+    throw new ConformanceFailure(
+      `${context}: expected ${code}, got ${describeError(result.error)}`,
+      {
+        cause: result.error,
+      },
+    );
+  }
+  return result.error;
+}

@@ -238,10 +238,11 @@ class Sweep implements Cmd {
 export async function scanAll(
   store: SessionStore,
   limit: number,
+  from?: string,
   maxPages = 10_000,
 ): Promise<SessionRecord[]> {
   const out: SessionRecord[] = [];
-  let cursor: string | undefined;
+  let cursor: string | undefined = from;
   for (let page = 0; page < maxPages; page++) {
     const result = await store.scan(cursor === undefined ? { limit } : { cursor, limit });
     ensure(Array.isArray(result.records), 'scan page has no records array');

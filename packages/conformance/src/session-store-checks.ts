@@ -1,5 +1,7 @@
+import { malformedRecordCheck, scanCursorCheck, scanLimitCheck } from './checks/arguments';
 import { atRestCheck } from './checks/at-rest';
 import { closeCheck, insertConflictCheck, missingCheck } from './checks/basics';
+import { callerClientCheck, closedCheck } from './checks/closed';
 import { declarationCheck, hostileIdCheck } from './checks/declaration';
 import {
   concurrentInsertCheck,
@@ -8,13 +10,14 @@ import {
   rotateAtomicCheck,
   rotateConflictCheck,
 } from './checks/concurrency';
+import { errorMessagesCheck } from './checks/error-messages';
 import { expiredInsertCheck, expiryBoundaryCheck, sweepCheck } from './checks/expiry';
 import { modelCheck } from './checks/model';
-import { copiesCheck, idShapeCheck, payloadCheck } from './checks/payloads';
+import { callTimeCopyCheck, copiesCheck, idShapeCheck, payloadCheck } from './checks/payloads';
 import { scanPagingCheck } from './checks/scan';
 import { subjectFollowsCheck, subjectGhostCheck } from './checks/subject-index';
 import { unreachableCheck } from './checks/unavailable';
-import type { SessionStoreCheck } from './harness';
+import { judged, type SessionStoreCheck } from './harness';
 
 /**
  * Every check of the session-store suite, each callable on its own with
@@ -29,7 +32,7 @@ import type { SessionStoreCheck } from './harness';
  * }
  * ```
  */
-export const sessionStoreChecks: readonly SessionStoreCheck[] = [
+export const sessionStoreChecks: readonly SessionStoreCheck[] = judged([
   modelCheck,
   insertConflictCheck,
   missingCheck,
@@ -47,9 +50,16 @@ export const sessionStoreChecks: readonly SessionStoreCheck[] = [
   payloadCheck,
   idShapeCheck,
   copiesCheck,
+  callTimeCopyCheck,
   atRestCheck,
   unreachableCheck,
   declarationCheck,
   hostileIdCheck,
+  malformedRecordCheck,
+  scanLimitCheck,
+  scanCursorCheck,
+  errorMessagesCheck,
   closeCheck,
-];
+  closedCheck,
+  callerClientCheck,
+]);

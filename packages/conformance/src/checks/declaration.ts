@@ -38,24 +38,47 @@ const HOSTILE = [
   'a'.repeat(10_000),
 ];
 
+/**
+ * Near misses of a real key: the strings a store that trims, truncates,
+ * lower-cases or stringifies its argument would turn into `key`.
+ */
+function nearMisses(key: string): [string, unknown][] {
+  return [
+    ['the key and a newline', `${key}\n`],
+    ['the key and a space', `${key} `],
+    ['a space and the key', ` ${key}`],
+    ['the key cut to 42 characters', key.slice(0, 42)],
+    ['the key and one more character', `${key}A`],
+    ['the key and a NUL', `${key}\u0000`],
+    ['an object whose toString() is the key', { toString: () => key }],
+    ['an array holding the key', [key]],
+    ['a number', 42],
+    ['undefined', undefined],
+    ['null', null],
+  ];
+}
+
 export const hostileIdCheck: SessionStoreCheck = {
   id: 'hostile-ids',
-  name: 'ids and subjects that are not real-shaped (../, *, quotes, NUL, __proto__, 10 000 chars) read as missing or throw InvalidArgument',
+  name: 'ids and subjects that are not 43 chars of [A-Za-z0-9_-] (../, *, quotes, NUL, __proto__, 10 000 chars, near misses of a live key, non-strings) read as missing or throw InvalidArgument; never a crash or a hit',
   async run(factory, options) {
     const clock = suiteClock(options);
     await withStore(factory, options, async (store) => {
       const keeper = makeRecord({ expiresAt: clock.now() + HOUR });
       await store.insert(keeper);
-      const calls: [string, (x: string) => Promise<unknown>, unknown][] = [
-        ['get', (x) => store.get(x), null],
-        ['delete', (x) => store.delete(x), false],
-        ['deleteBySubject', (x) => store.deleteBySubject(x), 0],
-        ['listBySubject', (x) => store.listBySubject(x), 'empty'],
+      const calls: [string, 'id' | 'subject', (x: string) => Promise<unknown>, unknown][] = [
+        ['get', 'id', (x) => store.get(x), null],
+        ['delete', 'id', (x) => store.delete(x), false],
+        ['deleteBySubject', 'subject', (x) => store.deleteBySubject(x), 0],
+        ['listBySubject', 'subject', (x) => store.listBySubject(x), 'empty'],
       ];
-      for (const hostile of HOSTILE) {
-        const shown = JSON.stringify(hostile.slice(0, 24));
-        for (const [method, call, missing] of calls) {
-          const result = await outcome(() => call(hostile));
+      for (const [method, key, call, missing] of calls) {
+        const hostile: [string, unknown][] = [
+          ...HOSTILE.map((h): [string, unknown] => [JSON.stringify(h.slice(0, 24)), h]),
+          ...nearMisses(key === 'id' ? keeper.id : keeper.subject),
+        ];
+        for (const [shown, value] of hostile) {
+          const result = await outcome(() => call(value as string));
           if (result.ok) {
             const v = result.value;
             const asMissing =

@@ -136,3 +136,54 @@ export const copiesCheck: SessionStoreCheck = {
     });
   },
 };
+
+export const callTimeCopyCheck: SessionStoreCheck = {
+  id: 'copy-at-call',
+  name: "the store copies a record's payload when insert, replace or rotate is called: changing the caller's bytes before the call settles changes nothing",
+  async run(factory, options) {
+    const clock = suiteClock(options);
+    await withStore(factory, options, async (store) => {
+      const original = makeRecord({ expiresAt: clock.now() + HOUR });
+      const input = withFields(original, { payload: original.payload.slice() });
+      const inserting = store.insert(input);
+      // The caller reuses its buffer at once, as a pooled encoder would.
+      input.payload.fill(0x5a);
+      await inserting;
+      expectRecord(
+        await store.get(original.id),
+        original,
+        'after changing the payload while insert ran',
+      );
+
+      const updated = withFields(original, { version: 2, payload: randomPayload(40) });
+      const replaceInput = withFields(updated, { payload: updated.payload.slice() });
+      const replacing = store.replace(replaceInput, 1);
+      replaceInput.payload.fill(0x5a);
+      ensure((await replacing) === true, 'replace at the current version must succeed');
+      expectRecord(
+        await store.get(original.id),
+        updated,
+        'after changing the payload while replace ran',
+      );
+
+      const rotated = withFields(updated, { version: 3, payload: randomPayload(40) });
+      const next = makeRecord({ expiresAt: clock.now() + HOUR });
+      const oldInput = withFields(rotated, { payload: rotated.payload.slice() });
+      const nextInput = withFields(next, { payload: next.payload.slice() });
+      const rotating = store.rotate({ record: oldInput, expectedVersion: 2 }, nextInput);
+      oldInput.payload.fill(0x5a);
+      nextInput.payload.fill(0x5a);
+      ensure((await rotating) === true, 'rotate at the current version must succeed');
+      expectRecord(
+        await store.get(original.id),
+        rotated,
+        'the old record after changing its payload while rotate ran',
+      );
+      expectRecord(
+        await store.get(next.id),
+        next,
+        'the successor after changing its payload while rotate ran',
+      );
+    });
+  },
+};

@@ -1,5 +1,5 @@
 import type { SessionStore } from '@cloakroom/core';
-import { ConformanceFailure, type SessionStoreCheck } from '../harness';
+import { bounded, ConformanceFailure, type SessionStoreCheck, TIMED_OUT } from '../harness';
 import { describeError, hasCode, makeRecord, randomId } from '../records';
 
 const HOUR = 3_600_000;
@@ -22,28 +22,19 @@ function calls(): Call[] {
   ];
 }
 
-const TIMED_OUT = Symbol('timed out');
-
-/** Settles with the call's outcome, or TIMED_OUT once `ms` has passed. */
-async function bounded(fn: () => Promise<unknown>, ms: number) {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), ms);
-  });
-  try {
-    const settled = fn().then(
-      (value) => ({ ok: true as const, value }),
-      (error: unknown) => ({ ok: false as const, error }),
-    );
-    return await Promise.race([settled, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+/**
+ * True when a StoreUnavailable says why: its `cause` is the driver's error
+ * (an object, not the error itself), or another StoreUnavailable that does.
+ */
+function carriesCause(error: unknown, depth = 0): boolean {
+  const cause = (error as { cause?: unknown }).cause;
+  if (typeof cause !== 'object' || cause === null || cause === error || depth > 8) return false;
+  return hasCode(cause, 'ERR_STORE_UNAVAILABLE') ? carriesCause(cause, depth + 1) : true;
 }
 
 export const unreachableCheck: SessionStoreCheck = {
   id: 'unreachable',
-  name: 'unreachable backend: every method throws StoreUnavailable within the bound, never null, false or a hang',
+  name: 'unreachable backend: every method throws StoreUnavailable, with the driver error as cause, within the bound; never null, false or a hang',
   appliesTo: (options) => options.unreachable !== undefined,
   timeoutMs: (options) => (options.unreachableTimeoutMs ?? 5_000) * 2 + 10_000,
   async run(_factory, options) {
@@ -66,6 +57,8 @@ export const unreachableCheck: SessionStoreCheck = {
           );
         else if (!hasCode(result.error, 'ERR_STORE_UNAVAILABLE')) {
           problems.push(`${name} threw ${describeError(result.error)} instead of StoreUnavailable`);
+        } else if (!carriesCause(result.error)) {
+          problems.push(`${name} threw StoreUnavailable without the driver error as cause`);
         }
       });
     } finally {

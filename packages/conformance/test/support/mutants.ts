@@ -1,12 +1,79 @@
-import { type SessionRecord, type SessionStore, StoreConflict } from '@cloakroom/core';
-import { copy, createReferenceStore, type ReferenceStoreOptions, tick } from './reference-store';
+import {
+  assertSessionRecord,
+  InvalidArgument,
+  type ScanOptions,
+  type SessionRecord,
+  type SessionStore,
+  StoreConflict,
+  StoreUnavailable,
+} from '@cloakroom/core';
+import {
+  copy,
+  createReferenceStore,
+  type ReferenceStore,
+  type ReferenceStoreOptions,
+  tick,
+} from './reference-store';
 
 /** A deliberately broken store: what it gets wrong, how to build it, and which checks must catch it. */
 export interface Mutant {
   readonly flaw: string;
   readonly create: (options: ReferenceStoreOptions) => SessionStore;
-  /** Ids of the checks that must fail against it. */
+  /** Ids of the checks that must fail against it (each with a ConformanceFailure). */
   readonly caughtBy: readonly string[];
+  /**
+   * Checks that catch the flaw too, but only when their random inputs reach it
+   * (the model test); they may fail or pass. Every other check must pass, which
+   * proves the mutant was built and ran.
+   */
+  readonly mayCatch?: readonly string[];
+}
+
+/** The reference store's argument checks for scan, for mutants that rewrite scan. */
+function scanStart(ref: ReferenceStore, { cursor, limit }: ScanOptions): string | undefined {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgument('bad limit');
+  return cursor === undefined ? undefined : ref.idOfCursor(cursor);
+}
+
+/** Wraps every method so a StoreUnavailable it throws is replaced by `swap(error, args)`. */
+function onUnavailable(
+  ref: ReferenceStore,
+  swap: (error: StoreUnavailable, args: unknown[]) => unknown,
+): SessionStore {
+  const wrap =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await fn(...args);
+      } catch (error) {
+        if (error instanceof StoreUnavailable) throw swap(error, args);
+        throw error;
+      }
+    };
+  return {
+    ...ref,
+    insert: wrap(ref.insert),
+    get: wrap(ref.get),
+    replace: wrap(ref.replace),
+    rotate: wrap(ref.rotate),
+    delete: wrap(ref.delete),
+    deleteBySubject: wrap(ref.deleteBySubject),
+    listBySubject: wrap(ref.listBySubject),
+    scan: wrap(ref.scan),
+    sweep: wrap(ref.sweep!),
+  };
+}
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+/**
+ * The reference store's checks and copy, taken when a method is called: a
+ * mutant keeps them unless they are its flaw, so it fails only the checks
+ * aimed at that flaw.
+ */
+function early(record: SessionRecord, what?: string): SessionRecord {
+  assertSessionRecord(record, what);
+  return copy(record);
 }
 
 export const mutants: readonly Mutant[] = [
@@ -17,7 +84,8 @@ export const mutants: readonly Mutant[] = [
       const ref = createReferenceStore(options);
       return {
         ...ref,
-        async rotate(old, next) {
+        async rotate(old, nextInput) {
+          const next = early(nextInput, 'next');
           if (!(await ref.replace(old.record, old.expectedVersion))) return false;
           await tick();
           await ref.insert(next);
@@ -33,13 +101,16 @@ export const mutants: readonly Mutant[] = [
       const ref = createReferenceStore(options);
       return {
         ...ref,
-        async replace(record) {
+        async replace(input) {
+          const record = early(input);
           await ref.io();
           if (!ref.live(ref.backend.rows.get(record.id))) return false;
           ref.put(record);
           return true;
         },
-        async rotate(old, next) {
+        async rotate(oldInput, nextInput) {
+          const old = { record: early(oldInput.record) };
+          const next = early(nextInput);
           await ref.io();
           if (!ref.live(ref.backend.rows.get(old.record.id))) return false;
           if (ref.live(ref.backend.rows.get(next.id))) throw new StoreConflict('next exists');
@@ -58,23 +129,28 @@ export const mutants: readonly Mutant[] = [
   },
   {
     flaw: 'scan skips the first record after each page boundary',
-    caughtBy: ['model', 'scan-paging'],
+    caughtBy: ['model', 'scan-paging', 'sweep', 'payloads', 'id-shapes', 'scan-cursor'],
     create(options) {
       const ref = createReferenceStore(options);
       return {
         ...ref,
-        async scan({ cursor, limit }) {
+        async scan(options) {
+          const after = scanStart(ref, options);
           await ref.io();
-          const ids = [...ref.backend.rows.keys()].sort();
-          // The flaw: resumes one past the first id after the cursor.
-          const start = cursor === undefined ? 0 : Number(cursor) + 2;
+          const ids = [...ref.backend.rows.keys()]
+            .sort()
+            .filter((id) => after === undefined || id > after);
+          // The flaw: a page that follows a cursor drops its first id.
+          if (after !== undefined) ids.shift();
           const records: SessionRecord[] = [];
-          let i = start;
-          for (; i < ids.length && records.length < limit; i++) {
-            const row = ref.backend.rows.get(ids[i]!);
+          let last: string | undefined;
+          for (const id of ids) {
+            if (records.length === options.limit) return { records, cursor: ref.cursorFor(last!) };
+            last = id;
+            const row = ref.backend.rows.get(id);
             if (ref.live(row)) records.push(copy(row));
           }
-          return i < ids.length ? { records, cursor: String(i - 1) } : { records };
+          return { records };
         },
       };
     },
@@ -106,7 +182,10 @@ export const mutants: readonly Mutant[] = [
       const quiet =
         <A extends unknown[], R>(fn: (...args: A) => Promise<R>, fallback: R) =>
         (...args: A) =>
-          fn(...args).catch(() => fallback);
+          fn(...args).catch((error: unknown) => {
+            if (error instanceof StoreUnavailable) return fallback;
+            throw error;
+          });
       return {
         ...ref,
         insert: quiet(ref.insert, undefined),
@@ -146,12 +225,13 @@ export const mutants: readonly Mutant[] = [
   },
   {
     flaw: 'insert overwrites a live record instead of throwing StoreConflict',
-    caughtBy: ['model', 'insert-conflict', 'concurrent-insert'],
+    caughtBy: ['model', 'insert-conflict', 'concurrent-insert', 'expired-insert', 'error-messages'],
     create(options) {
       const ref = createReferenceStore(options);
       return {
         ...ref,
-        async insert(record) {
+        async insert(input) {
+          const record = early(input);
           await ref.io();
           ref.put(record);
         },
@@ -165,7 +245,8 @@ export const mutants: readonly Mutant[] = [
       const ref = createReferenceStore(options);
       return {
         ...ref,
-        async insert(record) {
+        async insert(input) {
+          const record = early(input);
           await ref.io();
           if (ref.backend.rows.has(record.id)) throw new StoreConflict('session id already exists');
           ref.put(record);
@@ -175,7 +256,7 @@ export const mutants: readonly Mutant[] = [
   },
   {
     flaw: 'delete reports true for ids that are missing',
-    caughtBy: ['model', 'missing'],
+    caughtBy: ['model', 'missing', 'expiry-boundary', 'subject-ghosts', 'id-shapes', 'hostile-ids'],
     create(options) {
       const ref = createReferenceStore(options);
       return {
@@ -189,12 +270,13 @@ export const mutants: readonly Mutant[] = [
   },
   {
     flaw: 'replace leaves the record in its old subject index',
-    caughtBy: ['model', 'subject-follows'],
+    caughtBy: ['model', 'subject-follows', 'concurrent-replace'],
     create(options) {
       const ref = createReferenceStore(options);
       return {
         ...ref,
-        async replace(record, expectedVersion) {
+        async replace(input, expectedVersion) {
+          const record = early(input);
           await ref.io();
           const row = ref.backend.rows.get(record.id);
           if (!ref.live(row) || row.version !== expectedVersion) return false;
@@ -210,6 +292,7 @@ export const mutants: readonly Mutant[] = [
   {
     flaw: 'sweep keeps records expiring exactly at now',
     caughtBy: ['sweep'],
+    mayCatch: ['model'],
     create(options) {
       const ref = createReferenceStore(options);
       return {
@@ -224,19 +307,22 @@ export const mutants: readonly Mutant[] = [
     },
   },
   {
-    flaw: 'payloads stored as UTF-8 text (lossy for binary)',
-    caughtBy: ['model', 'payloads'],
+    flaw: 'payloads over 256 bytes stored as UTF-8 text (lossy for binary)',
+    caughtBy: ['payloads', 'at-rest'],
+    mayCatch: ['model'],
     create(options) {
       const ref = createReferenceStore(options);
-      const text = (r: SessionRecord): SessionRecord => ({
-        ...r,
-        payload: new TextEncoder().encode(new TextDecoder().decode(r.payload)),
-      });
+      // Small payloads stay intact, so only the checks that store large binary payloads see it.
+      const text = (input: SessionRecord): SessionRecord => {
+        const r = early(input);
+        if (r.payload.byteLength <= 256) return r;
+        return { ...r, payload: new TextEncoder().encode(new TextDecoder().decode(r.payload)) };
+      };
       return {
         ...ref,
-        insert: (r) => ref.insert(text(r)),
-        replace: (r, v) => ref.replace(text(r), v),
-        rotate: (old, next) => ref.rotate({ ...old, record: text(old.record) }, text(next)),
+        insert: async (r) => ref.insert(text(r)),
+        replace: async (r, v) => ref.replace(text(r), v),
+        rotate: async (old, next) => ref.rotate({ ...old, record: text(old.record) }, text(next)),
       };
     },
   },
@@ -247,7 +333,8 @@ export const mutants: readonly Mutant[] = [
       const ref = createReferenceStore(options);
       return {
         ...ref,
-        async insert(record) {
+        async insert(input) {
+          const record = early(input);
           await ref.io();
           const lower = record.id.toLowerCase();
           for (const row of ref.backend.rows.values()) {
@@ -268,14 +355,15 @@ export const mutants: readonly Mutant[] = [
         async get(id) {
           await ref.io();
           const row = ref.backend.rows.get(id);
-          return ref.live(row) ? row : null;
+          return ref.live(row) ? row : null; // the flaw: the stored object itself
         },
       };
     },
   },
   {
     flaw: 'declares no capabilities',
-    caughtBy: ['declaration'],
+    // The sweep check reads capabilities.nativeExpiry to know whether sweep is required.
+    caughtBy: ['declaration', 'sweep'],
     create(options) {
       const { capabilities: _, ...rest } = createReferenceStore(options);
       return rest as unknown as SessionStore;
@@ -292,14 +380,16 @@ export const mutants: readonly Mutant[] = [
           await ref.io();
           const rows: Record<string, SessionRecord> = Object.fromEntries(ref.backend.rows);
           const row = rows[id];
-          return row && ref.live(row) ? copy(row) : (row ?? null);
+          if (row === undefined) return null;
+          if (Object.hasOwn(rows, id)) return ref.live(row) ? copy(row) : null;
+          return row; // the flaw: an inherited property answers as a record
         },
       };
     },
   },
   {
     flaw: 'close throws when called twice',
-    caughtBy: ['close'],
+    caughtBy: ['close', 'closed', 'caller-client', 'at-rest', 'error-messages'],
     create(options) {
       const ref = createReferenceStore(options);
       let closed = false;
@@ -308,6 +398,134 @@ export const mutants: readonly Mutant[] = [
         async close() {
           if (closed) throw new Error('already closed');
           closed = true;
+          await ref.close();
+        },
+      };
+    },
+  },
+  {
+    flaw: 'keeps a reference to the inserted record and copies its payload only after an await',
+    caughtBy: ['copy-at-call'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      return {
+        ...ref,
+        async insert(record) {
+          assertSessionRecord(record);
+          await ref.io();
+          if (ref.live(ref.backend.rows.get(record.id))) throw new StoreConflict('exists');
+          ref.put(record); // the flaw: copies the caller's bytes now, not when called
+        },
+      };
+    },
+  },
+  {
+    flaw: 'throws StoreUnavailable without the driver error as cause',
+    caughtBy: ['unreachable'],
+    create: (options) =>
+      onUnavailable(
+        createReferenceStore(options),
+        () => new StoreUnavailable('the backend is unavailable'),
+      ),
+  },
+  {
+    flaw: 'puts the payload (base64url) into the StoreConflict message of rotate',
+    caughtBy: ['error-messages'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      return {
+        ...ref,
+        async rotate(old, next) {
+          try {
+            return await ref.rotate(old, next);
+          } catch (error) {
+            if (!(error instanceof StoreConflict)) throw error;
+            const shown = Buffer.from(next.payload).toString('base64url');
+            throw new StoreConflict(`next session ${shown} already exists`);
+          }
+        },
+      };
+    },
+  },
+  {
+    flaw: "puts the payload (hex) into the cause of an unreachable backend's StoreUnavailable",
+    caughtBy: ['error-messages'],
+    create: (options) =>
+      onUnavailable(createReferenceStore(options), (error, args) => {
+        const record = args.find(
+          (a): a is SessionRecord => (a as SessionRecord)?.payload !== undefined,
+        );
+        const detail = record ? ` while writing ${hex(record.payload)}` : '';
+        return new StoreUnavailable(error.message, { cause: new Error(`ECONNREFUSED${detail}`) });
+      }),
+  },
+  {
+    flaw: 'closes the client the caller passed in',
+    caughtBy: ['caller-client'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      return {
+        ...ref,
+        async close() {
+          await ref.close();
+          if (ref.client) ref.client.open = false;
+        },
+      };
+    },
+  },
+  {
+    flaw: 'keeps working after close()',
+    caughtBy: ['closed', 'error-messages'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      return { ...ref, async close() {} };
+    },
+  },
+  {
+    flaw: 'scan takes any limit (NaN, 0, "10") as a default page size',
+    caughtBy: ['scan-limit', 'error-messages'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      return {
+        ...ref,
+        scan: ({ cursor, limit }) => {
+          const sane = Number.isSafeInteger(limit) && limit > 0 ? limit : 100;
+          return ref.scan(cursor === undefined ? { limit: sane } : { cursor, limit: sane });
+        },
+      };
+    },
+  },
+  {
+    flaw: 'scan restarts from the beginning on a cursor it cannot read',
+    caughtBy: ['scan-cursor', 'error-messages'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      return {
+        ...ref,
+        scan({ cursor, limit }) {
+          let readable = true;
+          try {
+            if (cursor !== undefined) ref.idOfCursor(cursor);
+          } catch {
+            readable = false;
+          }
+          return ref.scan(readable && cursor !== undefined ? { cursor, limit } : { limit });
+        },
+      };
+    },
+  },
+  {
+    flaw: 'insert stores a record whose id is not 43 characters of [A-Za-z0-9_-]',
+    caughtBy: ['malformed-records', 'error-messages'],
+    create(options) {
+      const ref = createReferenceStore(options);
+      return {
+        ...ref,
+        async insert(record) {
+          const own = copy(record);
+          await ref.io();
+          if (ref.live(ref.backend.rows.get(own.id))) throw new StoreConflict('exists');
+          ref.put(own);
         },
       };
     },

@@ -1,4 +1,9 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import {
+  assertSessionRecord,
+  Closed,
+  InvalidArgument,
+  isStoreKey,
   type SessionRecord,
   type SessionStore,
   StoreConflict,
@@ -11,6 +16,13 @@ export interface ReferenceBackend {
   readonly bySubject: Map<string, Set<string>>;
   /** False simulates a server that cannot be reached. */
   reachable: boolean;
+  /** Signs scan cursors, so a cursor altered by a caller is refused (shared by every instance). */
+  readonly cursorKey: Uint8Array;
+}
+
+/** A connection the caller built and passes in; the store must never close it. */
+export interface ReferenceClient {
+  open: boolean;
 }
 
 export interface ReferenceStoreOptions {
@@ -20,6 +32,8 @@ export interface ReferenceStoreOptions {
   readonly reachable?: boolean;
   /** Liveness rule; a mutant swaps it. */
   readonly isLive?: (row: SessionRecord, now: number) => boolean;
+  /** A client the caller owns; calls fail with StoreUnavailable once it is closed. */
+  readonly client?: ReferenceClient;
 }
 
 /** The reference store plus its internals, so mutants can override single methods. */
@@ -29,6 +43,9 @@ export interface ReferenceStore extends SessionStore {
   readonly io: () => Promise<void>;
   readonly put: (record: SessionRecord) => void;
   readonly remove: (id: string) => void;
+  readonly cursorFor: (id: string) => string;
+  readonly idOfCursor: (cursor: unknown) => string;
+  readonly client: ReferenceClient | undefined;
 }
 
 export const copy = (r: SessionRecord): SessionRecord => ({ ...r, payload: r.payload.slice() });
@@ -48,11 +65,19 @@ export function createReferenceStore(options: ReferenceStoreOptions = {}): Refer
     rows: new Map(),
     bySubject: new Map(),
     reachable: options.reachable ?? true,
+    cursorKey: new Uint8Array(randomBytes(32)),
   };
+  const client = options.client;
+  let closed = false;
   const live = (row: SessionRecord | undefined): row is SessionRecord =>
     row !== undefined && isLive(row, now());
   const io = async () => {
+    if (closed) throw new Closed('the reference store is closed');
     await tick();
+    if (closed) throw new Closed('the reference store is closed');
+    if (client && !client.open) {
+      throw new StoreUnavailable('reference client closed', { cause: new Error('client closed') });
+    }
     if (!backend.reachable) {
       throw new StoreUnavailable('reference backend unreachable', {
         cause: new Error('ECONNREFUSED'),
@@ -75,6 +100,16 @@ export function createReferenceStore(options: ReferenceStoreOptions = {}): Refer
     }
     ids.add(record.id);
   };
+  const mac = (id: string) =>
+    createHmac('sha256', backend.cursorKey).update(id).digest('base64url').slice(0, 22);
+  const cursorFor = (id: string) => `${id}.${mac(id)}`;
+  const idOfCursor = (cursor: unknown): string => {
+    const [id, tag, extra] = typeof cursor === 'string' ? cursor.split('.') : [];
+    if (!isStoreKey(id) || tag !== mac(id) || extra !== undefined) {
+      throw new InvalidArgument('scan cursor was not produced by this store');
+    }
+    return id;
+  };
   const casOk = (record: SessionRecord, expectedVersion: number) => {
     const row = backend.rows.get(record.id);
     return live(row) && row.version === expectedVersion;
@@ -88,39 +123,54 @@ export function createReferenceStore(options: ReferenceStoreOptions = {}): Refer
     io,
     put,
     remove,
-    async insert(record) {
+    cursorFor,
+    idOfCursor,
+    client,
+    // Every write validates and copies its records before its first await:
+    // the caller may reuse its buffers as soon as the call returns.
+    async insert(input) {
+      assertSessionRecord(input);
+      const record = copy(input);
       await io();
       if (live(backend.rows.get(record.id))) throw new StoreConflict('session id already exists');
       put(record);
     },
     async get(id) {
       await io();
-      const row = backend.rows.get(id);
+      const row = isStoreKey(id) ? backend.rows.get(id) : undefined;
       return live(row) ? copy(row) : null;
     },
-    async replace(record, expectedVersion) {
+    async replace(input, expectedVersion) {
+      assertSessionRecord(input);
+      const record = copy(input);
       await io();
       if (!casOk(record, expectedVersion)) return false;
       put(record);
       return true;
     },
-    async rotate(old, next) {
+    async rotate(old, nextInput) {
+      assertSessionRecord(old.record, 'old.record');
+      assertSessionRecord(nextInput, 'next');
+      const record = copy(old.record);
+      const next = copy(nextInput);
       await io();
-      if (!casOk(old.record, old.expectedVersion)) return false;
+      if (!casOk(record, old.expectedVersion)) return false;
       if (live(backend.rows.get(next.id)))
         throw new StoreConflict('next session id already exists');
-      put(old.record);
+      put(record);
       put(next);
       return true;
     },
     async delete(id) {
       await io();
+      if (!isStoreKey(id)) return false;
       const row = backend.rows.get(id);
       remove(id);
       return live(row);
     },
     async deleteBySubject(subject) {
       await io();
+      if (!isStoreKey(subject)) return 0;
       let n = 0;
       for (const id of [...(backend.bySubject.get(subject) ?? [])]) {
         if (live(backend.rows.get(id))) n++;
@@ -130,6 +180,7 @@ export function createReferenceStore(options: ReferenceStoreOptions = {}): Refer
     },
     async listBySubject(subject) {
       await io();
+      if (!isStoreKey(subject)) return [];
       const out: SessionRecord[] = [];
       for (const id of backend.bySubject.get(subject) ?? []) {
         const row = backend.rows.get(id);
@@ -138,14 +189,16 @@ export function createReferenceStore(options: ReferenceStoreOptions = {}): Refer
       return out;
     },
     async scan({ cursor, limit }) {
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        throw new InvalidArgument('scan limit must be a positive integer');
+      }
+      const after = cursor === undefined ? undefined : idOfCursor(cursor);
       await io();
-      const ids = [...backend.rows.keys()]
-        .sort()
-        .filter((id) => cursor === undefined || id > cursor);
+      const ids = [...backend.rows.keys()].sort().filter((id) => after === undefined || id > after);
       const records: SessionRecord[] = [];
       let last: string | undefined;
       for (const id of ids) {
-        if (records.length === limit) return { records, cursor: last! };
+        if (records.length === limit) return { records, cursor: cursorFor(last!) };
         last = id;
         const row = backend.rows.get(id);
         if (live(row)) records.push(copy(row));
@@ -163,7 +216,9 @@ export function createReferenceStore(options: ReferenceStoreOptions = {}): Refer
       }
       return n;
     },
-    async close() {},
+    async close() {
+      closed = true;
+    },
   };
 }
 
