@@ -82,9 +82,11 @@ function expand(errors: readonly unknown[]): unknown[] {
  * ```
  */
 export function hintFor(error: CloakroomError, situation: ErrorSituation): string {
+  // Codes, not instanceof: a store package may bring its own copy of core
+  // (a global npm install gives each package its peers), whose classes differ.
   const chain = expand([...causes(error), ...causes(situation.clientError)]);
   const where = situation.store?.where;
-  if (error instanceof StoreUnavailable) {
+  if (error.code === StoreUnavailable.CODE) {
     const state = situation.store?.kind === 'postgres' ? firstCode(chain, SQLSTATE) : undefined;
     // undefined_table / invalid_schema_name: the migrations have not run here.
     if (state === '42P01' || state === '3F000') {
@@ -98,10 +100,10 @@ export function hintFor(error: CloakroomError, situation: ErrorSituation): strin
     return ` (${at === '' ? '' : `${at}: `}is the store reachable? check the URL, network and credentials)`;
   }
   if (phases.get(error) === 'key-set') {
-    if (error instanceof DecryptionFailed) {
+    if (error.code === DecryptionFailed.CODE) {
       return ' (wrong master key? or the stored key set was altered)';
     }
-    if (error instanceof ConfigInvalid) {
+    if (error.code === ConfigInvalid.CODE) {
       return ' (wrong master key? check CLOAKROOM_MASTER_KEY or --master-key-file, and the store URL)';
     }
   }

@@ -20,6 +20,19 @@ describe('hints', () => {
     }
   });
 
+  it('an error from another copy of core (a global install gives each store its own) gets the same hint', () => {
+    // Not an instance of this copy's StoreUnavailable: only its code says what it is.
+    const foreign = Object.assign(new Error('store table or schema missing'), {
+      name: 'StoreUnavailable',
+      code: 'ERR_STORE_UNAVAILABLE' as const,
+      cause: sqlError('42P01'),
+    });
+    expect(foreign instanceof StoreUnavailable).toBe(false);
+    expect(hintFor(foreign as unknown as StoreUnavailable, { store: postgres })).toContain(
+      'run `cloakroom migrate`',
+    );
+  });
+
   it('the same SQLSTATE from a non-PostgreSQL store is not read as one', () => {
     const error = new StoreUnavailable('x', { cause: sqlError('42P01') });
     expect(hintFor(error, { store: redis })).not.toContain('migrate');
