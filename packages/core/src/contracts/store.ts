@@ -5,14 +5,16 @@
  */
 export interface SessionRecord {
   /**
-   * Session id: base64url (no padding) SHA-256 of the ticket, 43 characters
-   * from `[A-Za-z0-9_-]`. The only lookup key. Stores may rely on this shape
-   * (e.g. for file names) but must still treat it as untrusted text.
+   * Session id: base64url (no padding) SHA-256 of the ticket, exactly 43
+   * characters from `[A-Za-z0-9_-]` (core's `isStoreKey` / `assertStoreKey`
+   * test exactly that). The only lookup key. A store may build file names,
+   * keys or literals from an id that passed `isStoreKey`; anything else it is
+   * handed is untrusted text (see the rules on {@link SessionStore}).
    */
   readonly id: string;
   /**
    * Subject index: base64url HMAC-SHA-256 of the subject under the index
-   * key, 43 characters from `[A-Za-z0-9_-]`. Groups a subject's records for
+   * key, exactly 43 characters from `[A-Za-z0-9_-]`, like {@link SessionRecord.id}. Groups a subject's records for
    * {@link SessionStore.listBySubject} and {@link SessionStore.deleteBySubject}.
    */
   readonly subject: string;
@@ -49,9 +51,17 @@ export interface StoreCapabilities {
 
 /** Options for {@link SessionStore.scan}. */
 export interface ScanOptions {
-  /** Opaque cursor from a previous page; absent for the first page. */
+  /**
+   * Opaque cursor from a previous page of this store; absent for the first
+   * page. A cursor the store did not produce (forged, altered, cut, or not a
+   * string) rejects with `InvalidArgument`: never a crash, never a silent
+   * restart from the beginning.
+   */
   readonly cursor?: string;
-  /** Upper bound on records per page (a positive integer). A page may hold fewer, even zero, before the end. */
+  /**
+   * Upper bound on records per page: a positive safe integer (anything else
+   * rejects with `InvalidArgument`). A page may hold fewer, even zero, before the end.
+   */
   readonly limit: number;
 }
 
@@ -65,7 +75,7 @@ export interface ScanPage {
 /**
  * Where sessions live. Implementations must pass `@cloakroom/conformance`.
  *
- * Rules every method follows:
+ * Rules every method follows (the conformance suite checks each):
  * - A record at or past its `expiresAt` does not exist: no method returns it,
  *   `replace` and `rotate` treat it as missing, `insert` may overwrite it.
  * - Backend failures (unreachable, timed out, I/O error) throw
@@ -73,11 +83,19 @@ export interface ScanPage {
  *   `cause`, within a bounded time; never `null` or `false` as if the record
  *   were missing, never a hang.
  * - Returned records are copies, and the store keeps no reference to a record
- *   or payload it was given: mutating either never changes the store.
- * - An `id` or `subject` that is not 43 characters of `[A-Za-z0-9_-]` is
- *   answered as missing (`null`, `false`, `0`, `[]`) or rejected with
- *   `InvalidArgument`; it never reaches a path, key or query unchecked.
- * - Error messages never include payload bytes.
+ *   or payload it was given: it takes its copy of a payload when the method is
+ *   called (synchronously, before its first `await`), so a caller that reuses
+ *   its buffer as soon as the call returns changes nothing.
+ * - An `id` or `subject` that is not exactly 43 characters of `[A-Za-z0-9_-]`
+ *   (`isStoreKey` false) never reaches a path, key or query and never matches
+ *   a record: `get` answers `null`, `delete` `false`, `deleteBySubject` `0`,
+ *   and `listBySubject` `[]` or `InvalidArgument` (each store documents
+ *   which). `insert`, `replace` and `rotate` reject a malformed record with
+ *   `InvalidArgument` (`assertSessionRecord`).
+ * - After {@link SessionStore.close}, every method except `close` rejects
+ *   with `Closed`.
+ * - No error message (nor any message in its `cause` chain) includes payload
+ *   bytes, in any encoding.
  *
  * @example
  * ```ts
@@ -112,7 +130,10 @@ export interface SessionStore {
   /**
    * Atomically: compare-and-swap `old.record` over the stored record (as
    * {@link replace}) and insert `next`. Either both happen or neither does.
-   * Of N concurrent calls with the same `expectedVersion`, at most one returns true.
+   * Of N concurrent calls with the same `expectedVersion`: exactly one
+   * returns true when the stored version equals `expectedVersion`, its
+   * `next.id` is free and nothing else writes the record meanwhile; in
+   * general, at most one.
    * @returns `true` when both were written; `false` when the version check failed (nothing changes).
    * @throws StoreConflict when `next.id` already exists live (nothing changes).
    */
@@ -140,6 +161,7 @@ export interface SessionStore {
    * Page through every live record. Each record that stays live and
    * unchanged for the whole scan is returned exactly once; records inserted
    * or deleted during the scan may or may not appear. Expired records are never returned.
+   * @throws InvalidArgument when `limit` is not a positive safe integer, or `cursor` is not one this store produced.
    */
   scan(options: ScanOptions): Promise<ScanPage>;
 
@@ -150,7 +172,11 @@ export interface SessionStore {
    */
   sweep?(now: number): Promise<number>;
 
-  /** Release what the store created (timers, connections it opened). Never closes a client the caller passed in. Idempotent. */
+  /**
+   * Release what the store created (timers, connections it opened). Never
+   * closes a client the caller passed in. Idempotent: a second call resolves.
+   * Afterwards every other method rejects with `Closed`.
+   */
   close(): Promise<void>;
 }
 
@@ -178,16 +204,25 @@ export interface KeySetStore {
   readonly name: string;
   /**
    * The document and its version, or `null` when no document has this name.
-   * Names match `/^[A-Za-z0-9._-]{1,64}$/`; a store may reject others with `InvalidArgument` (or `ConfigInvalid`).
+   * Names match `/^[A-Za-z0-9._-]{1,64}$/` (`.`, `..` and `__proto__` are
+   * valid and distinct); any other name (or a non-string) rejects with
+   * `InvalidArgument`, on `read` and `write` alike (`assertKeySetName`).
    */
   read(name: string): Promise<KeySetEntry | null>;
   /**
    * Compare-and-swap write. `expectedVersion` `null` means "create only if
    * absent"; a number means "replace only if the stored version equals it".
-   * The stored version becomes `(expectedVersion ?? 0) + 1`.
+   * The stored version becomes `(expectedVersion ?? 0) + 1`. The store copies
+   * `document` when called (before its first `await`). Of N concurrent
+   * writers with one expectation, exactly one wins. Error messages never
+   * include document bytes.
    * @returns `true` when written, `false` when the condition failed (nothing changes).
+   * @throws InvalidArgument for a bad name, a document that is not a Uint8Array, or an `expectedVersion` that is neither `null` nor a positive integer.
    */
   write(name: string, document: Uint8Array, expectedVersion: number | null): Promise<boolean>;
-  /** Release what the store created; never a client the caller passed in. Optional, idempotent. */
+  /**
+   * Release what the store created; never a client the caller passed in.
+   * Optional; idempotent. Afterwards `read` and `write` reject with `Closed`.
+   */
   close?(): Promise<void>;
 }
