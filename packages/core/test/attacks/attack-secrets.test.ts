@@ -27,6 +27,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AUDIENCE, Clock, ISSUER, dump } from '../support/fixtures';
 import { identityProvider } from '../support/identity-provider';
+import { byteSpellings } from '../support/leaks';
 
 const SRC = join(__dirname, '..', '..', 'src');
 
@@ -240,18 +241,6 @@ async function lifeWorld() {
 /** Every text an attacker reading logs could see of an error: message, stack, cause chain, own fields. */
 const errorText = (e: unknown) => inspect(e, { depth: 10, showHidden: false });
 
-function spellings(bytes: Uint8Array): string[] {
-  const b = Buffer.from(bytes);
-  return [
-    b.toString('base64url'),
-    b.toString('base64'),
-    b.toString('base64').replace(/=+$/, ''),
-    b.toString('hex'),
-    b.toString('hex').toUpperCase(),
-    b.toString('latin1'),
-  ];
-}
-
 describe('SEC-27 a whole life leaks nothing into events, logs, errors or the store', () => {
   it('SEC-27 SEC-02 create, resolve, refresh, reuse, deposit, replaceTokens, denials, claim protection, rewrap, revoke: no ticket, eyJ token, key or plaintext anywhere', async () => {
     const w = await lifeWorld();
@@ -392,7 +381,7 @@ describe('SEC-27 a whole life leaks nothing into events, logs, errors or the sto
       ...tokens.map((t): [string, string] => ['token', t]),
       ...tokens.map((t): [string, string] => ['token signature', t.split('.').at(-1) as string]),
       ...w.secretKeys.flatMap((k, i) =>
-        spellings(k).map((s): [string, string] => [`key #${i}`, s]),
+        byteSpellings(k).map((s): [string, string] => [`key #${i}`, s]),
       ),
       ['subject', SUBJECT],
       ['external subject', EXT_SUBJECT],

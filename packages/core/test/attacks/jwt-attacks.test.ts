@@ -21,27 +21,21 @@ import fc from 'fast-check';
 import { CompactEncrypt, calculateJwkThumbprint } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  JWT_ISSUER,
   JWT_NOW,
   b64,
   edSigner,
   esSigner,
   forge,
   hsSigner,
+  jwtClaims,
   rejectionOf,
   rsSigner,
 } from '../support/jwt';
 
 const NOW = JWT_NOW;
-const ISS = 'https://issuer.test';
-const claims = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  iss: ISS,
-  aud: 'api',
-  sub: 'user-42',
-  iat: NOW,
-  exp: NOW + 300,
-  jti: 'jti-1',
-  ...extra,
-});
+const ISS = JWT_ISSUER;
+const claims = jwtClaims;
 const ed = generateKeyPairSync('ed25519');
 const edOld = generateKeyPairSync('ed25519');
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });

@@ -12,18 +12,10 @@ import {
   verifyToken,
 } from '@cloakroom/core';
 import { describe, expect, it } from 'vitest';
-import { JWT_NOW, b64, rejectionOf } from '../support/jwt';
+import { JWT_NOW, b64, jwtClaims, rejectionOf } from '../support/jwt';
 
 const NOW = JWT_NOW; // seconds
-const claims = (extra: Record<string, unknown> = {}) => ({
-  iss: 'https://issuer.test',
-  aud: 'api',
-  sub: 'user-42',
-  iat: NOW,
-  exp: NOW + 300,
-  jti: 'jti-1',
-  ...extra,
-});
+const claims = jwtClaims;
 
 function provider(signing: SigningKeyInput[]) {
   return staticKeys({ signing, storage: [{ key: generateSecret() }], index: generateSecret() });

@@ -7,6 +7,24 @@ import { expect } from 'vitest';
 /** Seconds since the epoch the JWT tests are pinned to. */
 export const JWT_NOW = 1_800_000_000;
 
+/** `iss` of the JWT tests' own tokens. */
+export const JWT_ISSUER = 'https://issuer.test';
+
+/**
+ * A complete, valid claims set for our own tokens at {@link JWT_NOW}
+ * (`iss`, `aud: 'api'`, `sub: 'user-42'`, `iat`, `exp` five minutes on, `jti`);
+ * `extra` overrides or adds members (`undefined` values are dropped by JSON).
+ */
+export const jwtClaims = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  iss: JWT_ISSUER,
+  aud: 'api',
+  sub: 'user-42',
+  iat: JWT_NOW,
+  exp: JWT_NOW + 300,
+  jti: 'jti-1',
+  ...extra,
+});
+
 /** base64url of a string as is, or of any other value's JSON. */
 export const b64 = (value: unknown): string =>
   Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');

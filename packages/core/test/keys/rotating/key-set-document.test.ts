@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { openKeySetDocument } from '../../../src/keys/rotating/key-set-document';
 import { rotatingKeys } from '../../../src/keys/rotating/rotating-keys';
 import { toMasterKey } from '../../../src/keys/rotating/master-key';
+import { byteSpellings } from '../../support/leaks';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 1, 12);
@@ -40,22 +41,11 @@ async function populated(alg: 'EdDSA' | 'RS256' = 'EdDSA') {
   return { store, masterKey, keys, bytes: entry.document, setTime: (ms: number) => (t = ms) };
 }
 
-/** Every spelling of `bytes` an at-rest scan must not find. */
-function spellings(bytes: Uint8Array): string[] {
-  const b = Buffer.from(bytes);
-  return [
-    b.toString('base64url'),
-    b.toString('base64'),
-    b.toString('hex'),
-    b.toString('hex').toUpperCase(),
-  ];
-}
-
 function expectAbsent(haystack: Uint8Array, secret: Uint8Array, what: string) {
   const hay = Buffer.from(haystack);
   expect(hay.indexOf(Buffer.from(secret)), `${what} raw`).toBe(-1);
   const text = hay.toString('latin1');
-  for (const s of spellings(secret))
+  for (const s of byteSpellings(secret))
     expect(text.includes(s), `${what} as ${s.slice(0, 4)}…`).toBe(false);
 }
 
@@ -172,7 +162,7 @@ describe('SEC-15 a tampered key set fails to load', () => {
     const expected = toMasterKey(masterKey, 'm').id;
     expect(err.message).toContain(expected);
     expect(err.message).toContain(toMasterKey(other, 'm').id);
-    for (const s of spellings(masterKey).concat(spellings(other)))
+    for (const s of byteSpellings(masterKey).concat(byteSpellings(other)))
       expect(err.message).not.toContain(s);
   });
 
