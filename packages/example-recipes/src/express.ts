@@ -1,14 +1,6 @@
-import {
-  type Actor,
-  type Cloakroom,
-  type TicketCookieOptions,
-  clearTicketCookie,
-  clientAddress,
-  isCloakroomError,
-  readTicketCookie,
-  serializeTicketCookie,
-} from '@cloakroom/core';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Cloakroom, TicketCookieOptions } from '@cloakroom/core';
+import { cloakroomExpress } from '@cloakroom/express';
+import express, { type Express } from 'express';
 
 /** Options of {@link createExpressApp}. */
 export interface ExpressRecipeOptions {
@@ -23,47 +15,28 @@ export interface ExpressRecipeOptions {
    * @default {} (`__Host-cloakroom`, Secure, HttpOnly, SameSite=Lax, Path=/)
    */
   readonly cookie?: TicketCookieOptions;
-  /** Proxies whose `X-Forwarded-For` is believed for the audit address. @default [] */
+  /** Proxies whose `X-Forwarded-*` headers Express believes (its `trust proxy`). @default [] */
   readonly trustedProxies?: readonly string[];
 }
 
 /**
  * An Express 5 app with the session routes: `POST /login`, `GET /me`,
- * `POST /elevate`, `POST /logout`, `POST /logout-others`, `GET /sessions`.
- * The ticket travels only in the cookie. A store outage answers 503, never 401.
+ * `POST /elevate`, `POST /logout`, `POST /logout-others`, `GET /sessions`,
+ * on `@cloakroom/express` (cookie, CSRF checks, 503 on a store outage).
  *
  * @example
  * const app = createExpressApp(cloakroom, { verifyPassword });
  * app.listen(3000);
  */
 export function createExpressApp(cloakroom: Cloakroom, options: ExpressRecipeOptions): Express {
-  const cookie = options.cookie ?? {};
-  const addressOf = clientAddress({ trustedProxies: options.trustedProxies ?? [] });
+  const auth = cloakroomExpress<{ elevated: boolean }>(cloakroom, {
+    ...(options.cookie === undefined ? {} : { cookie: options.cookie }),
+  });
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json({ limit: '4kb' }));
-  app.use((_req, res, next) => {
-    // Answers about a session are per user: no shared cache may keep them.
-    res.set('Cache-Control', 'no-store');
-    next();
-  });
-
-  // The client address goes to the access policy and the audit events.
-  const actorOf = (req: Request): Actor => {
-    const ip = addressOf({
-      remoteAddress: req.socket.remoteAddress,
-      forwardedFor: req.headers['x-forwarded-for'],
-    });
-    return ip === undefined ? {} : { ip };
-  };
-
-  // Missing, expired, revoked, rotated and forged tickets all come back as null.
-  const signedIn = async (req: Request) => {
-    const ticket = readTicketCookie(req.headers.cookie, cookie);
-    if (ticket === undefined) return null;
-    const session = await cloakroom.resolve(ticket, actorOf(req));
-    return session === null ? null : { ticket, session };
-  };
+  // req.ip (the audit address) and the request's own origin honour only these proxies.
+  app.set('trust proxy', [...(options.trustedProxies ?? [])]);
+  app.use(express.json({ limit: '4kb' }), auth.middleware());
 
   app.post('/login', async (req, res) => {
     const username = field(req.body, 'username');
@@ -77,105 +50,60 @@ export function createExpressApp(cloakroom: Cloakroom, options: ExpressRecipeOpt
       return;
     }
     const label = req.get('user-agent')?.slice(0, 200);
-    const created = await cloakroom.create(
-      username,
-      { elevated: false },
-      label === undefined ? {} : { label },
-      actorOf(req),
-    );
-    // The cookie lives as long as the session could; the server enforces the idle timeout.
-    const expiresAt = created.absoluteExpiresAt;
-    res.append('Set-Cookie', serializeTicketCookie(created.ticket, { ...cookie, expiresAt }));
+    await req.cloakroom.signIn(username, { elevated: false }, label === undefined ? {} : { label });
     res.json({ subject: username });
   });
 
-  app.get('/me', async (req, res) => {
-    const current = await signedIn(req);
-    if (current === null) {
-      res.status(401).json({ error: 'unauthorized' });
-      return;
-    }
-    const { subject, claims, expiresAt } = current.session;
+  app.get('/me', auth.required, (req, res) => {
+    const { subject, claims, expiresAt } = auth.session(req)!;
     res.json({ subject, claims, expiresAt });
   });
 
-  app.post('/elevate', async (req, res) => {
-    const current = await signedIn(req);
-    if (current === null) {
-      res.status(401).json({ error: 'unauthorized' });
-      return;
-    }
+  app.post('/elevate', auth.required, async (req, res) => {
+    const session = auth.session(req)!;
     const password = field(req.body, 'password');
     if (password === undefined) {
       res.status(400).json({ error: 'bad_request' });
       return;
     }
-    if (!(await options.verifyPassword(current.session.subject, password))) {
+    if (!(await options.verifyPassword(session.subject, password))) {
       res.status(403).json({ error: 'invalid_credentials' });
       return;
     }
     // A privilege change gets a new ticket; the old one stops working (SEC-06).
-    const claims = { ...current.session.claims, elevated: true };
-    const next = await cloakroom.refresh(current.ticket, { claims }, actorOf(req));
-    if (next === null) {
+    const claims = { ...session.claims, elevated: true };
+    if ((await auth.context(req).refresh({ claims })) === null) {
       res.status(401).json({ error: 'unauthorized' });
       return;
     }
-    const expiresAt = current.session.absoluteExpiresAt;
-    res.append('Set-Cookie', serializeTicketCookie(next.ticket, { ...cookie, expiresAt }));
     res.json({ claims });
   });
 
   app.post('/logout', async (req, res) => {
-    const ticket = readTicketCookie(req.headers.cookie, cookie);
-    if (ticket !== undefined) await cloakroom.revoke(ticket, actorOf(req));
-    res.append('Set-Cookie', clearTicketCookie(cookie));
+    await req.cloakroom.signOut();
     res.status(204).end();
   });
 
-  app.post('/logout-others', async (req, res) => {
-    const current = await signedIn(req);
-    if (current === null) {
-      res.status(401).json({ error: 'unauthorized' });
-      return;
-    }
-    const { subject, sessionId } = current.session;
-    // The default policy lets users list and revoke only their own sessions: say who acts.
-    const actor = { ...actorOf(req), subject };
+  app.post('/logout-others', auth.required, async (req, res) => {
+    const session = auth.session(req)!;
+    // The default policy lets users list and revoke only their own sessions: the actor says who.
+    const actor = req.cloakroom.actor;
     let revoked = 0;
-    for (const other of await cloakroom.listSessions(subject, actor)) {
-      if (other.sessionId === sessionId) continue;
-      if (await cloakroom.revokeSession(subject, other.sessionId, actor)) revoked++;
+    for (const other of await cloakroom.listSessions(session, actor)) {
+      if (other.sessionId === session.sessionId) continue;
+      if (await cloakroom.revokeSession(session, other.sessionId, actor)) revoked++;
     }
     res.json({ revoked });
   });
 
-  app.get('/sessions', async (req, res) => {
-    const current = await signedIn(req);
-    if (current === null) {
-      res.status(401).json({ error: 'unauthorized' });
-      return;
-    }
-    const { subject, sessionId } = current.session;
-    const sessions = await cloakroom.listSessions(subject, { ...actorOf(req), subject });
-    res.json({ sessions: sessions.map((s) => ({ ...s, current: s.sessionId === sessionId })) });
+  app.get('/sessions', auth.required, async (req, res) => {
+    const session = auth.session(req)!;
+    const list = await cloakroom.listSessions(session, req.cloakroom.actor);
+    res.json({ sessions: list.map((s) => ({ ...s, current: s.sessionId === session.sessionId })) });
   });
 
-  // Express 5 sends rejected async handlers here.
-  app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (isCloakroomError(error)) {
-      // The store is down: the session may well be fine, so never answer 401.
-      if (error.code === 'ERR_STORE_UNAVAILABLE' || error.code === 'ERR_STORE_FULL') {
-        res.status(503).json({ error: 'unavailable' });
-        return;
-      }
-      if (error.code === 'ERR_ACCESS_DENIED') {
-        res.status(403).json({ error: 'forbidden' });
-        return;
-      }
-    }
-    next(error); // Express answers the rest (a malformed JSON body: 400; anything else: 500).
-  });
+  // 503 for a store outage, 403 for AccessDenied; Express answers the rest.
+  app.use(auth.errorHandler);
   return app;
 }
 

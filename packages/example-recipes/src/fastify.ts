@@ -1,14 +1,6 @@
-import {
-  type Actor,
-  type Cloakroom,
-  type TicketCookieOptions,
-  clearTicketCookie,
-  clientAddress,
-  isCloakroomError,
-  readTicketCookie,
-  serializeTicketCookie,
-} from '@cloakroom/core';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Cloakroom, TicketCookieOptions } from '@cloakroom/core';
+import { cloakroomFastify } from '@cloakroom/fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 
 /** Options of {@link createFastifyApp}. */
 export interface FastifyRecipeOptions {
@@ -23,47 +15,29 @@ export interface FastifyRecipeOptions {
    * @default {} (`__Host-cloakroom`, Secure, HttpOnly, SameSite=Lax, Path=/)
    */
   readonly cookie?: TicketCookieOptions;
-  /** Proxies whose `X-Forwarded-For` is believed for the audit address. @default [] */
+  /** Proxies whose `X-Forwarded-*` headers Fastify believes (its `trustProxy`). @default [] */
   readonly trustedProxies?: readonly string[];
 }
 
 /**
  * A Fastify 5 app with the session routes: `POST /login`, `GET /me`,
- * `POST /elevate`, `POST /logout`, `POST /logout-others`, `GET /sessions`.
- * The ticket travels only in the cookie. A store outage answers 503, never 401.
+ * `POST /elevate`, `POST /logout`, `POST /logout-others`, `GET /sessions`,
+ * on `@cloakroom/fastify` (cookie, CSRF checks, 503 on a store outage).
  *
  * @example
- * const app = createFastifyApp(cloakroom, { verifyPassword });
+ * const app = await createFastifyApp(cloakroom, { verifyPassword });
  * await app.listen({ port: 3000 });
  */
-export function createFastifyApp(
+export async function createFastifyApp(
   cloakroom: Cloakroom,
   options: FastifyRecipeOptions,
-): FastifyInstance {
-  const cookie = options.cookie ?? {};
-  const addressOf = clientAddress({ trustedProxies: options.trustedProxies ?? [] });
-  const app = Fastify({ bodyLimit: 4096 });
-  app.addHook('onRequest', async (_request, reply) => {
-    // Answers about a session are per user: no shared cache may keep them.
-    reply.header('cache-control', 'no-store');
+): Promise<FastifyInstance> {
+  const auth = cloakroomFastify<{ elevated: boolean }>(cloakroom, {
+    ...(options.cookie === undefined ? {} : { cookie: options.cookie }),
   });
-
-  // The client address goes to the access policy and the audit events.
-  const actorOf = (request: FastifyRequest): Actor => {
-    const ip = addressOf({
-      remoteAddress: request.socket.remoteAddress,
-      forwardedFor: request.headers['x-forwarded-for'],
-    });
-    return ip === undefined ? {} : { ip };
-  };
-
-  // Missing, expired, revoked, rotated and forged tickets all come back as null.
-  const signedIn = async (request: FastifyRequest) => {
-    const ticket = readTicketCookie(request.headers.cookie, cookie);
-    if (ticket === undefined) return null;
-    const session = await cloakroom.resolve(ticket, actorOf(request));
-    return session === null ? null : { ticket, session };
-  };
+  // request.ip (the audit address) and the request's own origin honour only these proxies.
+  const app = Fastify({ bodyLimit: 4096, trustProxy: [...(options.trustedProxies ?? [])] });
+  await app.register(auth.plugin);
 
   app.post('/login', async (request, reply) => {
     const username = field(request.body, 'username');
@@ -75,84 +49,55 @@ export function createFastifyApp(
       return reply.code(401).send({ error: 'invalid_credentials' });
     }
     const label = request.headers['user-agent']?.slice(0, 200);
-    const created = await cloakroom.create(
+    await request.cloakroom.signIn(
       username,
       { elevated: false },
       label === undefined ? {} : { label },
-      actorOf(request),
     );
-    // The cookie lives as long as the session could; the server enforces the idle timeout.
-    const expiresAt = created.absoluteExpiresAt;
-    reply.header('set-cookie', serializeTicketCookie(created.ticket, { ...cookie, expiresAt }));
     return reply.send({ subject: username });
   });
 
-  app.get('/me', async (request, reply) => {
-    const current = await signedIn(request);
-    if (current === null) return reply.code(401).send({ error: 'unauthorized' });
-    const { subject, claims, expiresAt } = current.session;
-    return reply.send({ subject, claims, expiresAt });
+  app.get('/me', { preHandler: auth.required }, async (request) => {
+    const { subject, claims, expiresAt } = auth.session(request)!;
+    return { subject, claims, expiresAt };
   });
 
-  app.post('/elevate', async (request, reply) => {
-    const current = await signedIn(request);
-    if (current === null) return reply.code(401).send({ error: 'unauthorized' });
+  app.post('/elevate', { preHandler: auth.required }, async (request, reply) => {
+    const session = auth.session(request)!;
     const password = field(request.body, 'password');
     if (password === undefined) return reply.code(400).send({ error: 'bad_request' });
-    if (!(await options.verifyPassword(current.session.subject, password))) {
+    if (!(await options.verifyPassword(session.subject, password))) {
       return reply.code(403).send({ error: 'invalid_credentials' });
     }
     // A privilege change gets a new ticket; the old one stops working (SEC-06).
-    const claims = { ...current.session.claims, elevated: true };
-    const next = await cloakroom.refresh(current.ticket, { claims }, actorOf(request));
-    if (next === null) return reply.code(401).send({ error: 'unauthorized' });
-    const expiresAt = current.session.absoluteExpiresAt;
-    reply.header('set-cookie', serializeTicketCookie(next.ticket, { ...cookie, expiresAt }));
+    const claims = { ...session.claims, elevated: true };
+    if ((await auth.context(request).refresh({ claims })) === null) {
+      return reply.code(401).send({ error: 'unauthorized' });
+    }
     return reply.send({ claims });
   });
 
   app.post('/logout', async (request, reply) => {
-    const ticket = readTicketCookie(request.headers.cookie, cookie);
-    if (ticket !== undefined) await cloakroom.revoke(ticket, actorOf(request));
-    reply.header('set-cookie', clearTicketCookie(cookie));
+    await request.cloakroom.signOut();
     return reply.code(204).send();
   });
 
-  app.post('/logout-others', async (request, reply) => {
-    const current = await signedIn(request);
-    if (current === null) return reply.code(401).send({ error: 'unauthorized' });
-    const { subject, sessionId } = current.session;
-    // The default policy lets users list and revoke only their own sessions: say who acts.
-    const actor = { ...actorOf(request), subject };
+  app.post('/logout-others', { preHandler: auth.required }, async (request) => {
+    const session = auth.session(request)!;
+    // The default policy lets users list and revoke only their own sessions: the actor says who.
+    const actor = request.cloakroom.actor;
     let revoked = 0;
-    for (const other of await cloakroom.listSessions(subject, actor)) {
-      if (other.sessionId === sessionId) continue;
-      if (await cloakroom.revokeSession(subject, other.sessionId, actor)) revoked++;
+    for (const other of await cloakroom.listSessions(session, actor)) {
+      if (other.sessionId === session.sessionId) continue;
+      if (await cloakroom.revokeSession(session, other.sessionId, actor)) revoked++;
     }
-    return reply.send({ revoked });
+    return { revoked };
   });
 
-  app.get('/sessions', async (request, reply) => {
-    const current = await signedIn(request);
-    if (current === null) return reply.code(401).send({ error: 'unauthorized' });
-    const { subject, sessionId } = current.session;
-    const list = await cloakroom.listSessions(subject, { ...actorOf(request), subject });
-    return reply.send({
-      sessions: list.map((s) => ({ ...s, current: s.sessionId === sessionId })),
-    });
-  });
-
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
-    reply.removeHeader('set-cookie');
-    if (isCloakroomError(error)) {
-      // The store is down: the session may well be fine, so never answer 401.
-      if (error.code === 'ERR_STORE_UNAVAILABLE' || error.code === 'ERR_STORE_FULL') {
-        return reply.code(503).send({ error: 'unavailable' });
-      }
-      if (error.code === 'ERR_ACCESS_DENIED') return reply.code(403).send({ error: 'forbidden' });
-    }
-    // Rethrown, Fastify's default handler answers (a malformed JSON body: 400; else 500).
-    throw error;
+  app.get('/sessions', { preHandler: auth.required }, async (request) => {
+    const session = auth.session(request)!;
+    const list = await cloakroom.listSessions(session, request.cloakroom.actor);
+    return { sessions: list.map((s) => ({ ...s, current: s.sessionId === session.sessionId })) };
   });
   return app;
 }

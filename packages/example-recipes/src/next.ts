@@ -1,11 +1,5 @@
-import {
-  type Cloakroom,
-  type TicketCookieOptions,
-  clearTicketCookie,
-  isCloakroomError,
-  readTicketCookie,
-  serializeTicketCookie,
-} from '@cloakroom/core';
+import type { Cloakroom, TicketCookieOptions } from '@cloakroom/core';
+import { cloakroomNext } from '@cloakroom/next';
 
 /** Options of {@link createNextRoutes}. */
 export interface NextRecipeOptions {
@@ -23,7 +17,7 @@ export interface NextRecipeOptions {
 }
 
 /** A Next.js App Router route handler: the web-standard `Request` in, `Response` out. */
-export type RouteHandler = (request: Request) => Promise<Response>;
+export type RouteHandler = (request: Request, segment?: unknown) => Promise<Response>;
 
 /** One handler per route file: `app/api/<route>/route.ts` exports the method it needs. */
 export interface NextRoutes {
@@ -45,10 +39,10 @@ const MAX_BODY = 4096;
 
 /**
  * Next.js App Router route handlers for the session routes: sign in, the
- * signed-in user, elevate, logout, log out other devices, list sessions.
- * Written against the web `Request`/`Response` only, so they run (and are
- * tested) without Next itself. The ticket travels only in the cookie. A
- * store outage answers 503, never 401. They need the Node.js runtime.
+ * signed-in user, elevate, logout, log out other devices, list sessions, on
+ * `@cloakroom/next` (cookie, CSRF checks, 503 on a store outage). In server
+ * components read the session with the same adapter's `getSession()`.
+ * They need the Node.js runtime.
  *
  * @example
  * // app/api/me/route.ts
@@ -56,128 +50,76 @@ const MAX_BODY = 4096;
  * export const { GET } = createNextRoutes(cloakroom, { verifyPassword }).me;
  */
 export function createNextRoutes(cloakroom: Cloakroom, options: NextRecipeOptions): NextRoutes {
-  const cookie = options.cookie ?? {};
+  const auth = cloakroomNext<{ elevated: boolean }>(cloakroom, {
+    ...(options.cookie === undefined ? {} : { cookie: options.cookie }),
+  });
+  const required = { required: true } as const;
 
-  // Missing, expired, revoked, rotated and forged tickets all come back as null.
-  // Route handlers see no socket, so no client address goes to the policy.
-  const signedIn = async (request: Request) => {
-    const ticket = readTicketCookie(request.headers.get('cookie'), cookie);
-    if (ticket === undefined) return null;
-    const session = await cloakroom.resolve(ticket);
-    return session === null ? null : { ticket, session };
-  };
-
-  const login: RouteHandler = async (request) => {
+  const login = auth.route(async (request, session) => {
     const body = await readJson(request);
     const username = field(body, 'username');
     const password = field(body, 'password');
     if (username === undefined || password === undefined) {
-      return json(400, { error: 'bad_request' });
+      return Response.json({ error: 'bad_request' }, { status: 400 });
     }
     if (!(await options.verifyPassword(username, password))) {
-      return json(401, { error: 'invalid_credentials' });
+      return Response.json({ error: 'invalid_credentials' }, { status: 401 });
     }
     const label = request.headers.get('user-agent')?.slice(0, 200);
-    const created = await cloakroom.create(
-      username,
-      { elevated: false },
-      label === undefined ? {} : { label },
-    );
-    // The cookie lives as long as the session could; the server enforces the idle timeout.
-    const expiresAt = created.absoluteExpiresAt;
-    return json(
-      200,
-      { subject: username },
-      serializeTicketCookie(created.ticket, { ...cookie, expiresAt }),
-    );
-  };
+    await session.signIn(username, { elevated: false }, label === undefined ? {} : { label });
+    return Response.json({ subject: username });
+  });
 
-  const me: RouteHandler = async (request) => {
-    const current = await signedIn(request);
-    if (current === null) return json(401, { error: 'unauthorized' });
-    const { subject, claims, expiresAt } = current.session;
-    return json(200, { subject, claims, expiresAt });
-  };
+  const me = auth.route(async (_request, { session }) => {
+    const { subject, claims, expiresAt } = session!;
+    return Response.json({ subject, claims, expiresAt });
+  }, required);
 
-  const elevate: RouteHandler = async (request) => {
-    const current = await signedIn(request);
-    if (current === null) return json(401, { error: 'unauthorized' });
+  const elevate = auth.route(async (request, context) => {
+    const session = context.session!;
     const password = field(await readJson(request), 'password');
-    if (password === undefined) return json(400, { error: 'bad_request' });
-    if (!(await options.verifyPassword(current.session.subject, password))) {
-      return json(403, { error: 'invalid_credentials' });
+    if (password === undefined) return Response.json({ error: 'bad_request' }, { status: 400 });
+    if (!(await options.verifyPassword(session.subject, password))) {
+      return Response.json({ error: 'invalid_credentials' }, { status: 403 });
     }
     // A privilege change gets a new ticket; the old one stops working (SEC-06).
-    const claims = { ...current.session.claims, elevated: true };
-    const next = await cloakroom.refresh(current.ticket, { claims });
-    if (next === null) return json(401, { error: 'unauthorized' });
-    const expiresAt = current.session.absoluteExpiresAt;
-    return json(200, { claims }, serializeTicketCookie(next.ticket, { ...cookie, expiresAt }));
-  };
-
-  const logout: RouteHandler = async (request) => {
-    const ticket = readTicketCookie(request.headers.get('cookie'), cookie);
-    if (ticket !== undefined) await cloakroom.revoke(ticket);
-    return json(204, undefined, clearTicketCookie(cookie));
-  };
-
-  const logoutOthers: RouteHandler = async (request) => {
-    const current = await signedIn(request);
-    if (current === null) return json(401, { error: 'unauthorized' });
-    const { subject, sessionId } = current.session;
-    // The default policy lets users list and revoke only their own sessions: say who acts.
-    const actor = { subject };
-    let revoked = 0;
-    for (const other of await cloakroom.listSessions(subject, actor)) {
-      if (other.sessionId === sessionId) continue;
-      if (await cloakroom.revokeSession(subject, other.sessionId, actor)) revoked++;
+    const claims = { ...session.claims, elevated: true };
+    if ((await context.refresh({ claims })) === null) {
+      return Response.json({ error: 'unauthorized' }, { status: 401 });
     }
-    return json(200, { revoked });
-  };
+    return Response.json({ claims });
+  }, required);
 
-  const sessions: RouteHandler = async (request) => {
-    const current = await signedIn(request);
-    if (current === null) return json(401, { error: 'unauthorized' });
-    const { subject, sessionId } = current.session;
-    const list = await cloakroom.listSessions(subject, { subject });
-    return json(200, { sessions: list.map((s) => ({ ...s, current: s.sessionId === sessionId })) });
-  };
+  const logout = auth.route(async (_request, context) => {
+    await context.signOut();
+    return new Response(null, { status: 204 });
+  });
+
+  const logoutOthers = auth.route(async (_request, { session, actor }) => {
+    // The default policy lets users list and revoke only their own sessions: the actor says who.
+    let revoked = 0;
+    for (const other of await cloakroom.listSessions(session!, actor)) {
+      if (other.sessionId === session!.sessionId) continue;
+      if (await cloakroom.revokeSession(session!, other.sessionId, actor)) revoked++;
+    }
+    return Response.json({ revoked });
+  }, required);
+
+  const sessions = auth.route(async (_request, { session, actor }) => {
+    const list = await cloakroom.listSessions(session!, actor);
+    return Response.json({
+      sessions: list.map((s) => ({ ...s, current: s.sessionId === session!.sessionId })),
+    });
+  }, required);
 
   return {
-    login: { POST: guarded(login) },
-    me: { GET: guarded(me) },
-    elevate: { POST: guarded(elevate) },
-    logout: { POST: guarded(logout) },
-    logoutOthers: { POST: guarded(logoutOthers) },
-    sessions: { GET: guarded(sessions) },
+    login: { POST: login },
+    me: { GET: me },
+    elevate: { POST: elevate },
+    logout: { POST: logout },
+    logoutOthers: { POST: logoutOthers },
+    sessions: { GET: sessions },
   };
-}
-
-/** Maps Cloakroom's errors to answers; anything else is rethrown for Next to answer 500. */
-function guarded(handler: RouteHandler): RouteHandler {
-  return async (request) => {
-    try {
-      return await handler(request);
-    } catch (error) {
-      if (isCloakroomError(error)) {
-        // The store is down: the session may well be fine, so never answer 401.
-        if (error.code === 'ERR_STORE_UNAVAILABLE' || error.code === 'ERR_STORE_FULL') {
-          return json(503, { error: 'unavailable' });
-        }
-        if (error.code === 'ERR_ACCESS_DENIED') return json(403, { error: 'forbidden' });
-      }
-      throw error;
-    }
-  };
-}
-
-function json(status: number, body?: unknown, setCookie?: string): Response {
-  // Answers about a session are per user: no shared cache may keep them.
-  const headers = new Headers({ 'cache-control': 'no-store' });
-  if (setCookie !== undefined) headers.append('set-cookie', setCookie);
-  if (body === undefined) return new Response(null, { status, headers });
-  headers.set('content-type', 'application/json');
-  return new Response(JSON.stringify(body), { status, headers });
 }
 
 /**

@@ -1,14 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  type Actor,
-  type Cloakroom,
-  type TicketCookieOptions,
-  clearTicketCookie,
-  clientAddress,
-  isCloakroomError,
-  readTicketCookie,
-  serializeTicketCookie,
-} from '@cloakroom/core';
+import { type Cloakroom, type TicketCookieOptions, clientAddress } from '@cloakroom/core';
+import { type CloakroomContext, createCloakroomHttp } from '@cloakroom/http';
 
 /** Options of {@link createNodeHandler}. */
 export interface NodeRecipeOptions {
@@ -25,44 +17,44 @@ export interface NodeRecipeOptions {
   readonly cookie?: TicketCookieOptions;
   /** Proxies whose `X-Forwarded-For` is believed for the audit address. @default [] */
   readonly trustedProxies?: readonly string[];
+  /**
+   * The app's own origin (`https://app.example.com`) for the CSRF check. Plain
+   * `node:http` does not know whether it sits behind TLS.
+   * @default `http://` plus the request's `Host`
+   */
+  readonly origin?: string;
 }
 
 /** The request listener type `http.createServer` takes. */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+type Claims = { elevated: boolean };
+type Route = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  cx: CloakroomContext<Claims>,
+) => Promise<void>;
 
 const MAX_BODY = 4096;
 
 /**
  * A `node:http` request listener with the session routes: `POST /login`,
  * `GET /me`, `POST /elevate`, `POST /logout`, `POST /logout-others`,
- * `GET /sessions`; anything else is 404. The ticket travels only in the
- * cookie. A store outage answers 503, never 401.
+ * `GET /sessions`; anything else is 404. Built on `@cloakroom/http`, the kit
+ * under every framework adapter (cookie, CSRF checks, 503 on a store
+ * outage): the way to wire Cloakroom into a server that has no adapter.
  *
  * @example
  * createServer(createNodeHandler(cloakroom, { verifyPassword })).listen(3000);
  */
 export function createNodeHandler(cloakroom: Cloakroom, options: NodeRecipeOptions): NodeHandler {
-  const cookie = options.cookie ?? {};
+  const kit = createCloakroomHttp<Claims>(cloakroom, {
+    ...(options.cookie === undefined ? {} : { cookie: options.cookie }),
+    ...(options.origin === undefined ? {} : { origin: options.origin }),
+  });
   const addressOf = clientAddress({ trustedProxies: options.trustedProxies ?? [] });
 
-  // The client address goes to the access policy and the audit events.
-  const actorOf = (req: IncomingMessage): Actor => {
-    const ip = addressOf({
-      remoteAddress: req.socket.remoteAddress,
-      forwardedFor: req.headers['x-forwarded-for'],
-    });
-    return ip === undefined ? {} : { ip };
-  };
-
-  // Missing, expired, revoked, rotated and forged tickets all come back as null.
-  const signedIn = async (req: IncomingMessage) => {
-    const ticket = readTicketCookie(req.headers.cookie, cookie);
-    if (ticket === undefined) return null;
-    const session = await cloakroom.resolve(ticket, actorOf(req));
-    return session === null ? null : { ticket, session };
-  };
-
-  const login = async (req: IncomingMessage, res: ServerResponse) => {
+  const login: Route = async (req, res, cx) => {
     const body = await readJson(req);
     const username = field(body, 'username');
     const password = field(body, 'password');
@@ -73,104 +65,112 @@ export function createNodeHandler(cloakroom: Cloakroom, options: NodeRecipeOptio
       return send(res, 401, { error: 'invalid_credentials' });
     }
     const label = req.headers['user-agent']?.slice(0, 200);
-    const created = await cloakroom.create(
-      username,
-      { elevated: false },
-      label === undefined ? {} : { label },
-      actorOf(req),
-    );
-    // The cookie lives as long as the session could; the server enforces the idle timeout.
-    const expiresAt = created.absoluteExpiresAt;
-    res.setHeader('Set-Cookie', serializeTicketCookie(created.ticket, { ...cookie, expiresAt }));
+    await cx.signIn(username, { elevated: false }, label === undefined ? {} : { label });
     send(res, 200, { subject: username });
   };
 
-  const me = async (req: IncomingMessage, res: ServerResponse) => {
-    const current = await signedIn(req);
-    if (current === null) return send(res, 401, { error: 'unauthorized' });
-    const { subject, claims, expiresAt } = current.session;
+  const me: Route = async (_req, res, cx) => {
+    const { subject, claims, expiresAt } = cx.session!;
     send(res, 200, { subject, claims, expiresAt });
   };
 
-  const elevate = async (req: IncomingMessage, res: ServerResponse) => {
-    const current = await signedIn(req);
-    if (current === null) return send(res, 401, { error: 'unauthorized' });
+  const elevate: Route = async (req, res, cx) => {
+    const session = cx.session!;
     const password = field(await readJson(req), 'password');
     if (password === undefined) return send(res, 400, { error: 'bad_request' });
-    if (!(await options.verifyPassword(current.session.subject, password))) {
+    if (!(await options.verifyPassword(session.subject, password))) {
       return send(res, 403, { error: 'invalid_credentials' });
     }
     // A privilege change gets a new ticket; the old one stops working (SEC-06).
-    const claims = { ...current.session.claims, elevated: true };
-    const next = await cloakroom.refresh(current.ticket, { claims }, actorOf(req));
-    if (next === null) return send(res, 401, { error: 'unauthorized' });
-    const expiresAt = current.session.absoluteExpiresAt;
-    res.setHeader('Set-Cookie', serializeTicketCookie(next.ticket, { ...cookie, expiresAt }));
+    const claims = { ...session.claims, elevated: true };
+    if ((await cx.refresh({ claims })) === null) return send(res, 401, { error: 'unauthorized' });
     send(res, 200, { claims });
   };
 
-  const logout = async (req: IncomingMessage, res: ServerResponse) => {
-    const ticket = readTicketCookie(req.headers.cookie, cookie);
-    if (ticket !== undefined) await cloakroom.revoke(ticket, actorOf(req));
-    res.setHeader('Set-Cookie', clearTicketCookie(cookie));
+  const logout: Route = async (_req, res, cx) => {
+    await cx.signOut();
     send(res, 204);
   };
 
-  const logoutOthers = async (req: IncomingMessage, res: ServerResponse) => {
-    const current = await signedIn(req);
-    if (current === null) return send(res, 401, { error: 'unauthorized' });
-    const { subject, sessionId } = current.session;
-    // The default policy lets users list and revoke only their own sessions: say who acts.
-    const actor = { ...actorOf(req), subject };
+  const logoutOthers: Route = async (_req, res, cx) => {
+    const session = cx.session!;
+    // The default policy lets users list and revoke only their own sessions: the actor says who.
     let revoked = 0;
-    for (const other of await cloakroom.listSessions(subject, actor)) {
-      if (other.sessionId === sessionId) continue;
-      if (await cloakroom.revokeSession(subject, other.sessionId, actor)) revoked++;
+    for (const other of await cloakroom.listSessions(session, cx.actor)) {
+      if (other.sessionId === session.sessionId) continue;
+      if (await cloakroom.revokeSession(session, other.sessionId, cx.actor)) revoked++;
     }
     send(res, 200, { revoked });
   };
 
-  const sessions = async (req: IncomingMessage, res: ServerResponse) => {
-    const current = await signedIn(req);
-    if (current === null) return send(res, 401, { error: 'unauthorized' });
-    const { subject, sessionId } = current.session;
-    const list = await cloakroom.listSessions(subject, { ...actorOf(req), subject });
-    send(res, 200, { sessions: list.map((s) => ({ ...s, current: s.sessionId === sessionId })) });
+  const sessions: Route = async (_req, res, cx) => {
+    const session = cx.session!;
+    const list = await cloakroom.listSessions(session, cx.actor);
+    send(res, 200, {
+      sessions: list.map((s) => ({ ...s, current: s.sessionId === session.sessionId })),
+    });
   };
 
-  const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>> = {
-    'POST /login': login,
-    'GET /me': me,
-    'POST /elevate': elevate,
-    'POST /logout': logout,
-    'POST /logout-others': logoutOthers,
-    'GET /sessions': sessions,
+  // The route, and whether it needs a session.
+  const routes: Record<string, readonly [Route, boolean]> = {
+    'POST /login': [login, false],
+    'GET /me': [me, true],
+    'POST /elevate': [elevate, true],
+    'POST /logout': [logout, false],
+    'POST /logout-others': [logoutOthers, true],
+    'GET /sessions': [sessions, true],
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    // Only the path picks the route: nothing is ever read from the query string.
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const key = `${req.method} ${path}`;
+    const found = Object.hasOwn(routes, key) ? routes[key] : undefined;
+    if (found === undefined) return send(res, 404, { error: 'not_found' });
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value.join(', ') : value;
+    };
+    const ip = addressOf({
+      remoteAddress: req.socket.remoteAddress,
+      forwardedFor: req.headers['x-forwarded-for'],
+    });
+    // CSRF checks, then the session (503 when the store is down, never 401).
+    const begun = await kit.begin({
+      method: req.method ?? 'GET',
+      header,
+      origin: req.headers.host === undefined ? undefined : `http://${req.headers.host}`,
+      ip,
+      setCookie: (cookie) => res.appendHeader('Set-Cookie', cookie),
+    });
+    if (begun.kind === 'answer')
+      return send(res, begun.answer.status, begun.answer.body, begun.answer.headers);
+    const [route, needsSession] = found;
+    if (needsSession && begun.context.session === null) {
+      return send(res, 401, { error: 'unauthorized' });
+    }
+    await route(req, res, begun.context);
   };
 
   return (req, res) => {
-    // Only the path picks the route: nothing is ever read from the query string.
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const route = Object.hasOwn(routes, `${req.method} ${path}`)
-      ? routes[`${req.method} ${path}`]
-      : undefined;
-    if (route === undefined) return send(res, 404, { error: 'not_found' });
-    route(req, res).catch((error: unknown) => {
-      res.removeHeader('Set-Cookie');
-      if (isCloakroomError(error)) {
-        // The store is down: the session may well be fine, so never answer 401.
-        if (error.code === 'ERR_STORE_UNAVAILABLE' || error.code === 'ERR_STORE_FULL') {
-          return send(res, 503, { error: 'unavailable' });
-        }
-        if (error.code === 'ERR_ACCESS_DENIED') return send(res, 403, { error: 'forbidden' });
-      }
+    handle(req, res).catch((error: unknown) => {
+      // 503 for a store outage, 403 for AccessDenied.
+      const answer = kit.answerForError(error);
+      if (answer !== undefined) return send(res, answer.status, answer.body, answer.headers);
       // Log what you need here, but never the Cookie header.
       send(res, 500, { error: 'internal' });
     });
   };
 }
 
-function send(res: ServerResponse, status: number, body?: unknown): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body?: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   if (res.headersSent) return void res.destroy();
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   // Answers about a session are per user: no shared cache may keep them.
   res.setHeader('Cache-Control', 'no-store');
   if (body === undefined) {

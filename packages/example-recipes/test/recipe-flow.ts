@@ -146,6 +146,28 @@ export function describeRecipe(framework: string, start: StartApp): void {
       expect(await statusOf('/me', device)).toBe(200);
     });
 
+    it('SEC-33 a cross-site post is refused with 403 before it changes anything', async () => {
+      const cookie = await login('alice', 'device-1');
+      const crossSite = { secFetchSite: 'cross-site', origin: 'https://evil.example' } as const;
+      const logout = await send({ method: 'POST', path: '/logout', cookie, ...crossSite });
+      expect(logout.status).toBe(403);
+      expect(logout.headers.getSetCookie()).toEqual([]);
+      const signIn = await send({
+        method: 'POST',
+        path: '/login',
+        json: { username: 'alice', password: USERS.alice },
+        ...crossSite,
+      });
+      expect(signIn.status).toBe(403);
+      expect(signIn.headers.getSetCookie()).toEqual([]);
+      // A browser too old to send Sec-Fetch-Site or Origin, without the CSRF token: refused too.
+      const old = await send({ method: 'POST', path: '/logout', cookie, secFetchSite: null });
+      expect(old.status).toBe(403);
+      expect(await statusOf('/me', cookie)).toBe(200);
+      const listed = (await (await get('/sessions', cookie)).json()) as { sessions: unknown[] };
+      expect(listed.sessions).toHaveLength(1);
+    });
+
     it('SEC-08 the ticket is read from the cookie only, never from the URL', async () => {
       const cookie = await login('alice', 'device-1');
       const ticket = cookie.slice(cookie.indexOf('=') + 1);

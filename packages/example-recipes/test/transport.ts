@@ -23,6 +23,13 @@ export interface AppRequest {
   /** Overrides `application/json`, e.g. what a cross-site HTML form can send. */
   readonly contentType?: string;
   readonly userAgent?: string;
+  /**
+   * `Sec-Fetch-Site` as a browser would send it; `same-origin` unless set.
+   * `null` sends none (an old browser, or a client that is not a browser).
+   */
+  readonly secFetchSite?: string | null;
+  /** An `Origin` header, when the request should carry one. */
+  readonly origin?: string;
 }
 
 export type Send = (request: AppRequest) => Promise<Response>;
@@ -39,6 +46,11 @@ export function toRequest(base: string, request: AppRequest): Request {
   const headers = new Headers();
   if (request.cookie !== undefined) headers.set('cookie', request.cookie);
   if (request.userAgent !== undefined) headers.set('user-agent', request.userAgent);
+  // What a browser sends with the app's own fetch or form post; the adapters check it (SEC-33).
+  if (request.secFetchSite !== null) {
+    headers.set('sec-fetch-site', request.secFetchSite ?? 'same-origin');
+  }
+  if (request.origin !== undefined) headers.set('origin', request.origin);
   let body: string | undefined;
   if (request.json !== undefined || request.rawJson !== undefined) {
     headers.set('content-type', request.contentType ?? 'application/json');
