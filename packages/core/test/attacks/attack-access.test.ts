@@ -92,16 +92,21 @@ describe('SEC-26 forwarded headers are trusted only from configured proxies, thr
   for (const [name, source, allowed] of cases) {
     it(`SEC-26 ${name}: rewrap, sweep, list and revokeSubject are ${allowed ? 'allowed' : 'denied'}`, async () => {
       const { cloakroom, events } = await setup({ policy });
-      await cloakroom.create('target-user');
+      const { sessionId } = await cloakroom.create('target-user');
       const actor = actorFrom(source);
-      const attempts = [
-        () => cloakroom.rewrap({}, actor),
-        () => cloakroom.sweep(actor),
-        () => cloakroom.listSessions('target-user', actor),
-        () => cloakroom.revokeSubject('target-user', actor),
+      // Each call with what it answers when allowed: the one session is
+      // already under the primary key, nothing has expired, it is listed, then revoked.
+      const attempts: [() => Promise<unknown>, unknown][] = [
+        [() => cloakroom.rewrap({}, actor), expect.objectContaining({ complete: true })],
+        [() => cloakroom.sweep(actor), 0],
+        [
+          () => cloakroom.listSessions('target-user', actor),
+          [expect.objectContaining({ sessionId })],
+        ],
+        [() => cloakroom.revokeSubject('target-user', actor), 1],
       ];
-      for (const attempt of attempts) {
-        if (allowed) await expect(attempt()).resolves.toBeDefined();
+      for (const [attempt, answer] of attempts) {
+        if (allowed) await expect(attempt()).resolves.toEqual(answer);
         else await expect(attempt()).rejects.toBeInstanceOf(AccessDenied);
       }
       const denied = events.filter((e) => e.type === 'access.denied');
@@ -185,8 +190,17 @@ describe('SEC-26 operator actions need an explicit grant', () => {
 
   it('SEC-26 allowAll is the explicit opt-in that lets every operator call through', async () => {
     const { cloakroom } = await setup({ policy: allowAll() });
-    await cloakroom.create('target-user');
-    for (const call of sessionCalls(cloakroom)) await expect(call()).resolves.toBeDefined();
+    const { sessionId } = await cloakroom.create('target-user');
+    const answers: unknown[] = [];
+    for (const call of sessionCalls(cloakroom)) answers.push(await call());
+    // rewrap report, swept count, listed sessions, revoked count, and false for an unknown id.
+    expect(answers).toEqual([
+      expect.objectContaining({ complete: true }),
+      0,
+      [expect.objectContaining({ sessionId })],
+      1,
+      false,
+    ]);
     // Past the policy, a static provider refuses to rotate for its own reason.
     for (const call of keyCalls(cloakroom)) {
       await expect(call()).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
