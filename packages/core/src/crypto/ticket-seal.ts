@@ -2,7 +2,7 @@ import { openAesGcm, sealAesGcmInto } from './aes-gcm';
 import { NONCE_BYTES, TAG_BYTES, TICKET_SEAL_VERSION, ticketSealKey } from './format';
 import { fillPublicRandom } from './random-pool';
 import { DecryptionFailed } from '../errors';
-import { parseTicket } from '../ticket/ticket';
+import { type Ticket, parseTicket } from '../ticket/ticket-shape';
 
 // Layout and key derivation: crypto/format.ts, layer 2. Only the version
 // byte (not the nonce) is authenticated as header, as format 2 always did.
@@ -29,7 +29,19 @@ export function sealUnderTicket(
   plaintext: Uint8Array,
   aad: Uint8Array,
 ): Uint8Array {
-  const key = ticketSealKey(parseTicket(ticket));
+  return sealUnderParsedTicket(parseTicket(ticket), plaintext, aad);
+}
+
+/**
+ * {@link sealUnderTicket} for a ticket the compiler knows is parsed (one
+ * just generated, or found by `load`): no second parse. Internal.
+ */
+export function sealUnderParsedTicket(
+  ticket: Ticket,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+): Uint8Array {
+  const key = ticketSealKey(ticket);
   const out = new Uint8Array(HEADER_BYTES + plaintext.byteLength + TAG_BYTES);
   out[0] = TICKET_SEAL_VERSION;
   const nonce = fillPublicRandom(out.subarray(1, HEADER_BYTES));
@@ -48,7 +60,7 @@ export function sealUnderTicket(
  * ```
  */
 export function openUnderTicket(ticket: string, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
-  let parsed: string;
+  let parsed: Ticket;
   try {
     parsed = parseTicket(ticket);
   } catch (cause) {
@@ -63,7 +75,7 @@ export function openUnderTicket(ticket: string, sealed: Uint8Array, aad: Uint8Ar
  * (the resolve path parsed it to find the record). Internal.
  */
 export function openUnderParsedTicket(
-  ticket: string,
+  ticket: Ticket,
   sealed: Uint8Array,
   aad: Uint8Array,
 ): Uint8Array {

@@ -23,7 +23,8 @@ import {
   isSecrets,
   recordAad,
 } from '../crypto/payload-format';
-import { openUnderParsedTicket, sealUnderTicket } from '../crypto/ticket-seal';
+import { openUnderParsedTicket, sealUnderParsedTicket } from '../crypto/ticket-seal';
+import { innerAad } from '../crypto/format';
 import type { SessionRecord, SessionStore } from '../contracts/store';
 import { namespaceIndexKey, subjectIndex } from '../crypto/subject-index';
 import type { Ticket } from '../ticket/ticket';
@@ -33,8 +34,6 @@ import { type Identity, targetOf } from './identity';
 type WithoutAt<E> = E extends unknown ? Omit<E, 'at'> : never;
 export type EventInput = WithoutAt<CloakroomEvent>;
 
-// Session ids are base64url (ASCII), checked before any of this runs.
-const innerAad = (id: string) => Buffer.from(`cloakroom/inner/v1\0${id}`, 'latin1');
 // Transient plaintext: Buffer.from takes it from Node's allocation pool
 // (~0.5 µs) where TextEncoder allocates a fresh backing store (~3 µs).
 const encodeJson = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value));
@@ -262,7 +261,7 @@ export function createContext(options: CloakroomOptions): SessionContext {
     },
     sealSecrets(ticket, id, secrets) {
       if (!ticketBound) return secrets;
-      return sealUnderTicket(ticket, encodeJson(secrets), innerAad(id));
+      return sealUnderParsedTicket(ticket, encodeJson(secrets), innerAad(id));
     },
     openSecrets(ticket, id, payload) {
       const inner = payload.inner;

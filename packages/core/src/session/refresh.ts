@@ -5,7 +5,8 @@ import { isUsable, load, secretsOrReject } from './load';
 import { type SessionContext, liveExpiry, recordExpiry } from './context';
 import type { LivePayload, SessionSecrets, TombPayload } from '../crypto/payload-format';
 import type { SessionRecord } from '../contracts/store';
-import { openUnderTicket, sealUnderTicket } from '../crypto/ticket-seal';
+import { openUnderParsedTicket, sealUnderParsedTicket } from '../crypto/ticket-seal';
+import { successorAad } from '../crypto/format';
 import { type Ticket, generateTicket, sessionIdOf } from '../ticket/ticket';
 
 /** What `refresh` returns. */
@@ -20,8 +21,6 @@ export interface RefreshResult {
 const MAX_CHAIN = 10_000;
 /** Attempts when a concurrent writer changes the record between read and rotate. */
 const MAX_ATTEMPTS = 4;
-
-const successorAad = (id: string) => utf8(`cloakroom/successor/v1\0${id}`);
 
 export async function refreshSession(
   ctx: SessionContext,
@@ -69,7 +68,9 @@ export async function refreshSession(
       fam: payload.fam,
       abs: payload.abs,
       next: nextId,
-      nextTicket: toBase64Url(sealUnderTicket(loaded.ticket, utf8(nextTicket), successorAad(id))),
+      nextTicket: toBase64Url(
+        sealUnderParsedTicket(loaded.ticket, utf8(nextTicket), successorAad(id)),
+      ),
       nextExpiresAt,
       grace: now + ctx.times.grace,
     };
@@ -125,7 +126,7 @@ async function replaySuccessor(
   let nextTicket: string;
   try {
     if (sealed === undefined) throw new Error('bad successor encoding');
-    nextTicket = fromUtf8(openUnderTicket(ticket, sealed, successorAad(id)));
+    nextTicket = fromUtf8(openUnderParsedTicket(ticket, sealed, successorAad(id)));
   } catch {
     ctx.emit({ type: 'session.rejected', operation: 'refresh', reason: 'tampered', sessionId: id });
     return null;
