@@ -88,7 +88,8 @@ describe('SEC-11 the per-key seal budget holds through the session manager', () 
     let status = await keys.refresh();
     const successor = status.storage.find((k) => k.state === 'pending');
     expect(status.storage.find((k) => k.id === first)?.seals).toBeGreaterThanOrEqual(8);
-    expect(successor).toBeDefined();
+    expect(successor?.id).not.toBe(first);
+    expect(successor?.activatesAt).toBeGreaterThan(clock.t);
 
     clock.t = successor?.activatesAt as number;
     await keys.refresh();

@@ -311,7 +311,7 @@ describe('rotation', () => {
     const used = status.storage.find((k) => k.id === first);
     expect(used?.seals).toBe(10);
     const next = status.storage.find((k) => k.state === 'pending');
-    expect(next).toBeDefined();
+    expect(next?.id).not.toBe(first);
     expect(next?.activatesAt).toBe(clock.t + SCHEDULE.storage.publishAhead);
     // a learns of the successor on its next refresh, well inside the pending window.
     clock.advance(SCHEDULE.refreshEvery);
