@@ -5,6 +5,7 @@ import {
   keySetClosedCheck,
   keySetCopyAtCallCheck,
   keySetMessagesCheck,
+  keySetUnreachableCheck,
 } from './key-set-contract';
 import { expectEntry, type KeySetStoreCheck, withKeySets } from './key-set-harness';
 import { expectRejection, randomPayload } from './records';
@@ -236,4 +237,5 @@ export const keySetStoreChecks: readonly KeySetStoreCheck[] = judged([
   keySetCopyAtCallCheck,
   keySetMessagesCheck,
   keySetCallerClientCheck,
+  keySetUnreachableCheck,
 ]);

@@ -1,7 +1,8 @@
-import { ConformanceFailure, clientUsable, ensure } from './harness';
+import { carriesCause } from './checks/unavailable';
+import { bounded, ConformanceFailure, clientUsable, ensure, TIMED_OUT } from './harness';
 import { closeOf, expectEntry, type KeySetStoreCheck, withKeySets } from './key-set-harness';
 import { expectNoPayloadIn, markedPayload } from './leaks';
-import { expectRejection, outcome, randomPayload } from './records';
+import { describeError, expectRejection, hasCode, outcome, randomPayload } from './records';
 
 export const keySetClosedCheck: KeySetStoreCheck = {
   id: 'key-set-closed',
@@ -117,5 +118,43 @@ export const keySetCallerClientCheck: KeySetStoreCheck = {
       !(await clientUsable(fixture)),
       'clientUsable() still answers true after release(): the probe cannot tell a closed client from an open one',
     );
+  },
+};
+
+export const keySetUnreachableCheck: KeySetStoreCheck = {
+  id: 'key-set-unreachable',
+  name: 'unreachable backend: read and write throw StoreUnavailable, with the driver error as cause and no document bytes in any message, within the bound',
+  appliesTo: (options) => options.unreachable !== undefined,
+  timeoutMs: (options) => (options.unreachableTimeoutMs ?? 5_000) * 2 + 10_000,
+  async run(_factory, options) {
+    const make = options.unreachable;
+    if (!make) throw new ConformanceFailure('this check needs the unreachable option');
+    const bound = options.unreachableTimeoutMs ?? 5_000;
+    const store = await make();
+    const document = markedPayload();
+    const calls: [string, () => Promise<unknown>][] = [
+      ['read', () => store.read('default')],
+      ['create-only write', () => store.write('default', document, null)],
+      ['write at version 1', () => store.write('default', document, 1)],
+    ];
+    const problems: string[] = [];
+    try {
+      const results = await Promise.all(calls.map(([, call]) => bounded(call, bound)));
+      results.forEach((result, i) => {
+        const what = calls[i]![0];
+        if (result === TIMED_OUT) problems.push(`${what} did not settle within ${bound} ms`);
+        else if (result.ok) problems.push(`${what} returned instead of throwing StoreUnavailable`);
+        else if (!hasCode(result.error, 'ERR_STORE_UNAVAILABLE'))
+          problems.push(`${what} threw ${describeError(result.error)} instead of StoreUnavailable`);
+        else if (!carriesCause(result.error))
+          problems.push(`${what} threw StoreUnavailable without the driver error as cause`);
+        else expectNoPayloadIn(result.error, [document], what);
+      });
+    } finally {
+      const close = closeOf(store);
+      if (close && (await bounded(close, bound)) === TIMED_OUT)
+        problems.push(`close() did not settle within ${bound} ms`);
+    }
+    if (problems.length > 0) throw new ConformanceFailure(problems.join('; '));
   },
 };

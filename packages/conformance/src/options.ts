@@ -177,6 +177,18 @@ export interface KeySetStoreSuiteOptions {
    */
   readonly concurrency?: number;
   /**
+   * Builds a key-set store pointed at a backend that cannot be reached.
+   * Enables the check that `read` and `write` throw `StoreUnavailable` with
+   * the driver error as `cause` within `unreachableTimeoutMs`, and that no
+   * message holds document bytes.
+   */
+  readonly unreachable?: KeySetStoreFactory;
+  /**
+   * Bound on how long a call to an unreachable backend may take to throw.
+   * @default 5000
+   */
+  readonly unreachableTimeoutMs?: number;
+  /**
    * For key-set stores whose options accept a client the caller built: as
    * {@link SessionStoreSuiteOptions.callerClient}, enables the check that
    * `close()` leaves that client usable.

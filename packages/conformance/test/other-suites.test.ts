@@ -24,6 +24,8 @@ const key = new Uint8Array(randomBytes(32));
 
 // A client the test owns, as key-set stores over Redis or PostgreSQL take one.
 const keySetOptions = (flaw?: KeySetFlaw): KeySetStoreSuiteOptions => ({
+  unreachable: () => createReferenceKeySets(flaw, undefined, false),
+  unreachableTimeoutMs: 500,
   callerClient: async () => {
     const client: ReferenceClient = { open: true };
     return {
@@ -77,6 +79,7 @@ const keySetMutants: [KeySetFlaw, string[]][] = [
   ['document-in-message', ['key-set-error-messages']],
   ['works-after-close', ['key-set-closed', 'key-set-error-messages']],
   ['closes-client', ['key-set-caller-client']],
+  ['unavailable-without-cause', ['key-set-unreachable']],
 ];
 
 /** Exactly `ids` failed, each with the suite's own verdict; every other check ran and passed. */

@@ -26,7 +26,7 @@ function calls(): Call[] {
  * True when a StoreUnavailable says why: its `cause` is the driver's error
  * (an object, not the error itself), or another StoreUnavailable that does.
  */
-function carriesCause(error: unknown, depth = 0): boolean {
+export function carriesCause(error: unknown, depth = 0): boolean {
   const cause = (error as { cause?: unknown }).cause;
   if (typeof cause !== 'object' || cause === null || cause === error || depth > 8) return false;
   return hasCode(cause, 'ERR_STORE_UNAVAILABLE') ? carriesCause(cause, depth + 1) : true;

@@ -22,7 +22,8 @@ export type KeySetFlaw =
   | 'copies-late'
   | 'document-in-message'
   | 'works-after-close'
-  | 'closes-client';
+  | 'closes-client'
+  | 'unavailable-without-cause';
 
 /** A key-set store with the `close()` the contract makes optional. */
 export type ReferenceKeySets = KeySetStore & { close(): Promise<void> };
@@ -31,6 +32,7 @@ export type ReferenceKeySets = KeySetStore & { close(): Promise<void> };
 export function createReferenceKeySets(
   flaw?: KeySetFlaw,
   client?: ReferenceClient,
+  reachable = true,
 ): ReferenceKeySets {
   const map = new Map<string, KeySetEntry>();
   const obj: Record<string, KeySetEntry> = {};
@@ -46,6 +48,10 @@ export function createReferenceKeySets(
     await tick();
     if (client && !client.open) {
       throw new StoreUnavailable('reference client closed', { cause: new Error('client closed') });
+    }
+    if (!reachable) {
+      if (flaw === 'unavailable-without-cause') throw new StoreUnavailable('backend unreachable');
+      throw new StoreUnavailable('backend unreachable', { cause: new Error('ECONNREFUSED') });
     }
   };
   const load = (k: string) => (flaw === 'plain-object-map' ? obj[k] : map.get(k));
