@@ -150,13 +150,15 @@ function topNames(): string[] {
 function unknownCommand(word: string, group: string | undefined): UsageError {
   const shown = word.slice(0, 40);
   if (group !== undefined) {
-    const subs = COMMANDS.filter((c) => c.words[0] === group).map((c) => c.words[1] as string);
+    // Candidates are full command lines, so the suggestion reads `keys rotate`.
+    const subs = COMMANDS.filter((c) => c.words[0] === group).map((c) => c.words.join(' '));
     return new UsageError(
-      `unknown command "${group} ${shown}"${didYouMean(word, subs).replace(/mean /, `mean ${group} `)} (see \`cloakroom ${group} --help\`)`,
+      `unknown command "${group} ${shown}"${didYouMean(`${group} ${word}`, subs)} (see \`cloakroom ${group} --help\`)`,
     );
   }
   let hint = didYouMean(word, topNames());
   if (hint === '') {
+    // A subcommand word given alone (`cloakroom rotate`): name its group.
     const sub = COMMANDS.find((c) => c.words.length > 1 && c.words[1] === word);
     if (sub !== undefined) hint = ` (did you mean ${sub.words.join(' ')}?)`;
   }
