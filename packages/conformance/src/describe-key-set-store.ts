@@ -6,8 +6,10 @@ import type { KeySetStoreFactory, KeySetStoreSuiteOptions } from './options';
  * Registers the `KeySetStore` conformance suite as vitest `describe`/`it`
  * blocks: compare-and-swap semantics of `write` (`null` = create only,
  * versions counting up from 1), exactly one winner among concurrent writers,
- * binary round trip, copies, name isolation and validation, and a
- * model-based sequence test. `factory` returns a store with no documents;
+ * binary round trip, copies, name isolation and validation
+ * (`InvalidArgument`), `Closed` after `close()`, payload-free error messages,
+ * a model-based sequence test and, when the options enable them, the
+ * unreachable-backend and caller's-client checks. `factory` returns a store with no documents;
  * the suite calls `close()` when the store has one, then `options.cleanup`.
  *
  * @example

@@ -5,9 +5,12 @@ import { sessionStoreChecks } from './session-store-checks';
 /**
  * Registers the session-store conformance suite as vitest `describe`/`it`
  * blocks: model-based sequences, concurrency, expiry, subject index, scan
- * paging, payloads, copies, and, when the options enable them, the SEC-02
- * at-rest check (`inspect`) and the unreachable-backend check
- * (`unreachable`). Call it at the top level of a test file.
+ * paging and scan arguments, payloads, copies (taken when a method is
+ * called), malformed ids and records, SEC-27 payload-free error messages,
+ * `Closed` after `close()`, and, when the options enable them, the SEC-02
+ * at-rest check (`inspect`), the unreachable-backend check (`unreachable`)
+ * and the caller's-client check (`callerClient`). Call it at the top level
+ * of a test file.
  *
  * `factory` must return a fresh, empty store on every call: the suite calls
  * it once per check and once per model run, then closes the store and runs

@@ -1,80 +1,14 @@
 import {
-  assertSessionRecord,
-  InvalidArgument,
-  type ScanOptions,
   type SessionRecord,
   type SessionStore,
   StoreConflict,
   StoreUnavailable,
 } from '@cloakroom/core';
-import {
-  copy,
-  createReferenceStore,
-  type ReferenceStore,
-  type ReferenceStoreOptions,
-  tick,
-} from './reference-store';
+import { contractMutants } from './contract-mutants';
+import { early, type Mutant, scanStart } from './mutant-kit';
+import { copy, createReferenceStore, type ReferenceStoreOptions, tick } from './reference-store';
 
-/** A deliberately broken store: what it gets wrong, how to build it, and which checks must catch it. */
-export interface Mutant {
-  readonly flaw: string;
-  readonly create: (options: ReferenceStoreOptions) => SessionStore;
-  /** Ids of the checks that must fail against it (each with a ConformanceFailure). */
-  readonly caughtBy: readonly string[];
-  /**
-   * Checks that catch the flaw too, but only when their random inputs reach it
-   * (the model test); they may fail or pass. Every other check must pass, which
-   * proves the mutant was built and ran.
-   */
-  readonly mayCatch?: readonly string[];
-}
-
-/** The reference store's argument checks for scan, for mutants that rewrite scan. */
-function scanStart(ref: ReferenceStore, { cursor, limit }: ScanOptions): string | undefined {
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgument('bad limit');
-  return cursor === undefined ? undefined : ref.idOfCursor(cursor);
-}
-
-/** Wraps every method so a StoreUnavailable it throws is replaced by `swap(error, args)`. */
-function onUnavailable(
-  ref: ReferenceStore,
-  swap: (error: StoreUnavailable, args: unknown[]) => unknown,
-): SessionStore {
-  const wrap =
-    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      try {
-        return await fn(...args);
-      } catch (error) {
-        if (error instanceof StoreUnavailable) throw swap(error, args);
-        throw error;
-      }
-    };
-  return {
-    ...ref,
-    insert: wrap(ref.insert),
-    get: wrap(ref.get),
-    replace: wrap(ref.replace),
-    rotate: wrap(ref.rotate),
-    delete: wrap(ref.delete),
-    deleteBySubject: wrap(ref.deleteBySubject),
-    listBySubject: wrap(ref.listBySubject),
-    scan: wrap(ref.scan),
-    sweep: wrap(ref.sweep!),
-  };
-}
-
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
-
-/**
- * The reference store's checks and copy, taken when a method is called: a
- * mutant keeps them unless they are its flaw, so it fails only the checks
- * aimed at that flaw.
- */
-function early(record: SessionRecord, what?: string): SessionRecord {
-  assertSessionRecord(record, what);
-  return copy(record);
-}
+export type { Mutant } from './mutant-kit';
 
 export const mutants: readonly Mutant[] = [
   {
@@ -403,133 +337,7 @@ export const mutants: readonly Mutant[] = [
       };
     },
   },
-  {
-    flaw: 'keeps a reference to the inserted record and copies its payload only after an await',
-    caughtBy: ['copy-at-call'],
-    create(options) {
-      const ref = createReferenceStore(options);
-      return {
-        ...ref,
-        async insert(record) {
-          assertSessionRecord(record);
-          await ref.io();
-          if (ref.live(ref.backend.rows.get(record.id))) throw new StoreConflict('exists');
-          ref.put(record); // the flaw: copies the caller's bytes now, not when called
-        },
-      };
-    },
-  },
-  {
-    flaw: 'throws StoreUnavailable without the driver error as cause',
-    caughtBy: ['unreachable'],
-    create: (options) =>
-      onUnavailable(
-        createReferenceStore(options),
-        () => new StoreUnavailable('the backend is unavailable'),
-      ),
-  },
-  {
-    flaw: 'puts the payload (base64url) into the StoreConflict message of rotate',
-    caughtBy: ['error-messages'],
-    create(options) {
-      const ref = createReferenceStore(options);
-      return {
-        ...ref,
-        async rotate(old, next) {
-          try {
-            return await ref.rotate(old, next);
-          } catch (error) {
-            if (!(error instanceof StoreConflict)) throw error;
-            const shown = Buffer.from(next.payload).toString('base64url');
-            throw new StoreConflict(`next session ${shown} already exists`);
-          }
-        },
-      };
-    },
-  },
-  {
-    flaw: "puts the payload (hex) into the cause of an unreachable backend's StoreUnavailable",
-    caughtBy: ['error-messages'],
-    create: (options) =>
-      onUnavailable(createReferenceStore(options), (error, args) => {
-        const record = args.find(
-          (a): a is SessionRecord => (a as SessionRecord)?.payload !== undefined,
-        );
-        const detail = record ? ` while writing ${hex(record.payload)}` : '';
-        return new StoreUnavailable(error.message, { cause: new Error(`ECONNREFUSED${detail}`) });
-      }),
-  },
-  {
-    flaw: 'closes the client the caller passed in',
-    caughtBy: ['caller-client'],
-    create(options) {
-      const ref = createReferenceStore(options);
-      return {
-        ...ref,
-        async close() {
-          await ref.close();
-          if (ref.client) ref.client.open = false;
-        },
-      };
-    },
-  },
-  {
-    flaw: 'keeps working after close()',
-    caughtBy: ['closed', 'error-messages'],
-    create(options) {
-      const ref = createReferenceStore(options);
-      return { ...ref, async close() {} };
-    },
-  },
-  {
-    flaw: 'scan takes any limit (NaN, 0, "10") as a default page size',
-    caughtBy: ['scan-limit', 'error-messages'],
-    create(options) {
-      const ref = createReferenceStore(options);
-      return {
-        ...ref,
-        scan: ({ cursor, limit }) => {
-          const sane = Number.isSafeInteger(limit) && limit > 0 ? limit : 100;
-          return ref.scan(cursor === undefined ? { limit: sane } : { cursor, limit: sane });
-        },
-      };
-    },
-  },
-  {
-    flaw: 'scan restarts from the beginning on a cursor it cannot read',
-    caughtBy: ['scan-cursor', 'error-messages'],
-    create(options) {
-      const ref = createReferenceStore(options);
-      return {
-        ...ref,
-        scan({ cursor, limit }) {
-          let readable = true;
-          try {
-            if (cursor !== undefined) ref.idOfCursor(cursor);
-          } catch {
-            readable = false;
-          }
-          return ref.scan(readable && cursor !== undefined ? { cursor, limit } : { limit });
-        },
-      };
-    },
-  },
-  {
-    flaw: 'insert stores a record whose id is not 43 characters of [A-Za-z0-9_-]',
-    caughtBy: ['malformed-records', 'error-messages'],
-    create(options) {
-      const ref = createReferenceStore(options);
-      return {
-        ...ref,
-        async insert(record) {
-          const own = copy(record);
-          await ref.io();
-          if (ref.live(ref.backend.rows.get(own.id))) throw new StoreConflict('exists');
-          ref.put(own);
-        },
-      };
-    },
-  },
+  ...contractMutants,
 ];
 
 /**
