@@ -1,10 +1,13 @@
-// The `cloakroom` bin: wires the process to runCli. First Ctrl-C stops a
-// rewrap between batches (it prints the cursor); a second one exits at once.
+// The `cloakroom` bin: wires the process to runCli. While rewrap runs its
+// batches, the first Ctrl-C stops it after the current one (it then prints
+// what is left and how to resume) and a second one exits at once; any other
+// command, or rewrap's counting passes, exits at the first Ctrl-C.
 import { runCli } from './run-cli';
 
 const controller = new AbortController();
+let graceful = false;
 process.on('SIGINT', () => {
-  if (controller.signal.aborted) process.exit(130);
+  if (!graceful || controller.signal.aborted) process.exit(130);
   controller.abort();
   process.stderr.write('\nstopping after the current batch (Ctrl-C again to quit now)\n');
 });
@@ -22,5 +25,8 @@ const code = await runCli(process.argv.slice(2), {
   stderrIsTTY: process.stderr.isTTY === true,
   ...(process.stderr.columns === undefined ? {} : { columns: process.stderr.columns }),
   signal: controller.signal,
+  onInterruptible: (yes) => {
+    graceful = yes;
+  },
 });
 process.exitCode = code;

@@ -27,6 +27,12 @@ export interface CliIo {
   readonly columns?: number;
   /** Stops a running `rewrap` between batches (the CLI wires it to Ctrl-C). */
   readonly signal?: AbortSignal;
+  /**
+   * Told `true` while a command will honour `signal` (rewrap's batches) and
+   * `false` when it no longer does: the CLI then lets Ctrl-C end any other
+   * command at once instead of promising a graceful stop that never comes.
+   */
+  readonly onInterruptible?: (graceful: boolean) => void;
   /** Base directory for relative file paths. @default process.cwd() */
   readonly cwd?: string;
   /** Epoch milliseconds, for the key set and the manager (tests move it). @default Date.now */

@@ -120,6 +120,7 @@ export async function rewrapCommand(ctx: CommandContext): Promise<ExitCode> {
     const before = cursor === undefined ? await countStore((n) => view.counting(n)) : undefined;
     view.start(before?.total);
     let report: RewrapReport;
+    ctx.io.onInterruptible?.(true);
     try {
       report = await manager.rewrap(
         {
@@ -134,6 +135,7 @@ export async function rewrapCommand(ctx: CommandContext): Promise<ExitCode> {
         ctx.actor,
       );
     } finally {
+      ctx.io.onInterruptible?.(false);
       view.done();
     }
     const resumed = cursor !== undefined;
