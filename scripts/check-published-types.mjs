@@ -23,11 +23,14 @@
 //
 // Overrides (for trying another range): CLOAKROOM_TYPES_TS="5.7.3,latest",
 // CLOAKROOM_TYPES_NODE="20,latest". CLOAKROOM_TYPES_KEEP=1 keeps the temp dir.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { npmInstall, packPublic, publicPackages } from './pack-public.mjs';
+import { promisify } from 'node:util';
+import { npmInstallAsync, packPublic, publicPackages } from './pack-public.mjs';
+
+const execFileAsync = promisify(execFile);
 
 /** The supported range; the README's "Supported toolchains" section says the same. */
 const TYPESCRIPT = (process.env.CLOAKROOM_TYPES_TS ?? '5.7.3,latest').split(',');
@@ -40,23 +43,34 @@ function installedVersion(project, name) {
 }
 
 /** Runs one TypeScript's own `tsc` (a JS launcher, also for the native TypeScript 7). */
-function runTsc(project, alias, config) {
+async function runTsc(project, alias, config) {
   const tsc = join(project, 'node_modules', alias, 'bin', 'tsc');
   try {
-    execFileSync(process.execPath, [tsc, '-p', config], {
+    await execFileAsync(process.execPath, [tsc, '-p', config], {
       cwd: project,
-      stdio: ['ignore', 'pipe', 'pipe'],
       encoding: 'utf8',
       timeout: TSC_TIMEOUT_MS,
+      maxBuffer: 16 * 1024 * 1024,
     });
     return { ok: true };
   } catch (error) {
     const output = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim();
-    return {
-      ok: false,
-      output: output || `tsc ended by ${error.signal ?? `exit ${error.status}`}`,
-    };
+    const ended = error.signal ? `killed (${error.signal}) after ${TSC_TIMEOUT_MS} ms` : 'failed';
+    return { ok: false, output: output || `tsc ${ended}` };
   }
+}
+
+/** Runs `work(item)` for every item, at most `size` at once. */
+async function inPool(items, size, work) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+}
+
+function seconds(since) {
+  return Math.round((Date.now() - since) / 1000);
 }
 
 function indent(text) {
@@ -247,17 +261,22 @@ try {
   );
   console.log(`public entries (${specifiers.length}): ${specifiers.join(', ')}`);
   const tarballs = packPublic(packages, join(work, 'tarballs'));
-  for (const nodeTypes of TYPES_NODE) {
-    const project = join(work, `types-node-${nodeTypes}`);
-    mkdirSync(project);
-    writeConsumer(project);
-    const aliases = TYPESCRIPT.map((version, i) => `ts-${i}@npm:typescript@${version}`);
-    const started = Date.now();
-    npmInstall(project, [...tarballs, `@types/node@${nodeTypes}`, ...aliases]);
-    const nodeVersion = installedVersion(project, '@types/node');
-    console.log(
-      `\n@types/node@${nodeTypes} -> ${nodeVersion}: installed in ${Math.round((Date.now() - started) / 1000)} s`,
-    );
+  // The installs wait on the network, so they run side by side.
+  const started = Date.now();
+  const projects = await Promise.all(
+    TYPES_NODE.map(async (nodeTypes) => {
+      const project = join(work, `types-node-${nodeTypes}`);
+      mkdirSync(project);
+      writeConsumer(project);
+      const aliases = TYPESCRIPT.map((version, i) => `ts-${i}@npm:typescript@${version}`);
+      await npmInstallAsync(project, [...tarballs, `@types/node@${nodeTypes}`, ...aliases]);
+      return { project, nodeTypes, nodeVersion: installedVersion(project, '@types/node') };
+    }),
+  );
+  const installed = projects.map((p) => `@types/node@${p.nodeTypes} (${p.nodeVersion})`);
+  console.log(`installed ${installed.join(' and ')} in ${seconds(started)} s`);
+  const jobs = [];
+  for (const { project, nodeVersion } of projects) {
     for (let i = 0; i < TYPESCRIPT.length; i++) {
       const tsVersion = installedVersion(project, `ts-${i}`);
       const configs = ['strict', 'skiplib'];
@@ -265,16 +284,24 @@ try {
         configs.push(...packages.map((p) => `defaults.${ident(p.name)}`));
       }
       for (const config of configs) {
-        const label = `typescript ${tsVersion} (${TYPESCRIPT[i]}), @types/node ${nodeVersion}, ${config}`;
-        const result = runTsc(project, `ts-${i}`, `tsconfig.${config}.json`);
-        if (result.ok) console.log(`ok   ${label}`);
-        else {
-          console.log(`FAIL ${label}\n${indent(result.output)}`);
-          failures.push(label);
-        }
+        jobs.push({
+          label: `typescript ${tsVersion} (${TYPESCRIPT[i]}), @types/node ${nodeVersion}, ${config}`,
+          run: () => runTsc(project, `ts-${i}`, `tsconfig.${config}.json`),
+        });
       }
     }
   }
+  // Two compilers at a time: the machines have two cores.
+  await inPool(jobs, 2, async (job) => {
+    const jobStarted = Date.now();
+    const result = await job.run();
+    const took = `${seconds(jobStarted)} s`;
+    if (result.ok) console.log(`ok   ${job.label} (${took})`);
+    else {
+      console.log(`FAIL ${job.label} (${took})\n${indent(result.output)}`);
+      failures.push(job.label);
+    }
+  });
 } finally {
   if (process.env.CLOAKROOM_TYPES_KEEP) console.log(`kept ${work}`);
   else rmSync(work, { recursive: true, force: true });

@@ -3,9 +3,10 @@
 // into a project outside the workspace. Public = every folder under packages/
 // whose package.json is not `"private": true`, so a package added later is
 // checked without editing any list.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 /** The repository root (this file lives in scripts/). */
 export const root = new URL('../', import.meta.url).pathname;
@@ -89,5 +90,20 @@ export function npmInstall(cwd, specs, { timeoutMs = 240_000, save = false } = {
     throw new Error(
       `npm install failed in ${cwd}${error.signal ? ` (${error.signal}, limit ${timeoutMs} ms)` : ''}:\n${output}`,
     );
+  }
+}
+
+/** {@link npmInstall} without blocking, so several projects install at once. */
+export async function npmInstallAsync(cwd, specs, { timeoutMs = 240_000 } = {}) {
+  try {
+    await promisify(execFile)(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--loglevel=error', '--no-save', ...specs],
+      { cwd, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+    );
+  } catch (error) {
+    const output = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim();
+    const ended = error.signal ? ` (${error.signal}, limit ${timeoutMs} ms)` : '';
+    throw new Error(`npm install failed in ${cwd}${ended}:\n${output}`);
   }
 }
