@@ -10,6 +10,7 @@ import { malformed } from './errors';
 import { type RedisStoreOptions, resolveOptions } from './options';
 import { connect } from './redis/connection';
 import { keyLayout } from './redis/key-layout';
+import { replicator } from './redis/replication';
 import { SCRIPTS } from './redis/scripts';
 
 /** A {@link KeySetStore} over Redis, with `close()` for a client it created from `url`. */
@@ -25,7 +26,9 @@ export interface RedisKeySetStore extends KeySetStore {
  * document, SHA-256 integrity digest), written by compare-and-swap in a Lua
  * script. Same options and failure behaviour as {@link createRedisStore};
  * key sets have no expiry. A value that fails its digest reads as
- * `StoreDataInvalid`, and a write over it is refused the same way.
+ * `StoreDataInvalid`, and a write over it is refused the same way. With
+ * `replication`, every write waits for the replicas (whatever `writes`
+ * says): a key set lost in a failover would take back a rotation.
  *
  * @throws ConfigInvalid for invalid options; `InvalidArgument` (from
  *   `read`/`write`) for a name outside `/^[A-Za-z0-9._-]{1,64}$/`, a
@@ -45,6 +48,7 @@ export function createRedisKeySetStore(options: RedisStoreOptions): RedisKeySetS
   const resolved = resolveOptions(options);
   const conn = connect(resolved, 'redis key-set store');
   const keys = keyLayout(resolved.prefix);
+  const replicas = replicator(conn, resolved.replication);
 
   return {
     name: 'redis',
@@ -71,16 +75,21 @@ export function createRedisKeySetStore(options: RedisStoreOptions): RedisKeySetS
       const key = keys.keySetKey(name);
       // Encoded (the document copied) now, before the first await.
       const value = encodeKeySetEntry({ version: (expectedVersion ?? 0) + 1, document });
-      const written = await conn.run((op) =>
-        op.script(
+      const written = await conn.run(async (op) => {
+        const r = await op.script(
           SCRIPTS.keySetWrite,
           [key],
           [
             expectedVersion === null ? '' : String(expectedVersion),
             Buffer.from(value.buffer, value.byteOffset, value.byteLength),
           ],
-        ),
-      );
+        );
+        // A key set lost in a failover takes back a rotation whose new key
+        // may already have sealed sessions: covered like a revocation, and
+        // also when nothing was written (the retry of one that was).
+        await replicas.after(op, 'revocation', [key]);
+        return r;
+      }, replicas.extraMs('revocation'));
       return written === 1;
     },
 

@@ -21,9 +21,10 @@ export interface ReplicationOptions {
   /** Longest wait for them, in milliseconds (WAIT's timeout). An integer from 1. */
   readonly timeoutMs: number;
   /**
-   * Which writes wait: `'revocations'` (delete, deleteBySubject, rotate,
-   * and a replace that shortens a record's life or moves it to another
-   * subject) or `'all'` (insert and every replace too).
+   * Which session writes wait: `'revocations'` (delete, deleteBySubject,
+   * rotate, and a replace that shortens a record's life or moves it to
+   * another subject) or `'all'` (insert and every replace too). Key-set
+   * writes always wait.
    * @default 'revocations'
    */
   readonly writes?: 'revocations' | 'all';

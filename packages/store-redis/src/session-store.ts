@@ -115,7 +115,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         const r = await op.script(SCRIPTS.insert, [key], [String(conn.now()), ...args]);
         if (r === 1) await replicas.after(op, 'write', [key]);
         return r;
-      }, replicas.extraMs);
+      }, replicas.extraMs('write'));
       if (inserted !== 1) throw new StoreConflict('a live record with this id already exists');
     },
 
@@ -146,7 +146,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         // (then its replication is what the caller is waiting for).
         await replicas.after(op, r === 1 ? 'write' : 'revocation', [key]);
         return r;
-      }, replicas.extraMs);
+      }, replicas.extraMs('revocation'));
       return written === 1 || written === 2;
     },
 
@@ -169,7 +169,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           keys.recordKey(next.id),
         ]);
         return rotated;
-      }, replicas.extraMs);
+      }, replicas.extraMs('revocation'));
     },
 
     async delete(id: string): Promise<boolean> {
@@ -185,7 +185,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         // Also when nothing was deleted: a retried delete must still be replicated.
         await replicas.after(op, 'revocation', [key]);
         return r;
-      }, replicas.extraMs);
+      }, replicas.extraMs('revocation'));
       return deleted === 1;
     },
 
@@ -198,7 +198,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         );
         await replicas.after(op, 'revocation', subjectKeys(subject));
         return all;
-      }, replicas.extraMs);
+      }, replicas.extraMs('revocation'));
       return counts.reduce<number>((sum, n) => sum + Number(n), 0);
     },
 

@@ -22,6 +22,31 @@ describe('redis store options', () => {
     ['a non-function clock', { client, clock: 5 }],
     ['a non-boolean clusterMode', { client, clusterMode: 'yes' }],
     ['an unknown option', { client, keyPrefix: 'x:' }],
+    ['a zero maxInFlight', { client, maxInFlight: 0 }],
+    ['a fractional maxInFlight', { client, maxInFlight: 2.5 }],
+    ['replication that is not an object', { client, replication: 1 }],
+    ['replication without replicas', { client, replication: { timeoutMs: 100 } }],
+    ['replication with 0 replicas', { client, replication: { replicas: 0, timeoutMs: 100 } }],
+    [
+      'replication with a 0 ms WAIT (WAIT 0 blocks forever)',
+      { client, replication: { replicas: 1, timeoutMs: 0 } },
+    ],
+    [
+      'replication with an unknown writes mode',
+      { client, replication: { replicas: 1, timeoutMs: 100, writes: 'some' } },
+    ],
+    [
+      'replication with an unknown field',
+      { client, replication: { replicas: 1, timeoutMs: 100, wait: true } },
+    ],
+    [
+      'a timeout plus WAIT timeout past the timer limit',
+      {
+        client,
+        commandTimeoutMs: 2_000_000_000,
+        replication: { replicas: 1, timeoutMs: 2_000_000_000 },
+      },
+    ],
   ])('rejects %s with ConfigInvalid', (_, options) => {
     expect(() => createRedisStore(options as never)).toThrow(ConfigInvalid);
     expect(() => createRedisKeySetStore(options as never)).toThrow(ConfigInvalid);

@@ -62,6 +62,49 @@ describe('Redis Cluster: layout and cross-slot operations (three masters on loop
     expect(await store.listBySubject(subjects[1] as string)).toHaveLength(75);
   });
 
+  it('replication: WAIT goes to the master that owns the written key (one per master for deleteBySubject)', async () => {
+    // No replicas in this cluster: every WAIT answers 0, so each covered
+    // write fails with reason 'replication' (not a routing error), and the
+    // per-node command counts show where each WAIT went.
+    const store = createRedisStore({
+      client,
+      prefix,
+      replication: { replicas: 1, timeoutMs: 20 },
+    });
+    const waitsPerNode = async () => {
+      const out = new Map<number, number>();
+      for (const node of client.nodes('master')) {
+        const stats = await node.info('commandstats');
+        out.set(
+          node.options.port as number,
+          Number(/cmdstat_wait:calls=(\d+)/.exec(stats)?.[1] ?? 0),
+        );
+      }
+      return out;
+    };
+    const ownerPort = async (id: string) => {
+      const slot = slotOfTag(bucketTags()[bucketOf(id)] as string);
+      for (const [from, to, owner] of await client.cluster('SLOTS')) {
+        if (owner !== undefined && slot >= from && slot <= to) return owner[1] as number;
+      }
+      throw new Error('slot not served');
+    };
+    const record = makeRecord();
+    await store.insert(record); // not a revocation: no WAIT
+    const before = await waitsPerNode();
+    const err = await store.delete(record.id).catch((e: unknown) => e);
+    expect(((err as Error).cause as { reason?: string }).reason).toBe('replication');
+    const after = await waitsPerNode();
+    const owner = await ownerPort(record.id);
+    for (const [port, n] of after) {
+      expect(n - (before.get(port) as number)).toBe(port === owner ? 1 : 0);
+    }
+    const bySubject = await store.deleteBySubject(record.subject).catch((e: unknown) => e);
+    expect(((bySubject as Error).cause as { reason?: string }).reason).toBe('replication');
+    const last = await waitsPerNode();
+    for (const [port, n] of last) expect(n - (after.get(port) as number)).toBe(1);
+  });
+
   it('a cross-slot rotate commits both records and leaves no pending value behind', async () => {
     const store = createRedisStore({ client, prefix });
     const old = makeRecord();

@@ -4,7 +4,7 @@
 // promoted, every write acknowledged under the guarantee is there, while
 // revocations acknowledged without it are lost (the revoked sessions are back).
 import { StoreUnavailable } from '@cloakroom/core';
-import { createRedisStore, RedisGaveUp } from '@cloakroom/store-redis';
+import { createRedisKeySetStore, createRedisStore, RedisGaveUp } from '@cloakroom/store-redis';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, type RedisServer, startRedisServer, tempDir, waitFor } from './redis-servers';
@@ -56,6 +56,55 @@ function reasonOf(err: unknown): string | undefined {
 }
 
 describe('replication guarantee (WAIT), master + replica on loopback', () => {
+  it('concurrent guarded revocations share WAITs (one in flight per connection), each is acknowledged only by a WAIT sent after its write, and key-set writes are always covered', async () => {
+    const m = master as RedisServer;
+    const r = replica as RedisServer;
+    const prefix = uniquePrefix('replication-batch');
+    const client = clientOf(m.port);
+    const admin = clientOf(m.port, false);
+    const store = createRedisStore({
+      client,
+      prefix,
+      commandTimeoutMs: 2_000,
+      replication: { replicas: 1, timeoutMs: WAIT_MS },
+    });
+    const keySets = createRedisKeySetStore({
+      client,
+      prefix,
+      replication: { replicas: 1, timeoutMs: WAIT_MS, writes: 'revocations' },
+    });
+    expect(await keySets.write('default', Uint8Array.of(1), null)).toBe(true);
+    const sessions = Array.from({ length: 64 }, () => makeRecord());
+    await Promise.all(sessions.map((s) => store.insert(s)));
+    const waits = async () =>
+      Number(/cmdstat_wait:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    const before = await waits();
+    expect(await Promise.all(sessions.map((s) => store.delete(s.id)))).toEqual(
+      sessions.map(() => true),
+    );
+    const sent = (await waits()) - before;
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThan(sessions.length);
+
+    // Stalled and cut off: no revocation rides on an earlier acknowledgement.
+    const more = Array.from({ length: 20 }, () => makeRecord());
+    await Promise.all(more.map((s) => store.insert(s)));
+    process.kill(r.pid, 'SIGSTOP');
+    stalled = true;
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'replica');
+    const results = await Promise.all(more.map((s) => store.delete(s.id).catch((e: unknown) => e)));
+    expect(results.map(reasonOf)).toEqual(more.map(() => 'replication'));
+    // Key-set writes are always covered (a lost one would take back a key rotation).
+    expect(
+      reasonOf(await keySets.write('default', Uint8Array.of(2), 1).catch((e: unknown) => e)),
+    ).toBe('replication');
+    process.kill(r.pid, 'SIGCONT');
+    stalled = false;
+    await waitFor('the replica to be back in sync', async () =>
+      /connected_slaves:1[\s\S]*state=online/.test(await admin.info('replication')),
+    );
+  });
+
   it('SEC-07 revocations acknowledged under the guarantee survive a failover to a replica that was stalled; without it they are lost and revoked sessions come back', async () => {
     const m = master as RedisServer;
     const r = replica as RedisServer;
