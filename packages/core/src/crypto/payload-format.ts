@@ -54,11 +54,6 @@ export interface TombPayload {
 
 export type SessionPayload = LivePayload | TombPayload;
 
-// recordAad moved to crypto/format.ts with every other label and AAD; this
-// re-export keeps session/context.ts and session/operator.ts compiling until
-// they import it from there. Remove it then.
-export { recordAad } from './format';
-
 // Outer plaintext, format 2: `0x02 ‖ metadata length (u32 BE) ‖ metadata
 // JSON ‖ inner bytes`. The ticket-sealed secrets of a live ticket-bound
 // payload travel as raw bytes after the JSON (format 1 carried them as

@@ -21,10 +21,9 @@ import {
   decodePayload,
   encodePayload,
   isSecrets,
-  recordAad,
 } from '../crypto/payload-format';
 import { openUnderParsedTicket, sealUnderParsedTicket } from '../crypto/ticket-seal';
-import { innerAad } from '../crypto/format';
+import { innerAad, recordAad } from '../crypto/format';
 import type { SessionRecord, SessionStore } from '../contracts/store';
 import { namespaceIndexKey, subjectIndex } from '../crypto/subject-index';
 import type { Ticket } from '../ticket/ticket';

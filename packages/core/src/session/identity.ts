@@ -1,7 +1,7 @@
 // SEC-29: turning what callers pass (a bare subject, or a subject and its
 // issuer) into the one identity every subject-keyed operation uses.
 import { InvalidArgument } from '../errors';
-import type { SubjectInput, SubjectRef } from '../contracts/identity';
+import type { SubjectRef } from '../contracts/identity';
 import type { Actor } from '../contracts/policy';
 
 /** A subject and its namespace; `issuer` undefined for the app's own subjects. Internal. */

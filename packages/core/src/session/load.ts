@@ -6,7 +6,6 @@ import {
   type Sealing,
   type Signing,
   type Storage,
-  type SessionContext,
   liveExpiry,
   recordExpiry,
 } from './context';

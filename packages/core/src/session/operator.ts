@@ -4,7 +4,7 @@ import { InvalidArgument, isCloakroomError } from '../errors';
 import type { KeySetStatus, KeyStatus } from '../keys/rotating/status';
 import type { Actor } from '../contracts/policy';
 import type { SessionContext } from './context';
-import { recordAad } from '../crypto/payload-format';
+import { recordAad } from '../crypto/format';
 import type { SessionRecord } from '../contracts/store';
 
 /** Options of `rewrap`. */

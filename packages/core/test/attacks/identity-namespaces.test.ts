@@ -21,53 +21,28 @@ import {
   verifyToken,
 } from '@cloakroom/core';
 import { createMemoryStore } from '@cloakroom/store-memory';
-import { recordAad } from '../../src/crypto/payload-format';
+import { recordAad } from '../../src/crypto/format';
 import { AUDIENCE, ISSUER, keysFrom, makeKeyMaterial, setup } from '../support/fixtures';
+import { type IdentityProvider, identityProvider } from '../support/identity-provider';
 
 const IDP_A = 'https://idp-a.test';
 const IDP_B = 'https://idp-b.test';
 
-// A real identity provider: its own signing key, tokens verified by core's verifier.
-async function provider(name: string) {
-  const signing = await generateSigningKey('ES256');
-  const keys = staticKeys({
-    signing: [{ alg: 'ES256', privateKey: signing.privateJwk }],
-    storage: [{ key: generateSecret() }],
-    index: generateSecret(),
-  });
-  const issuer: TokenIssuer = {
-    issuer: name,
-    verify: (t) => verifyToken(t, { keys, issuer: name, audience: 'bff', typ: 'at+jwt' }),
-  };
-  const token = async (sub: string) => {
-    const now = Math.floor(Date.now() / 1000);
-    return signToken(
-      await keys.signingKey(),
-      {
-        iss: name,
-        aud: 'bff',
-        sub,
-        iat: now,
-        exp: now + 3600,
-        jti: randomBytes(8).toString('hex'),
-      },
-      { typ: 'at+jwt' },
-    );
-  };
-  return { issuer, token };
-}
-
 async function world(policy?: Parameters<typeof createCloakroom>[0]['policy']) {
-  const a = await provider(IDP_A);
-  const b = await provider(IDP_B);
+  const a = await identityProvider(IDP_A);
+  const b = await identityProvider(IDP_B);
+  const token = (idp: IdentityProvider) => (sub: string) => {
+    const iat = Math.floor(Date.now() / 1000);
+    return idp.issue({ sub, iat, exp: iat + 3600 });
+  };
   const ctx = await setup({
     trustedIssuers: [a.issuer, b.issuer],
     clock: Date.now,
     ...(policy === undefined ? {} : { policy }),
   });
   const { cloakroom } = ctx;
-  const atA = await cloakroom.deposit({ accessToken: await a.token('123') }, { issuer: IDP_A });
-  const atB = await cloakroom.deposit({ accessToken: await b.token('123') }, { issuer: IDP_B });
+  const atA = await cloakroom.deposit({ accessToken: await token(a)('123') }, { issuer: IDP_A });
+  const atB = await cloakroom.deposit({ accessToken: await token(b)('123') }, { issuer: IDP_B });
   const local = await cloakroom.create('123');
   return { ...ctx, atA, atB, local };
 }
