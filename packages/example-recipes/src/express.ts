@@ -28,8 +28,11 @@ export interface ExpressRecipeOptions {
  * const app = createExpressApp(cloakroom, { verifyPassword });
  * app.listen(3000);
  */
-export function createExpressApp(cloakroom: Cloakroom, options: ExpressRecipeOptions): Express {
-  const auth = cloakroomExpress<{ elevated: boolean }>(cloakroom, {
+export function createExpressApp(
+  cloakroom: Cloakroom<{ elevated: boolean }>,
+  options: ExpressRecipeOptions,
+): Express {
+  const auth = cloakroomExpress(cloakroom, {
     ...(options.cookie === undefined ? {} : { cookie: options.cookie }),
   });
   const app = express();

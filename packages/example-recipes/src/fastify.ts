@@ -29,10 +29,10 @@ export interface FastifyRecipeOptions {
  * await app.listen({ port: 3000 });
  */
 export async function createFastifyApp(
-  cloakroom: Cloakroom,
+  cloakroom: Cloakroom<{ elevated: boolean }>,
   options: FastifyRecipeOptions,
 ): Promise<FastifyInstance> {
-  const auth = cloakroomFastify<{ elevated: boolean }>(cloakroom, {
+  const auth = cloakroomFastify(cloakroom, {
     ...(options.cookie === undefined ? {} : { cookie: options.cookie }),
   });
   // request.ip (the audit address) and the request's own origin honour only these proxies.

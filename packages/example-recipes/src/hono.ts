@@ -31,8 +31,11 @@ type Env = CloakroomEnv<{ elevated: boolean }>;
  * @example
  * serve({ fetch: createHonoApp(cloakroom, { verifyPassword }).fetch, port: 3000 });
  */
-export function createHonoApp(cloakroom: Cloakroom, options: HonoRecipeOptions): Hono<Env> {
-  const auth = cloakroomHono<{ elevated: boolean }>(cloakroom, {
+export function createHonoApp(
+  cloakroom: Cloakroom<{ elevated: boolean }>,
+  options: HonoRecipeOptions,
+): Hono<Env> {
+  const auth = cloakroomHono(cloakroom, {
     ...(options.cookie === undefined ? {} : { cookie: options.cookie }),
     // The socket's peer address, as @hono/node-server reports it, for the audit events.
     clientAddress: (c) => getConnInfo(c).remote.address,

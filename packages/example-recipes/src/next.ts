@@ -49,8 +49,11 @@ const MAX_BODY = 4096;
  * export const runtime = 'nodejs';
  * export const { GET } = createNextRoutes(cloakroom, { verifyPassword }).me;
  */
-export function createNextRoutes(cloakroom: Cloakroom, options: NextRecipeOptions): NextRoutes {
-  const auth = cloakroomNext<{ elevated: boolean }>(cloakroom, {
+export function createNextRoutes(
+  cloakroom: Cloakroom<{ elevated: boolean }>,
+  options: NextRecipeOptions,
+): NextRoutes {
+  const auth = cloakroomNext(cloakroom, {
     ...(options.cookie === undefined ? {} : { cookie: options.cookie }),
   });
   const required = { required: true } as const;

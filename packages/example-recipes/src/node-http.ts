@@ -47,8 +47,11 @@ const MAX_BODY = 4096;
  * @example
  * createServer(createNodeHandler(cloakroom, { verifyPassword })).listen(3000);
  */
-export function createNodeHandler(cloakroom: Cloakroom, options: NodeRecipeOptions): NodeHandler {
-  const kit = createCloakroomHttp<Claims>(cloakroom, {
+export function createNodeHandler(
+  cloakroom: Cloakroom<{ elevated: boolean }>,
+  options: NodeRecipeOptions,
+): NodeHandler {
+  const kit = createCloakroomHttp(cloakroom, {
     ...(options.cookie === undefined ? {} : { cookie: options.cookie }),
     ...(options.origin === undefined ? {} : { origin: options.origin }),
   });

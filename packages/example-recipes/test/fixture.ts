@@ -27,7 +27,7 @@ export async function verifyPassword(username: string, password: string): Promis
 }
 
 export interface Fixture {
-  readonly cloakroom: Cloakroom;
+  readonly cloakroom: Cloakroom<{ elevated: boolean }>;
   /** While true, every store call throws `StoreUnavailable`, as a down Redis or Postgres would. */
   outage: boolean;
 }
@@ -62,8 +62,8 @@ function outageStore(inner: SessionStore, fixture: { outage: boolean }): Session
 /** A Cloakroom over fresh keys and a memory store that can be switched off. */
 export async function createFixture(): Promise<Fixture> {
   const signing = await generateSigningKey('EdDSA');
-  const fixture = { outage: false } as { cloakroom: Cloakroom; outage: boolean };
-  fixture.cloakroom = createCloakroom({
+  const fixture = { outage: false } as { -readonly [K in keyof Fixture]: Fixture[K] };
+  fixture.cloakroom = createCloakroom<{ elevated: boolean }>({
     store: outageStore(createMemoryStore({ sweepIntervalMs: 0 }), fixture),
     keys: staticKeys({
       signing: [{ alg: 'EdDSA', privateKey: signing.privateJwk }],

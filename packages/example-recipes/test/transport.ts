@@ -39,7 +39,10 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-export type StartApp = (cloakroom: Cloakroom, options: RecipeOptions) => Promise<RunningApp>;
+export type StartApp = (
+  cloakroom: Cloakroom<{ elevated: boolean }>,
+  options: RecipeOptions,
+) => Promise<RunningApp>;
 
 /** The web `Request` a client would send; the ticket only ever in the Cookie header. */
 export function toRequest(base: string, request: AppRequest): Request {

@@ -1,4 +1,4 @@
-import type { Cloakroom } from '@cloakroom/core';
+import type { Claims, Cloakroom, DefaultDepositedClaims } from '@cloakroom/core';
 import {
   type CloakroomContext,
   type CloakroomHttp,
@@ -26,7 +26,10 @@ declare global {
 }
 
 /** What {@link cloakroomExpress} returns. */
-export interface ExpressCloakroom<C extends Record<string, unknown> = Record<string, unknown>> {
+export interface ExpressCloakroom<
+  C extends object = Claims,
+  D extends object = DefaultDepositedClaims<C>,
+> {
   /**
    * The middleware: refuses unsafe cross-site requests (403, SEC-33),
    * resolves the ticket cookie into `req.cloakroom.session` (`null` when
@@ -45,11 +48,11 @@ export interface ExpressCloakroom<C extends Record<string, unknown> = Record<str
    */
   readonly errorHandler: ErrorRequestHandler;
   /** The request's session with your claims type, or `null`. */
-  session(req: Request): Session<C> | null;
+  session(req: Request): Session<C, D> | null;
   /** The request's Cloakroom handle with your claims type. */
-  context(req: Request): CloakroomContext<C>;
+  context(req: Request): CloakroomContext<C, D>;
   /** The framework-independent kit underneath (options, CSRF tokens). */
-  readonly kit: CloakroomHttp<C>;
+  readonly kit: CloakroomHttp<C, D>;
 }
 
 /**
@@ -64,12 +67,12 @@ export interface ExpressCloakroom<C extends Record<string, unknown> = Record<str
  * @throws ConfigInvalid for bad options.
  * @example
  * ```ts
- * import type { Cloakroom } from '@cloakroom/core';
+ * import type { Claims, Cloakroom, DefaultDepositedClaims } from '@cloakroom/core';
  * import { cloakroomExpress } from '@cloakroom/express';
  * import express from 'express';
  *
- * declare const cloakroom: Cloakroom;
- * const auth = cloakroomExpress<{ role: string }>(cloakroom);
+ * declare const cloakroom: Cloakroom<{ role: string }>; // createCloakroom<{ role: string }>(…)
+ * const auth = cloakroomExpress(cloakroom);
  * const app = express();
  * app.use(express.json(), auth.middleware());
  * app.get('/me', auth.required, (req, res) => {
@@ -82,11 +85,11 @@ export interface ExpressCloakroom<C extends Record<string, unknown> = Record<str
  * app.use(auth.errorHandler);
  * ```
  */
-export function cloakroomExpress<C extends Record<string, unknown> = Record<string, unknown>>(
-  cloakroom: Cloakroom,
-  options?: CloakroomHttpOptions,
-): ExpressCloakroom<C> {
-  const kit = createCloakroomHttp<C>(cloakroom, options);
+export function cloakroomExpress<
+  C extends object = Claims,
+  D extends object = DefaultDepositedClaims<C>,
+>(cloakroom: Cloakroom<C, D>, options?: CloakroomHttpOptions): ExpressCloakroom<C, D> {
+  const kit = createCloakroomHttp<C, D>(cloakroom, options);
 
   const middleware = (route?: RouteOptions): RequestHandler => {
     return async (req, res, next) => {
@@ -115,11 +118,11 @@ export function cloakroomExpress<C extends Record<string, unknown> = Record<stri
     };
   };
 
-  const contextOf = (req: Request): CloakroomContext<C> => {
+  const contextOf = (req: Request): CloakroomContext<C, D> => {
     if (!Object.hasOwn(req, 'cloakroom')) {
       throw new TypeError('the Cloakroom middleware has not run for this request');
     }
-    return req.cloakroom as unknown as CloakroomContext<C>;
+    return req.cloakroom as unknown as CloakroomContext<C, D>;
   };
 
   return {

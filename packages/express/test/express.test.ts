@@ -5,7 +5,7 @@ import express from 'express';
 import { describeAdapter } from '../../http/test/adapter-flow';
 
 describeAdapter('Express 5', async (cloakroom, options, state) => {
-  const auth = cloakroomExpress<{ role: string }>(cloakroom, options);
+  const auth = cloakroomExpress(cloakroom, options);
   const app = express();
   app.use(express.json(), express.urlencoded({ extended: false }));
   // The opt-out route comes before the middleware, with its own.

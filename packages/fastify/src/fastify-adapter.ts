@@ -1,4 +1,4 @@
-import type { Cloakroom } from '@cloakroom/core';
+import type { Claims, Cloakroom, DefaultDepositedClaims } from '@cloakroom/core';
 import {
   type CloakroomContext,
   type CloakroomHttp,
@@ -32,7 +32,10 @@ declare module 'fastify' {
 }
 
 /** What {@link cloakroomFastify} returns. */
-export interface FastifyCloakroom<C extends Record<string, unknown> = Record<string, unknown>> {
+export interface FastifyCloakroom<
+  C extends object = Claims,
+  D extends object = DefaultDepositedClaims<C>,
+> {
   /**
    * The plugin: `await app.register(auth.plugin)`. It applies to the whole
    * app (not only to routes in its own scope): refuses unsafe cross-site
@@ -50,11 +53,11 @@ export interface FastifyCloakroom<C extends Record<string, unknown> = Record<str
   /** Send the answer for a Cloakroom error; false (nothing sent) for any other error. */
   replyToError(error: unknown, reply: FastifyReply): boolean;
   /** The request's session with your claims type, or `null`. */
-  session(request: FastifyRequest): Session<C> | null;
+  session(request: FastifyRequest): Session<C, D> | null;
   /** The request's Cloakroom handle with your claims type. */
-  context(request: FastifyRequest): CloakroomContext<C>;
+  context(request: FastifyRequest): CloakroomContext<C, D>;
   /** The framework-independent kit underneath (options, CSRF tokens). */
-  readonly kit: CloakroomHttp<C>;
+  readonly kit: CloakroomHttp<C, D>;
 }
 
 const SKIP_OVERRIDE = Symbol.for('skip-override');
@@ -72,12 +75,12 @@ const DISPLAY_NAME = Symbol.for('fastify.display-name');
  * @throws ConfigInvalid for bad options.
  * @example
  * ```ts
- * import type { Cloakroom } from '@cloakroom/core';
+ * import type { Claims, Cloakroom, DefaultDepositedClaims } from '@cloakroom/core';
  * import { cloakroomFastify } from '@cloakroom/fastify';
  * import Fastify from 'fastify';
  *
- * declare const cloakroom: Cloakroom;
- * const auth = cloakroomFastify<{ role: string }>(cloakroom);
+ * declare const cloakroom: Cloakroom<{ role: string }>; // createCloakroom<{ role: string }>(…)
+ * const auth = cloakroomFastify(cloakroom);
  * const app = Fastify();
  * await app.register(auth.plugin);
  * app.get('/me', { preHandler: auth.required }, async (request) => ({
@@ -86,11 +89,11 @@ const DISPLAY_NAME = Symbol.for('fastify.display-name');
  * app.post('/webhooks/billing', { config: { cloakroom: { csrf: false } } }, async () => ({}));
  * ```
  */
-export function cloakroomFastify<C extends Record<string, unknown> = Record<string, unknown>>(
-  cloakroom: Cloakroom,
-  options?: CloakroomHttpOptions,
-): FastifyCloakroom<C> {
-  const kit = createCloakroomHttp<C>(cloakroom, options);
+export function cloakroomFastify<
+  C extends object = Claims,
+  D extends object = DefaultDepositedClaims<C>,
+>(cloakroom: Cloakroom<C, D>, options?: CloakroomHttpOptions): FastifyCloakroom<C, D> {
+  const kit = createCloakroomHttp<C, D>(cloakroom, options);
 
   const replyToError = (error: unknown, reply: FastifyReply): boolean => {
     const answer = kit.answerForError(error);
@@ -128,11 +131,11 @@ export function cloakroomFastify<C extends Record<string, unknown> = Record<stri
   };
   Object.assign(plugin, { [SKIP_OVERRIDE]: true, [DISPLAY_NAME]: '@cloakroom/fastify' });
 
-  const contextOf = (request: FastifyRequest): CloakroomContext<C> => {
+  const contextOf = (request: FastifyRequest): CloakroomContext<C, D> => {
     if (request.cloakroom === null) {
       throw new TypeError('the Cloakroom plugin has not run for this request');
     }
-    return request.cloakroom as unknown as CloakroomContext<C>;
+    return request.cloakroom as unknown as CloakroomContext<C, D>;
   };
 
   return {

@@ -3,7 +3,7 @@ import Fastify from 'fastify';
 import { describeAdapter } from '../../http/test/adapter-flow';
 
 describeAdapter('Fastify 5', async (cloakroom, options, state) => {
-  const auth = cloakroomFastify<{ role: string }>(cloakroom, options);
+  const auth = cloakroomFastify(cloakroom, options);
   const app = Fastify();
   // Fastify parses JSON itself; forms (the `_csrf` field of the CSRF fallback) need a parser.
   app.addContentTypeParser(

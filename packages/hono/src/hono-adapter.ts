@@ -1,4 +1,4 @@
-import type { Cloakroom } from '@cloakroom/core';
+import type { Claims, Cloakroom, DefaultDepositedClaims } from '@cloakroom/core';
 import {
   type CloakroomContext,
   type CloakroomHttp,
@@ -23,10 +23,13 @@ import type { Context, MiddlewareHandler } from 'hono';
  * const app = new Hono<CloakroomEnv<{ role: string }>>();
  * ```
  */
-export interface CloakroomEnv<C extends Record<string, unknown> = Record<string, unknown>> {
+export interface CloakroomEnv<
+  C extends object = Claims,
+  D extends object = DefaultDepositedClaims<C>,
+> {
   Variables: {
-    session: Session<C> | null;
-    cloakroom: CloakroomContext<C>;
+    session: Session<C, D> | null;
+    cloakroom: CloakroomContext<C, D>;
   };
 }
 
@@ -42,7 +45,10 @@ export interface HonoCloakroomOptions extends CloakroomHttpOptions {
 }
 
 /** What {@link cloakroomHono} returns. */
-export interface HonoCloakroom<C extends Record<string, unknown> = Record<string, unknown>> {
+export interface HonoCloakroom<
+  C extends object = Claims,
+  D extends object = DefaultDepositedClaims<C>,
+> {
   /**
    * The middleware: refuses unsafe cross-site requests (403, SEC-33),
    * resolves the ticket cookie into `c.get('session')`, sets
@@ -52,11 +58,11 @@ export interface HonoCloakroom<C extends Record<string, unknown> = Record<string
    * route that must accept cross-site posts (a webhook) is declared before
    * that line with `auth.middleware({ csrf: false })` of its own.
    */
-  middleware(route?: RouteOptions): MiddlewareHandler<CloakroomEnv<C>>;
+  middleware(route?: RouteOptions): MiddlewareHandler<CloakroomEnv<C, D>>;
   /** 401 unless the request has a session; put it on the routes that need one. */
-  readonly required: MiddlewareHandler<CloakroomEnv<C>>;
+  readonly required: MiddlewareHandler<CloakroomEnv<C, D>>;
   /** The framework-independent kit underneath (options, CSRF tokens). */
-  readonly kit: CloakroomHttp<C>;
+  readonly kit: CloakroomHttp<C, D>;
 }
 
 const FORM = /^(?:application\/x-www-form-urlencoded|multipart\/form-data)\b/i;
@@ -70,12 +76,12 @@ const FORM = /^(?:application\/x-www-form-urlencoded|multipart\/form-data)\b/i;
  * @throws ConfigInvalid for bad options.
  * @example
  * ```ts
- * import type { Cloakroom } from '@cloakroom/core';
+ * import type { Claims, Cloakroom, DefaultDepositedClaims } from '@cloakroom/core';
  * import { type CloakroomEnv, cloakroomHono } from '@cloakroom/hono';
  * import { Hono } from 'hono';
  *
- * declare const cloakroom: Cloakroom;
- * const auth = cloakroomHono<{ role: string }>(cloakroom);
+ * declare const cloakroom: Cloakroom<{ role: string }>; // createCloakroom<{ role: string }>(…)
+ * const auth = cloakroomHono(cloakroom);
  * const app = new Hono<CloakroomEnv<{ role: string }>>();
  * app.use(auth.middleware());
  * app.get('/me', auth.required, (c) => c.json({ role: c.get('session')?.claims.role }));
@@ -85,14 +91,14 @@ const FORM = /^(?:application\/x-www-form-urlencoded|multipart\/form-data)\b/i;
  * });
  * ```
  */
-export function cloakroomHono<C extends Record<string, unknown> = Record<string, unknown>>(
-  cloakroom: Cloakroom,
-  options?: HonoCloakroomOptions,
-): HonoCloakroom<C> {
-  const kit = createCloakroomHttp<C>(cloakroom, options);
+export function cloakroomHono<
+  C extends object = Claims,
+  D extends object = DefaultDepositedClaims<C>,
+>(cloakroom: Cloakroom<C, D>, options?: HonoCloakroomOptions): HonoCloakroom<C, D> {
+  const kit = createCloakroomHttp<C, D>(cloakroom, options);
   const addressOf = options?.clientAddress;
 
-  const middleware = (route?: RouteOptions): MiddlewareHandler<CloakroomEnv<C>> => {
+  const middleware = (route?: RouteOptions): MiddlewareHandler<CloakroomEnv<C, D>> => {
     return async (c, next) => {
       // Already mounted for this request (a route's own middleware ran first).
       if (c.get('cloakroom') !== undefined) return next();

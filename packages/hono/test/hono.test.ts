@@ -8,7 +8,7 @@ import { describeAdapter } from '../../http/test/adapter-flow';
 type Claims = { role: string };
 
 describeAdapter('Hono 4 on @hono/node-server', async (cloakroom, options, state) => {
-  const auth = cloakroomHono<Claims>(cloakroom, options);
+  const auth = cloakroomHono(cloakroom, options);
   const app = new Hono<CloakroomEnv<Claims>>();
   // The opt-out route comes before the middleware, with its own.
   app.post('/webhook', auth.middleware({ csrf: false }), (c) => c.json({ hooks: ++state.hooks }));

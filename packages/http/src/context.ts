@@ -1,7 +1,10 @@
 import {
   type Actor,
+  type Claims,
   type Cloakroom,
+  type CreateArgs,
   type CreateOptions,
+  type DefaultDepositedClaims,
   clearTicketCookie,
   serializeTicketCookie,
 } from '@cloakroom/core';
@@ -36,9 +39,12 @@ export interface Refreshed {
  * set or clear the ticket cookie on the response; a method that throws
  * (`StoreUnavailable`: answer 503) leaves the cookie untouched.
  */
-export interface CloakroomContext<C extends Record<string, unknown> = Record<string, unknown>> {
+export interface CloakroomContext<
+  C extends object = Claims,
+  D extends object = DefaultDepositedClaims<C>,
+> {
   /** The signed-in session, or `null` (no ticket, or one that does not resolve). */
-  readonly session: Session<C> | null;
+  readonly session: Session<C, D> | null;
   /** Where the ticket came from; `undefined` without one. */
   readonly via: TicketSource | undefined;
   /** The actor for the access policy and audit events: the client address, and the session's identity. */
@@ -67,26 +73,26 @@ export interface CloakroomContext<C extends Record<string, unknown> = Record<str
 }
 
 /** The request state a context starts from. */
-export interface ContextStart<C extends Record<string, unknown>> {
+export interface ContextStart<C extends object, D extends object> {
   readonly ticket: string | undefined;
   readonly via: TicketSource | undefined;
-  readonly session: Session<C> | null;
+  readonly session: Session<C, D> | null;
   readonly actor: Actor;
   readonly setCookie: (header: string) => void;
 }
 
 /** Build the per-request handle; see {@link CloakroomContext}. */
-export function createContext<C extends Record<string, unknown>>(
-  cloakroom: Cloakroom,
+export function createContext<C extends object, D extends object>(
+  cloakroom: Cloakroom<C, D>,
   options: ResolvedHttpOptions,
   tokens: CsrfTokens,
-  start: ContextStart<C>,
-): CloakroomContext<C> {
+  start: ContextStart<C, D>,
+): CloakroomContext<C, D> {
   let { ticket, session } = start;
   const { via, setCookie } = start;
   const baseActor = start.actor;
   // Whose request this is, for own-sessions-only policies (SEC-29: subject and issuer together).
-  const actorFor = (s: Session<C> | null): Actor =>
+  const actorFor = (s: Session<C, D> | null): Actor =>
     s === null ? baseActor : { ...baseActor, subject: s.subject, issuer: s.issuer };
   const cookie = options.cookie;
 
@@ -99,7 +105,9 @@ export function createContext<C extends Record<string, unknown>>(
       return actorFor(session);
     },
     async signIn(subject, claims, createOptions) {
-      const created = await cloakroom.create(subject, claims, createOptions, baseActor);
+      // signIn's own signature already made claims optional only when C allows it.
+      const args = [claims, createOptions, baseActor] as unknown as CreateArgs<C>;
+      const created = await cloakroom.create(subject, ...args);
       // The cookie lives as long as the session could; the server enforces the idle timeout.
       setCookie(
         serializeTicketCookie(created.ticket, { ...cookie, expiresAt: created.absoluteExpiresAt }),
@@ -121,12 +129,13 @@ export function createContext<C extends Record<string, unknown>>(
       );
       if (next === null) return null;
       ticket = next.ticket;
+      // Core refuses new claims for a deposited session, so only an own session gets here with them.
       session = {
         ...session,
         sessionId: next.sessionId,
         expiresAt: next.expiresAt,
         ...(claims === undefined ? {} : { claims }),
-      };
+      } as Session<C, D>;
       if (via === 'bearer') return { sessionId: next.sessionId, expiresAt: next.expiresAt, ticket };
       setCookie(serializeTicketCookie(ticket, { ...cookie, expiresAt: session.absoluteExpiresAt }));
       return { sessionId: next.sessionId, expiresAt: next.expiresAt };

@@ -1,4 +1,4 @@
-import type { Actor, Cloakroom } from '@cloakroom/core';
+import type { Actor, Claims, Cloakroom, DefaultDepositedClaims } from '@cloakroom/core';
 import { type HttpAnswer, answerForError, httpAnswer } from './answers';
 import { type CloakroomContext, createContext } from './context';
 import { readCredentials } from './credentials';
@@ -38,12 +38,15 @@ export interface RouteOptions {
 }
 
 /** The outcome of {@link CloakroomHttp.begin}: go on to the handler, or send this answer. */
-export type Begin<C extends Record<string, unknown>> =
-  | { readonly kind: 'continue'; readonly context: CloakroomContext<C> }
+export type Begin<C extends object = Claims, D extends object = DefaultDepositedClaims<C>> =
+  | { readonly kind: 'continue'; readonly context: CloakroomContext<C, D> }
   | { readonly kind: 'answer'; readonly answer: HttpAnswer };
 
 /** The framework-independent part of every adapter; see {@link createCloakroomHttp}. */
-export interface CloakroomHttp<C extends Record<string, unknown> = Record<string, unknown>> {
+export interface CloakroomHttp<
+  C extends object = Claims,
+  D extends object = DefaultDepositedClaims<C>,
+> {
   readonly options: ResolvedHttpOptions;
   /** Session-bound CSRF tokens under the configured (or per-process) secret. */
   readonly csrfTokens: CsrfTokens;
@@ -56,7 +59,7 @@ export interface CloakroomHttp<C extends Record<string, unknown> = Record<string
    * (header `X-CSRF-Token` or form field `_csrf`). Never answers 401 itself:
    * a missing session is `context.session === null`.
    */
-  begin(request: HttpRequestView, route?: RouteOptions): Promise<Begin<C>>;
+  begin(request: HttpRequestView, route?: RouteOptions): Promise<Begin<C, D>>;
   /** The answer for an error a handler threw (503, 403), or `undefined` to let the framework answer. */
   answerForError(error: unknown): HttpAnswer | undefined;
   /** The 401 answer for a route that needs a session. */
@@ -78,7 +81,7 @@ export interface CloakroomHttp<C extends Record<string, unknown> = Record<string
  * import { createCloakroomHttp } from '@cloakroom/http';
  *
  * declare const cloakroom: Cloakroom;
- * const kit = createCloakroomHttp(cloakroom, { origin: 'https://app.example.com' });
+ * const kit = createCloakroomHttp(cloakroom, { origin: 'https://app.example.com' }); // claims types from the manager
  * const begun = await kit.begin({
  *   method: 'GET',
  *   header: () => undefined,
@@ -89,14 +92,14 @@ export interface CloakroomHttp<C extends Record<string, unknown> = Record<string
  * if (begun.kind === 'continue') console.log(begun.context.session); // null: no cookie
  * ```
  */
-export function createCloakroomHttp<C extends Record<string, unknown> = Record<string, unknown>>(
-  cloakroom: Cloakroom,
-  options?: CloakroomHttpOptions,
-): CloakroomHttp<C> {
+export function createCloakroomHttp<
+  C extends object = Claims,
+  D extends object = DefaultDepositedClaims<C>,
+>(cloakroom: Cloakroom<C, D>, options?: CloakroomHttpOptions): CloakroomHttp<C, D> {
   const resolved = resolveHttpOptions(options);
   const csrfTokens = createCsrfTokens(resolved.csrfSecret);
   const { retryAfterSeconds } = resolved;
-  const answer = (a: HttpAnswer): Begin<C> => ({ kind: 'answer', answer: a });
+  const answer = (a: HttpAnswer): Begin<C, D> => ({ kind: 'answer', answer: a });
 
   return {
     options: resolved,
@@ -130,10 +133,10 @@ export function createCloakroomHttp<C extends Record<string, unknown> = Record<s
       }
 
       const actor: Actor = request.ip === undefined ? {} : { ip: request.ip };
-      let session: Session<C> | null = null;
+      let session: Session<C, D> | null = null;
       if (ticket !== undefined) {
         try {
-          session = (await cloakroom.resolve(ticket, actor)) as Session<C> | null;
+          session = await cloakroom.resolve(ticket, actor);
         } catch (error) {
           const mapped = answerForError(error, retryAfterSeconds);
           if (mapped === undefined) throw error;
@@ -150,7 +153,7 @@ export function createCloakroomHttp<C extends Record<string, unknown> = Record<s
         }
       }
 
-      const context = createContext<C>(cloakroom, resolved, csrfTokens, {
+      const context = createContext<C, D>(cloakroom, resolved, csrfTokens, {
         ticket: session === null ? undefined : ticket,
         via: session === null ? undefined : via,
         session,

@@ -1,18 +1,22 @@
-import type { ResolvedSession } from '@cloakroom/core';
+import type { Claims, DefaultDepositedClaims, ResolvedSession } from '@cloakroom/core';
 
 /**
- * A resolved session whose claims have the shape `C`. The claims are what
- * the app itself sealed at `create` (or `refresh`), so the type is a
- * promise the app makes to itself, not a runtime check.
+ * The session an adapter hands a handler: core's `ResolvedSession` with the
+ * manager's claims types, `C` for the app's own sessions and `D` for
+ * deposited ones. Adapters take them from the `Cloakroom<C, D>` they are
+ * given, so `createCloakroom<{ role: string }>(…)` types `session.claims.role`
+ * in every handler.
  *
  * @example
  * ```ts
  * import type { Session } from '@cloakroom/http';
  *
  * type AppSession = Session<{ role: 'admin' | 'user' }>;
+ * declare const session: AppSession;
+ * session.claims.role; // 'admin' | 'user'
  * ```
  */
-export type Session<C extends Record<string, unknown> = Record<string, unknown>> = Omit<
-  ResolvedSession,
-  'claims'
-> & { readonly claims: Readonly<C> };
+export type Session<
+  C extends object = Claims,
+  D extends object = DefaultDepositedClaims<C>,
+> = ResolvedSession<C, D>;

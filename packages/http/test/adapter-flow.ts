@@ -15,7 +15,7 @@
 import type { Cloakroom } from '@cloakroom/core';
 import type { CloakroomHttpOptions } from '@cloakroom/http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Fixture, createFixture } from './fixture';
+import { type Fixture, type TestClaims, createFixture } from './fixture';
 
 export interface AppState {
   notes: number;
@@ -35,7 +35,7 @@ export interface RunningApp {
  * another process builds its own over `redisUrl` (the cuttable proxy).
  */
 export type StartApp = (
-  cloakroom: Cloakroom,
+  cloakroom: Cloakroom<TestClaims>,
   options: CloakroomHttpOptions,
   state: AppState,
   redisUrl: string,

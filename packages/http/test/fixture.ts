@@ -12,8 +12,11 @@ import { createRedisStore } from '@cloakroom/store-redis';
 import { Redis } from 'ioredis';
 import { type OutageProxy, startOutageProxy } from './outage-proxy';
 
+/** The claims every adapter test app puts into a session. */
+export type TestClaims = { role: string };
+
 export interface Fixture {
-  readonly cloakroom: Cloakroom;
+  readonly cloakroom: Cloakroom<TestClaims>;
   readonly redis: OutageProxy;
   close(): Promise<void>;
 }
@@ -25,7 +28,7 @@ export async function createFixture(): Promise<Fixture> {
   // connection is refused once (reported; see the package README).
   const client = new Redis(redis.url);
   client.on('error', () => {});
-  const cloakroom = createCloakroom({
+  const cloakroom = createCloakroom<TestClaims>({
     store: createRedisStore({
       client,
       prefix: `cloakroom-adapter-test-${randomBytes(6).toString('hex')}:`,
