@@ -57,6 +57,12 @@ export interface ResolvedHttpOptions {
  * @throws ConfigInvalid for an origin that is not a bare http(s) origin, a
  *   CSRF secret shorter than 32 bytes, unsafe cookie attributes, or a
  *   `retryAfterSeconds` that is not a non-negative integer.
+ * @example
+ * ```ts
+ * import { resolveHttpOptions } from '@cloakroom/http';
+ *
+ * resolveHttpOptions({ origin: 'https://App.example.com/' }).origins; // ['https://app.example.com']
+ * ```
  */
 export function resolveHttpOptions(options: CloakroomHttpOptions = {}): ResolvedHttpOptions {
   const cookie = options.cookie ?? {};

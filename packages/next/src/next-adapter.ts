@@ -1,4 +1,4 @@
-import type { Cloakroom } from '@cloakroom/core';
+import type { Claims, Cloakroom, DefaultDepositedClaims } from '@cloakroom/core';
 import {
   type CloakroomContext,
   type CloakroomHttp,
@@ -24,14 +24,17 @@ export interface NextCloakroomOptions extends CloakroomHttpOptions {
 export type NextRouteHandler<P = unknown> = (request: Request, segment: P) => Promise<Response>;
 
 /** What your handler receives besides the request: the Cloakroom handle and Next's route segment. */
-export type CloakroomRouteHandler<C extends Record<string, unknown>, P = unknown> = (
+export type CloakroomRouteHandler<C extends object, D extends object, P = unknown> = (
   request: Request,
-  cloakroom: CloakroomContext<C>,
+  cloakroom: CloakroomContext<C, D>,
   segment: P,
 ) => Response | Promise<Response>;
 
 /** What {@link cloakroomNext} returns. */
-export interface NextCloakroom<C extends Record<string, unknown> = Record<string, unknown>> {
+export interface NextCloakroom<
+  C extends object = Claims,
+  D extends object = DefaultDepositedClaims<C>,
+> {
   /**
    * Wrap an App Router route handler: refuses unsafe cross-site requests
    * (403, SEC-33) unless `{ csrf: false }`, resolves the ticket cookie,
@@ -41,7 +44,7 @@ export interface NextCloakroom<C extends Record<string, unknown> = Record<string
    * With `{ required: true }` a request without a session gets 401.
    */
   route<P = unknown>(
-    handler: CloakroomRouteHandler<C, P>,
+    handler: CloakroomRouteHandler<C, D, P>,
     options?: RouteOptions & { readonly required?: boolean },
   ): NextRouteHandler<P>;
   /**
@@ -52,9 +55,9 @@ export interface NextCloakroom<C extends Record<string, unknown> = Record<string
    * @throws StoreUnavailable when the store is down (render your error
    *   boundary, not a signed-out page).
    */
-  getSession(): Promise<Session<C> | null>;
+  getSession(): Promise<Session<C, D> | null>;
   /** The framework-independent kit underneath (options, CSRF tokens). */
-  readonly kit: CloakroomHttp<C>;
+  readonly kit: CloakroomHttp<C, D>;
 }
 
 /**
@@ -65,12 +68,12 @@ export interface NextCloakroom<C extends Record<string, unknown> = Record<string
  * @throws ConfigInvalid for bad options.
  * @example
  * ```ts
- * import type { Cloakroom } from '@cloakroom/core';
+ * import type { Claims, Cloakroom, DefaultDepositedClaims } from '@cloakroom/core';
  * import { cloakroomNext } from '@cloakroom/next';
  *
- * declare const cloakroom: Cloakroom;
+ * declare const cloakroom: Cloakroom<{ role: string }>; // createCloakroom<{ role: string }>(…)
  * // lib/auth.ts
- * export const auth = cloakroomNext<{ role: string }>(cloakroom);
+ * export const auth = cloakroomNext(cloakroom);
  * // app/api/logout/route.ts
  * export const POST = auth.route(async (_request, session) => {
  *   await session.signOut();
@@ -83,11 +86,11 @@ export interface NextCloakroom<C extends Record<string, unknown> = Record<string
  * }
  * ```
  */
-export function cloakroomNext<C extends Record<string, unknown> = Record<string, unknown>>(
-  cloakroom: Cloakroom,
-  options?: NextCloakroomOptions,
-): NextCloakroom<C> {
-  const kit = createCloakroomHttp<C>(cloakroom, options);
+export function cloakroomNext<
+  C extends object = Claims,
+  D extends object = DefaultDepositedClaims<C>,
+>(cloakroom: Cloakroom<C, D>, options?: NextCloakroomOptions): NextCloakroom<C, D> {
+  const kit = createCloakroomHttp<C, D>(cloakroom, options);
   const addressOf = options?.clientAddress;
   const cookieName = kit.options.cookie.name ?? '__Host-cloakroom';
 
@@ -129,7 +132,7 @@ export function cloakroomNext<C extends Record<string, unknown> = Record<string,
       const { cookies } = await import('next/headers');
       const ticket = (await cookies()).get(cookieName)?.value;
       if (ticket === undefined || ticket === '') return null;
-      return (await cloakroom.resolve(ticket)) as Session<C> | null;
+      return (await cloakroom.resolve(ticket)) as Session<C, D> | null;
     },
   };
 }
