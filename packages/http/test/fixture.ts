@@ -25,7 +25,7 @@ export async function createFixture(): Promise<Fixture> {
   const redis = await startOutageProxy();
   const signing = await generateSigningKey('EdDSA');
   // Our own client: a store made from a URL does not come back after the
-  // connection is refused once (reported; see the package README).
+  // connection is refused once (reported to the lead with a reproduction).
   const client = new Redis(redis.url);
   client.on('error', () => {});
   const cloakroom = createCloakroom<TestClaims>({
