@@ -14,13 +14,13 @@ afterAll(() => client.disconnect());
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-/** A real-shaped id (43 base64url characters) starting with `stem`, in bucket 0. */
-function inBucketZero(stem: string): string {
+/** A real-shaped id (43 base64url characters) starting with `stem`, in bucket `bucket`. */
+function inBucket(stem: string, bucket: number): string {
   for (let k = 0; ; k++) {
     let tail = '';
     for (let n = k, i = 0; i < 3; i++, n = Math.floor(n / 64)) tail += ALPHABET[n % 64];
     const candidate = `${stem}${tail}`;
-    if (bucketOf(candidate) === 0) return candidate;
+    if (bucketOf(candidate) === bucket) return candidate;
   }
 }
 
@@ -42,7 +42,10 @@ async function scanAll(
   return out;
 }
 
-describe('scan position survives ties and unusual ids', () => {
+describe.each([
+  ['standalone', false],
+  ['clusterMode (one script per bucket, several buckets per round trip)', true],
+])('scan position survives ties and unusual ids: %s', (_, clusterMode) => {
   it('records that stay live and unchanged come back exactly once: equal expiresAt, ids differing only in - and _ (byte order), churn between pages', async () => {
     const t = 1_700_000_000_000;
     await fc.assert(
@@ -63,10 +66,15 @@ describe('scan position survives ties and unusual ids', () => {
         fc.integer({ min: 1, max: 9 }),
         async (ids, expiries, limit) => {
           const prefix = uniquePrefix('scan-prop');
-          const store = createRedisStore({ client, prefix, clock: () => t });
+          const store = createRedisStore({ client, prefix, clusterMode, clock: () => t });
           try {
-            // All in one bucket, so pages end inside it and resume by binary search on (expiresAt, id).
-            const sameBucket = [...new Set(ids.map(inBucketZero))];
+            // Standalone: all in one bucket, so pages end inside it and resume by
+            // binary search on (expiresAt, id). clusterMode: over buckets 0-3, so
+            // a round that reads several buckets at once over-reads and must
+            // resume right after the last record it kept.
+            const sameBucket = [
+              ...new Set(ids.map((id, i) => inBucket(id, clusterMode ? i % 4 : 0))),
+            ];
             const stable = sameBucket.map((id, i) =>
               makeRecord({ id, expiresAt: t + 10_000 + (i % expiries) }),
             );
