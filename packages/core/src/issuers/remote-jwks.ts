@@ -95,6 +95,12 @@ export type KeyLookup =
 /** The cached key set; `lookup` returns the keys carrying `kid` (or every key when it is undefined). */
 export interface RemoteJwks {
   lookup(kid: string | undefined): Promise<KeyLookup>;
+  /**
+   * From memory, never waiting on the network: whether the last fetched set
+   * holds `kid` (`undefined` before any fetch). A stale set starts a refetch
+   * in the background (within the cooldown rules) and is answered meanwhile.
+   */
+  holds(kid: string): boolean | undefined;
 }
 
 /** Build the cache; nothing is fetched until the first lookup. */
@@ -128,6 +134,14 @@ export function remoteJwks(options: RemoteJwksOptions): RemoteJwks {
     (keys ?? []).filter((k) => kid === undefined || k.kid === kid);
 
   return {
+    holds(kid) {
+      if (keys === undefined) return undefined;
+      const stale = now() - fetchedAt >= cacheMaxAgeMs;
+      if (stale && inflight === undefined && now() - attemptedAt >= cooldownMs) {
+        refresh().catch(() => {});
+      }
+      return keys.some((k) => k.kid === kid);
+    },
     async lookup(kid) {
       try {
         if (keys === undefined || now() - fetchedAt >= cacheMaxAgeMs) {

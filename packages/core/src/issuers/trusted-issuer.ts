@@ -42,6 +42,15 @@ export interface TrustedIssuerOptions {
    * Certificate checks are never turned off.
    */
   readonly caCertificates?: readonly string[];
+  /**
+   * Key ids (`kid`) of this provider to stop honouring at once: the
+   * operator's kill switch for a provider key that leaked. Sessions
+   * deposited with a token signed by one of them end at their next
+   * `resolve` or `refresh` (SEC-31), and new tokens signed by them are
+   * refused. A key the provider itself withdrew from its JWKS has the same
+   * effect once the cached JWKS is refetched. @default none
+   */
+  readonly disabledKeys?: readonly string[];
   /** Allow `http:` to 127.0.0.1, localhost or [::1] (tests, local development). @default false */
   readonly allowInsecureLoopback?: boolean;
   /** Clock in milliseconds since the epoch; drives token times and the JWKS cache. @default Date.now */
@@ -76,6 +85,12 @@ export interface TrustedIssuer {
    * the fetch failure as `cause`) when the provider's keys could not be had.
    */
   verify(token: unknown): Promise<VerifiedExternalToken>;
+  /**
+   * The kill switch (SEC-31), answered from memory: `false` for a key id in
+   * `disabledKeys`, or one the provider's last fetched JWKS no longer holds
+   * (a stale JWKS is refetched in the background).
+   */
+  keyUsable(kid: string): boolean;
 }
 
 const ALL_ALGORITHMS: readonly ExternalAlgorithm[] = ['RS256', 'ES256', 'EdDSA', 'PS256'];
@@ -182,6 +197,11 @@ export function trustedIssuer(options: TrustedIssuerOptions): TrustedIssuer {
     throw new ConfigInvalid('trustedIssuer: caCertificates must be a list of PEM certificates');
   }
   const maxTokenLength = positiveInt(options.maxTokenLength, 'maxTokenLength', 16_384);
+  const disabled = options.disabledKeys ?? [];
+  if (!Array.isArray(disabled) || !disabled.every((k) => typeof k === 'string' && k !== '')) {
+    throw new ConfigInvalid('trustedIssuer: disabledKeys must be a list of non-empty key ids');
+  }
+  const disabledKeys: ReadonlySet<string> = new Set(disabled);
   const jwks = remoteJwks({
     url,
     cacheMaxAgeMs: positiveInt(options.cacheMaxAgeMs, 'cacheMaxAgeMs', 600_000),
@@ -209,6 +229,7 @@ export function trustedIssuer(options: TrustedIssuerOptions): TrustedIssuer {
       throw tokenRejected('unknown-kid');
     }
 
+    if (kid !== undefined && disabledKeys.has(kid)) throw tokenRejected('unknown-kid');
     const found = await jwks.lookup(kid);
     if (found.status === 'unavailable') throw tokenRejected('jwks-unavailable', found.cause);
     if (found.status === 'unknown') throw tokenRejected('unknown-kid');
@@ -247,5 +268,12 @@ export function trustedIssuer(options: TrustedIssuerOptions): TrustedIssuer {
     };
   }
 
-  return { name: 'trusted-issuer', issuer, verify };
+  // SEC-31: asked on every resolve of a deposited session, so answered from
+  // memory. A token without a kid was verified by the one key the set had:
+  // nothing names it to disable. Before the first fetch (a fresh process
+  // resolving sessions deposited by another) nothing is known: usable.
+  const keyUsable = (kid: string): boolean =>
+    kid === '' || (!disabledKeys.has(kid) && jwks.holds(kid) !== false);
+
+  return { name: 'trusted-issuer', issuer, verify, keyUsable };
 }

@@ -1,18 +1,21 @@
 // SEC-31: a deposited session obeys the same checks as the app's own: the
 // kill switch for the key that signed its token, and the token's own expiry.
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type CloakroomEvent,
   type TokenIssuer,
+  TokenRejected,
   createCloakroom,
   generateSecret,
   generateSigningKey,
   signToken,
   staticKeys,
+  trustedIssuer,
   verifyToken,
 } from '@cloakroom/core';
 import { AUDIENCE, ISSUER, keysFrom, setup } from '../support/fixtures';
+import { providerKey, signExternal, startJwksServer } from '../support/jwks-server';
 
 const IDP = 'https://idp.test';
 
@@ -119,5 +122,86 @@ describe('SEC-31 deposited sessions: the kill switch', () => {
     });
     expect(await without.resolve(deposited.ticket)).toBeNull();
     expect((await without.resolve(own.ticket))?.subject).toBe('u1');
+  });
+});
+
+describe('SEC-31 trustedIssuer implements the kill switch from its cached JWKS', () => {
+  const ISS = 'https://idp.jwks.test';
+  async function jwksWorld(disabledKeys: readonly string[] = []) {
+    const k1 = providerKey('ES256', 'k1');
+    const server = await startJwksServer([k1.jwk]);
+    let now = () => 0;
+    const issuer = trustedIssuer({
+      issuer: ISS,
+      jwksUri: server.url,
+      audience: 'bff',
+      allowInsecureLoopback: true,
+      cacheMaxAgeMs: 60_000,
+      cooldownMs: 0,
+      now: () => now(),
+      disabledKeys,
+    });
+    const ctx = await setup({ trustedIssuers: [issuer] });
+    now = ctx.clock.now;
+    const deposit = async () => {
+      const iat = Math.floor(ctx.clock.t / 1000);
+      const accessToken = await signExternal(k1, {
+        iss: ISS,
+        aud: 'bff',
+        sub: 'u1',
+        iat,
+        exp: iat + 86_400,
+      });
+      return ctx.cloakroom.deposit({ accessToken }, { issuer: ISS });
+    };
+    return { ...ctx, server, k1, deposit };
+  }
+
+  it('SEC-31 a key the provider withdrew from its JWKS ends its deposited sessions once the cache is refetched', async () => {
+    const { cloakroom, server, clock, deposit, events } = await jwksWorld();
+    try {
+      const { ticket } = await deposit();
+      expect((await cloakroom.resolve(ticket))?.issuer).toBe(ISS);
+      server.setKeys([providerKey('ES256', 'k2').jwk]); // k1 withdrawn
+      clock.advance(61_000); // the cached JWKS is stale
+      const before = server.requests();
+      await cloakroom.resolve(ticket); // answered from memory; starts the refetch
+      await vi.waitFor(() => expect(server.requests()).toBe(before + 1));
+      await vi.waitFor(async () => expect(await cloakroom.resolve(ticket)).toBeNull());
+      expect(rejections(events)).toContain('key-disabled');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('SEC-31 disabledKeys ends deposited sessions of that key at once, and refuses new tokens signed by it', async () => {
+    const live = await jwksWorld();
+    const { ticket } = await live.deposit();
+    await live.server.close();
+    // The operator restarts with the key disabled; the store and keys are the same.
+    const off = await jwksWorld([live.k1.kid]);
+    try {
+      const sameStore = createCloakroom({
+        store: live.memory,
+        keys: keysFrom(live.material),
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        clock: live.clock.now,
+        trustedIssuers: [
+          trustedIssuer({
+            issuer: ISS,
+            jwksUri: off.server.url,
+            audience: 'bff',
+            allowInsecureLoopback: true,
+            disabledKeys: [live.k1.kid],
+            now: live.clock.now,
+          }),
+        ],
+      });
+      expect(await sameStore.resolve(ticket)).toBeNull();
+      await expect(off.deposit()).rejects.toThrow(TokenRejected);
+    } finally {
+      await off.server.close();
+    }
   });
 });
