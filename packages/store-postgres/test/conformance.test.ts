@@ -56,6 +56,20 @@ describeSessionStore(
         connectionString: 'postgres://postgres@127.0.0.1:1/test',
         statementTimeoutMs: 1000,
       }),
+    // The store is handed a pool the test owns: closing the store must leave it usable.
+    callerClient: async () => {
+      const own = new pg.Pool({ connectionString: url, max: 2 }).on('error', () => {});
+      n += 1;
+      const table = `cc${n}`;
+      await migrate(own, { schema, table });
+      const store = createPostgresStore({ pool: own, schema, table, clock: () => t });
+      tables.set(store, table);
+      return {
+        store,
+        clientUsable: async () => (await own.query('SELECT 1 AS ok')).rows[0]?.ok === 1,
+        release: () => own.end(),
+      };
+    },
   },
 );
 
@@ -72,6 +86,28 @@ describeKeySetStore(
   {
     cleanup: async (keySets) => {
       await pool.query(`DROP TABLE IF EXISTS "${schema}"."${tables.get(keySets)}"`);
+    },
+    // Key-set stores always take the caller's pool: one aimed at a closed port.
+    unreachable: () =>
+      createPostgresKeySetStore({
+        pool: new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/test' }).on(
+          'error',
+          () => {},
+        ),
+        statementTimeoutMs: 1000,
+      }),
+    callerClient: async () => {
+      const own = new pg.Pool({ connectionString: url, max: 2 }).on('error', () => {});
+      n += 1;
+      const keySetTable = `kc${n}`;
+      await migrate(own, { schema, table: 'ks_sessions', keySetTable });
+      const keySets = createPostgresKeySetStore({ pool: own, schema, keySetTable });
+      tables.set(keySets, keySetTable);
+      return {
+        store: keySets,
+        clientUsable: async () => (await own.query('SELECT 1 AS ok')).rows[0]?.ok === 1,
+        release: () => own.end(),
+      };
     },
   },
 );
