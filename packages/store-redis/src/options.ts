@@ -68,7 +68,8 @@ export interface RedisStoreOptions {
    * operation rejects with `StoreUnavailable`, whatever the client's own
    * timeouts, so a dead Redis never hangs a request. The command itself may
    * still run later, when the client reconnects: as with any timeout, the
-   * outcome is unknown.
+   * outcome is unknown (the README says exactly when). A write covered by
+   * `replication` may take `2 × replication.timeoutMs` longer.
    * @default 2000
    */
   readonly commandTimeoutMs?: number;

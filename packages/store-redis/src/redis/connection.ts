@@ -168,7 +168,11 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
     if (direct && isClusterClient) {
       const found = nodeClient(node);
       if (found === undefined) {
-        return Promise.reject(new StoreUnavailable(`${label}: no connection to the node of a key`));
+        return Promise.reject(
+          new StoreUnavailable(`${label}: no connection to the master of a key`, {
+            cause: new Error(`ioredis lists no master ${node}`),
+          }),
+        );
       }
       target = found;
     }
@@ -246,7 +250,9 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
     now() {
       const t = options.clock();
       if (typeof t !== 'number' || !Number.isFinite(t)) {
-        throw new StoreUnavailable(`${label}: clock returned a non-finite time`);
+        throw new StoreUnavailable(`${label}: clock returned a non-finite time`, {
+          cause: new RangeError(`clock() returned ${typeof t === 'number' ? t : typeof t}`),
+        });
       }
       return Math.floor(t);
     },
