@@ -33,7 +33,7 @@ export interface Replicator {
  * returns. One WAIT at a time per connection instead of one per write:
  * WAIT blocks the connection, so one per write serialised them all.
  */
-class WaitBatch {
+export class WaitBatch {
   private running: Promise<number> | undefined;
   private queued: Promise<number> | undefined;
 
