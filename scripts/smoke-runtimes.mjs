@@ -8,7 +8,8 @@
 // Deno runs with --allow-env (ioredis reads process.env when it loads) and
 // --allow-net (the Redis connection); nothing else is granted.
 //
-// CLOAKROOM_RUNTIMES="bun,deno" picks the runtimes; CLOAKROOM_RUNTIMES_KEEP=1
+// CLOAKROOM_RUNTIMES="bun,deno" picks the runtimes, each `latest` unless given as
+// name@version ("bun@1.4.5,deno@2.9.6" reproduces a run); CLOAKROOM_RUNTIMES_KEEP=1
 // keeps the temp dir.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,10 @@ import { join } from 'node:path';
 import { npmInstall, packPublic, publicPackages } from './pack-public.mjs';
 
 const NEEDED = ['@cloakroom/core', '@cloakroom/store-memory', '@cloakroom/store-redis'];
-const RUNTIMES = (process.env.CLOAKROOM_RUNTIMES ?? 'bun,deno').split(',');
+const RUNTIME_SPECS = (process.env.CLOAKROOM_RUNTIMES ?? 'bun,deno')
+  .split(',')
+  .map((spec) => (spec.includes('@') ? spec : `${spec}@latest`));
+const RUNTIMES = RUNTIME_SPECS.map((spec) => spec.split('@')[0]);
 const RUN_TIMEOUT_MS = 90_000;
 const redisUrl = process.env.CLOAKROOM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -103,7 +107,7 @@ try {
   const started = Date.now();
   // ioredis is named so Deno finds it in package.json; bun and deno are
   // registry packages whose platform binary comes as an optional dependency.
-  npmInstall(app, [...tarballs, 'ioredis', ...RUNTIMES.map((r) => `${r}@latest`)], {
+  npmInstall(app, [...tarballs, 'ioredis', ...RUNTIME_SPECS], {
     save: true,
   });
   const ioredis = JSON.parse(readFileSync(join(app, 'node_modules/ioredis/package.json'), 'utf8'));
