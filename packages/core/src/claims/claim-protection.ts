@@ -4,6 +4,7 @@ import { canonicalJson } from './claim-canonical';
 import { MAX_PROTECTED_CLAIMS_LENGTH } from './claim-open';
 import { utf8 } from '../lib/encoding';
 import { ConfigInvalid, InvalidArgument } from '../errors';
+import { forbiddenKeyIn } from '../lib/forbidden-keys';
 import { import256BitKey, sameBytes } from '../keys/key-import';
 
 /** Key management algorithm of the claims JWE: the key itself (`dir`) or AES key wrap of a fresh key per token (`A256KW`). */
@@ -45,20 +46,32 @@ export interface ClaimProtector {
    */
   protect(claims: Record<string, unknown>): Promise<Record<string, unknown>>;
   /**
-   * The lookup hash of `value`: base64url (no padding) of
-   * HMAC-SHA-256(hashKey, canonical JSON of `value`), where canonical JSON
-   * is RFC 8785 (sorted members, no whitespace). Equal values give equal
-   * hashes whatever their member order; the value cannot be read back.
+   * The lookup hash of `value` in the claim named `claim`: base64url (no
+   * padding) of HMAC-SHA-256(hashKey, canonical JSON of `[claim, value]`),
+   * where canonical JSON is RFC 8785 (sorted members, no whitespace). Equal
+   * values give equal hashes whatever their member order; the value cannot
+   * be read back. The claim name is part of the input, so one value in two
+   * hashed claims (an e-mail as `email` and as `login`) gives two unrelated
+   * hashes: tokens cannot be linked across claims by their hashes.
    *
-   * Throws {@link ConfigInvalid} when no `hashKey` was configured and
-   * {@link InvalidArgument} for a value JSON cannot carry.
+   * Throws {@link ConfigInvalid} when no `hashKey` was configured, and
+   * {@link InvalidArgument} for a value JSON cannot carry or one whose
+   * canonical JSON exceeds 16 KiB.
+   *
+   * @example
+   * ```ts
+   * // A resource server finds the customer a token is for:
+   * const lookup = protector.hashValue('cust-42', 'customer_id');
+   * ```
    */
-  hashValue(value: unknown): string;
+  hashValue(value: unknown, claim: string): string;
 }
 
 /** Claim names Cloakroom sets itself, plus `enc`, which carries the encrypted claims. */
 const RESERVED = new Set(['iss', 'aud', 'sub', 'exp', 'iat', 'nbf', 'jti', 'enc']);
 const MAX_NAME_LENGTH = 256;
+// As large as all of a session's claims may be (MAX_CLAIMS_BYTES in session/context.ts).
+const MAX_HASHED_JSON = 16 * 1024;
 const MAX_KEY_ID_LENGTH = 256;
 
 function fail(message: string): never {
@@ -178,11 +191,20 @@ export function claimProtection(options: ClaimProtectionOptions): ClaimProtector
       ? { alg, enc: 'A256GCM', cty: 'json' }
       : { alg, enc: 'A256GCM', cty: 'json', kid: keyId };
 
-  const hashValue = (value: unknown): string => {
+  const hashValue = (value: unknown, claim: string): string => {
     if (hashKeyObject === undefined) {
       throw new ConfigInvalid('claimProtection: hashValue needs a configured hashKey');
     }
-    return createHmac('sha256', hashKeyObject).update(canonicalJson(value)).digest('base64url');
+    if (typeof claim !== 'string' || claim.length === 0 || claim.length > MAX_NAME_LENGTH) {
+      throw new InvalidArgument('claimProtection: hashValue needs the claim name');
+    }
+    const input = canonicalJson([claim, value]);
+    if (input.length > MAX_HASHED_JSON) {
+      throw new InvalidArgument(
+        `claimProtection: a hashed claim value exceeds ${MAX_HASHED_JSON} characters of JSON`,
+      );
+    }
+    return createHmac('sha256', hashKeyObject).update(input).digest('base64url');
   };
 
   const encryptClaims = async (secret: Record<string, unknown>): Promise<string> => {
@@ -217,14 +239,27 @@ export function claimProtection(options: ClaimProtectionOptions): ClaimProtector
           'claimProtection: claim "enc" carries the encrypted claims and cannot be supplied',
         );
       }
+      // Would alter the prototype of objects built from the claims by careless
+      // consumers; a protected name nested under one would travel in clear.
+      const forbidden = forbiddenKeyIn(claims);
+      if (forbidden !== undefined) {
+        throw new InvalidArgument(
+          `claimProtection: a claim member named "${forbidden}" is refused`,
+        );
+      }
       const kept: [string, unknown][] = [];
       const secret: [string, unknown][] = [];
       for (const [name, value] of Object.entries(claims)) {
         // An undefined member would vanish from the JSON anyway; treat it as absent.
         if (value === undefined) continue;
         if (encrypted.includes(name)) secret.push([name, value]);
-        else if (hashed.includes(name)) kept.push([name, hashValue(value)]);
-        else kept.push([name, value]);
+        else if (hashed.includes(name)) kept.push([name, hashValue(value, name)]);
+        else {
+          // Every claim, not only the protected ones: a value JSON cannot
+          // carry is refused here rather than dropped or thrown at signing.
+          canonicalJson(value);
+          kept.push([name, value]);
+        }
       }
       // fromEntries defines own properties, so a "__proto__" claim stays data.
       if (secret.length > 0) kept.push(['enc', await encryptClaims(Object.fromEntries(secret))]);

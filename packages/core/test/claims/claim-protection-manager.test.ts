@@ -30,7 +30,7 @@ describe('SEC-25 claim protection through the session manager', () => {
     const token = session?.token ?? '';
     const visible = decodeJwt(token);
     expect(visible.role).toBe('editor');
-    expect(visible.customerId).toBe(protector.hashValue('cust-MARKER-42'));
+    expect(visible.customerId).toBe(protector.hashValue('cust-MARKER-42', 'customerId'));
     const decoded = Buffer.from(token.split('.')[1] ?? '', 'base64url').toString();
     for (const secret of ['alice-MARKER', '078-05-1120', 'cust-MARKER-42'])
       expect(decoded.includes(secret)).toBe(false);

@@ -104,7 +104,7 @@ describe('SEC-25 sensitive and lookup claims never appear in a plain JWS payload
         ['aud', 'customer_id', 'enc', 'exp', 'iat', 'iss', 'jti', 'plan', 'sub', 'tenant'].sort(),
       );
       expect(payload.plan).toBe('pro');
-      expect(payload.customer_id).toBe(p.hashValue(LOOKUP.customer_id));
+      expect(payload.customer_id).toBe(p.hashValue(LOOKUP.customer_id, 'customer_id'));
 
       // The JWE header is the one documented: no zip, pinned algorithms.
       const enc = payload.enc as string;
@@ -122,8 +122,8 @@ describe('SEC-25 sensitive and lookup claims never appear in a plain JWS payload
         ...registered({}),
         ...SENSITIVE,
         plan: 'pro',
-        customer_id: p.hashValue(LOOKUP.customer_id),
-        tenant: p.hashValue(LOOKUP.tenant),
+        customer_id: p.hashValue(LOOKUP.customer_id, 'customer_id'),
+        tenant: p.hashValue(LOOKUP.tenant, 'tenant'),
       });
       expect(opened).not.toHaveProperty('enc');
     });
@@ -156,17 +156,17 @@ describe('SEC-25 sensitive and lookup claims never appear in a plain JWS payload
 
   it('SEC-25 hash values are HMAC-SHA-256 over canonical JSON: stable, order-free and key-dependent', () => {
     const p = protector();
-    expect(p.hashValue('cust-1')).toBe(
-      createHmac('sha256', hashKey).update('"cust-1"').digest('base64url'),
+    expect(p.hashValue('cust-1', 'customer_id')).toBe(
+      createHmac('sha256', hashKey).update('["customer_id","cust-1"]').digest('base64url'),
     );
-    expect(p.hashValue({ b: 1, a: [true, null, 'x'] })).toBe(
-      createHmac('sha256', hashKey).update('{"a":[true,null,"x"],"b":1}').digest('base64url'),
+    expect(p.hashValue({ b: 1, a: [true, null, 'x'] }, 'x')).toBe(
+      createHmac('sha256', hashKey).update('["x",{"a":[true,null,"x"],"b":1}]').digest('base64url'),
     );
     const other = claimProtection({ hash: ['customer_id'], hashKey: generateSecret() });
-    expect(other.hashValue('cust-1')).not.toBe(p.hashValue('cust-1'));
+    expect(other.hashValue('cust-1', 'customer_id')).not.toBe(p.hashValue('cust-1', 'customer_id'));
     // A fresh protector with the same key agrees (downstream matching).
     const again = claimProtection({ hash: ['x'], hashKey });
-    expect(again.hashValue('cust-1')).toBe(p.hashValue('cust-1'));
+    expect(again.hashValue('cust-1', 'customer_id')).toBe(p.hashValue('cust-1', 'customer_id'));
   });
 
   it('SEC-25 property: equal values hash equally whatever their member order; distinct values differ', () => {
@@ -184,9 +184,9 @@ describe('SEC-25 sensitive and lookup claims never appear in a plain JWS payload
     };
     fc.assert(
       fc.property(fc.jsonValue(), fc.jsonValue(), (a, b) => {
-        expect(p.hashValue(a)).toBe(p.hashValue(reorder(a)));
-        expect(p.hashValue(a)).toMatch(/^[A-Za-z0-9_-]{43}$/);
-        const sameValue = p.hashValue(a) === p.hashValue(b);
+        expect(p.hashValue(a, 'x')).toBe(p.hashValue(reorder(a), 'x'));
+        expect(p.hashValue(a, 'x')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        const sameValue = p.hashValue(a, 'x') === p.hashValue(b, 'x');
         const canon = (v: unknown) => JSON.stringify(sortDeep(v));
         expect(sameValue).toBe(canon(a) === canon(b));
       }),
@@ -202,7 +202,7 @@ describe('SEC-25 sensitive and lookup claims never appear in a plain JWS payload
         const opened = await openProtectedClaims(await p.protect(claims), { encryptionKey });
         const expected = Object.fromEntries(
           Object.entries(claims).map(([k, v]) =>
-            p.hashed.includes(k) ? [k, p.hashValue(v)] : [k, v],
+            p.hashed.includes(k) ? [k, p.hashValue(v, k)] : [k, v],
           ),
         );
         expect(opened).toEqual(expected);
@@ -221,11 +221,41 @@ describe('SEC-25 sensitive and lookup claims never appear in a plain JWS payload
     const p = protector();
     await expect(p.protect({ customer_id: Number.NaN })).rejects.toBeInstanceOf(InvalidArgument);
     await expect(p.protect({ customer_id: 10n })).rejects.toBeInstanceOf(InvalidArgument);
-    expect(() => p.hashValue(new Date(0))).toThrow(InvalidArgument);
+    expect(() => p.hashValue(new Date(0), 'x')).toThrow(InvalidArgument);
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    expect(() => p.hashValue(cyclic)).toThrow(InvalidArgument);
+    expect(() => p.hashValue(cyclic, 'x')).toThrow(InvalidArgument);
     await expect(p.protect({ email: 10n })).rejects.toBeInstanceOf(InvalidArgument);
+    // Unprotected claims too (#14.6): the documented InvalidArgument, not a pass-through.
+    await expect(p.protect({ plan: 10n })).rejects.toBeInstanceOf(InvalidArgument);
+    await expect(p.protect({ plan: () => 1 })).rejects.toBeInstanceOf(InvalidArgument);
+  });
+
+  it('SEC-25 one value in two hashed claims gives unrelated hashes, so tokens cannot be linked across claims (#14.6)', async () => {
+    const p = claimProtection({ hash: ['email', 'login'], hashKey });
+    const out = await p.protect({ email: 'a@example.com', login: 'a@example.com' });
+    expect(out.email).not.toBe(out.login);
+    expect(out.email).toBe(p.hashValue('a@example.com', 'email'));
+    expect(out.login).toBe(p.hashValue('a@example.com', 'login'));
+  });
+
+  it('SEC-25 hashValue bounds its input and needs the claim name (#14.6)', () => {
+    const p = protector();
+    expect(() => p.hashValue('x'.repeat(16 * 1024), 'customer_id')).toThrow(InvalidArgument);
+    expect(p.hashValue('x'.repeat(1000), 'customer_id')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(() => (p.hashValue as (v: unknown) => string)('cust-1')).toThrow(InvalidArgument);
+  });
+
+  it('SEC-25 protect refuses __proto__, constructor and prototype members at any depth (#14.6)', async () => {
+    const p = protector();
+    for (const claims of [
+      JSON.parse('{"__proto__": {"role": "admin"}}'),
+      { profile: JSON.parse('{"__proto__": {"email": "in-clear@example.com"}}') },
+      { plan: { constructor: 1 } },
+      { plan: [{ prototype: 1 }] },
+    ]) {
+      await expect(p.protect(claims)).rejects.toBeInstanceOf(InvalidArgument);
+    }
   });
 
   it('SEC-25 the holder of the wrong key gets TokenRejected, never plaintext', async () => {
@@ -341,9 +371,9 @@ describe('SEC-12 and SEC-25 configuration is checked up front', () => {
       Buffer.from(encryptionKey).toString('hex'),
       Buffer.from(hashKey).toString('hex'),
     ]);
-    expect(() => protector().hashValue('x')).not.toThrow();
+    expect(() => protector().hashValue('x', 'customer_id')).not.toThrow();
     const encryptOnly = claimProtection({ encrypt: ['email'], encryptionKey });
-    expect(() => encryptOnly.hashValue('x')).toThrow(ConfigInvalid);
+    expect(() => encryptOnly.hashValue('x', 'email')).toThrow(ConfigInvalid);
   });
 
   it('SEC-12 the caller cannot change a configured key by mutating its array', async () => {
