@@ -26,6 +26,7 @@ import { create, resolve, revoke } from './operations';
 import { listSessions, revokeSession, revokeSubject } from './by-subject';
 import { checkClaims, createContext } from './context';
 import type { SubjectInput } from '../contracts/identity';
+import { toIdentity } from './identity';
 
 /** `create`'s arguments after the subject: `claims` is required when `C` has required members. */
 export type CreateArgs<C extends object> = Claims extends C
@@ -92,6 +93,18 @@ export interface Cloakroom<
   revokeSubject(subject: SubjectInput, actor?: Actor): Promise<number>;
   /** Public metadata of a subject's live sessions (in its namespace, SEC-29). */
   listSessions(subject: SubjectInput, actor?: Actor): Promise<SessionInfo[]>;
+  /**
+   * The `subjectIndex` that this subject's records and audit events carry
+   * (in its namespace, SEC-29), to find a user's events in an audit log.
+   * Not secret: events already carry it; it cannot be turned back into the subject.
+   *
+   * @example
+   * ```ts
+   * const index = await cloakroom.subjectIndexOf({ subject: '123', issuer: 'https://idp.example' });
+   * const mine = auditLog.filter((e) => e.subjectIndex === index);
+   * ```
+   */
+  subjectIndexOf(subject: SubjectInput): Promise<string>;
   /**
    * Verify an external identity provider's access token against one of the
    * `trustedIssuers` and keep it (with optional refresh and ID tokens) sealed
@@ -169,6 +182,7 @@ export function createCloakroom<
     revoke: (ticket, actor) => revoke(ctx, ticket, actor),
     revokeSession: (subject, sessionId, actor) => revokeSession(ctx, subject, sessionId, actor),
     revokeSubject: (subject, actor) => revokeSubject(ctx, subject, actor),
+    subjectIndexOf: async (subject) => ctx.indexOf(toIdentity(subject)),
     listSessions: (subject, actor) => listSessions(ctx, subject, actor),
     deposit: (tokens, opts, actor) => deposit(ctx, tokens as DepositTokens, opts, actor),
     replaceTokens: (ticket, tokens, actor) =>

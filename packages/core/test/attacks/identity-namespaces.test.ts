@@ -263,3 +263,18 @@ describe('the denial of a subject action says what actor is needed (#15)', () =>
     expect((other as Error).message).toContain('not this subject');
   });
 });
+
+describe("subjectIndexOf finds a user's audit events in their namespace", () => {
+  it('SEC-29 the index it gives is the one the events of that identity carry, and differs per namespace', async () => {
+    const { cloakroom, events, atA } = await world();
+    const local = await cloakroom.subjectIndexOf('123');
+    const fromA = await cloakroom.subjectIndexOf({ subject: '123', issuer: IDP_A });
+    expect(local).not.toBe(fromA);
+    const created = events.filter((e) => e.type === 'session.created');
+    const aEvent = created.find((e) => 'sessionId' in e && e.sessionId === atA.sessionId);
+    expect(aEvent).toMatchObject({ subjectIndex: fromA });
+    await expect(cloakroom.subjectIndexOf({ subject: '' })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+  });
+});
