@@ -1,0 +1,56 @@
+// The client a store makes for itself (from `url`) and how it is reset when
+// Redis stops answering, so nothing it holds runs late.
+import { Redis } from 'ioredis';
+
+/** The store's own client: auto-pipelining, errors reported through rejected commands. */
+export function createOwnedClient(url: string): Redis {
+  // Batches the commands of one tick into one write (2-4x the throughput of
+  // GET at 64 in flight in the bench).
+  const client = new Redis(url, { enableAutoPipelining: true });
+  client.on('error', () => {});
+  return client;
+}
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+// ioredis internals used here: the socket (to destroy it when a silent
+// server will never answer the FIN) and flushQueue (to reject what waits
+// in the offline queue when there is no socket, so nothing is on the wire).
+interface Internals {
+  stream?: { destroy(): void };
+  offlineQueue: { length: number };
+  flushQueue(error: Error): void;
+}
+
+/**
+ * Reject every command `client` holds, sent or queued, so none of them runs
+ * late, and leave it connecting again. With a socket (ready or opening), the
+ * socket is destroyed: a manual disconnect rejects everything, then the
+ * client connects anew. Without one (reconnecting after a failure), only the
+ * offline queue is flushed and the client's own reconnection goes on. Either
+ * way the auto-pipeline batch that waited behind the rejected one is sent
+ * from the rejection's callbacks and refused in turn. Never waits on Redis.
+ */
+export async function resetOwnedClient(client: Redis, closed: () => boolean): Promise<void> {
+  const internals = client as unknown as Internals;
+  const status = client.status;
+  if (status === 'end' || closed()) return;
+  if (status === 'ready' || status === 'connect' || status === 'connecting') {
+    const ended = new Promise<void>((resolve) => {
+      client.once('end', () => resolve());
+      // Never hang a reset on an event that does not come.
+      setTimeout(resolve, 1_000).unref();
+    });
+    client.disconnect();
+    internals.stream?.destroy();
+    await ended;
+    for (let i = 0; i < 3; i++) await nextTurn();
+    if (!closed()) await client.connect().catch(() => {});
+    return;
+  }
+  for (let i = 0; i < 3 && internals.offlineQueue.length > 0; i++) {
+    internals.flushQueue(new Error('redis stopped answering: the store dropped this command'));
+    await nextTurn();
+    await nextTurn();
+  }
+}
