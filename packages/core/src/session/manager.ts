@@ -31,7 +31,7 @@ import { toIdentity } from './identity';
 /** `create`'s arguments after the subject: `claims` is required when `C` has required members. */
 export type CreateArgs<C extends object> = Claims extends C
   ? [claims?: C, options?: CreateOptions, actor?: Actor]
-  : {} extends C
+  : Partial<Record<keyof C, never>> extends C
     ? [claims?: C, options?: CreateOptions, actor?: Actor]
     : [claims: C, options?: CreateOptions, actor?: Actor];
 

@@ -1,24 +1,14 @@
-// SEC-29: a subject is only unique within whoever vouches for it. Two trusted
-// issuers' `sub: "123"`, the app's own `create('123')`, and two tenants' users
-// `123` are four identities that never reach each other's sessions.
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   AccessDenied,
   type Actor,
   type CloakroomEvent,
-  type TokenIssuer,
   createAesGcmCipher,
   createCloakroom,
-  generateSecret,
-  generateSigningKey,
   identityOf,
   ownSessionsOnly,
   rolePolicy,
-  signToken,
-  staticKeys,
   subjectIndex,
-  verifyToken,
 } from '@cloakroom/core';
 import { createMemoryStore } from '@cloakroom/store-memory';
 import { recordAad } from '../../src/crypto/format';

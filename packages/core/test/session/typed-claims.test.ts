@@ -51,6 +51,19 @@ describe('typed claims (#15.2)', () => {
     await cloakroom.create('u4', { role: 'admin' });
   });
 
+  it('claims may be left out when every member of C is optional', async () => {
+    const cloakroom = createCloakroom<{ beta?: boolean }>({
+      store: createMemoryStore(),
+      keys: keysFrom(await makeKeyMaterial()),
+      issuer: ISSUER,
+      audience: AUDIENCE,
+    });
+    const { ticket } = await cloakroom.create('u1');
+    expect((await cloakroom.resolve(ticket))?.claims.beta).toBeUndefined();
+    // @ts-expect-error beta is a boolean
+    await cloakroom.create('u2', { beta: 'yes' });
+  });
+
   it('refresh takes C; a manager typed without deposited claims refuses deposit at compile time', async () => {
     const cloakroom = await typed();
     const { ticket } = await cloakroom.create('u1', { role: 'editor', org: 'acme' });
