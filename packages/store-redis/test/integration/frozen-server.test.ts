@@ -93,7 +93,11 @@ function ioredisHeld(client: Redis): number {
  * heap also moves by megabytes with the test runner (formatting an error's
  * stack under vitest loads source maps), so it gets a looser bound.
  */
-function memory(): { buffers: number; heap: number } {
+async function memory(): Promise<{ buffers: number; heap: number }> {
+  // Dead ArrayBuffers are freed a little after the collection that finds
+  // them: collect, let that happen, collect again.
+  gc();
+  await sleep(50);
   gc();
   const m = process.memoryUsage();
   return { buffers: m.arrayBuffers, heap: m.heapUsed };
@@ -113,7 +117,7 @@ async function insertWhileFrozen(
   store: RedisStore,
   held: () => number,
 ): Promise<{ outcomes: Outcome[]; maxHeld: number; growth: { buffers: number; heap: number } }> {
-  const before = memory();
+  const before = await memory();
   process.kill((server as RedisServer).pid, 'SIGSTOP');
   frozen = true;
   const outcomes: Outcome[] = [];
@@ -144,7 +148,7 @@ async function insertWhileFrozen(
     await sleep(RATE_EVERY_MS);
   }
   maxHeld = Math.max(maxHeld, held());
-  const end = memory();
+  const end = await memory();
   const growth = { buffers: end.buffers - before.buffers, heap: end.heap - before.heap };
   process.kill((server as RedisServer).pid, 'SIGCONT');
   frozen = false;
@@ -205,8 +209,8 @@ describe('a frozen Redis (SIGSTOP): bounded queue, no silent late writes', () =>
       // Bounded: what the client holds never passes the limit (+ the probe PING).
       expect(maxHeld).toBeLessThanOrEqual(MAX_IN_FLIGHT + 1);
       // Unbounded, ~1,500 inserts of 16 KiB would hold ~24 MiB of buffers;
-      // bounded, at most 64 of them are held (~1 MiB).
-      expect(growth.buffers).toBeLessThan(4 * 1024 * 1024);
+      // bounded, at most 64 of them are held (~1 MiB, plus garbage not yet freed).
+      expect(growth.buffers).toBeLessThan(6 * 1024 * 1024);
       expect(growth.heap).toBeLessThan(16 * 1024 * 1024);
       // Timed out, or (sent before the reset) rejected by it, or failed fast.
       const allowed = ['timeout', 'driver', 'unresponsive', 'in-flight-limit'];
@@ -262,7 +266,7 @@ describe('a frozen Redis (SIGSTOP): bounded queue, no silent late writes', () =>
 
       expect(outcomes.length).toBeGreaterThan(1_000);
       expect(maxHeld).toBeLessThanOrEqual(MAX_IN_FLIGHT + 1);
-      expect(growth.buffers).toBeLessThan(4 * 1024 * 1024);
+      expect(growth.buffers).toBeLessThan(6 * 1024 * 1024);
       expect(growth.heap).toBeLessThan(16 * 1024 * 1024);
       const timedOut = outcomes.filter((o) => o.reason === 'timeout');
       expect(timedOut.length).toBeLessThanOrEqual(MAX_IN_FLIGHT);
