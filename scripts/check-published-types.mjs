@@ -23,7 +23,7 @@
 //
 // Overrides (for trying another range): CLOAKROOM_TYPES_TS="5.7.3,latest",
 // CLOAKROOM_TYPES_NODE="20,latest". CLOAKROOM_TYPES_KEEP=1 keeps the temp dir.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,75 @@ const TSC_TIMEOUT_MS = 120_000;
 function installedVersion(project, name) {
   return JSON.parse(readFileSync(join(project, 'node_modules', name, 'package.json'), 'utf8'))
     .version;
+}
+
+/**
+ * npm gives a peer shared by several packages the newest version all of them
+ * accept (ioredis 5 while @cloakroom/cli asks for ^5), so a consumer of one
+ * package alone can get a newer major than the projects above see. This
+ * finds, per third-party peer, the newest version any public package accepts;
+ * when some package does not accept it, one more project installs the
+ * packages that do, with those peers, under the newest TypeScript and
+ * @types/node. Returns its checks (none when nothing was held back).
+ */
+async function newestPeersJobs(work) {
+  const accepted = new Map(); // `${peer}@${range}` -> versions that satisfy it
+  const newest = new Map(); // peer -> newest version any package accepts
+  for (const p of packages) {
+    for (const [peer, range] of thirdPartyPeers(p)) {
+      const view = execFileSync('npm', ['view', `${peer}@${range}`, 'version', '--json'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 60_000,
+      });
+      const versions = [JSON.parse(view || '[]')].flat();
+      accepted.set(`${peer}@${range}`, new Set(versions));
+      for (const v of versions) {
+        if (!newest.has(peer) || compareVersions(v, newest.get(peer)) > 0) newest.set(peer, v);
+      }
+    }
+  }
+  const takesNewest = (p) =>
+    thirdPartyPeers(p).every(([peer, range]) =>
+      accepted.get(`${peer}@${range}`).has(newest.get(peer)),
+    );
+  const held = packages.filter((p) => !takesNewest(p));
+  if (held.length === 0) return [];
+  const subset = packages.filter(takesNewest);
+  const project = join(work, 'newest-peers');
+  mkdirSync(project);
+  writeConsumer(project, subset);
+  const peers = [...newest].map(([peer, version]) => `${peer}@${version}`);
+  const started = Date.now();
+  await npmInstallAsync(project, [
+    ...subset.map((p) => p.tarball),
+    ...peers,
+    `@types/node@${TYPES_NODE.at(-1)}`,
+    `ts-0@npm:typescript@${TYPESCRIPT.at(-1)}`,
+  ]);
+  const tsVersion = installedVersion(project, 'ts-0');
+  const nodeVersion = installedVersion(project, '@types/node');
+  console.log(
+    `installed the newest peers (${peers.join(', ')}) without ${held.map((p) => p.name).join(', ')} (an older range) in ${seconds(started)} s`,
+  );
+  return ['strict', 'skiplib'].map((config) => ({
+    label: `typescript ${tsVersion}, @types/node ${nodeVersion}, newest peers, ${config}`,
+    run: () => runTsc(project, 'ts-0', `tsconfig.${config}.json`),
+  }));
+}
+
+/** [name, range] of each peer dependency outside this repository. */
+function thirdPartyPeers(p) {
+  return Object.entries(p.pkg.peerDependencies ?? {}).filter(
+    ([peer]) => !peer.startsWith('@cloakroom/'),
+  );
+}
+
+/** Orders release versions (x.y.z; `npm view` of a range lists no prereleases). */
+function compareVersions(a, b) {
+  const [x, y] = [a, b].map((v) => v.split('.').map(Number));
+  for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return 0;
 }
 
 /** Runs one TypeScript's own `tsc` (a JS launcher, also for the native TypeScript 7). */
@@ -81,7 +150,7 @@ function indent(text) {
 }
 
 /** package.json, the three tsconfigs and the two consumer files. */
-function writeConsumer(project) {
+function writeConsumer(project, packages) {
   writeFileSync(
     join(project, 'package.json'),
     JSON.stringify({ name: 'types-consumer', private: true, version: '0.0.0', type: 'module' }),
@@ -269,7 +338,7 @@ try {
     TYPES_NODE.map(async (nodeTypes) => {
       const project = join(work, `types-node-${nodeTypes}`);
       mkdirSync(project);
-      writeConsumer(project);
+      writeConsumer(project, packages);
       const aliases = TYPESCRIPT.map((version, i) => `ts-${i}@npm:typescript@${version}`);
       await npmInstallAsync(project, [...tarballs, `@types/node@${nodeTypes}`, ...aliases]);
       return { project, nodeTypes, nodeVersion: installedVersion(project, '@types/node') };
@@ -277,7 +346,7 @@ try {
   );
   const installed = projects.map((p) => `@types/node@${p.nodeTypes} (${p.nodeVersion})`);
   console.log(`installed ${installed.join(' and ')} in ${seconds(started)} s`);
-  const jobs = [];
+  const jobs = await newestPeersJobs(work);
   for (const { project, nodeVersion } of projects) {
     for (let i = 0; i < TYPESCRIPT.length; i++) {
       const tsVersion = installedVersion(project, `ts-${i}`);

@@ -42,7 +42,8 @@ export function publicPackages() {
 }
 
 /**
- * Packs each package into `destination` and returns the tarball paths. Fails
+ * Packs each package into `destination` and returns the tarball paths (each
+ * package also gets its own as `tarball`). Fails
  * with a readable message when a package has not been built, since `pnpm pack`
  * would otherwise ship a tarball without `dist/`.
  */
@@ -60,6 +61,10 @@ export function packPublic(packages, destination) {
       cwd: p.dir,
       stdio: ['ignore', 'ignore', 'inherit'],
     });
+    // pnpm names a tarball scope-name-version.tgz; kept on the package for
+    // callers that install only some of them.
+    const file = `${p.name.replace(/^@/, '').replace('/', '-')}-${p.pkg.version}.tgz`;
+    p.tarball = join(destination, file);
   }
   return readdirSync(destination)
     .filter((f) => f.endsWith('.tgz') && !before.has(f))
