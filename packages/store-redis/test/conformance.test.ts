@@ -24,6 +24,19 @@ describeSessionStore(
     // SEC-02 at rest: every key and value under the prefix, read with the raw client.
     inspect: (store) => dumpUnder(client, prefixes.get(store) as string),
     unreachable: () => createRedisStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 1000 }),
+    // The store is handed a client the test owns: closing the store must leave it usable.
+    callerClient: async () => {
+      const own = await connectOrFail();
+      const prefix = uniquePrefix('caller-client');
+      return {
+        store: createRedisStore({ client: own, prefix, commandTimeoutMs: 10_000 }),
+        clientUsable: async () => (await own.ping()) === 'PONG',
+        release: async () => {
+          await deleteUnder(own, prefix);
+          own.disconnect();
+        },
+      };
+    },
   },
 );
 
@@ -35,5 +48,21 @@ describeKeySetStore(
     prefixes.set(store, prefix);
     return store;
   },
-  { cleanup: (store) => deleteUnder(client, prefixes.get(store) as string) },
+  {
+    cleanup: (store) => deleteUnder(client, prefixes.get(store) as string),
+    unreachable: () =>
+      createRedisKeySetStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 1000 }),
+    callerClient: async () => {
+      const own = await connectOrFail();
+      const prefix = uniquePrefix('keyset-caller-client');
+      return {
+        store: createRedisKeySetStore({ client: own, prefix }),
+        clientUsable: async () => (await own.ping()) === 'PONG',
+        release: async () => {
+          await deleteUnder(own, prefix);
+          own.disconnect();
+        },
+      };
+    },
+  },
 );
