@@ -55,6 +55,7 @@ export type {
   SessionInfo,
 } from './session/types';
 export type { RefreshResult } from './session/refresh';
+export type { HealthCheck, HealthOptions, HealthReport } from './session/health';
 export type { CloakroomOptions, TtlOptions } from './session/options';
 export type { CloakroomEvent, CloakroomEventType, EventSink, RejectReason } from './audit/events';
 export { defaultPolicy, allowAll } from './policy/default-policy';

@@ -27,6 +27,7 @@ import { listSessions, revokeSession, revokeSubject } from './by-subject';
 import { checkClaims, createContext } from './context';
 import type { SubjectInput } from '../contracts/identity';
 import { toIdentity } from './identity';
+import { type HealthOptions, type HealthReport, health } from './health';
 
 /** `create`'s arguments after the subject: `claims` is required when `C` has required members. */
 export type CreateArgs<C extends object> = Claims extends C
@@ -136,6 +137,20 @@ export interface Cloakroom<
   sweep(actor?: Actor): Promise<number>;
   /** Verify a token this instance (or its fleet) issued, for resource servers. @throws TokenRejected */
   verify(token: unknown): Promise<VerifiedToken>;
+  /**
+   * Readiness, for a Kubernetes probe or a load balancer: the store answers
+   * a read within `timeoutMs`, and the keys are loaded (a rotating key set
+   * read from its store within `maxKeySetAgeMs`). Never throws; reports
+   * error codes and timings only. Answer 200 when `ready`, else 503. For
+   * liveness, check nothing external (see docs/guides/health-checks.md).
+   *
+   * @example
+   * ```ts
+   * const report = await cloakroom.health({ timeoutMs: 1000 });
+   * const status = report.ready ? 200 : 503;
+   * ```
+   */
+  health(options?: HealthOptions): Promise<HealthReport>;
   /** The public signing keys, for `/.well-known/jwks.json`. */
   jwks(): Promise<{ keys: PublicJwk[] }>;
   /** Close the manager and its store (the store never closes a client you passed it). Idempotent. */
@@ -201,6 +216,7 @@ export function createCloakroom<
         now: ctx.now,
       }),
     jwks: () => ctx.keys.jwks(),
+    health: (opts) => health(ctx, opts),
     close: async () => {
       if (ctx.closed) return;
       ctx.closed = true;
