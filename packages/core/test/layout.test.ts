@@ -28,7 +28,7 @@ const allowed: Record<string, readonly string[]> = {
   errors: [],
   lib: ['errors'],
   contracts: ['errors'],
-  'store-kit': ['errors', 'contracts'],
+  'store-kit': ['errors', 'contracts', 'crypto'],
   ticket: ['errors', 'lib'],
   crypto: ['errors', 'lib', 'contracts', 'ticket'],
   jwt: ['errors', 'lib', 'contracts', 'crypto', 'keys'],

@@ -243,9 +243,7 @@ export function claimProtection(options: ClaimProtectionOptions): ClaimProtector
       // consumers; a protected name nested under one would travel in clear.
       const forbidden = forbiddenKeyIn(claims);
       if (forbidden !== undefined) {
-        throw new InvalidArgument(
-          `claimProtection: a claim member named "${forbidden}" is refused`,
-        );
+        throw new InvalidArgument(`claimProtection: claims must not contain ${forbidden}`);
       }
       const kept: [string, unknown][] = [];
       const secret: [string, unknown][] = [];

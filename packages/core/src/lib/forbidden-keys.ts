@@ -6,13 +6,14 @@
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
- * The first forbidden member name found in `value` (objects and arrays, to
- * `maxDepth` levels; deeper nesting counts as found so it cannot hide one),
- * or `undefined`. Reads own enumerable keys only.
+ * What makes `value` unacceptable: `a member named "__proto__"` (or
+ * `constructor`, `prototype`) at any depth, or `nesting deeper than 32
+ * levels` (which could hide one); `undefined` when it is fine. Reads own
+ * enumerable keys only. Callers write "… must not contain <that>".
  */
 export function forbiddenKeyIn(value: unknown, maxDepth = 32): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  if (maxDepth < 0) return '(nesting too deep)';
+  if (maxDepth < 0) return 'nesting deeper than 32 levels';
   if (Array.isArray(value)) {
     for (const item of value) {
       const found = forbiddenKeyIn(item, maxDepth - 1);
@@ -21,7 +22,7 @@ export function forbiddenKeyIn(value: unknown, maxDepth = 32): string | undefine
     return undefined;
   }
   for (const name of Object.keys(value)) {
-    if (FORBIDDEN.has(name)) return name;
+    if (FORBIDDEN.has(name)) return `a member named "${name}"`;
     const found = forbiddenKeyIn((value as Record<string, unknown>)[name], maxDepth - 1);
     if (found !== undefined) return found;
   }

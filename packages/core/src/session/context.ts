@@ -341,7 +341,7 @@ export function checkClaims(claims: unknown): Record<string, unknown> {
   const forbidden = forbiddenKeyIn(parsed);
   if (forbidden !== undefined) {
     throw new InvalidArgument(
-      `claims must not contain a member named "${forbidden}" (at any depth): it would alter the prototype of objects built from them`,
+      `claims must not contain ${forbidden} (at any depth): it would alter the prototype of objects built from them`,
     );
   }
   return parsed as Record<string, unknown>;

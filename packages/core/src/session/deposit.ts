@@ -16,7 +16,7 @@ const MAX_TOKEN = 16 * 1024;
 function refuseForbiddenClaims(payload: Record<string, unknown>): void {
   const name = forbiddenKeyIn(payload);
   if (name !== undefined) {
-    throw new TokenRejected(`the token carries a claim named "${name}", which is refused`);
+    throw new TokenRejected(`the token's claims must not contain ${name}`);
   }
 }
 

@@ -5,6 +5,7 @@
 // even opened, so a store can tell "corrupt" from "wrong master key".
 import { createHash } from 'node:crypto';
 import type { KeySetEntry } from '../contracts/store';
+import { timingSafeEqual } from '../crypto/constant-time';
 
 // "CRKS", format 1, version (float64), document length (uint32), document, SHA-256 of all before.
 const MAGIC = 0x43524b53;
@@ -55,7 +56,7 @@ export function decodeKeySetEntry(bytes: Uint8Array): KeySetEntry | undefined {
   const digest = createHash('sha256')
     .update(buf.subarray(0, HEADER + n))
     .digest();
-  if (!digest.equals(buf.subarray(HEADER + n))) return undefined;
+  if (!timingSafeEqual(digest, buf.subarray(HEADER + n))) return undefined;
   const version = buf.readDoubleBE(5);
   if (!Number.isSafeInteger(version) || version < 1) return undefined;
   return { version, document: new Uint8Array(buf.subarray(HEADER, HEADER + n)) };
