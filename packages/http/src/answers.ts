@@ -15,7 +15,7 @@ export interface HttpAnswer {
  * - `cross_site_request` (403): refused by the CSRF check (SEC-33);
  * - `forbidden` (403): the access policy said no (`AccessDenied`);
  * - `ambiguous_credentials` (400): both a bearer ticket and the cookie;
- * - `unavailable` (503, with `Retry-After`): the store is down or full.
+ * - `unavailable` (503, with `Retry-After`): the store is down or full, or the manager was closed during shutdown.
  */
 export type HttpErrorCode =
   | 'unauthorized'
@@ -55,9 +55,10 @@ export function httpAnswer(code: HttpErrorCode, retryAfterSeconds = 5): HttpAnsw
 
 /**
  * The answer for an error a handler threw, or `undefined` when it is not
- * one an adapter answers itself. `StoreUnavailable` and `StoreFull` answer
- * 503 and never 401: the session may be perfectly valid, and a 401 would
- * sign the user out for an outage. `AccessDenied` answers 403.
+ * one an adapter answers itself. `StoreUnavailable`, `StoreFull` and
+ * `Closed` (the manager was closed during shutdown) answer 503 with
+ * `Retry-After` and never 401 or 500: the session may be perfectly valid, and
+ * a 401 would sign the user out for an outage. `AccessDenied` answers 403.
  *
  * @example
  * ```ts
@@ -73,6 +74,8 @@ export function answerForError(error: unknown, retryAfterSeconds = 5): HttpAnswe
   switch (error.code) {
     case 'ERR_STORE_UNAVAILABLE':
     case 'ERR_STORE_FULL':
+    // A manager closed while the process shuts down: requests still in flight retry on another instance.
+    case 'ERR_CLOSED':
       return httpAnswer('unavailable', retryAfterSeconds);
     case 'ERR_ACCESS_DENIED':
       return httpAnswer('forbidden');

@@ -97,7 +97,8 @@ export function createCloakroomHttp<
   D extends object = DefaultDepositedClaims<C>,
 >(cloakroom: Cloakroom<C, D>, options?: CloakroomHttpOptions): CloakroomHttp<C, D> {
   const resolved = resolveHttpOptions(options);
-  const csrfTokens = createCsrfTokens(resolved.csrfSecret);
+  // Straight from the caller (checked above): the resolved options, which are public, hold no key.
+  const csrfTokens = createCsrfTokens(options?.csrfSecret);
   const { retryAfterSeconds } = resolved;
   const answer = (a: HttpAnswer): Begin<C, D> => ({ kind: 'answer', answer: a });
 

@@ -41,13 +41,16 @@ export interface CloakroomHttpOptions {
   readonly retryAfterSeconds?: number;
 }
 
-/** {@link CloakroomHttpOptions} checked, with defaults filled in. */
+/**
+ * {@link CloakroomHttpOptions} checked, with defaults filled in. The CSRF
+ * secret is checked but left out, so that logging the options (e.g.
+ * `kit.options`) never prints a key; the kit hands it to the token maker.
+ */
 export interface ResolvedHttpOptions {
   readonly cookie: TicketCookieOptions;
   /** Normalized origins (`scheme://host[:port]`), or undefined to use the request's own. */
   readonly origins: readonly string[] | undefined;
   readonly allowedOrigins: readonly string[];
-  readonly csrfSecret: Uint8Array | undefined;
   readonly bearer: boolean;
   readonly retryAfterSeconds: number;
 }
@@ -85,7 +88,6 @@ export function resolveHttpOptions(options: CloakroomHttpOptions = {}): Resolved
     cookie,
     origins,
     allowedOrigins: allowedOrigins.map((o) => configuredOrigin(o, 'allowedOrigins')),
-    csrfSecret,
     bearer,
     retryAfterSeconds,
   };
