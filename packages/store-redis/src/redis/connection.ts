@@ -138,6 +138,16 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
     issue: (c: Redis | Cluster) => Promise<T>,
     direct = false,
   ): Promise<T> => {
+    // A call whose work and commands have all settled was released from the
+    // in-flight count: counting it again would release it twice and let the
+    // count go below zero, lifting maxInFlight.
+    if (call.open === 0) {
+      return Promise.reject(
+        new StoreUnavailable(`${label}: command not sent`, {
+          cause: new Error('a command was sent for an operation that had already settled'),
+        }),
+      );
+    }
     const node = nodeOf(key);
     if (health.isDown(node)) {
       return Promise.reject(

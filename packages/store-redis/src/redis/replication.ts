@@ -24,7 +24,6 @@ export interface Replicator {
   after(op: Op, kind: WriteKind, keys: readonly string[]): Promise<void>;
 }
 
-/** The replicator for resolved options; a no-op without `replication`. */
 /**
  * Group commit of WAITs on one node's connection. WAIT covers every write
  * its connection made before it, so callers whose writes were answered
@@ -32,27 +31,38 @@ export interface Replicator {
  * (it does not count for them), so they join the next, sent when it
  * returns. One WAIT at a time per connection instead of one per write:
  * WAIT blocks the connection, so one per write serialised them all.
+ *
+ * Each WAIT goes out on behalf of one of its own callers (`O`, the
+ * operation that is charged for it): the first for a WAIT sent at once, the
+ * latest to join for a queued one. Either is still waiting for that WAIT,
+ * so it is never charged to an operation that has already finished.
  */
-export class WaitBatch {
+export class WaitBatch<O = void> {
   private running: Promise<number> | undefined;
   private queued: Promise<number> | undefined;
+  private queuedFor: O | undefined;
 
-  constructor(private readonly send: () => Promise<number>) {}
+  constructor(private readonly send: (caller: O) => Promise<number>) {}
 
-  wait(): Promise<number> {
-    if (this.running === undefined) return this.start();
+  wait(caller: O): Promise<number> {
+    if (this.running === undefined) return this.start(caller);
+    // Kept per batch, never shared across nodes: the queued WAIT of this
+    // node goes out under a caller of this node's WAIT.
+    this.queuedFor = caller;
     if (this.queued === undefined) {
       const after = (): Promise<number> => {
+        const next = this.queuedFor as O;
         this.queued = undefined;
-        return this.start();
+        this.queuedFor = undefined;
+        return this.start(next);
       };
       this.queued = this.running.then(after, after);
     }
     return this.queued;
   }
 
-  private start(): Promise<number> {
-    const running = this.send();
+  private start(caller: O): Promise<number> {
+    const running = this.send(caller);
     this.running = running;
     const clear = (): void => {
       if (this.running === running) this.running = undefined;
@@ -68,18 +78,16 @@ export function replicator(conn: Connection, options: ReplicationOptions | undef
     return { extraMs: () => 0, after: async () => {} };
   }
   const { replicas, timeoutMs, writes } = options;
-  const batches = new Map<string, WaitBatch>();
-  // The operation on whose behalf a batch's next WAIT goes out: the latest
-  // caller, which is always one still waiting for that WAIT.
-  let current: Op;
+  const batches = new Map<string, WaitBatch<Op>>();
   const waitOn = (op: Op, node: string, key: string): Promise<number> => {
     let batch = batches.get(node);
     if (batch === undefined) {
-      batch = new WaitBatch(() => current.send(key, (c) => c.wait(replicas, timeoutMs), true));
+      batch = new WaitBatch<Op>((caller) =>
+        caller.send(key, (c) => c.wait(replicas, timeoutMs), true),
+      );
       batches.set(node, batch);
     }
-    current = op;
-    return batch.wait();
+    return batch.wait(op);
   };
   return {
     extraMs: (kind) => (kind === 'write' && writes !== 'all' ? 0 : 2 * timeoutMs),
@@ -91,7 +99,17 @@ export function replicator(conn: Connection, options: ReplicationOptions | undef
         const node = conn.nodeOf(key);
         if (!byNode.has(node)) byNode.set(node, key);
       }
-      const acks = await Promise.all([...byNode].map(([node, key]) => waitOn(op, node, key)));
+      // Every WAIT settles before the operation does: a failure on one node
+      // must not end the operation while a WAIT on another is still queued
+      // on its behalf (it would then be sent for a finished operation).
+      const results = await Promise.allSettled(
+        [...byNode].map(([node, key]) => waitOn(op, node, key)),
+      );
+      const acks: number[] = [];
+      for (const r of results) {
+        if (r.status === 'rejected') throw r.reason;
+        acks.push(r.value);
+      }
       const fewest = Math.min(...acks.map(Number));
       if (!(fewest >= replicas)) {
         throw gaveUp(
