@@ -6,6 +6,7 @@ import {
   type CreateOptions,
   type DefaultDepositedClaims,
   clearTicketCookie,
+  identityOf,
   serializeTicketCookie,
 } from '@cloakroom/core';
 import type { TicketSource } from './credentials';
@@ -93,7 +94,7 @@ export function createContext<C extends object, D extends object>(
   const baseActor = start.actor;
   // Whose request this is, for own-sessions-only policies (SEC-29: subject and issuer together).
   const actorFor = (s: Session<C, D> | null): Actor =>
-    s === null ? baseActor : { ...baseActor, subject: s.subject, issuer: s.issuer };
+    s === null ? baseActor : { ...baseActor, ...identityOf(s) };
   const cookie = options.cookie;
 
   return {
@@ -150,8 +151,7 @@ export function createContext<C extends object, D extends object>(
     },
     async signOutEverywhere() {
       if (session === null) return 0;
-      const identity = { subject: session.subject, issuer: session.issuer };
-      const removed = await cloakroom.revokeSubject(identity, actorFor(session));
+      const removed = await cloakroom.revokeSubject(identityOf(session), actorFor(session));
       ticket = undefined;
       session = null;
       setCookie(clearTicketCookie(cookie));
