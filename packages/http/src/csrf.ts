@@ -61,7 +61,7 @@ export function csrfDecision(request: CsrfRequest, policy: CsrfPolicy): CsrfVerd
   if (SAFE_METHODS.has(request.method.toUpperCase())) {
     return { verdict: 'allow', by: 'safe-method' };
   }
-  const origin = requestOrigin(request.origin);
+  const origin = normalizeOrigin(request.origin);
   const site = request.secFetchSite?.trim().toLowerCase();
   if (site !== undefined && site !== '') {
     if (site === 'same-origin' || site === 'none')
@@ -85,11 +85,25 @@ export function csrfDecision(request: CsrfRequest, policy: CsrfPolicy): CsrfVerd
   return { verdict: 'token' };
 }
 
-/** The normalized origin of an `Origin` header, or undefined for `null` and anything unparsable. */
-function requestOrigin(header: string | undefined): string | undefined {
-  if (header === undefined || header === 'null') return undefined;
+/**
+ * The normalized origin (`scheme://host[:port]`, lower-case, default port
+ * dropped) of an `Origin` header or of the origin a request was addressed to.
+ * The one normaliser both sides of an origin comparison go through.
+ *
+ * @returns `undefined` for `undefined`, `null` (sandboxed frames, some
+ *   redirects, opaque schemes) and anything that does not parse as a URL.
+ * @example
+ * ```ts
+ * import { normalizeOrigin } from '@cloakroom/http';
+ *
+ * normalizeOrigin('HTTPS://App.Example.com:443'); // 'https://app.example.com'
+ * normalizeOrigin('null'); // undefined
+ * ```
+ */
+export function normalizeOrigin(value: string | undefined): string | undefined {
+  if (value === undefined || value === 'null') return undefined;
   try {
-    const url = new URL(header);
+    const url = new URL(value);
     return url.origin === 'null' ? undefined : url.origin;
   } catch {
     return undefined;

@@ -6,7 +6,13 @@ export {
   type RouteOptions,
 } from './kit';
 export type { CloakroomContext, Refreshed, SignedIn } from './context';
-export { csrfDecision, type CsrfPolicy, type CsrfRequest, type CsrfVerdict } from './csrf';
+export {
+  csrfDecision,
+  normalizeOrigin,
+  type CsrfPolicy,
+  type CsrfRequest,
+  type CsrfVerdict,
+} from './csrf';
 export { createCsrfTokens, type CsrfTokens } from './csrf-token';
 export { readCredentials, type Credentials, type TicketSource } from './credentials';
 export { answerForError, httpAnswer, type HttpAnswer, type HttpErrorCode } from './answers';

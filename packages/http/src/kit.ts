@@ -2,7 +2,7 @@ import type { Actor, Claims, Cloakroom, DefaultDepositedClaims } from '@cloakroo
 import { type HttpAnswer, answerForError, httpAnswer } from './answers';
 import { type CloakroomContext, createContext } from './context';
 import { readCredentials } from './credentials';
-import { csrfDecision } from './csrf';
+import { csrfDecision, normalizeOrigin } from './csrf';
 import { type CsrfTokens, createCsrfTokens } from './csrf-token';
 import { type CloakroomHttpOptions, type ResolvedHttpOptions, resolveHttpOptions } from './options';
 import type { Session } from './session';
@@ -168,11 +168,6 @@ export function createCloakroomHttp<
 
 /** The normalized origin a request was addressed to, as a list of zero or one. */
 function addressedOrigin(origin: string | undefined): string[] {
-  if (origin === undefined) return [];
-  try {
-    const url = new URL(origin);
-    return url.origin === 'null' ? [] : [url.origin];
-  } catch {
-    return [];
-  }
+  const normalized = normalizeOrigin(origin);
+  return normalized === undefined ? [] : [normalized];
 }

@@ -2,6 +2,7 @@ import { ConfigInvalid } from '@cloakroom/core';
 import {
   createCsrfTokens,
   csrfDecision,
+  normalizeOrigin,
   readCredentials,
   resolveHttpOptions,
 } from '@cloakroom/http';
@@ -76,6 +77,16 @@ describe('csrfDecision', () => {
       expect(
         csrfDecision({ method: 'POST', secFetchSite: site, origin: undefined }, policy).verdict,
       ).toBe('allow');
+    }
+  });
+});
+
+describe('normalizeOrigin', () => {
+  it('gives one spelling per origin and nothing for null or garbage', () => {
+    expect(normalizeOrigin('HTTPS://App.Example.com:443')).toBe('https://app.example.com');
+    expect(normalizeOrigin('http://127.0.0.1:3000/')).toBe('http://127.0.0.1:3000');
+    for (const bad of [undefined, 'null', '', 'not a url', 'data:text/plain,x']) {
+      expect(normalizeOrigin(bad)).toBeUndefined();
     }
   });
 });
