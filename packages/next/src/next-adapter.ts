@@ -1,4 +1,9 @@
-import type { Claims, Cloakroom, DefaultDepositedClaims } from '@cloakroom/core';
+import {
+  type Claims,
+  type Cloakroom,
+  type DefaultDepositedClaims,
+  readTicketCookie,
+} from '@cloakroom/core';
 import {
   type CloakroomContext,
   type CloakroomHttp,
@@ -49,7 +54,9 @@ export interface NextCloakroom<
   ): NextRouteHandler<P>;
   /**
    * The signed-in session in a server component, layout or server action:
-   * reads the ticket cookie through `cookies()` from `next/headers`.
+   * reads the `Cookie` header through `headers()` from `next/headers` and
+   * the ticket under the configured `cookie.name` with core's
+   * `readTicketCookie`, exactly as route handlers do.
    * `null` without a valid ticket. Read-only: a server component cannot set
    * cookies, so sign-in and sign-out belong in route handlers.
    * @throws StoreUnavailable when the store is down (render your error
@@ -68,7 +75,12 @@ export interface NextCloakroom<
  * @throws ConfigInvalid for bad options.
  * @example
  * ```ts
- * import type { Claims, Cloakroom, DefaultDepositedClaims } from '@cloakroom/core';
+ * import {
+  type Claims,
+  type Cloakroom,
+  type DefaultDepositedClaims,
+  readTicketCookie,
+} from '@cloakroom/core';
  * import { cloakroomNext } from '@cloakroom/next';
  *
  * declare const cloakroom: Cloakroom<{ role: string }>; // createCloakroom<{ role: string }>(…)
@@ -92,7 +104,7 @@ export function cloakroomNext<
 >(cloakroom: Cloakroom<C, D>, options?: NextCloakroomOptions): NextCloakroom<C, D> {
   const kit = createCloakroomHttp<C, D>(cloakroom, options);
   const addressOf = options?.clientAddress;
-  const cookieName = kit.options.cookie.name ?? '__Host-cloakroom';
+  const cookieOptions = kit.options.cookie;
 
   return {
     kit,
@@ -129,8 +141,9 @@ export function cloakroomNext<
     },
     async getSession() {
       // Loaded on first use, so the package loads (and its route wrapper works) without Next.
-      const { cookies } = await import('next/headers');
-      const ticket = (await cookies()).get(cookieName)?.value;
+      const { headers } = await import('next/headers');
+      // The same reader (and the same configured cookie name) as every route, not Next's cookie parser.
+      const ticket = readTicketCookie((await headers()).get('cookie'), cookieOptions);
       if (ticket === undefined || ticket === '') return null;
       return (await cloakroom.resolve(ticket)) as Session<C, D> | null;
     },

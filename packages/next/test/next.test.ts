@@ -19,7 +19,7 @@ describeAdapter(
 );
 
 describe('Next.js server components: await auth.getSession()', () => {
-  it('renders the session read through cookies() from next/headers, and no session without a valid ticket', async () => {
+  it('renders the session read from the Cookie header (headers() from next/headers), and no session without a valid ticket', async () => {
     const fixture = await createFixture();
     const server = await startNextApp(fixture.redis.url, {});
     try {
@@ -45,6 +45,32 @@ describe('Next.js server components: await auth.getSession()', () => {
       const down = await page(cookie);
       expect(down.status).toBe(500);
       expect(await down.text()).not.toContain('signed out');
+    } finally {
+      await server.close();
+      await fixture.close();
+    }
+  });
+
+  it('reads the ticket under a custom cookie name, as route handlers do', async () => {
+    const fixture = await createFixture();
+    const server = await startNextApp(fixture.redis.url, {
+      cookie: { name: 'cloakroom-custom', secure: false },
+    });
+    try {
+      const login = await fetch(`${server.url}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
+        body: JSON.stringify({ username: 'bob' }),
+      });
+      expect(login.status).toBe(200);
+      const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+      expect(cookie).toMatch(/^cloakroom-custom=cr1_/);
+      const ticket = cookie.slice(cookie.indexOf('=') + 1);
+      const page = async (header: string) =>
+        (await fetch(server.url, { headers: { cookie: header } })).text();
+      expect(await page(`other=1; ${cookie}`)).toContain('signed in as bob (user)');
+      // The default name carries nothing when another is configured.
+      expect(await page(`__Host-cloakroom=${ticket}`)).toContain('signed out');
     } finally {
       await server.close();
       await fixture.close();
