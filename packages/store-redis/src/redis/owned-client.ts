@@ -37,9 +37,19 @@ export async function resetOwnedClient(client: Redis, closed: () => boolean): Pr
   if (status === 'end' || closed()) return;
   if (status === 'ready' || status === 'connect' || status === 'connecting') {
     const ended = new Promise<void>((resolve) => {
-      client.once('end', () => resolve());
+      // Whichever comes first undoes the other: no listener left on the
+      // client (they would pile up over resets), no timer left running.
+      const onEnd = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
       // Never hang a reset on an event that does not come.
-      setTimeout(resolve, 1_000).unref();
+      const timer = setTimeout(() => {
+        client.off('end', onEnd);
+        resolve();
+      }, 1_000);
+      timer.unref();
+      client.once('end', onEnd);
     });
     client.disconnect();
     internals.stream?.destroy();
