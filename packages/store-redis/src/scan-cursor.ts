@@ -8,8 +8,8 @@
 //
 // Text: `r2.<bucket>.<tag>` (bucket start) or
 // `r2.<bucket>.<expiresAt>.<base64url id>.<tag>`, tag over all before it.
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { InvalidArgument } from '@cloakroom/core';
+import { createHmac } from 'node:crypto';
+import { InvalidArgument, timingSafeEqual } from '@cloakroom/core';
 
 /** Where a scan resumes: a bucket, and the last (score, id) visited in it. */
 export interface ScanPosition {
@@ -50,8 +50,7 @@ export function decodeCursor(key: Uint8Array, cursor: unknown, buckets: number):
     string | undefined,
     string,
   ];
-  const want = Buffer.from(tag(key, body));
-  if (!timingSafeEqual(want, Buffer.from(given))) throw refuse();
+  if (!timingSafeEqual(tag(key, body), given)) throw refuse();
   const bucket = Number(bucketText);
   if (!(bucket < buckets)) throw refuse();
   if (score === undefined || id === undefined) return { bucket };
