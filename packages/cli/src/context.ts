@@ -98,8 +98,13 @@ export function createContext(
         throw new UsageError('no store: give --store URL or set CLOAKROOM_STORE_URL');
       }
       const spec = parseStoreUrl(text);
-      if ('password' in spec && spec.password !== undefined) {
-        redactor.add(spec.password);
+      const secrets = [
+        'password' in spec ? spec.password : undefined,
+        'sslpassword' in spec ? spec.sslpassword : undefined,
+      ].filter((s) => s !== undefined);
+      // The operator chose these, so any length: a short password is still one.
+      for (const secret of secrets) redactor.add(secret, { anyLength: true });
+      if (secrets.length > 0) {
         if (fromFlag !== undefined) {
           throw new UsageError(
             '--store holds a password, which would land in shell history; put the URL in CLOAKROOM_STORE_URL instead',

@@ -148,21 +148,24 @@ function topNames(): string[] {
 
 /** `unknown command "x"`, with the nearest command (or `keys x` for a subcommand word). */
 function unknownCommand(word: string, group: string | undefined): UsageError {
-  const shown = word.slice(0, 40);
+  // Only a word shaped like a command is echoed: a pasted key or password in
+  // the command position must not come back in the message.
+  const echo = /^[a-z][a-z-]{0,19}$/.test(word);
   if (group !== undefined) {
     // Candidates are full command lines, so the suggestion reads `keys rotate`.
     const subs = COMMANDS.filter((c) => c.words[0] === group).map((c) => c.words.join(' '));
-    return new UsageError(
-      `unknown command "${group} ${shown}"${didYouMean(`${group} ${word}`, subs)} (see \`cloakroom ${group} --help\`)`,
-    );
+    const named = echo ? `"${group} ${word}"` : `under ${group}`;
+    const hint = echo ? didYouMean(`${group} ${word}`, subs) : '';
+    return new UsageError(`unknown command ${named}${hint} (see \`cloakroom ${group} --help\`)`);
   }
+  if (!echo) return new UsageError('unknown command (see `cloakroom --help`)');
   let hint = didYouMean(word, topNames());
   if (hint === '') {
     // A subcommand word given alone (`cloakroom rotate`): name its group.
     const sub = COMMANDS.find((c) => c.words.length > 1 && c.words[1] === word);
     if (sub !== undefined) hint = ` (did you mean ${sub.words.join(' ')}?)`;
   }
-  return new UsageError(`unknown command "${shown}"${hint} (see \`cloakroom --help\`)`);
+  return new UsageError(`unknown command "${word}"${hint} (see \`cloakroom --help\`)`);
 }
 
 function unknownOption(argv: readonly string[], def: CommandDef | undefined): UsageError {

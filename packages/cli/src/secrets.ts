@@ -7,7 +7,12 @@ import { CliFailure } from './cli-errors';
 
 /** Replaces every registered secret in a text with `[redacted]`. */
 export interface Redactor {
-  add(secret: string | undefined): void;
+  /**
+   * Register a secret. Strings under 8 characters are skipped unless
+   * `anyLength` is set: they would redact ordinary words, but a store
+   * password is whatever the operator chose and must go however short.
+   */
+  add(secret: string | undefined, options?: { readonly anyLength?: boolean }): void;
   redact(text: string): string;
 }
 
@@ -15,9 +20,10 @@ export interface Redactor {
 export function createRedactor(): Redactor {
   const secrets = new Set<string>();
   return {
-    add(secret) {
-      // Very short strings would redact ordinary words; real secrets are long.
-      if (secret !== undefined && secret.length >= 8) secrets.add(secret);
+    add(secret, options) {
+      if (secret === undefined || secret === '') return;
+      // Very short strings would redact ordinary words; generated secrets are long.
+      if (secret.length >= 8 || options?.anyLength === true) secrets.add(secret);
     },
     redact(text) {
       let out = text;

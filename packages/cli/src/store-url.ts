@@ -28,7 +28,10 @@ export type StoreSpec = StoreTarget &
         readonly connectionString: string;
         readonly schema?: string;
         readonly table?: string;
+        /** From the user info or `?password=` (node-postgres reads both). */
         readonly password?: string;
+        /** `?sslpassword=`: the passphrase of the TLS client key. */
+        readonly sslpassword?: string;
       }
     | { readonly kind: 'file'; readonly dir: string }
   );
@@ -60,15 +63,33 @@ function decoded(text: string, what: string): string {
   }
 }
 
+/**
+ * The message for a query parameter nobody takes. Its name is echoed only when
+ * it looks like a parameter name: with an unencoded `?` in the password
+ * (`redis://u:12345?abc@host`) the "name" is the password's tail.
+ */
+function unknownParam(name: string, allowed: string): UsageError {
+  const shown = /^[A-Za-z0-9_-]{1,40}$/.test(name) ? ` ?${name}=` : '';
+  return new UsageError(`store URL: unknown parameter${shown} (known: ${allowed})`);
+}
+
 function noExtraParams(url: URL, allowed: string): void {
   // Anything left is the driver's business (e.g. sslmode for postgres); redis
   // and file URLs take nothing else, so a typo is reported rather than ignored.
   const first = [...url.searchParams.keys()][0];
-  if (first !== undefined) {
-    throw new UsageError(
-      `store URL: unknown parameter ?${first.slice(0, 40)}= (known: ${allowed})`,
-    );
-  }
+  if (first !== undefined) throw unknownParam(first, allowed);
+}
+
+/**
+ * A secret node-postgres copies from the query into its config. Given twice
+ * it is refused: which copy the driver uses is its business, and both would
+ * need redacting.
+ */
+function querySecret(url: URL, name: string): string | undefined {
+  const values = url.searchParams.getAll(name);
+  if (values.length > 1) throw new UsageError(`store URL: ?${name}= is given more than once`);
+  const value = values[0];
+  return value === undefined || value === '' ? undefined : value;
 }
 
 function parseCluster(text: string): StoreSpec {
@@ -94,9 +115,7 @@ function parseCluster(text: string): StoreSpec {
   const prefix = query.get('prefix');
   query.delete('prefix');
   const extra = [...query.keys()][0];
-  if (extra !== undefined) {
-    throw new UsageError(`store URL: unknown parameter ?${extra.slice(0, 40)}= (known: prefix)`);
-  }
+  if (extra !== undefined) throw unknownParam(extra, 'prefix');
   return {
     kind: 'redis-cluster',
     where: `redis cluster ${nodes.map((n) => `${n.host}:${n.port}`).join(',')}`,
@@ -146,13 +165,24 @@ export function parseStoreUrl(text: string): StoreSpec {
     case 'postgresql:': {
       const schema = take(url, 'schema');
       const table = take(url, 'table');
+      // Left in the connection string (the driver needs them) but a password
+      // all the same: the --store refusal and the redactor must see them.
+      const fromQuery = querySecret(url, 'password');
+      if (fromQuery !== undefined && password !== undefined && fromQuery !== password) {
+        throw new UsageError(
+          'store URL: give the password once, in the user info or as ?password=',
+        );
+      }
+      const effective = fromQuery ?? password;
+      const sslpassword = querySecret(url, 'sslpassword');
       return {
         kind: 'postgres',
         where: `postgres ${hostPort(url, '5432')}${url.pathname.length > 1 ? url.pathname : ''}`,
         connectionString: url.toString(),
         ...(schema ? { schema } : {}),
         ...(table ? { table } : {}),
-        ...secret,
+        ...(effective === undefined ? {} : { password: effective }),
+        ...(sslpassword === undefined ? {} : { sslpassword }),
       };
     }
     case 'file:': {

@@ -13,6 +13,7 @@ import type { ExitCode } from '../io';
 import { openManager } from '../manager';
 import { OPTIONS, type OptionName, type OptionSpec } from '../options';
 import { progressView } from '../progress';
+import { parseStoreUrl } from '../store-url';
 
 function batchSize(ctx: CommandContext): number | undefined {
   const text = ctx.option('batch-size');
@@ -28,8 +29,27 @@ function batchSize(ctx: CommandContext): number | undefined {
 const PATHS: ReadonlySet<OptionName> = new Set(['keys-file', 'master-key-file']);
 
 /**
+ * Whether a `--store` value may be repeated in a printed command: not when
+ * it carries a password (in the user info or a query parameter), nor when it
+ * does not parse, since then nobody can tell what it carries.
+ */
+function storeRepeatable(value: string): boolean {
+  try {
+    const spec = parseStoreUrl(value);
+    return !(
+      ('password' in spec && spec.password !== undefined) ||
+      ('sslpassword' in spec && spec.sslpassword !== undefined)
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The command that resumes this run: the flags it was started with (secrets
- * are never flags, so none can appear; `--debug` is dropped), file paths
+ * are never flags, so none can appear; `--debug` is dropped; a `--store`
+ * URL that carries a password is dropped too, so the command then reads
+ * the store from `CLOAKROOM_STORE_URL`), file paths
  * made absolute, values shell-quoted, and the new cursor. Environment
  * variables it used are not repeated: the same shell still has them.
  *
@@ -51,6 +71,7 @@ export function resumeCommand(ctx: CommandContext, cursor: string): string {
       continue;
     }
     if (typeof value !== 'string') continue;
+    if (name === 'store' && !storeRepeatable(value)) continue;
     words.push(`--${name}`, shellWord(PATHS.has(name) ? resolve(ctx.cwd, value) : value));
   }
   words.push('--cursor', shellWord(cursor));
