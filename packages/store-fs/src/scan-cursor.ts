@@ -1,5 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { InvalidArgument } from '@cloakroom/core';
+import { createHmac } from 'node:crypto';
+import { InvalidArgument, isStoreKey, timingSafeEqual } from '@cloakroom/core';
 
 /*
  * Cursor: "fs1." + the last id a page examined + "." + a tag: HMAC-SHA-256
@@ -11,16 +11,17 @@ import { InvalidArgument } from '@cloakroom/core';
  * or repeating records.
  */
 const PREFIX = 'fs1.';
-const CURSOR = /^fs1\.([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{16})$/;
+// The id's own shape is core's to define (isStoreKey).
+const CURSOR = /^fs1\.([^.]+)\.([A-Za-z0-9_-]{16})$/;
 
-function tag(key: Uint8Array, body: string): Buffer {
-  return Buffer.from(createHmac('sha256', key).update(body).digest('base64url').slice(0, 16));
+function tag(key: Uint8Array, body: string): string {
+  return createHmac('sha256', key).update(body).digest('base64url').slice(0, 16);
 }
 
 /** The cursor that resumes a scan after record `id`. */
 export function encodeCursor(key: Uint8Array, id: string): string {
   const body = PREFIX + id;
-  return `${body}.${tag(key, body).toString()}`;
+  return `${body}.${tag(key, body)}`;
 }
 
 /**
@@ -34,11 +35,7 @@ export function decodeCursor(key: Uint8Array, cursor: unknown): string {
   const match = CURSOR.exec(cursor);
   const id = match?.[1];
   const given = match?.[2];
-  if (
-    id === undefined ||
-    given === undefined ||
-    !timingSafeEqual(Buffer.from(given), tag(key, PREFIX + id))
-  ) {
+  if (!isStoreKey(id) || given === undefined || !timingSafeEqual(given, tag(key, PREFIX + id))) {
     throw new InvalidArgument(
       'fs store: scan cursor is not one a store over this directory issued',
     );

@@ -288,6 +288,9 @@ export async function removeAbandonedLock(io: Io, path: string, staleMs: number)
 async function release(io: Io, path: string, nonce: string): Promise<void> {
   const held = await readLock(io, path);
   // Ours may have been broken as stale (we held it past staleMs): leave the new owner's alone.
+  // A break landing between this read and the unlink would need us to be past
+  // staleMs already, when mutual exclusion is lost anyway: not worth an extra
+  // rename on every write.
   if (held?.owner.nonce === nonce) await io.unlink(path).catch(swallowMissing);
 }
 

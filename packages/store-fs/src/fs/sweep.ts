@@ -50,7 +50,7 @@ export async function sweepRecords(
           if (!dead(await files.state(id, now))) return 0;
           return files.withLocks([id], async () => {
             const state = await files.state(id, now);
-            if (!dead(state) || (state.kind !== 'expired' && state.kind !== 'orphan')) return 0;
+            if (state.kind !== 'expired' && state.kind !== 'orphan') return 0;
             await files.settleSuccessor(state.stored, [id]);
             await files.remove(id);
             await files.removeMarker(state.stored.record.subject, id);
