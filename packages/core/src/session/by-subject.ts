@@ -2,6 +2,7 @@
 // revokeSubject. A subject is always taken with its namespace (SEC-29): the
 // app's own, or the trusted issuer that vouched for it. Internal.
 import { isCloakroomError } from '../errors';
+import { isStoreKey } from '../store-kit/checks';
 import type { SubjectInput } from '../contracts/identity';
 import type { Actor } from '../contracts/policy';
 import type { SessionRecord } from '../contracts/store';
@@ -15,8 +16,6 @@ import {
 } from './context';
 import { type Identity, toIdentity } from './identity';
 import type { SessionInfo } from './types';
-
-const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 
 /** Opens a record's outer layer; `undefined` for one that does not open (another key set, tampered). */
 async function openOrSkip(
@@ -95,7 +94,7 @@ export async function revokeSession(
   ctx.ensureOpen();
   const identity = toIdentity(subject);
   await ctx.authorize('session.revoke', actor, identity);
-  if (typeof sessionId !== 'string' || !SESSION_ID.test(sessionId)) return false;
+  if (!isStoreKey(sessionId)) return false;
   const record = await ctx.store.get(sessionId);
   if (record === null) return false;
   // Only a session of this identity: one user cannot revoke another's by id.
