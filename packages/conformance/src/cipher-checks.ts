@@ -239,7 +239,13 @@ const fuzzCheck: CipherCheck = {
           );
         }
       }),
-      { numRuns: runCount(options.numRuns) * 8, ...replayParameters() },
+      {
+        numRuns: runCount(options.numRuns) * 8,
+        // The genuine seal under a foreign aad is always tried, so whether a
+        // cipher that ignores its aad fails here never depends on the seed.
+        examples: [[real, Uint8Array.of(1)]],
+        ...replayParameters(),
+      },
     );
   },
 };
