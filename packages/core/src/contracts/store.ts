@@ -173,6 +173,23 @@ export interface SessionStore {
   sweep?(now: number): Promise<number>;
 
   /**
+   * Optional: subscribe to the store's invalidation channel, so a near cache
+   * in this process can keep resolved sessions and drop them the moment a
+   * record changes anywhere in the fleet (SEC-32). A store shared by several
+   * processes implements it with the server's own push (Redis `CLIENT
+   * TRACKING`, PostgreSQL `LISTEN/NOTIFY`); a store without one leaves it out,
+   * and gets no near cache.
+   *
+   * The returned channel must fail closed: whenever it cannot vouch that
+   * every change since the last {@link InvalidationListener.reset} reached
+   * the listener (a lost or reconnecting connection, a missed or overdue
+   * liveness probe, a broken redirect), it calls `reset` and reports
+   * `live === false` until it can vouch again.
+   * @throws StoreUnavailable when the channel cannot be set up.
+   */
+  watch?(listener: InvalidationListener): Promise<InvalidationChannel>;
+
+  /**
    * Release what the store created (timers, connections it opened). Never
    * closes a client the caller passed in. Idempotent: a second call resolves.
    * Afterwards every other method rejects with `Closed`.
@@ -225,4 +242,39 @@ export interface KeySetStore {
    * Optional; idempotent. Afterwards `read` and `write` reject with `Closed`.
    */
   close?(): Promise<void>;
+}
+
+/**
+ * What a store's invalidation channel calls ({@link SessionStore.watch}).
+ * Both methods are called synchronously from the store's I/O callbacks, must
+ * not throw, and must not block.
+ */
+export interface InvalidationListener {
+  /**
+   * The record with this session id changed or went away (replaced, rotated,
+   * deleted, expired), by this process or another.
+   */
+  invalidate(id: string): void;
+  /**
+   * The channel lost track of changes (or the store cannot name the ids that
+   * changed, e.g. a `deleteBySubject` or a flush): drop everything cached.
+   */
+  reset(): void;
+}
+
+/** A live subscription to a store's invalidations. */
+export interface InvalidationChannel {
+  /**
+   * True only while every change to the store since the last `reset` is
+   * known to reach the listener within {@link InvalidationChannel.boundMs}.
+   * Read before every cached answer.
+   */
+  readonly live: boolean;
+  /**
+   * The documented bound, in milliseconds, between a change being
+   * acknowledged to its writer and `invalidate` running here, while `live`.
+   */
+  readonly boundMs: number;
+  /** Stop listening and release what the channel opened; `live` turns false. Idempotent. */
+  close(): Promise<void>;
 }
