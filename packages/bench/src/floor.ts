@@ -1,8 +1,14 @@
 // The floor: the least a server-side JWT session can do, written by hand.
 // resolve = SHA-256 of the ticket, one read, AES-256-GCM open, JSON.parse.
-// create = jose sign, AES-256-GCM seal, one atomic write with the index.
-import { createCipheriv, createDecipheriv, hash, randomBytes } from 'node:crypto';
-import { CompactSign } from 'jose';
+// create = Ed25519 sign with node:crypto (as core's signToken does), AES-256-GCM
+// seal, one atomic write with the index.
+import {
+  createCipheriv,
+  createDecipheriv,
+  sign as cryptoSign,
+  hash,
+  randomBytes,
+} from 'node:crypto';
 import { ALL_OPS, type SessionOps } from './contender';
 import { AUDIENCE, CLAIMS, type Fixture, IDLE_MS, ISSUER, filler } from './fixture';
 import type { FloorBackend } from './floor-backend';
@@ -47,6 +53,8 @@ export function floorOps(fixture: Fixture, backend: FloorBackend, sealedSize: nu
   const header = { alg: 'EdDSA', typ: 'at+jwt', kid: fixture.kid };
   let pad = '';
 
+  // Like for like with core's signToken: the header serialised per token, the
+  // compact JWS assembled as strings, Ed25519 through node:crypto's one-shot sign.
   const sign = async (sub: string, now: number) => {
     const body = JSON.stringify({
       ...CLAIMS,
@@ -57,7 +65,9 @@ export function floorOps(fixture: Fixture, backend: FloorBackend, sealedSize: nu
       exp: Math.floor((now + TOKEN_MS) / 1000),
       jti: randomBytes(16).toString('base64url'),
     });
-    return new CompactSign(Buffer.from(body)).setProtectedHeader(header).sign(fixture.signingKey);
+    const head = Buffer.from(JSON.stringify(header)).toString('base64url');
+    const input = `${head}.${Buffer.from(body).toString('base64url')}`;
+    return `${input}.${cryptoSign(null, Buffer.from(input), fixture.signingKey).toString('base64url')}`;
   };
   const sealSession = (id: string, s: FloorSession) =>
     seal(key, Buffer.from(JSON.stringify({ ...s, pad })), id);
