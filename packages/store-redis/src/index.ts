@@ -1,4 +1,4 @@
 export { createRedisStore, type RedisStore } from './session-store';
 export { createRedisKeySetStore, type RedisKeySetStore } from './key-set-store';
-export type { RedisStoreOptions, ReplicationOptions } from './options';
+export type { InvalidationOptions, RedisStoreOptions, ReplicationOptions } from './options';
 export { RedisGaveUp } from './errors';

@@ -31,6 +31,27 @@ export interface ReplicationOptions {
 }
 
 /**
+ * The liveness probe of the store's invalidation channel
+ * (`RedisStoreOptions.invalidation`, used by `store.watch`, i.e. by a near
+ * cache). Every `probeIntervalMs` the channel writes a probe key through the
+ * store's client and must see its invalidation within `probeTimeoutMs`;
+ * otherwise the channel stops vouching (`live` false, the cache dropped)
+ * until a probe comes back in time. The channel's `boundMs`, the worst case
+ * between a change and its invalidation while `live`, is their sum.
+ *
+ * @example
+ * ```ts
+ * const invalidation: InvalidationOptions = { probeIntervalMs: 100, probeTimeoutMs: 150 }; // bound 250 ms
+ * ```
+ */
+export interface InvalidationOptions {
+  /** Milliseconds between probes. An integer from 10 to 60000. @default 100 */
+  readonly probeIntervalMs?: number;
+  /** Milliseconds a probe may take. An integer from 10 to 60000. @default 150 */
+  readonly probeTimeoutMs?: number;
+}
+
+/**
  * Options for {@link createRedisStore} and {@link createRedisKeySetStore}.
  *
  * @example
@@ -109,6 +130,12 @@ export interface RedisStoreOptions {
    * @default undefined (no WAIT)
    */
   readonly replication?: ReplicationOptions;
+  /**
+   * The liveness probe of `watch` (the invalidation channel a near cache
+   * listens to). Only used when something calls `watch`.
+   * @default { probeIntervalMs: 100, probeTimeoutMs: 150 }
+   */
+  readonly invalidation?: InvalidationOptions;
 }
 
 /** {@link RedisStoreOptions} after validation. */
@@ -121,6 +148,7 @@ export interface ResolvedRedisOptions {
   readonly clock: () => number;
   readonly maxInFlight: number;
   readonly replication: Required<ReplicationOptions> | undefined;
+  readonly invalidation: Required<InvalidationOptions>;
 }
 
 const KNOWN = new Set([
@@ -132,6 +160,7 @@ const KNOWN = new Set([
   'clock',
   'maxInFlight',
   'replication',
+  'invalidation',
 ]);
 const PREFIX = /^[A-Za-z0-9:._-]{1,64}$/;
 const MAX_TIMER_MS = 2_147_483_647;
@@ -173,6 +202,31 @@ function resolveReplication(value: unknown): Required<ReplicationOptions> | unde
   return { replicas: replicas as number, timeoutMs: timeoutMs as number, writes };
 }
 
+function probeMs(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || (value as number) < 10 || (value as number) > 60_000) {
+    throw new ConfigInvalid(`\`invalidation.${name}\` must be an integer from 10 to 60000`);
+  }
+  return value as number;
+}
+
+function resolveInvalidation(value: unknown): Required<InvalidationOptions> {
+  if (value === undefined) value = {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigInvalid('`invalidation` must be { probeIntervalMs?, probeTimeoutMs? }');
+  }
+  for (const key of Object.keys(value)) {
+    if (key !== 'probeIntervalMs' && key !== 'probeTimeoutMs') {
+      throw new ConfigInvalid(`unknown invalidation option "${key}"`);
+    }
+  }
+  const { probeIntervalMs, probeTimeoutMs } = value as Record<string, unknown>;
+  return {
+    probeIntervalMs: probeMs(probeIntervalMs, 'probeIntervalMs', 100),
+    probeTimeoutMs: probeMs(probeTimeoutMs, 'probeTimeoutMs', 150),
+  };
+}
+
 /** Apply defaults and validate. @throws ConfigInvalid naming the bad option (never its value). */
 export function resolveOptions(options: unknown): ResolvedRedisOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -190,6 +244,7 @@ export function resolveOptions(options: unknown): ResolvedRedisOptions {
     clock = Date.now,
     maxInFlight = 1024,
     replication,
+    invalidation,
   } = options as Record<string, unknown>;
   if ((client === undefined) === (url === undefined)) {
     throw new ConfigInvalid('pass exactly one of `client` (an ioredis Redis or Cluster) and `url`');
@@ -242,6 +297,7 @@ export function resolveOptions(options: unknown): ResolvedRedisOptions {
   return {
     maxInFlight: maxInFlight as number,
     replication: resolvedReplication,
+    invalidation: resolveInvalidation(invalidation),
     client: client as Redis | Cluster | undefined,
     url: url as string | undefined,
     prefix,

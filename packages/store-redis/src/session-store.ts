@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
+  type InvalidationChannel,
+  type InvalidationListener,
   InvalidArgument,
   type ScanOptions,
   type ScanPage,
@@ -14,8 +16,11 @@ import { encodeRecord, pairsToRecords } from './codec';
 import { malformed } from './errors';
 import { type RedisStoreOptions, resolveOptions } from './options';
 import { type ScanPosition, decodeCursor, encodeCursor } from './scan-cursor';
+import type { Redis } from 'ioredis';
 import { type Op, connect } from './redis/connection';
+import { openChannel } from './redis/invalidation';
 import { BUCKETS, bucketOf, keyLayout } from './redis/key-layout';
+import { createSubscriberClient } from './redis/owned-client';
 import { replicator } from './redis/replication';
 import { rotate } from './redis/rotate';
 import { type StoreContext, readRecord } from './redis/rotate-recovery';
@@ -26,6 +31,21 @@ import { SCRIPTS } from './redis/scripts';
 export interface RedisStore extends SessionStore {
   readonly name: 'redis';
   readonly capabilities: { readonly nativeExpiry: true; readonly shared: true };
+  /**
+   * The invalidation channel a near cache listens to (SEC-32): Redis
+   * `CLIENT TRACKING` in broadcasting mode on a connection of its own,
+   * checked end to end by a probe (see `RedisStoreOptions.invalidation` and
+   * the README's "Redis near cache"). Present on a standalone (or Sentinel)
+   * client only: `undefined` on a Redis Cluster or with `clusterMode`, so a
+   * near cache refuses such a store instead of trusting one node's view.
+   *
+   * @example
+   * ```ts
+   * const channel = await store.watch?.({ invalidate: (id) => cache.delete(id), reset: () => cache.clear() });
+   * if (channel?.live) { ...answer from the cache... }
+   * ```
+   */
+  readonly watch?: (listener: InvalidationListener) => Promise<InvalidationChannel>;
 }
 
 /**
@@ -95,9 +115,40 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     return cursorKey;
   };
 
+  // Channels opened by watch, closed with the store.
+  const channels = new Set<InvalidationChannel & { readonly closed: boolean }>();
+  const watch = async (listener: InvalidationListener): Promise<InvalidationChannel> => {
+    conn.assertOpen();
+    if (
+      typeof listener !== 'object' ||
+      listener === null ||
+      typeof listener.invalidate !== 'function' ||
+      typeof listener.reset !== 'function'
+    ) {
+      throw new InvalidArgument('watch needs a listener { invalidate(id), reset() }');
+    }
+    for (const c of channels) if (c.closed) channels.delete(c);
+    const channel = await openChannel(
+      {
+        conn,
+        keys,
+        prefix: resolved.prefix,
+        subscriber: createSubscriberClient(resolved.url ?? (conn.client as Redis)),
+        probe: resolved.invalidation,
+        label: conn.label,
+      },
+      listener,
+    );
+    channels.add(channel);
+    // The store closed while the channel was opening.
+    if (!conn.isOpen) await channel.close();
+    return channel;
+  };
+
   return {
     name: 'redis',
     capabilities: Object.freeze({ nativeExpiry: true, shared: true }),
+    ...(conn.isCluster ? {} : { watch }),
 
     async insert(record: SessionRecord): Promise<void> {
       conn.assertOpen();
@@ -243,6 +294,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async close(): Promise<void> {
+      await Promise.all([...channels].map((c) => c.close()));
+      channels.clear();
       await conn.close();
     },
   };

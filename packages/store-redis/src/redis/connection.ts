@@ -57,12 +57,16 @@ export interface Connection {
   readonly isCluster: boolean;
   /** Prefix of this connection's error messages. */
   readonly label: string;
+  /** The command timeout (`commandTimeoutMs`). */
+  readonly timeoutMs: number;
   /** Calls whose work or commands (sent or queued in the client) have not all settled. */
   readonly inFlight: number;
   /** Now, from the store's clock, as an integer. */
   now(): number;
   /** Throws `Closed` after {@link close}. */
   assertOpen(): void;
+  /** False once {@link close} was called. */
+  readonly isOpen: boolean;
   /**
    * Run `work` within the command timeout (plus `extraMs`), mapping
    * failures. `op.expired()` tells multi-step work to stop starting new steps.
@@ -238,6 +242,7 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
     client,
     isCluster: options.clusterMode ?? isClusterClient,
     label,
+    timeoutMs: timeout,
     get inFlight() {
       return inFlight;
     },
@@ -249,6 +254,9 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
         });
       }
       return Math.floor(t);
+    },
+    get isOpen() {
+      return !closed;
     },
     assertOpen() {
       if (closed) throw new Closed(`${label} is closed`);

@@ -11,6 +11,27 @@ export function createOwnedClient(url: string): Redis {
   return client;
 }
 
+/**
+ * A new connection to the same server as `source` (the store's URL, or the
+ * caller's client, whose options, ACL user and TLS it copies) for an
+ * invalidation channel alone: connected by the channel, commands refused
+ * rather than queued while it is down, no automatic re-subscription (the
+ * channel sets tracking up again itself on every connect).
+ */
+export function createSubscriberClient(source: string | Redis): Redis {
+  const overrides = {
+    lazyConnect: true,
+    autoResubscribe: false,
+    enableAutoPipelining: false,
+    enableOfflineQueue: false,
+    connectionName: 'cloakroom-invalidation',
+  };
+  const client =
+    typeof source === 'string' ? new Redis(source, overrides) : source.duplicate(overrides);
+  client.on('error', () => {});
+  return client;
+}
+
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 // ioredis internals used here: the socket (to destroy it when a silent
