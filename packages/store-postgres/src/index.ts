@@ -1,6 +1,7 @@
 export { createPostgresStore, type PostgresStore } from './session-store';
 export { createPostgresKeySetStore } from './key-set-store';
 export type {
+  PostgresInvalidationOptions,
   PostgresKeySetStoreOptions,
   PostgresStoreOptions,
   PostgresTableOptions,

@@ -1,5 +1,5 @@
 import { ConfigInvalid } from '@cloakroom/core';
-import type { Pool, PoolConfig } from 'pg';
+import type { ClientConfig, Pool, PoolConfig } from 'pg';
 import { checkIdentifier, quoteIdentifier } from './postgres/identifiers';
 
 /**
@@ -78,6 +78,38 @@ export interface PostgresStoreOptions extends PostgresTableOptions {
    * @default Date.now
    */
   readonly clock?: () => number;
+  /** Settings of the invalidation channel `watch()` opens for a near cache (SEC-32). */
+  readonly invalidation?: PostgresInvalidationOptions;
+}
+
+/**
+ * Settings of the LISTEN connection behind `store.watch()`, the channel a
+ * near cache needs.
+ *
+ * @example
+ * ```ts
+ * const store = createPostgresStore({
+ *   pool,
+ *   invalidation: { boundMs: 500, connection: { connectionString: process.env.DIRECT_DATABASE_URL } },
+ * });
+ * ```
+ */
+export interface PostgresInvalidationOptions {
+  /**
+   * The staleness bound the channel vouches for: while `live`, every change
+   * committed more than `boundMs` ago has reached the listener. A liveness
+   * probe runs every `boundMs / 4`; when none has come back within `boundMs`
+   * the channel stops being live and the cache is dropped.
+   * @default 1000
+   */
+  readonly boundMs?: number;
+  /**
+   * Where the dedicated LISTEN connection goes. Defaults to the pool's own
+   * settings (or `connectionString` and `ssl`). Give a direct address when
+   * the pool goes through PgBouncer in transaction mode, which cannot carry
+   * LISTEN.
+   */
+  readonly connection?: ClientConfig;
 }
 
 /**
@@ -161,6 +193,8 @@ export interface ResolvedPostgresStoreOptions {
   readonly timeoutMs: number;
   readonly batchSize: number;
   readonly clock: () => number;
+  readonly boundMs: number;
+  readonly listenConnection: ClientConfig | undefined;
 }
 
 /** {@link PostgresKeySetStoreOptions} with defaults applied and every value checked. Internal. */
@@ -209,7 +243,17 @@ export function resolvePostgresStoreOptions(
   } else {
     throw new ConfigInvalid('createPostgresStore needs a pool or a connectionString');
   }
-  return { tables, source, timeoutMs, batchSize, clock };
+  const invalidation = options.invalidation ?? {};
+  const boundMs = positiveInteger('invalidation.boundMs', invalidation.boundMs, 1000);
+  if (boundMs < 20) throw new ConfigInvalid('invalidation.boundMs must be at least 20');
+  const listenConnection = invalidation.connection;
+  if (
+    listenConnection !== undefined &&
+    (listenConnection === null || typeof listenConnection !== 'object')
+  ) {
+    throw new ConfigInvalid('invalidation.connection must be a pg ClientConfig object');
+  }
+  return { tables, source, timeoutMs, batchSize, clock, boundMs, listenConnection };
 }
 
 /**

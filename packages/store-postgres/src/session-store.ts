@@ -5,15 +5,18 @@ import {
   ConfigInvalid,
   InvalidArgument,
   isStoreKey,
+  type InvalidationChannel,
+  type InvalidationListener,
   type ScanOptions,
   type ScanPage,
   type SessionStore,
   StoreConflict,
   type StoreCapabilities,
 } from '@cloakroom/core';
-import pg, { type Pool, type PoolConfig } from 'pg';
+import pg, { type ClientConfig, type Pool, type PoolConfig } from 'pg';
 import { MAX_INT4, type RecordParams, recordParams, rowToRecord } from './codec';
 import { sqlState } from './errors';
+import { openInvalidationChannel } from './invalidation-channel';
 import { type PostgresStoreOptions, resolvePostgresStoreOptions } from './options';
 import { createRunner } from './postgres/runner';
 import { bind, sessionStatements } from './postgres/sql';
@@ -33,6 +36,7 @@ export interface PostgresStore extends SessionStore {
   /** Always declared: rows expire only logically, call `sweep`; several processes may share the table. */
   readonly capabilities: StoreCapabilities;
   sweep(now: number): Promise<number>;
+  watch(listener: InvalidationListener): Promise<InvalidationChannel>;
 }
 
 const MAX_SCAN_PAGE = 1000;
@@ -65,7 +69,8 @@ const MAX_SCAN_PAGE = 1000;
  * ```
  */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
-  const { tables, source, timeoutMs, batchSize, clock } = resolvePostgresStoreOptions(options);
+  const { tables, source, timeoutMs, batchSize, clock, boundMs, listenConnection } =
+    resolvePostgresStoreOptions(options);
 
   let pool: Pool;
   let ownsPool = false;
@@ -82,6 +87,16 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     pool.on('error', () => {});
     ownsPool = true;
   }
+
+  // The LISTEN connection's settings: given, or the pool's own. The pool's
+  // options object is passed as is (not copied): pg keeps the password and
+  // TLS key on it as non-enumerable properties, which a spread would drop.
+  const listenConfig: ClientConfig =
+    listenConnection ??
+    ('pool' in source
+      ? source.pool.options
+      : { connectionString: source.connectionString, ssl: source.ssl });
+  const channels = new Set<InvalidationChannel>();
 
   const runner = createRunner(pool, timeoutMs);
   const sql = sessionStatements(tables.sessionsSql);
@@ -225,8 +240,41 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       }
     },
 
+    async watch(listener) {
+      open();
+      if (
+        listener === null ||
+        typeof listener !== 'object' ||
+        typeof listener.invalidate !== 'function' ||
+        typeof listener.reset !== 'function'
+      ) {
+        throw new InvalidArgument('watch needs a listener with invalidate(id) and reset()');
+      }
+      const channel = await openInvalidationChannel(
+        { tables, connection: listenConfig, boundMs, timeoutMs },
+        listener,
+      );
+      if (closing) {
+        await channel.close();
+        throw new Closed('the postgres store is closed');
+      }
+      channels.add(channel);
+      return {
+        get live() {
+          return channel.live;
+        },
+        boundMs: channel.boundMs,
+        close() {
+          channels.delete(channel);
+          return channel.close();
+        },
+      };
+    },
+
     close() {
-      closing ??= ownsPool ? pool.end() : Promise.resolve();
+      closing ??= Promise.all([...channels].map((c) => c.close())).then(() =>
+        ownsPool ? pool.end() : undefined,
+      );
       return closing;
     },
   };

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { toStoreError } from '../errors';
 import { type PostgresTableOptions, resolveTables, type Tables } from '../options';
 import { checkIdentifier, indexName, quoteIdentifier } from './identifiers';
+import { invalidationTriggerSql } from './invalidation-sql';
 
 /** One schema change. Statements must be idempotent (`IF NOT EXISTS`), so the printed SQL can be re-run. */
 interface Migration {
@@ -40,6 +41,12 @@ const MIGRATIONS: readonly Migration[] = [
   document bytea NOT NULL
 )`,
     ],
+  },
+  {
+    target: 'sessions',
+    version: 2,
+    description: 'notify changed and deleted session ids (near-cache invalidation)',
+    statements: invalidationTriggerSql,
   },
 ];
 

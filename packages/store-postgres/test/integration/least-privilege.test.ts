@@ -80,12 +80,31 @@ describe('SEC-28 least-privilege role', () => {
     expect(await keySets.read('default')).toEqual({ version: 2, document: new Uint8Array([2]) });
   });
 
+  it('SEC-28 SEC-32 the role can watch, and its writes reach the channel through the triggers', async () => {
+    const heard: string[] = [];
+    const channel = await store.watch({ invalidate: (id) => heard.push(id), reset() {} });
+    try {
+      expect(channel.live).toBe(true);
+      const rec = makeRecord();
+      await store.insert(rec);
+      expect(await store.delete(rec.id)).toBe(true);
+      const until = Date.now() + 10_000;
+      while (heard.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+      expect(heard).toEqual([rec.id]);
+    } finally {
+      await channel.close();
+    }
+  });
+
   it('SEC-28 DDL is refused for that role: DROP, CREATE, ALTER, TRUNCATE, and the migrations table', async () => {
     const t = `"${world.schema}"."cloakroom_sessions"`;
     const attempts = [
       `DROP TABLE ${t}`,
       `CREATE TABLE "${world.schema}".evil (x int)`,
       `ALTER TABLE ${t} ADD COLUMN evil int`,
+      // SEC-32: the role cannot silence the invalidation triggers.
+      `ALTER TABLE ${t} DISABLE TRIGGER ALL`,
+      `DROP TRIGGER "cloakroom_sessions_notify_delete" ON ${t}`,
       `TRUNCATE ${t}`,
       `CREATE TABLE public.${role}_evil (x int)`,
       `SELECT * FROM "${world.schema}".cloakroom_migrations`,

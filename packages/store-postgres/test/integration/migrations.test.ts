@@ -38,6 +38,7 @@ describe('postgres migrations', () => {
     expect(applied.map((m) => `${m.table}@${m.version}`)).toEqual([
       'cloakroom_sessions@1',
       'cloakroom_key_sets@1',
+      'cloakroom_sessions@2',
     ]);
     expect(await tablesOf(world.schema)).toEqual([
       'cloakroom_key_sets',
@@ -76,11 +77,11 @@ describe('postgres migrations', () => {
     const pools = Array.from({ length: 6 }, () => world.pool({ max: 1 }));
     const results = await Promise.all(pools.map((p) => migrate(p, { schema })));
     const appliedCounts = results.map((r) => r.applied.length).sort();
-    expect(appliedCounts).toEqual([0, 0, 0, 0, 0, 2]);
+    expect(appliedCounts).toEqual([0, 0, 0, 0, 0, 3]);
     const rows = await world.admin.query(
       `SELECT target, version FROM "${schema}".cloakroom_migrations`,
     );
-    expect(rows.rowCount).toBe(2);
+    expect(rows.rowCount).toBe(3);
     expect(await tablesOf(schema)).toHaveLength(3);
   });
 
@@ -100,11 +101,45 @@ describe('postgres migrations', () => {
     const rec = makeRecord();
     await store.insert(rec);
     expect(await store.get(rec.id)).toEqual(rec);
+    // The printed script installs the invalidation triggers too: watch accepts the table.
+    expect(sql).toContain('CREATE TRIGGER');
+    const channel = await store.watch({ invalidate() {}, reset() {} });
+    expect(channel.live).toBe(true);
+    await channel.close();
+  });
+
+  it('upgrades a table created by migration 1 in place: rows kept, triggers added, watch then works', async () => {
+    const schema = uniqueName('crpg_migrate_v1');
+    dropped.push(schema);
+    await migrate(world.admin, { schema });
+    // Back to what the previous release left behind: no triggers, no row for migration 2.
+    const t = `"${schema}"."cloakroom_sessions"`;
+    for (const kind of ['update', 'delete', 'truncate'])
+      await world.admin.query(`DROP TRIGGER "cloakroom_sessions_notify_${kind}" ON ${t}`);
+    await world.admin.query(`DROP FUNCTION "${schema}"."cloakroom_sessions_notify"()`);
+    await world.admin.query(`DELETE FROM "${schema}".cloakroom_migrations WHERE version = 2`);
+    const store = createPostgresStore({ pool: world.admin, schema });
+    const rec = makeRecord();
+    await store.insert(rec);
+    expect(await caught(() => store.watch({ invalidate() {}, reset() {} }))).toBeInstanceOf(
+      StoreUnavailable,
+    );
+
+    const { applied } = await migrate(world.admin, { schema });
+    expect(applied.map((m) => `${m.table}@${m.version}`)).toEqual(['cloakroom_sessions@2']);
+    expect(await store.get(rec.id)).toEqual(rec);
+    const heard: string[] = [];
+    const channel = await store.watch({ invalidate: (id) => heard.push(id), reset() {} });
+    expect(await store.delete(rec.id)).toBe(true);
+    const until = Date.now() + 10_000;
+    while (heard.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    expect(heard).toEqual([rec.id]);
+    await channel.close();
   });
 
   it('custom table names get their own migration rows in a shared migrations table', async () => {
     const { applied } = await migrate(world.admin, { ...world.tables, table: 'other_sessions' });
-    expect(applied.map((m) => m.table)).toEqual(['other_sessions']);
+    expect(applied.map((m) => m.table)).toEqual(['other_sessions', 'other_sessions']);
     expect(await tablesOf(world.schema)).toContain('other_sessions');
   });
 
@@ -119,6 +154,14 @@ describe('postgres migrations', () => {
     const rec = makeRecord();
     await store.insert(rec);
     expect(await store.get(rec.id)).toEqual(rec);
+    // The channel name (cut and hashed past 63 bytes) matches what the triggers notify.
+    const heard: string[] = [];
+    const channel = await store.watch({ invalidate: (id) => heard.push(id), reset() {} });
+    await store.delete(rec.id);
+    const until = Date.now() + 10_000;
+    while (heard.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    expect(heard).toEqual([rec.id]);
+    await channel.close();
   });
 
   it('migrate against an unreachable server throws StoreUnavailable', async () => {
