@@ -55,6 +55,12 @@ export type {
   SessionInfo,
 } from './session/types';
 export type { RefreshResult } from './session/refresh';
+export type {
+  RefreshUpstreamOptions,
+  UpstreamGrant,
+  UpstreamRefresher,
+  UpstreamResult,
+} from './session/upstream';
 export type { HealthCheck, HealthOptions, HealthReport } from './session/health';
 export type { CloakroomOptions, TtlOptions } from './session/options';
 export type { CloakroomEvent, CloakroomEventType, EventSink, RejectReason } from './audit/events';

@@ -28,6 +28,12 @@ import { checkClaims, createContext } from './context';
 import type { SubjectInput } from '../contracts/identity';
 import { toIdentity } from './identity';
 import { type HealthOptions, type HealthReport, health } from './health';
+import {
+  type RefreshUpstreamOptions,
+  type UpstreamRefresher,
+  type UpstreamResult,
+  refreshUpstream,
+} from './upstream';
 
 /** `create`'s arguments after the subject: `claims` is required when `C` has required members. */
 export type CreateArgs<C extends object> = Claims extends C
@@ -122,6 +128,31 @@ export interface Cloakroom<
    */
   replaceTokens(ticket: unknown, tokens: DepositTokensFor<D>, actor?: Actor): Promise<boolean>;
   /**
+   * Renew a deposited session's provider tokens with its refresh token when
+   * the access token is within `earlyMs` of expiry, exactly once across every
+   * instance sharing the store (SEC-34): one caller takes a lease on the
+   * record by compare-and-swap and calls `refresher`; the others keep using
+   * the still-valid token or wait for the result. Never hangs: see
+   * {@link UpstreamResult} for the outcomes (`rejected` revokes the session).
+   *
+   * @example
+   * ```ts
+   * const result = await cloakroom.refreshUpstream(ticket, async (refreshToken, { signal }) => {
+   *   const res = await fetch(tokenEndpoint, { method: 'POST', signal, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }) });
+   *   if (res.status === 400) return { rejected: 'invalid_grant' };
+   *   const body = await res.json();
+   *   return { tokens: { accessToken: body.access_token, refreshToken: body.refresh_token } };
+   * });
+   * if (result.status === 'rejected' || result.status === 'missing') redirectToSignIn();
+   * ```
+   */
+  refreshUpstream(
+    ticket: unknown,
+    refresher: UpstreamRefresher,
+    options?: RefreshUpstreamOptions,
+    actor?: Actor,
+  ): Promise<UpstreamResult>;
+  /**
    * Re-seal every record not under the primary storage key (operator action
    * `store.rewrap`). Resumable, idempotent, compare-and-swap per record (SEC-14).
    */
@@ -202,6 +233,8 @@ export function createCloakroom<
     deposit: (tokens, opts, actor) => deposit(ctx, tokens as DepositTokens, opts, actor),
     replaceTokens: (ticket, tokens, actor) =>
       replaceTokens(ctx, ticket, tokens as DepositTokens, actor),
+    refreshUpstream: (ticket, refresher, opts, actor) =>
+      refreshUpstream(ctx, ticket, refresher, opts, actor),
     rewrap: (opts, actor) => rewrap(ctx, opts, actor),
     sweep: (actor) => sweep(ctx, actor),
     rotateKeys: (kind, actor) => rotateKeys(ctx, kind, actor),
