@@ -126,3 +126,17 @@ export {
   isUint8Array,
 } from './store-kit/checks';
 export { encodeKeySetEntry, decodeKeySetEntry } from './store-kit/key-set-codec';
+export {
+  KEY_SYNC_CHANNEL,
+  REWRAP_PROGRESS_CHANNEL,
+  SESSION_OPERATIONS,
+  STORE_METHODS,
+  sessionChannelName,
+  storeChannelName,
+  type KeySyncTraceMessage,
+  type RewrapProgressMessage,
+  type SessionOperation,
+  type SessionTraceMessage,
+  type StoreMethod,
+  type StoreTraceMessage,
+} from './diagnostics/channels';

@@ -28,6 +28,7 @@ import type { SessionRecord, SessionStore } from '../contracts/store';
 import { namespaceIndexKey, subjectIndex } from '../crypto/subject-index';
 import type { Ticket } from '../ticket/ticket';
 import { type Identity, targetOf } from './identity';
+import { traceStore } from '../diagnostics/trace-store';
 
 // Distributive Omit over the event union.
 type WithoutAt<E> = E extends unknown ? Omit<E, 'at'> : never;
@@ -193,7 +194,7 @@ export function createContext(options: CloakroomOptions): SessionContext {
   };
 
   const ctx: SessionContext = {
-    store: options.store,
+    store: traceStore(options.store),
     keys,
     cipher: options.cipher ?? createAesGcmCipher({ keys }),
     policy,

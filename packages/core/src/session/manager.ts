@@ -24,10 +24,20 @@ import type { KeySetStatus, KeyStatus } from '../keys/rotating/status';
 import { type RefreshResult, refreshSession } from './refresh';
 import { create, resolve, revoke } from './operations';
 import { listSessions, revokeSession, revokeSubject } from './by-subject';
-import { checkClaims, createContext } from './context';
+import { type SessionContext, checkClaims, createContext } from './context';
 import type { SubjectInput } from '../contracts/identity';
 import { toIdentity } from './identity';
 import { type HealthOptions, type HealthReport, health } from './health';
+import { progressPublisher, sessionTraced, traceSession } from '../diagnostics/trace-session';
+import {
+  countedOutcome,
+  createdOutcome,
+  refreshedOutcome,
+  replacedOutcome,
+  resolvedOutcome,
+  revokedOutcome,
+  rewrapOutcome,
+} from '../diagnostics/outcomes';
 import {
   type RefreshUpstreamOptions,
   type UpstreamRefresher,
@@ -211,32 +221,111 @@ export function createCloakroom<
   D extends object = DefaultDepositedClaims<C>,
 >(options: CloakroomOptions): Cloakroom<C, D> {
   const ctx = createContext(options);
+  const refresh = async (
+    c: SessionContext,
+    ticket: unknown,
+    opts: { readonly claims?: C } | undefined,
+    actor: Actor | undefined,
+  ) => {
+    c.ensureOpen();
+    await c.authorize('session.refresh', actor);
+    const claims = opts?.claims === undefined ? undefined : checkClaims(opts.claims);
+    return refreshSession(c, ticket, claims);
+  };
+  // Each traced method tests `sessionTraced` first: with no subscriber it
+  // calls the operation directly and allocates nothing for tracing
+  // (docs/guides/observability.md; measured by packages/bench/src/tracing.ts).
   return {
     // Claims of any type are checked at run time (checkClaims: a plain JSON object).
     create: (subject, ...[claims, opts, actor]: CreateArgs<C>) =>
-      create(ctx, subject, claims as Claims | undefined, opts, actor),
+      sessionTraced('create')
+        ? traceSession(
+            'create',
+            ctx,
+            (c) => create(c, subject, claims as Claims | undefined, opts, actor),
+            createdOutcome,
+          )
+        : create(ctx, subject, claims as Claims | undefined, opts, actor),
     // The claims were checked against C on the way in (create, refresh) or
     // are the provider's verified payload (deposit): the types say which.
     resolve: (ticket, actor) =>
-      resolve(ctx, ticket, actor) as Promise<ResolvedSession<C, D> | null>,
-    refresh: async (ticket, opts, actor) => {
-      ctx.ensureOpen();
-      await ctx.authorize('session.refresh', actor);
-      const claims = opts?.claims === undefined ? undefined : checkClaims(opts.claims);
-      return refreshSession(ctx, ticket, claims);
-    },
-    revoke: (ticket, actor) => revoke(ctx, ticket, actor),
-    revokeSession: (subject, sessionId, actor) => revokeSession(ctx, subject, sessionId, actor),
-    revokeSubject: (subject, actor) => revokeSubject(ctx, subject, actor),
+      (sessionTraced('resolve')
+        ? traceSession('resolve', ctx, (c) => resolve(c, ticket, actor), resolvedOutcome)
+        : resolve(ctx, ticket, actor)) as Promise<ResolvedSession<C, D> | null>,
+    refresh: (ticket, opts, actor) =>
+      sessionTraced('refresh')
+        ? traceSession('refresh', ctx, (c) => refresh(c, ticket, opts, actor), refreshedOutcome)
+        : refresh(ctx, ticket, opts, actor),
+    revoke: (ticket, actor) =>
+      sessionTraced('revoke')
+        ? traceSession('revoke', ctx, (c) => revoke(c, ticket, actor), revokedOutcome)
+        : revoke(ctx, ticket, actor),
+    revokeSession: (subject, sessionId, actor) =>
+      sessionTraced('revokeSession')
+        ? traceSession(
+            'revokeSession',
+            ctx,
+            (c) => revokeSession(c, subject, sessionId, actor),
+            revokedOutcome,
+          )
+        : revokeSession(ctx, subject, sessionId, actor),
+    revokeSubject: (subject, actor) =>
+      sessionTraced('revokeSubject')
+        ? traceSession(
+            'revokeSubject',
+            ctx,
+            (c) => revokeSubject(c, subject, actor),
+            countedOutcome('revoked'),
+          )
+        : revokeSubject(ctx, subject, actor),
     subjectIndexOf: async (subject) => ctx.indexOf(toIdentity(subject)),
-    listSessions: (subject, actor) => listSessions(ctx, subject, actor),
-    deposit: (tokens, opts, actor) => deposit(ctx, tokens as DepositTokens, opts, actor),
+    listSessions: (subject, actor) =>
+      sessionTraced('listSessions')
+        ? traceSession(
+            'listSessions',
+            ctx,
+            (c) => listSessions(c, subject, actor),
+            countedOutcome('listed'),
+          )
+        : listSessions(ctx, subject, actor),
+    deposit: (tokens, opts, actor) =>
+      sessionTraced('deposit')
+        ? traceSession(
+            'deposit',
+            ctx,
+            (c) => deposit(c, tokens as DepositTokens, opts, actor),
+            createdOutcome,
+          )
+        : deposit(ctx, tokens as DepositTokens, opts, actor),
     replaceTokens: (ticket, tokens, actor) =>
-      replaceTokens(ctx, ticket, tokens as DepositTokens, actor),
+      sessionTraced('replaceTokens')
+        ? traceSession(
+            'replaceTokens',
+            ctx,
+            (c) => replaceTokens(c, ticket, tokens as DepositTokens, actor),
+            replacedOutcome,
+          )
+        : replaceTokens(ctx, ticket, tokens as DepositTokens, actor),
     refreshUpstream: (ticket, refresher, opts, actor) =>
       refreshUpstream(ctx, ticket, refresher, opts, actor),
-    rewrap: (opts, actor) => rewrap(ctx, opts, actor),
-    sweep: (actor) => sweep(ctx, actor),
+    rewrap: (opts, actor) =>
+      sessionTraced('rewrap')
+        ? traceSession(
+            'rewrap',
+            ctx,
+            (c) =>
+              rewrap(
+                c,
+                { ...opts, onProgress: progressPublisher(ctx.store.name, opts?.onProgress) },
+                actor,
+              ),
+            rewrapOutcome,
+          )
+        : rewrap(ctx, opts, actor),
+    sweep: (actor) =>
+      sessionTraced('sweep')
+        ? traceSession('sweep', ctx, (c) => sweep(c, actor), countedOutcome('swept'))
+        : sweep(ctx, actor),
     rotateKeys: (kind, actor) => rotateKeys(ctx, kind, actor),
     compromiseKey: (keyId, actor) => compromiseKey(ctx, keyId, actor),
     verify: (token) =>

@@ -12,9 +12,10 @@ import {
 import type { MasterKey } from './master-key';
 import type { ResolvedRotatingOptions } from './options';
 import { maintain } from './maintain';
-import { type KeyFactory, createDocument } from './plan';
+import { type KeyFactory, createDocument, primaryAt } from './plan';
 import { type KeySetStatus, describeKeys } from './status';
 import { type KeyView, type Material, buildView, importMaterial } from './view';
+import { type KeySyncState, keySyncTraced, traceKeySync } from './trace-sync';
 
 const MAX_ATTEMPTS = 8;
 const UNKNOWN_REFRESH_MS = 1000;
@@ -164,9 +165,25 @@ export function createKeySetSync(opts: ResolvedRotatingOptions, factory: KeyFact
 
   const noChange: Change<void> = async () => ({ result: undefined });
 
+  // What `cloakroom:keys.sync` reports once a sync finished: ids and numbers only.
+  const syncState = (): KeySyncState | undefined => {
+    if (cache === undefined) return undefined;
+    const now = clock();
+    return {
+      version: cache.version,
+      loadedAt,
+      signingKeyId: primaryAt(cache.doc.signing, now)?.id,
+      storageKeyId: primaryAt(cache.doc.storage, now)?.id,
+    };
+  };
+  const traced = <T>(reason: 'load' | 'refresh' | 'change', sync: () => Promise<T>) =>
+    keySyncTraced()
+      ? traceKeySync({ keySet: name, store: store.name, reason }, sync, syncState)
+      : sync();
+
   async function run<T>(change: Change<T>, sealWith?: MasterKey): Promise<T> {
     try {
-      return await serial(() => transact(change, sealWith));
+      return await serial(() => traced('change', () => transact(change, sealWith)));
     } catch (error) {
       record(error);
       throw error;
@@ -176,7 +193,8 @@ export function createKeySetSync(opts: ResolvedRotatingOptions, factory: KeyFact
   function refreshOnce(): Promise<void> {
     if (inflight === undefined) {
       wantFlush = false;
-      inflight = serial(() => transact(noChange)).finally(() => {
+      const reason = cache === undefined ? 'load' : 'refresh';
+      inflight = serial(() => traced(reason, () => transact(noChange))).finally(() => {
         inflight = undefined;
       });
     }
