@@ -101,13 +101,26 @@ export async function openChannel(
 class RedisChannel implements InvalidationChannel {
   readonly boundMs: number;
   private isLive = false;
+  /**
+   * When the newest answered probe was sent: every change acknowledged
+   * before then has reached the listener (one connection, in order).
+   */
+  private vouchedAt = Number.NEGATIVE_INFINITY;
   closed = false;
   /** Bumped on every connect and disconnect: a setup step of an older connection is stale. */
   private generation = 0;
   /** The generation whose tracking and subscription are confirmed; -1 when none. */
   private tracked = -1;
   private seq = 0;
-  private probe: { seq: number; timer: ReturnType<typeof setTimeout> } | undefined;
+  /**
+   * Probes sent and not yet seen, by sequence number. One is sent every
+   * interval even while others are out, so a probe leaves at most one
+   * interval after any change: the bound is interval + timeout, not more.
+   */
+  private readonly probes = new Map<
+    number,
+    { readonly sentAt: number; readonly timer: ReturnType<typeof setTimeout> }
+  >();
   private readonly tick: ReturnType<typeof setInterval>;
   private readonly nonce = randomBytes(9).toString('base64url');
   private readonly ownProbes: string;
@@ -131,8 +144,14 @@ class RedisChannel implements InvalidationChannel {
     this.tick.unref();
   }
 
+  /**
+   * Also false once the newest answered probe is older than the bound, read
+   * from the clock here: a process starved of CPU, or an event loop stuck
+   * in one long phase (where no timer or socket is looked at), stops
+   * answering from the cache on its own, without waiting for a timer.
+   */
   get live(): boolean {
-    return this.isLive;
+    return this.isLive && performance.now() - this.vouchedAt <= this.boundMs;
   }
 
   start(): Promise<void> {
@@ -159,7 +178,7 @@ class RedisChannel implements InvalidationChannel {
     this.closed = true;
     this.isLive = false;
     clearInterval(this.tick);
-    this.clearProbe();
+    this.clearProbes();
     this.failFirst(new Error('closed'));
     const sub = this.deps.subscriber;
     sub.removeAllListeners('ready');
@@ -185,13 +204,13 @@ class RedisChannel implements InvalidationChannel {
 
   private drop(): void {
     this.isLive = false;
-    this.clearProbe();
+    this.clearProbes();
     this.safeReset();
   }
 
-  private clearProbe(): void {
-    if (this.probe !== undefined) clearTimeout(this.probe.timer);
-    this.probe = undefined;
+  private clearProbes(): void {
+    for (const probe of this.probes.values()) clearTimeout(probe.timer);
+    this.probes.clear();
   }
 
   /** Every (re)connect: tracking is per connection, so it is set up again. */
@@ -239,14 +258,14 @@ class RedisChannel implements InvalidationChannel {
       sub.connect().catch(() => {});
       return;
     }
-    if (this.tracked === this.generation && this.probe === undefined) this.sendProbe();
+    if (this.tracked === this.generation) this.sendProbe();
   }
 
   private sendProbe(): void {
     const seq = ++this.seq;
     const key = `${this.ownProbes}${seq}`;
     const timer = setTimeout(() => this.overdue(seq), this.deps.probe.probeTimeoutMs);
-    this.probe = { seq, timer };
+    this.probes.set(seq, { sentAt: performance.now(), timer });
     const ttl = String(this.deps.probe.probeTimeoutMs + 1000);
     this.deps.conn
       .run((op) => op.send(key, (c) => c.set(key, '1', 'PX', ttl)))
@@ -254,7 +273,7 @@ class RedisChannel implements InvalidationChannel {
   }
 
   private overdue(seq: number): void {
-    if (this.probe?.seq !== seq) return;
+    if (!this.probes.has(seq)) return;
     this.drop();
   }
 
@@ -287,10 +306,14 @@ class RedisChannel implements InvalidationChannel {
   }
 
   private answered(key: string): void {
-    const probe = this.probe;
-    if (probe === undefined || key !== `${this.ownProbes}${probe.seq}`) return;
-    this.clearProbe();
+    const seq = Number(key.slice(this.ownProbes.length));
+    const probe = this.probes.get(seq);
+    // An old probe (one sent before a drop) or a probe key expiring: no news.
+    if (probe === undefined) return;
+    clearTimeout(probe.timer);
+    this.probes.delete(seq);
     if (this.tracked !== this.generation || this.closed) return;
+    if (probe.sentAt > this.vouchedAt) this.vouchedAt = probe.sentAt;
     if (!this.isLive) {
       this.safeReset();
       this.isLive = true;
