@@ -1,0 +1,227 @@
+// The HTTP comparison: every contender's server in its own pinned child
+// process, one load generator process driving each in turn over keep-alive
+// connections, alternating rounds, median of per-round ratios to the ceiling.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dirname, resolve } from 'node:path';
+import { median } from '../measure';
+import { type Child, type Pinning, pinning, spawnChild } from './child';
+import type { HttpConfig } from './config';
+import { type ContenderName, ceilingOf } from './contenders';
+import type { LoadReply, LoadRequest, ServerReply, ServerRequest, Visit } from './protocol';
+import { type HttpRow, httpMarkdown } from './report';
+
+const REPO_ROOT = resolve(import.meta.dirname, '../../../..');
+
+type ServerChild = Child<ServerRequest, ServerReply>;
+type LoadChild = Child<LoadRequest, LoadReply>;
+
+interface Running {
+  readonly name: ContenderName;
+  readonly child: ServerChild;
+  readonly port: number;
+  readonly visits: readonly Visit[];
+}
+
+/** One measured window of one contender. */
+export interface HttpSample {
+  readonly rps: number;
+  readonly cpuUsPerRequest: number;
+  readonly gcUsPerRequest: number;
+  /** Requests the server handled per event-loop iteration: how much its per-iteration cost is shared. */
+  readonly requestsPerLoop: number;
+  /** Server CPU time over wall time in the window: near 1 when the server is the bottleneck. */
+  readonly serverCpuShare: number;
+  /** Event-loop utilisation of the server in the window (active / wall). */
+  readonly serverElu: number;
+  /** The load generator's CPU µs per answer: it must stay well under the server's. */
+  readonly loadCpuUsPerRequest: number;
+  readonly requests: number;
+}
+
+export interface HttpResult {
+  readonly settings: Omit<HttpConfig, 'out'> & { readonly pinning: string };
+  readonly loadAverageBefore: number[];
+  readonly loadAverageAfter: number[];
+  readonly rows: readonly HttpRow[];
+  readonly samples: Record<string, HttpSample[]>;
+}
+
+async function startServer(
+  name: ContenderName,
+  config: HttpConfig,
+  pins: Pinning,
+): Promise<Running> {
+  const child = spawnChild<ServerRequest, ServerReply>('server.ts', [name], {
+    ...(pins.server === undefined ? {} : { cpu: pins.server }),
+    nodeArgs:
+      config.profileDir === undefined
+        ? []
+        : [
+            '--cpu-prof',
+            `--cpu-prof-dir=${config.profileDir}`,
+            `--cpu-prof-name=${name}.cpuprofile`,
+          ],
+    env: {
+      CLOAKROOM_HTTP_SESSIONS: String(config.sessions),
+      CLOAKROOM_TEST_REDIS_URL: config.redisUrl,
+      CLOAKROOM_BENCH_AUTOPIPELINING: config.autoPipelining ? '1' : '0',
+    },
+  });
+  const first = await child.first;
+  if (first.type !== 'ready') {
+    child.kill();
+    throw new Error(`${name}: ${first.type === 'failed' ? first.message : first.type}`);
+  }
+  return { name, child, port: first.port, visits: first.visits };
+}
+
+async function serverSnap(server: Running) {
+  const snap = await server.child.request({ type: 'snap' });
+  if (snap.type !== 'snap') throw new Error(`${server.name}: no snapshot`);
+  return snap;
+}
+
+async function loadSnap(load: LoadChild, type: 'snap' | 'halt') {
+  const snap = await load.request({ type });
+  if (snap.type !== 'snap' && snap.type !== 'halted') throw new Error('load generator: no counts');
+  return snap;
+}
+
+async function measureOne(
+  server: Running,
+  load: LoadChild,
+  config: HttpConfig,
+): Promise<HttpSample> {
+  await load.request({
+    type: 'start',
+    port: server.port,
+    connections: config.connections,
+    visits: server.visits,
+  });
+  await sleep(config.warmupMs);
+  const [s0, l0] = await Promise.all([serverSnap(server), loadSnap(load, 'snap')]);
+  await sleep(config.durationMs);
+  const [s1, l1] = await Promise.all([serverSnap(server), loadSnap(load, 'snap')]);
+  const end = await loadSnap(load, 'halt');
+  if (end.errors > 0 || end.ok === 0) {
+    throw new Error(
+      `${server.name}: ${end.errors} bad answers of ${end.ok + end.errors} (first: ${end.firstError ?? 'none answered'})`,
+    );
+  }
+  const requests = s1.requests - s0.requests;
+  const wallUs = (l1.at - l0.at) * 1000;
+  return {
+    requestsPerLoop: requests / (s1.loops - s0.loops),
+    serverCpuShare: (s1.cpuUs - s0.cpuUs) / wallUs,
+    serverElu: (s1.activeUs - s0.activeUs) / wallUs,
+    rps: ((l1.ok - l0.ok) * 1000) / (l1.at - l0.at),
+    cpuUsPerRequest: requests > 0 ? (s1.cpuUs - s0.cpuUs) / requests : Number.NaN,
+    gcUsPerRequest: requests > 0 ? (s1.gcUs - s0.gcUs) / requests : Number.NaN,
+    loadCpuUsPerRequest: l1.ok > l0.ok ? (l1.cpuUs - l0.cpuUs) / (l1.ok - l0.ok) : Number.NaN,
+    requests,
+  };
+}
+
+function rowsOf(
+  contenders: readonly ContenderName[],
+  samples: Record<string, HttpSample[]>,
+  rounds: number,
+): HttpRow[] {
+  return contenders.map((name) => {
+    const mine = samples[name] ?? [];
+    const ceiling = samples[ceilingOf(name)];
+    const perRound = (f: (s: HttpSample, c: HttpSample) => number) =>
+      ceiling === undefined
+        ? Number.NaN
+        : median(
+            Array.from({ length: rounds }, (_, r) => {
+              const s = mine[r];
+              const c = ceiling[r];
+              return s === undefined || c === undefined ? Number.NaN : f(s, c);
+            }).filter(Number.isFinite),
+          );
+    const rps = mine.map((s) => s.rps);
+    return {
+      name,
+      rps: median(rps),
+      rpsMin: Math.min(...rps),
+      rpsMax: Math.max(...rps),
+      vsCeiling: perRound((s, c) => s.rps / c.rps),
+      cpuUsPerRequest: median(mine.map((s) => s.cpuUsPerRequest)),
+      overCeilingUs: perRound((s, c) => s.cpuUsPerRequest - c.cpuUsPerRequest),
+      gcUsPerRequest: median(mine.map((s) => s.gcUsPerRequest)),
+      requestsPerLoop: median(mine.map((s) => s.requestsPerLoop)),
+      serverCpuShare: median(mine.map((s) => s.serverCpuShare)),
+      loadCpuUsPerRequest: median(mine.map((s) => s.loadCpuUsPerRequest)),
+    };
+  });
+}
+
+/**
+ * Runs the HTTP comparison, prints its table on stdout, writes its JSON
+ * (config.out) and returns it. Any wrong answer (not 200, wrong subject,
+ * socket error) fails the run.
+ */
+export async function runHttpComparison(
+  config: HttpConfig,
+  log: (line: string) => void,
+): Promise<HttpResult> {
+  const pins = pinning(config.pin);
+  const loadAverageBefore = loadavg();
+  log(
+    `http: ${config.contenders.length} servers, ${config.sessions} sessions each, ${config.connections} connections; ${pins.note}`,
+  );
+  const load = spawnChild<LoadRequest, LoadReply>('loadgen.ts', [], {
+    ...(pins.load === undefined ? {} : { cpu: pins.load }),
+  });
+  const servers: Running[] = [];
+  try {
+    await load.first;
+    for (const name of config.contenders) servers.push(await startServer(name, config, pins));
+    const samples: Record<string, HttpSample[]> = {};
+    const warmups = config.quick ? 0 : 1;
+    for (let round = -warmups; round < config.rounds; round++) {
+      // Rotate the order each round so no contender always runs first or last.
+      const shift = ((round % servers.length) + servers.length) % servers.length;
+      const order = [...servers.slice(shift), ...servers.slice(0, shift)];
+      for (const server of order) {
+        const sample = await measureOne(server, load, config);
+        if (round >= 0) samples[server.name] = [...(samples[server.name] ?? []), sample];
+        log(
+          `  ${round < 0 ? 'warm-up' : `round ${round + 1}/${config.rounds}`} ${server.name}: ${Math.round(sample.rps)} req/s, ${sample.cpuUsPerRequest.toFixed(1)} CPU µs/req (GC ${sample.gcUsPerRequest.toFixed(1)}; load generator ${sample.loadCpuUsPerRequest.toFixed(1)}; ${sample.requestsPerLoop.toFixed(2)} req/loop; server CPU ${(sample.serverCpuShare * 100).toFixed(0)}%, ELU ${(sample.serverElu * 100).toFixed(0)}%)`,
+        );
+      }
+    }
+    const rows = rowsOf(config.contenders, samples, config.rounds);
+    const { out, ...settings } = config;
+    const result: HttpResult = {
+      settings: { ...settings, pinning: pins.note },
+      loadAverageBefore,
+      loadAverageAfter: loadavg(),
+      rows,
+      samples,
+    };
+    const path = resolve(REPO_ROOT, out);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(
+      path,
+      `${JSON.stringify({ at: new Date().toISOString(), node: process.version, ...result }, null, 2)}\n`,
+    );
+    process.stdout.write(
+      `\nHTTP comparison (${pins.note}):\n${httpMarkdown(rows)}\n\nWrote ${path}\n`,
+    );
+    return result;
+  } finally {
+    await Promise.allSettled(
+      servers.map(async (s) => {
+        const exited = new Promise((done) => s.child.process.once('exit', done));
+        await s.child.request({ type: 'stop' }).catch(() => {});
+        await Promise.race([exited, sleep(5000)]);
+        s.child.kill();
+      }),
+    );
+    load.kill();
+  }
+}
