@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { readConfig } from './config';
 import { makeFixture } from './fixture';
 import { MiB } from './heap';
+import { runHttpBench } from './http';
 import { machine } from './machine';
 import { type TargetCheck, fmt, tableMarkdown, tableTargets, targetsMarkdown, x } from './report';
 import {
@@ -125,6 +126,9 @@ async function main(): Promise<void> {
       log(`  memory store: ${memory.heapBytesPerSession.toFixed(0)} B/session`);
     }
   }
+
+  // The HTTP-level comparison (src/http): own table and JSON; `--no-http` skips it.
+  await runHttpBench(process.argv.slice(2), process.env, log);
 
   const checks = [
     ...(table ? tableTargets(table.rows) : []),
