@@ -12,7 +12,7 @@ import {
   assertSessionRecord,
   isStoreKey,
 } from '@cloakroom/core';
-import { encodeRecord, pairsToRecords } from './codec';
+import { decodeOrThrow, encodeRecord, liveRecord, pairsToRecords } from './codec';
 import { malformed } from './errors';
 import { type RedisStoreOptions, resolveOptions } from './options';
 import { type ScanPosition, decodeCursor, encodeCursor } from './scan-cursor';
@@ -23,7 +23,7 @@ import { BUCKETS, bucketOf, keyLayout } from './redis/key-layout';
 import { createSubscriberClient } from './redis/owned-client';
 import { replicator } from './redis/replication';
 import { rotate } from './redis/rotate';
-import { type StoreContext, readRecord } from './redis/rotate-recovery';
+import { type StoreContext, settlePending } from './redis/rotate-recovery';
 import { scanPage } from './redis/scan';
 import { SCRIPTS } from './redis/scripts';
 
@@ -173,8 +173,13 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     async get(id: string): Promise<SessionRecord | null> {
       conn.assertOpen();
       if (!isStoreKey(id)) return null;
-      const key = keys.recordKey(id);
-      return conn.run((op) => op.getBuffer(key).then((value) => readRecord(ctx, op, id, value)));
+      const value = await conn.getBuffer(keys.recordKey(id));
+      if (value === null) return null;
+      const stored = decodeOrThrow(value);
+      // A successor of an unfinished cluster rotate (rare): settled as an operation of its own.
+      const pending = stored.pending;
+      if (pending !== undefined) return conn.run((op) => settlePending(ctx, op, id, pending));
+      return liveRecord(id, stored, conn.now());
     },
 
     async replace(record: SessionRecord, expectedVersion: number): Promise<boolean> {

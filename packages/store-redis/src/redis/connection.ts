@@ -72,6 +72,13 @@ export interface Connection {
    * failures. `op.expired()` tells multi-step work to stop starting new steps.
    */
   run<T>(work: (op: Op) => Promise<T>, extraMs?: number): Promise<T>;
+  /**
+   * One GET (as bytes) as a whole operation, with the bounds of `run`
+   * (command timeout, `maxInFlight`, a node marked unresponsive refused,
+   * errors mapped) but no `Op`: the hot path of `get`, with no per-call
+   * closures, command list or extra promise.
+   */
+  getBuffer(key: string): Promise<Buffer | null>;
   /** The `host:port` of the master serving `key` (`main` on a standalone client). */
   nodeOf(key: string): string;
   close(): Promise<void>;
@@ -103,6 +110,22 @@ class Call extends Operation {
     const nodes: string[] = [];
     for (const s of this.sent) if (!s.settled) nodes.push(s.node);
     this.timedOut(nodes);
+  }
+}
+
+/** A `getBuffer` operation: one command to one node. */
+class OneGet extends Operation {
+  answered = false;
+  constructor(
+    deadline: number,
+    reject: (err: Error) => void,
+    readonly node: string,
+    private readonly timedOut: (node: string) => void,
+  ) {
+    super(deadline, reject);
+  }
+  override onTimeout(): void {
+    if (!this.answered) this.timedOut(this.node);
   }
 }
 
@@ -237,6 +260,8 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
   const markNodes = (nodes: string[]): void => {
     for (const node of nodes) health.mark(node);
   };
+  const markNode = (node: string): void => health.mark(node);
+  const defaultQueue = deadlinesFor(timeout);
 
   return {
     client,
@@ -301,6 +326,55 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
           (err: unknown) => {
             call.release();
             if (queue.finish(call)) reject(mapRedisError(label, err));
+          },
+        );
+      });
+    },
+    getBuffer(key: string): Promise<Buffer | null> {
+      if (closed) return Promise.reject(new Closed(`${label} is closed`));
+      if (inFlight >= maxInFlight) {
+        return Promise.reject(
+          gaveUp(
+            label,
+            'in-flight-limit',
+            `${maxInFlight} calls already wait for redis; call not sent`,
+          ),
+        );
+      }
+      const node = nodeOf(key);
+      if (health.isDown(node)) {
+        return Promise.reject(
+          gaveUp(
+            label,
+            'unresponsive',
+            'redis stopped answering; call not sent until it answers again',
+          ),
+        );
+      }
+      // Counted until the command settles, past the deadline too (as `run`).
+      inFlight++;
+      return new Promise<Buffer | null>((resolve, reject) => {
+        const call = new OneGet(performance.now() + timeout, reject, node, markNode);
+        defaultQueue.add(call);
+        let pending: Promise<Buffer | null>;
+        try {
+          pending = client.getBuffer(key);
+        } catch (err) {
+          call.answered = true;
+          inFlight--;
+          if (defaultQueue.finish(call)) reject(mapRedisError(label, err));
+          return;
+        }
+        pending.then(
+          (value) => {
+            call.answered = true;
+            inFlight--;
+            if (defaultQueue.finish(call)) resolve(value);
+          },
+          (err: unknown) => {
+            call.answered = true;
+            inFlight--;
+            if (defaultQueue.finish(call)) reject(mapRedisError(label, err));
           },
         );
       });

@@ -38,16 +38,3 @@ export async function settlePending(
   if (!Buffer.isBuffer(live)) return null;
   return liveRecord(id, decodeOrThrow(live), conn.now());
 }
-
-/** The record `get` returns for the value read at its key. */
-export function readRecord(
-  ctx: StoreContext,
-  op: Op,
-  id: string,
-  value: Buffer | null,
-): SessionRecord | null | Promise<SessionRecord | null> {
-  if (value === null) return null;
-  const stored = decodeOrThrow(value);
-  if (stored.pending !== undefined) return settlePending(ctx, op, id, stored.pending);
-  return liveRecord(id, stored, ctx.conn.now());
-}
