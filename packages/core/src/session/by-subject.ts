@@ -104,7 +104,12 @@ export async function revokeSession(
     const payload = await openOrSkip(ctx, record);
     if (payload === undefined || !inNamespace(payload, identity)) return false;
   }
-  const deleted = await ctx.store.delete(sessionId);
+  let deleted: boolean;
+  try {
+    deleted = await ctx.store.delete(sessionId);
+  } finally {
+    ctx.nearCache?.invalidate(sessionId);
+  }
   if (deleted) {
     ctx.emit({ type: 'session.revoked', sessionId, subjectIndex: record.subject, count: 1 });
   }
@@ -131,10 +136,21 @@ export async function revokeSubject(
   for (const record of await ctx.store.listBySubject(subjectIndex)) {
     if ((await openOrSkip(ctx, record))?.k !== 'live') notSessions++;
   }
-  const removed = await ctx.store.deleteBySubject(subjectIndex);
+  // deleteBySubject names no ids: the cache drops every session it holds
+  // for this subject index, whatever the store answers (SEC-32).
+  let removed: number;
+  try {
+    removed = await ctx.store.deleteBySubject(subjectIndex);
+  } finally {
+    ctx.nearCache?.invalidateGroup(subjectIndex);
+  }
   let legacy = 0;
   for (const { record } of await legacySessions(ctx, identity)) {
-    if (await ctx.store.delete(record.id)) legacy++;
+    try {
+      if (await ctx.store.delete(record.id)) legacy++;
+    } finally {
+      ctx.nearCache?.invalidate(record.id);
+    }
   }
   const count = Math.max(0, removed - notSessions) + legacy;
   ctx.emit({

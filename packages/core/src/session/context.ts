@@ -28,6 +28,7 @@ import type { SessionRecord, SessionStore } from '../contracts/store';
 import { namespaceIndexKey, subjectIndex } from '../crypto/subject-index';
 import type { Ticket } from '../ticket/ticket';
 import { type Identity, targetOf } from './identity';
+import { type SessionCache, nearCacheFor } from './near-cache';
 import { traceStore } from '../diagnostics/trace-store';
 
 // Distributive Omit over the event union.
@@ -68,6 +69,8 @@ export interface SessionConfig {
 /** Where records live. */
 export interface Storage {
   readonly store: SessionStore;
+  /** The near cache of resolved sessions (SEC-32), when `nearCache` is on. */
+  readonly nearCache?: SessionCache | undefined;
 }
 
 /** Sealing records (the storage-key layer) and their ticket-bound secrets (the inner layer). */
@@ -195,6 +198,7 @@ export function createContext(options: CloakroomOptions): SessionContext {
 
   const ctx: SessionContext = {
     store: traceStore(options.store),
+    nearCache: nearCacheFor(options, now),
     keys,
     cipher: options.cipher ?? createAesGcmCipher({ keys }),
     policy,

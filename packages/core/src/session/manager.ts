@@ -342,7 +342,12 @@ export function createCloakroom<
     close: async () => {
       if (ctx.closed) return;
       ctx.closed = true;
-      await ctx.store.close();
+      // The channel first: it may ride on the store's connection.
+      try {
+        await ctx.nearCache?.close();
+      } finally {
+        await ctx.store.close();
+      }
     },
   };
 }

@@ -6,6 +6,16 @@ import type { Actor } from '../contracts/policy';
 import { revokeFamily } from './refresh';
 import { depositedTokenDead, insertSession, isUsable, load, secretsOrReject } from './load';
 import {
+  answer,
+  cacheable,
+  cachedAnswer,
+  checkKeys,
+  idOfTicket,
+  touchDue,
+  tokenDue,
+} from './cached-resolve';
+import type { CachedSession } from './near-cache';
+import {
   type Auditing,
   type Sealing,
   type SessionConfig,
@@ -13,7 +23,6 @@ import {
   type Storage,
   type SessionContext,
   checkClaims,
-  liveExpiry,
   newFamily,
   recordExpiry,
 } from './context';
@@ -66,6 +75,32 @@ export async function resolve(
   ctx.ensureOpen();
   const gate = ctx.authorize('session.resolve', actor);
   if (gate !== undefined) await gate;
+  const cache = ctx.nearCache;
+  if (cache === undefined) return fromStore(ctx, ticket, undefined);
+  const id = idOfTicket(ticket);
+  if (id === undefined) return fromStore(ctx, ticket, undefined);
+  const hit = await cachedAnswer(ctx, cache, id);
+  if (hit !== undefined) return hit;
+  // The ring is read before the fill begins, so an entry never outlives a
+  // key change it did not see (near-cache.ts, keys()).
+  const fill = (await checkKeys(ctx, cache)) ? cache.begin(id) : undefined;
+  if (fill === undefined) return fromStore(ctx, ticket, undefined);
+  let kept: { entry: CachedSession; group: string } | undefined;
+  try {
+    return await fromStore(ctx, ticket, (entry, group) => {
+      kept = { entry, group };
+    });
+  } finally {
+    cache.finish(fill, kept?.entry, kept?.group);
+  }
+}
+
+/** `resolve` from the store; `keep` receives what the near cache may hold of a live answer. */
+async function fromStore(
+  ctx: SessionContext,
+  ticket: unknown,
+  keep: ((entry: CachedSession, group: string) => void) | undefined,
+): Promise<ResolvedSession | null> {
   const loaded = await load(ctx, ticket, 'resolve');
   if (loaded === null) return null;
   const { id, record } = loaded;
@@ -96,35 +131,17 @@ export async function resolve(
     });
     return null;
   }
+  let current = true;
   if (touchDue(ctx, payload, now)) {
     const touched = await touch(ctx, loaded.ticket, record, payload, secrets, now);
     payload = touched.payload;
     secrets = touched.secrets;
+    current = touched.written;
   }
-  return {
-    sessionId: id,
-    subject: secrets.sub,
-    claims: secrets.claims,
-    token: secrets.token,
-    tokenExpiresAt: payload.tokenExp,
-    ...(payload.ext !== undefined && now >= payload.tokenExp ? { tokenExpired: true } : {}),
-    ...(payload.ext === undefined ? {} : { issuer: payload.ext }),
-    ...(secrets.refreshToken === undefined ? {} : { refreshToken: secrets.refreshToken }),
-    ...(secrets.idToken === undefined ? {} : { idToken: secrets.idToken }),
-    expiresAt: liveExpiry(payload),
-    absoluteExpiresAt: payload.abs,
-    createdAt: payload.created,
-    ...(payload.label === undefined ? {} : { label: payload.label }),
-  };
+  // A lost touch means another writer changed the record: not a view to keep.
+  if (keep !== undefined && current) keep(cacheable(payload, secrets), record.subject);
+  return answer(id, payload, secrets, secrets.claims, now);
 }
-
-// Deposited tokens belong to their issuer: the app renews them (replaceTokens).
-const tokenDue = (ctx: SessionConfig, payload: LivePayload, now: number) =>
-  payload.ext === undefined && payload.tokenExp - now <= ctx.times.token / 3;
-
-/** Whether {@link touch} has anything to write; checked first so most resolves skip it (and its await). */
-const touchDue = (ctx: SessionConfig, payload: LivePayload, now: number) =>
-  tokenDue(ctx, payload, now) || now - payload.seen >= ctx.times.touch;
 
 /**
  * Records activity at most once per touch interval, and renews the token when
@@ -138,7 +155,7 @@ async function touch(
   payload: LivePayload,
   secrets: SessionSecrets,
   now: number,
-): Promise<{ payload: LivePayload; secrets: SessionSecrets }> {
+): Promise<{ payload: LivePayload; secrets: SessionSecrets; written: boolean }> {
   const renew = tokenDue(ctx, payload, now);
   let next: LivePayload = {
     ...payload,
@@ -162,7 +179,8 @@ async function touch(
     record.version,
   );
   if (written) ctx.emit({ type: 'session.touched', sessionId: record.id, tokenRenewed: renew });
-  return { payload: next, secrets: nextSecrets };
+  else ctx.nearCache?.invalidate(record.id);
+  return { payload: next, secrets: nextSecrets, written };
 }
 
 export async function revoke(
@@ -175,10 +193,17 @@ export async function revoke(
   const loaded = await load(ctx, ticket, 'revoke');
   if (loaded === null) return false;
   // A rotated ticket (a stale cookie in another tab) logs out its successors too.
-  const count =
-    loaded.payload.k === 'tomb'
-      ? await revokeFamily(ctx, loaded.id, loaded.record, loaded.payload, false)
-      : Number(await ctx.store.delete(loaded.id));
+  let count: number;
+  try {
+    count =
+      loaded.payload.k === 'tomb'
+        ? await revokeFamily(ctx, loaded.id, loaded.record, loaded.payload, false)
+        : Number(await ctx.store.delete(loaded.id));
+  } finally {
+    // Whatever the store answered (or if it failed midway), this process
+    // stops answering from the cache at once (SEC-32).
+    ctx.nearCache?.invalidate(loaded.id);
+  }
   ctx.emit({
     type: 'session.revoked',
     sessionId: loaded.id,

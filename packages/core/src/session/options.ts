@@ -28,6 +28,28 @@ export interface TtlOptions {
   readonly token?: number;
 }
 
+/**
+ * The near cache (SEC-32): resolved sessions kept in this process, answered
+ * without a store read while the store's invalidation channel is live. See
+ * docs/guides/near-cache.md.
+ */
+export interface NearCacheOptions {
+  /**
+   * Most sessions held at once; past it the least recently used (clock
+   * second-chance) leave first. Memory is about 1-3 KiB per session (its
+   * token, claims and metadata).
+   * @default 10_000
+   */
+  readonly maxEntries?: number;
+  /**
+   * Longest time, in ms, a session (its plaintext token included) stays in
+   * the cache after it was read from the store; it is then read again. Also
+   * bounded by `touchIntervalMs`: a hit due a touch goes to the store.
+   * @default 60_000
+   */
+  readonly maxAgeMs?: number;
+}
+
 /** Options of {@link createCloakroom}. */
 export interface CloakroomOptions {
   /** Where sealed sessions live. `close()` on the manager closes it. */
@@ -98,6 +120,64 @@ export interface CloakroomOptions {
   readonly onEventError?: (error: unknown) => void;
   /** Epoch milliseconds. @default Date.now */
   readonly clock?: () => number;
+  /**
+   * Keep resolved sessions in this process and answer `resolve` from them
+   * while the store's invalidation channel ({@link SessionStore.watch}) is
+   * live (SEC-32). `true` takes the defaults. Needs a store with `watch`
+   * (Redis, PostgreSQL): any other store is a `ConfigInvalid` at
+   * construction, never a silent no-op, so a deployment that believes it
+   * has a cache finds out at start-up. Revocation still reaches this
+   * process within the channel's `boundMs`; writes made here are dropped
+   * from the cache at once.
+   *
+   * @example
+   * ```ts
+   * const cloakroom = createCloakroom({ store: redisStore, keys, issuer, audience,
+   *   nearCache: { maxEntries: 50_000, maxAgeMs: 30_000 } });
+   * ```
+   * @default off
+   */
+  readonly nearCache?: boolean | NearCacheOptions;
+}
+
+/** {@link NearCacheOptions} with its defaults filled. */
+export interface NearCacheSettings {
+  readonly maxEntries: number;
+  readonly maxAgeMs: number;
+}
+
+const MAX_CACHE_ENTRIES = 10_000_000;
+const MAX_CACHE_AGE_MS = 86_400_000;
+
+/**
+ * Validate `nearCache`; `undefined` when it is off. A near cache on a store
+ * without an invalidation channel is refused (fail loud): it could never
+ * answer, and a silent no-op would hide a misconfiguration.
+ */
+export function resolveNearCache(options: CloakroomOptions): NearCacheSettings | undefined {
+  const raw: unknown = options.nearCache;
+  if (raw === undefined || raw === false) return undefined;
+  if (raw !== true && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
+    throw new ConfigInvalid('nearCache must be true, false or { maxEntries?, maxAgeMs? }');
+  }
+  const o = raw === true ? {} : (raw as NearCacheOptions);
+  const maxEntries = o.maxEntries ?? 10_000;
+  if (typeof maxEntries !== 'number' || !Number.isSafeInteger(maxEntries) || maxEntries <= 0) {
+    throw new ConfigInvalid('nearCache.maxEntries must be a positive integer');
+  }
+  const maxAgeMs = positiveInt('nearCache.maxAgeMs', o.maxAgeMs, 60_000);
+  if (maxEntries > MAX_CACHE_ENTRIES) {
+    throw new ConfigInvalid(`nearCache.maxEntries must be at most ${MAX_CACHE_ENTRIES}`);
+  }
+  if (maxAgeMs > MAX_CACHE_AGE_MS) {
+    throw new ConfigInvalid(`nearCache.maxAgeMs must be at most ${MAX_CACHE_AGE_MS} (one day)`);
+  }
+  if (typeof options.store?.watch !== 'function') {
+    throw new ConfigInvalid(
+      'nearCache needs a store with an invalidation channel (watch), such as Redis or PostgreSQL; this store has none',
+    );
+  }
+  return { maxEntries, maxAgeMs };
 }
 
 export interface ResolvedTimes {

@@ -74,26 +74,33 @@ export async function refreshSession(
       nextExpiresAt,
       grace: now + ctx.times.grace,
     };
-    const won = await ctx.store.rotate(
-      {
-        // The tombstone lives as long as the family could, so reuse stays detectable.
-        record: {
-          id,
-          subject: record.subject,
-          expiresAt: payload.abs,
-          version: record.version + 1,
-          payload: await ctx.seal(id, record.subject, tomb),
+    let won: boolean;
+    try {
+      won = await ctx.store.rotate(
+        {
+          // The tombstone lives as long as the family could, so reuse stays detectable.
+          record: {
+            id,
+            subject: record.subject,
+            expiresAt: payload.abs,
+            version: record.version + 1,
+            payload: await ctx.seal(id, record.subject, tomb),
+          },
+          expectedVersion: record.version,
         },
-        expectedVersion: record.version,
-      },
-      {
-        id: nextId,
-        subject: record.subject,
-        expiresAt: recordExpiry(next),
-        version: 1,
-        payload: await ctx.seal(nextId, record.subject, next),
-      },
-    );
+        {
+          id: nextId,
+          subject: record.subject,
+          expiresAt: recordExpiry(next),
+          version: 1,
+          payload: await ctx.seal(nextId, record.subject, next),
+        },
+      );
+    } finally {
+      // The old id now holds a tombstone (or lost to another writer): never
+      // answered from this process's cache again (SEC-32).
+      ctx.nearCache?.invalidate(id);
+    }
     if (won) {
       ctx.emit({
         type: 'session.refreshed',
@@ -154,7 +161,13 @@ export async function revokeFamily(
   tomb: TombPayload,
   reuse = true,
 ): Promise<number> {
-  let revoked = Number(await ctx.store.delete(id));
+  const cache = ctx.nearCache;
+  let revoked: number;
+  try {
+    revoked = Number(await ctx.store.delete(id));
+  } finally {
+    cache?.invalidate(id);
+  }
   let nextId: string | undefined = tomb.next;
   for (let hops = 0; nextId !== undefined && hops < MAX_CHAIN; hops++) {
     const current = await ctx.store.get(nextId);
@@ -168,7 +181,11 @@ export async function revokeFamily(
       if (!isCloakroomError(error)) throw error;
       // An unreadable link is still part of the chain: remove it, stop walking.
     }
-    revoked += Number(await ctx.store.delete(nextId));
+    try {
+      revoked += Number(await ctx.store.delete(nextId));
+    } finally {
+      cache?.invalidate(nextId);
+    }
     nextId = following;
   }
   if (reuse) {

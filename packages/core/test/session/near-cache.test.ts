@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type CloakroomEvent,
+  type CloakroomOptions,
+  ConfigInvalid,
+  createCloakroom,
+} from '@cloakroom/core';
+import { createMemoryStore } from '@cloakroom/store-memory';
+import {
+  AUDIENCE,
+  Clock,
+  ISSUER,
+  type KeyMaterial,
+  keysFrom,
+  makeKeyMaterial,
+} from '../support/fixtures';
+import { GetGate, InvalidationBus, watchedStore } from './near-cache-support';
+
+const MIN = 60_000;
+
+/** Two instances (A and B) of one app over one shared store and one channel bus. */
+export async function fleet(overrides: Partial<CloakroomOptions> = {}, material?: KeyMaterial) {
+  const m = material ?? (await makeKeyMaterial());
+  const clock = new Clock();
+  const memory = createMemoryStore({ clock: () => clock.t });
+  const bus = new InvalidationBus();
+  const gateA = new GetGate();
+  const gateB = new GetGate();
+  const storeA = watchedStore(memory, bus, { gate: gateA });
+  const storeB = watchedStore(memory, bus, { gate: gateB });
+  const events: CloakroomEvent[] = [];
+  const make = (store: typeof storeA) =>
+    createCloakroom({
+      store,
+      keys: keysFrom(m),
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      clock: clock.now,
+      nearCache: true,
+      onEvent: (e) => events.push(e),
+      ...overrides,
+    });
+  const a = make(storeA);
+  const b = make(storeB);
+  return { a, b, storeA, storeB, bus, gateA, gateB, clock, memory, events, material: m };
+}
+
+/** Resolves until the channel is set up and the session is cached (the first resolve starts `watch`). */
+export async function warm(
+  cloakroom: { resolve(t: string): Promise<unknown> },
+  ticket: string,
+): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    await cloakroom.resolve(ticket);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+describe('near cache: configuration', () => {
+  it('refuses nearCache on a store without watch (fail loud, not a silent no-op)', async () => {
+    const m = await makeKeyMaterial();
+    const build = (nearCache: unknown) =>
+      createCloakroom({
+        store: createMemoryStore(),
+        keys: keysFrom(m),
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        nearCache: nearCache as boolean,
+      });
+    expect(() => build(true)).toThrow(ConfigInvalid);
+    expect(() => build({ maxEntries: 10 })).toThrow(/watch/);
+    expect(() => build(false)).not.toThrow();
+    expect(() => build(undefined)).not.toThrow();
+  });
+
+  it('validates maxEntries and maxAgeMs', async () => {
+    const m = await makeKeyMaterial();
+    const store = watchedStore(createMemoryStore(), new InvalidationBus());
+    const build = (nearCache: unknown) =>
+      createCloakroom({
+        store,
+        keys: keysFrom(m),
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        nearCache: nearCache as boolean,
+      });
+    for (const bad of [
+      { maxEntries: 0 },
+      { maxEntries: 1.5 },
+      { maxEntries: '10' },
+      { maxAgeMs: -1 },
+      { maxAgeMs: 2 * 86_400_000 },
+      'yes',
+      [],
+      null,
+    ]) {
+      expect(() => build(bad), JSON.stringify(bad)).toThrow(ConfigInvalid);
+    }
+    expect(() => build({ maxEntries: 5, maxAgeMs: 1000 })).not.toThrow();
+    expect(() => build(true)).not.toThrow();
+  });
+});
+
+describe('near cache: hits', () => {
+  it('a warm session resolves without a store read, with the same answer', async () => {
+    const { a, storeA } = await fleet();
+    const { ticket } = await a.create('u', { role: 'editor' });
+    const cold = await a.resolve(ticket);
+    await warm(a, ticket);
+    const before = storeA.gets.n;
+    const hot = await a.resolve(ticket);
+    expect(storeA.gets.n).toBe(before);
+    expect(hot).toEqual(cold);
+  });
+
+  it('the first resolves go to the store until the channel is up; watch failures are retried, never fatal', async () => {
+    const { a, bus, storeA } = await fleet();
+    bus.failWatches = 1;
+    const { ticket } = await a.create('u');
+    for (let i = 0; i < 5; i++) {
+      expect((await a.resolve(ticket))?.subject).toBe('u');
+      await new Promise((r) => setImmediate(r));
+    }
+    // The failed watch is not retried at once (back-off): every resolve read the store.
+    expect(storeA.gets.n).toBe(5);
+    expect(bus.watchCalls).toBe(1);
+  });
+
+  it('a caller that edits its answer cannot change the next one', async () => {
+    const { a } = await fleet();
+    const { ticket } = await a.create('u', { role: 'editor', nested: { x: 1 } });
+    await warm(a, ticket);
+    const first = await a.resolve(ticket);
+    if (first === null) throw new Error('expected a session');
+    const claims = first.claims as Record<string, Record<string, unknown> | string>;
+    claims.role = 'admin';
+    (claims.nested as Record<string, unknown>).x = 2;
+    const second = await a.resolve(ticket);
+    expect(second?.claims).toEqual({ role: 'editor', nested: { x: 1 } });
+  });
+
+  it('the access policy still runs on a hit', async () => {
+    let allow = true;
+    const { a } = await fleet({
+      policy: { authorize: () => ({ allow, reason: 'test' }) },
+    });
+    const { ticket } = await a.create('u');
+    await warm(a, ticket);
+    allow = false;
+    await expect(a.resolve(ticket)).rejects.toThrow(/access denied/);
+  });
+
+  it('a hit due a touch goes to the store, which records the activity', async () => {
+    const { a, storeA, clock, events } = await fleet({
+      ttl: { idle: 10 * MIN, absolute: 60 * MIN },
+      touchIntervalMs: MIN,
+    });
+    const { ticket } = await a.create('u');
+    await warm(a, ticket);
+    const before = storeA.gets.n;
+    clock.advance(MIN);
+    const touched = await a.resolve(ticket);
+    expect(storeA.gets.n).toBe(before + 1);
+    expect(events.some((e) => e.type === 'session.touched')).toBe(true);
+    expect(touched?.expiresAt).toBe(clock.t + 10 * MIN);
+  });
+
+  it('close() stops the channel and answers nothing more', async () => {
+    const { a, bus } = await fleet();
+    const { ticket } = await a.create('u');
+    await warm(a, ticket);
+    await a.close();
+    expect(bus.subscribers.every((s) => s.closed)).toBe(true);
+    await expect(a.resolve(ticket)).rejects.toThrow(/closed/);
+  });
+});
