@@ -7,3 +7,11 @@ export const ACL_RULE =
 
 /** What an ioredis `Cluster` needs on top: topology discovery, its ready check, and naming its refresher connection. */
 export const CLUSTER_ACL_EXTRA = '+cluster|slots +cluster|info +client|setname';
+
+/**
+ * What `store.watch` (the near cache's invalidation channel) needs on top:
+ * its own connection's id, turning tracking on, naming that connection,
+ * and subscribing to the invalidation channel.
+ */
+export const WATCH_ACL_EXTRA =
+  '+client|id +client|tracking +client|setname +subscribe &__redis__:invalidate';

@@ -2,8 +2,8 @@ import { StoreUnavailable } from '@cloakroom/core';
 import { createRedisKeySetStore, createRedisStore, RedisGaveUp } from '@cloakroom/store-redis';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACL_RULE } from './acl-rule';
-import { freePort, type RedisServer, startRedisServer, tempDir } from './redis-servers';
+import { ACL_RULE, WATCH_ACL_EXTRA } from './acl-rule';
+import { freePort, type RedisServer, startRedisServer, tempDir, waitFor } from './redis-servers';
 import { makeRecord } from './redis-test-env';
 
 let server: RedisServer;
@@ -66,5 +66,24 @@ describe('SEC-28 a least-privilege ACL user', () => {
     } finally {
       client.disconnect();
     }
+  });
+
+  it('SEC-28: watch needs the documented extra rule; without it, it refuses with StoreUnavailable', async () => {
+    await admin.call('ACL', 'SETUSER', 'cloakroom-watch', ...ACL_RULE.split(' '));
+    const url = `redis://cloakroom-watch:s3cret-test-password@127.0.0.1:${port}`;
+    const listener = { invalidate: () => {}, reset: () => {} };
+    const denied = createRedisStore({ url, commandTimeoutMs: 1_000 });
+    await expect(denied.watch?.(listener)).rejects.toBeInstanceOf(StoreUnavailable);
+    await denied.close();
+
+    await admin.call('ACL', 'SETUSER', 'cloakroom-watch', ...WATCH_ACL_EXTRA.split(' '));
+    const store = createRedisStore({ url, commandTimeoutMs: 1_000 });
+    const ids: string[] = [];
+    const channel = await store.watch?.({ invalidate: (id) => ids.push(id), reset: () => {} });
+    expect(channel?.live).toBe(true);
+    const record = makeRecord();
+    await store.insert(record);
+    await waitFor('invalidation', async () => ids.includes(record.id));
+    await store.close();
   });
 });
