@@ -45,6 +45,7 @@ function learn(message: Message, event: CloakroomEvent): void {
       break;
     case 'session.revoked':
       message.sessionId = event.sessionId;
+      message.count = event.count;
       if (event.subjectIndex !== undefined) message.subjectIndex = event.subjectIndex;
       break;
     case 'subject.revoked':

@@ -16,7 +16,7 @@ export const KEY_SYNC_CHANNEL = 'cloakroom:keys.sync';
 export interface KeySyncTraceMessage {
   /** The key-set document name (`rotatingKeys({ schedule: { name } })`). */
   readonly keySet: string;
-  /** The `name` of the {@link KeySetStore}. */
+  /** The `name` of the `KeySetStore`. */
   readonly store: string;
   /** `load` (first use), `refresh` (periodic or unknown-id re-read), `change` (rotate, compromise, re-seal). */
   readonly reason: 'load' | 'refresh' | 'change';
@@ -62,7 +62,7 @@ export function keySyncTraced(): boolean {
 }
 
 /**
- * Runs one sync under the channel. Call only when {@link keySyncTraced}:
+ * Runs one sync under the channel. Call only when `keySyncTraced`:
  * the untraced path calls `sync` itself, with no message and no channel work.
  */
 export async function traceKeySync<T>(

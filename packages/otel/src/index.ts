@@ -1,0 +1,3 @@
+export { instrumentCloakroom } from './instrument';
+export type { InstrumentCloakroomOptions } from './options';
+export { ATTR as CLOAKROOM_ATTRIBUTES } from './attributes';
