@@ -4,12 +4,24 @@
 // as Redis CLIENT TRACKING or PostgreSQL LISTEN/NOTIFY would. The test holds
 // the controls a real channel hides: liveness, delayed delivery, and a
 // pausable `get` for race tests.
-import type {
-  InvalidationChannel,
-  InvalidationListener,
-  SessionRecord,
-  SessionStore,
+import {
+  type CloakroomEvent,
+  type CloakroomOptions,
+  type InvalidationChannel,
+  type InvalidationListener,
+  type SessionRecord,
+  type SessionStore,
+  createCloakroom,
 } from '@cloakroom/core';
+import { createMemoryStore } from '@cloakroom/store-memory';
+import {
+  AUDIENCE,
+  Clock,
+  ISSUER,
+  type KeyMaterial,
+  keysFrom,
+  makeKeyMaterial,
+} from '../support/fixtures';
 
 interface Subscriber {
   listener: InvalidationListener;
@@ -144,4 +156,42 @@ export function watchedStore(
     },
     close: async () => undefined,
   };
+}
+
+/** Two instances (A and B) of one app over one shared store and one channel bus. */
+export async function fleet(overrides: Partial<CloakroomOptions> = {}, material?: KeyMaterial) {
+  const m = material ?? (await makeKeyMaterial());
+  const clock = new Clock();
+  const memory = createMemoryStore({ clock: () => clock.t });
+  const bus = new InvalidationBus();
+  const gateA = new GetGate();
+  const gateB = new GetGate();
+  const storeA = watchedStore(memory, bus, { gate: gateA });
+  const storeB = watchedStore(memory, bus, { gate: gateB });
+  const events: CloakroomEvent[] = [];
+  const make = (store: typeof storeA) =>
+    createCloakroom({
+      store,
+      keys: keysFrom(m),
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      clock: clock.now,
+      nearCache: true,
+      onEvent: (e) => events.push(e),
+      ...overrides,
+    });
+  const a = make(storeA);
+  const b = make(storeB);
+  return { a, b, storeA, storeB, bus, gateA, gateB, clock, memory, events, material: m };
+}
+
+/** Resolves until the channel is set up and the session is cached (the first resolve starts `watch`). */
+export async function warm(
+  cloakroom: { resolve(t: string): Promise<unknown> },
+  ticket: string,
+): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    await cloakroom.resolve(ticket);
+    await new Promise((r) => setImmediate(r));
+  }
 }

@@ -1,60 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type CloakroomEvent,
-  type CloakroomOptions,
-  ConfigInvalid,
-  createCloakroom,
-} from '@cloakroom/core';
+import { ConfigInvalid, createCloakroom } from '@cloakroom/core';
 import { createMemoryStore } from '@cloakroom/store-memory';
-import {
-  AUDIENCE,
-  Clock,
-  ISSUER,
-  type KeyMaterial,
-  keysFrom,
-  makeKeyMaterial,
-} from '../support/fixtures';
-import { GetGate, InvalidationBus, watchedStore } from './near-cache-support';
+import { AUDIENCE, ISSUER, keysFrom, makeKeyMaterial } from '../support/fixtures';
+import { InvalidationBus, fleet, warm, watchedStore } from './near-cache-support';
 
 const MIN = 60_000;
-
-/** Two instances (A and B) of one app over one shared store and one channel bus. */
-export async function fleet(overrides: Partial<CloakroomOptions> = {}, material?: KeyMaterial) {
-  const m = material ?? (await makeKeyMaterial());
-  const clock = new Clock();
-  const memory = createMemoryStore({ clock: () => clock.t });
-  const bus = new InvalidationBus();
-  const gateA = new GetGate();
-  const gateB = new GetGate();
-  const storeA = watchedStore(memory, bus, { gate: gateA });
-  const storeB = watchedStore(memory, bus, { gate: gateB });
-  const events: CloakroomEvent[] = [];
-  const make = (store: typeof storeA) =>
-    createCloakroom({
-      store,
-      keys: keysFrom(m),
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      clock: clock.now,
-      nearCache: true,
-      onEvent: (e) => events.push(e),
-      ...overrides,
-    });
-  const a = make(storeA);
-  const b = make(storeB);
-  return { a, b, storeA, storeB, bus, gateA, gateB, clock, memory, events, material: m };
-}
-
-/** Resolves until the channel is set up and the session is cached (the first resolve starts `watch`). */
-export async function warm(
-  cloakroom: { resolve(t: string): Promise<unknown> },
-  ticket: string,
-): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    await cloakroom.resolve(ticket);
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 describe('near cache: configuration', () => {
   it('refuses nearCache on a store without watch (fail loud, not a silent no-op)', async () => {
