@@ -119,9 +119,17 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       open();
       assertSessionRecord(record);
       const params = recordParams(record, 'record');
-      const written = await runner.run((c) => c.query(bind(sql.insert, [...params, now()])));
-      if (written.rowCount !== 1)
-        throw new StoreConflict('a live record with this id already exists');
+      await runner.run(async (c) => {
+        try {
+          await c.query(bind(sql.insert, params));
+        } catch (err) {
+          if (sqlState(err) !== '23505') throw err;
+          // The id is taken: by a dead row this insert may replace, or by a live one.
+          const over = await c.query(bind(sql.insertOverExpired, [...params, now()]));
+          if (over.rowCount !== 1)
+            throw new StoreConflict('a live record with this id already exists');
+        }
+      });
     },
 
     async get(id) {

@@ -37,12 +37,24 @@ export function sessionStatements(table: string) {
   return {
     /** $1 id, $2 now */
     get: statement(`SELECT ${COLUMNS} FROM ${table} WHERE id = $1 AND expires_at > $2::int8`),
-    /** $1 id, $2 subject, $3 expiresAt, $4 version, $5 payload, $6 now. One row when written. */
+    /**
+     * $1 id, $2 subject, $3 expiresAt, $4 version, $5 payload. A plain
+     * INSERT, as cheap as the floor's: no speculative insertion (`ON
+     * CONFLICT`), and no UPDATE trigger fired. An id already present fails
+     * with 23505; the store then tries {@link insertOverExpired}.
+     */
     insert: statement(
-      `INSERT INTO ${table} AS s (${COLUMNS}) VALUES ($1, $2, $3::int8, $4::int4, $5::bytea)` +
-        ' ON CONFLICT (id) DO UPDATE SET subject = EXCLUDED.subject,' +
-        ' expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, payload = EXCLUDED.payload' +
-        ' WHERE s.expires_at <= $6::int8',
+      `INSERT INTO ${table} (${COLUMNS}) VALUES ($1, $2, $3::int8, $4::int4, $5::bytea)`,
+    ),
+    /**
+     * $1 id, $2 subject, $3 expiresAt, $4 version, $5 payload, $6 now: takes
+     * the place of a dead row with this id. One row when written, none when
+     * the row is live (a conflict) or gone (the id was freed meanwhile: also
+     * reported as a conflict, as if the insert had come first).
+     */
+    insertOverExpired: statement(
+      `UPDATE ${table} SET subject = $2, expires_at = $3::int8, version = $4::int4,` +
+        ' payload = $5::bytea WHERE id = $1 AND expires_at <= $6::int8',
     ),
     /** $1 id, $2 expectedVersion, $3 subject, $4 expiresAt, $5 version, $6 payload, $7 now. */
     replace: statement(

@@ -168,6 +168,24 @@ describe('postgres store: contract edges', () => {
     await s.close();
   });
 
+  it('insert of a fresh id is one plain INSERT (no ON CONFLICT); only a taken id costs a second statement', async () => {
+    const pool = world.pool({ max: 1 });
+    const sent = recordQueries(pool);
+    const s = createPostgresStore({ pool, ...world.tables, clock: clock.now });
+    await s.insert(live());
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.text).toMatch(
+      /^INSERT INTO .* VALUES \(\$1, \$2, \$3::int8, \$4::int4, \$5::bytea\)$/,
+    );
+    const dead = live({ expiresAt: clock.now() - 1 });
+    await s.insert(dead);
+    sent.length = 0;
+    await s.insert({ ...dead, expiresAt: clock.now() + 1000 });
+    expect(sent.map((q) => q.text.split(' ')[0])).toEqual(['INSERT', 'UPDATE']);
+    expect(await s.get(dead.id)).toEqual({ ...dead, expiresAt: clock.now() + 1000 });
+    await s.close();
+  });
+
   it("expiry is judged by the store's clock, not the server's now()", async () => {
     // The fake clock sits in 2023; the server's clock is years later.
     const rec = live({ expiresAt: clock.now() + 1000 });

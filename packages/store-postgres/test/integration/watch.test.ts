@@ -39,8 +39,12 @@ function recorder() {
     invalidated: () => events.filter((e) => e !== 'reset'),
     resets: () => events.filter((e) => e === 'reset').length,
     listener: {
-      invalidate: (id: string) => events.push(id),
-      reset: () => events.push('reset'),
+      invalidate(id: string): void {
+        events.push(id);
+      },
+      reset(): void {
+        events.push('reset');
+      },
     },
   };
 }
