@@ -178,7 +178,7 @@ describe('diagnostics channels: key-set sync', () => {
       store: keySets,
       masterKey: new Uint8Array(randomBytes(32)),
       clock: clock.now,
-      schedule: { refreshEvery: 60_000 },
+      refreshEvery: 60_000,
     });
     const cloakroom = createCloakroom({
       store: createMemoryStore({ clock: clock.now }),
