@@ -4,13 +4,23 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { createCloakroom, generateSecret, generateSigningKey, staticKeys } from '@cloakroom/core';
 import { Redis } from 'ioredis';
 import { createRedisStore } from '../../../src/index';
 import { makeRecord, uniquePrefix } from '../redis-test-env';
-import { type FromResolver, type RoundReport, type ToResolver, monoMs } from './protocol';
+import {
+  type FleetKeys,
+  type FleetMode,
+  type FromResolver,
+  type RoundReport,
+  type ToResolver,
+  monoMs,
+} from './protocol';
 
 export interface FleetOptions {
   readonly url: string;
+  /** B's near cache: the test's own over `watch` (`channel`) or core's `nearCache` (`core`). */
+  readonly mode: FleetMode;
   readonly revokes: number;
   /** Sessions per round (B's hot working set). */
   readonly batch: number;
@@ -42,6 +52,8 @@ export interface FleetResult {
   readonly invalidationP99: number;
   /** Revokes B did not look at after they returned (the check would prove nothing for them). */
   readonly notLookedAt: number;
+  /** Revokes that found no live session on A (left out of every other figure). */
+  readonly notRevoked: number;
   /** Revokes B's listener never heard of by name (covered by a reset instead, e.g. a killed connection). */
   readonly notNamed: number;
   readonly resolves: number;
@@ -100,6 +112,49 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   const started = performance.now();
   const prefix = uniquePrefix('fleet');
   const a = createRedisStore({ url: o.url, prefix, commandTimeoutMs: 5_000 });
+  // A's side of one round: make `n` sessions, and revoke one of them.
+  let make: (n: number) => Promise<string[]>;
+  /** True when A's revoke removed a live session (false: nothing to revoke, B may answer it). */
+  let revoke: (item: string) => Promise<boolean>;
+  let keys: FleetKeys | undefined;
+  let closeA = async (): Promise<void> => {};
+  if (o.mode === 'channel') {
+    make = async (n) => {
+      const records = Array.from({ length: n }, () => makeRecord());
+      await Promise.all(records.map((r) => a.insert(r)));
+      return records.map((r) => r.id);
+    };
+    revoke = (id) => a.delete(id);
+  } else {
+    const signing = await generateSigningKey('EdDSA');
+    keys = {
+      signingJwk: signing.privateJwk as unknown as Record<string, unknown>,
+      storage: Buffer.from(generateSecret()).toString('base64url'),
+      index: Buffer.from(generateSecret()).toString('base64url'),
+    };
+    const manager = createCloakroom({
+      store: a,
+      keys: staticKeys({
+        signing: [{ alg: 'EdDSA', privateKey: signing.privateJwk }],
+        storage: [{ key: keys.storage }],
+        index: keys.index,
+      }),
+      issuer: 'https://issuer.test',
+      audience: 'https://api.test',
+    });
+    make = async (n) => {
+      const out: string[] = [];
+      for (let i = 0; i < n; i += 16) {
+        const batch = await Promise.all(
+          Array.from({ length: Math.min(16, n - i) }, (_, j) => manager.create(`user-${i + j}`)),
+        );
+        for (const created of batch) out.push(created.ticket as string);
+      }
+      return out;
+    };
+    revoke = (ticket) => manager.revoke(ticket);
+    closeA = () => manager.close();
+  }
   const raw = new Redis(o.url);
   raw.on('error', () => {});
   const b = new Resolver();
@@ -109,6 +164,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   let staleBound = 0;
   let notLooked = 0;
   let notNamed = 0;
+  let notRevoked = 0;
   let channelBoundMs = 0;
   let resolves = 0;
   let hits = 0;
@@ -116,26 +172,29 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   const rounds = Math.ceil(o.revokes / o.batch);
   try {
     ({ boundMs: channelBoundMs } = await b.ask(
-      { type: 'init', url: o.url, prefix, loops: o.loops },
+      { type: 'init', url: o.url, prefix, loops: o.loops, mode: o.mode, ...(keys ? { keys } : {}) },
       'ready',
     ));
     for (let round = 0; round < rounds; round++) {
       const n = Math.min(o.batch, o.revokes - round * o.batch);
-      const records = Array.from({ length: n }, () => makeRecord());
-      await Promise.all(records.map((r) => a.insert(r)));
-      const warmed = await b.ask({ type: 'warm', ids: records.map((r) => r.id) }, 'warmed');
+      const records = await make(n);
+      const warmed = await b.ask({ type: 'warm', items: records }, 'warmed');
       if (!warmed.cachedAll) notCached++;
-      const returned = new Map<string, number>();
+      const returned: number[] = new Array<number>(records.length).fill(0);
       let next = 0;
       const kill = o.killRounds?.includes(round) ?? false;
       const worker = async (): Promise<void> => {
         while (next < records.length) {
-          const r = records[next++] as (typeof records)[number];
-          if (kill && next === Math.floor(records.length / 2)) {
+          const at = next++;
+          if (kill && at === Math.floor(records.length / 2)) {
             await raw.client('KILL', 'TYPE', 'pubsub');
           }
-          await a.delete(r.id);
-          returned.set(r.id, monoMs());
+          const removed = await revoke(records[at] as string);
+          returned[at] = monoMs();
+          if (!removed) {
+            notRevoked++;
+            returned[at] = Number.NaN;
+          }
         }
       };
       await Promise.all(Array.from({ length: o.concurrency }, worker));
@@ -147,16 +206,25 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
         hits += rep.hits;
         let roundStale = 0;
         let roundMax = 0;
-        for (const [id, at] of returned) {
-          const lag = Math.max(0, (rep.lastLive[id] ?? 0) - at);
+        for (let i = 0; i < returned.length; i++) {
+          const at = returned[i] as number;
+          if (Number.isNaN(at)) continue;
+          const lag = Math.max(0, (rep.lastLive[i] as number) - at);
           if (lag > o.targetMs) roundStale++;
           roundMax = Math.max(roundMax, lag);
           lags.push(lag);
           if (lag > o.targetMs) stale++;
-          if (lag > channelBoundMs) staleBound++;
-          if ((rep.lastLook[id] ?? 0) <= at) notLooked++;
-          const heard = rep.invalidated[id];
-          if (heard === undefined) notNamed++;
+          if (lag > channelBoundMs) {
+            staleBound++;
+            if (process.env.FLEET_DEBUG) {
+              console.log(
+                `past bound: round ${round}${kill ? ' (kill)' : ''} item ${i}/${returned.length} lag ${lag.toFixed(1)} ms`,
+              );
+            }
+          }
+          if ((rep.lastLook[i] as number) <= at) notLooked++;
+          const heard = rep.invalidated[i] as number;
+          if (heard === 0) notNamed++;
           else invalidations.push(heard - at);
         }
         if (process.env.FLEET_DEBUG)
@@ -167,6 +235,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     }
   } finally {
     b.kill();
+    await closeA();
     await a.close();
     raw.disconnect();
   }
@@ -184,6 +253,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     invalidationP99: round3(quantile(invalidations, 0.99)),
     notLookedAt: notLooked,
     notNamed,
+    notRevoked,
     resolves,
     hits,
     rounds,

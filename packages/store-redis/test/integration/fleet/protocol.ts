@@ -6,19 +6,41 @@ export function monoMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
+/**
+ * `channel`: B is a minimal near cache over `store.watch` (items are session
+ * ids); `core`: B is `createCloakroom({ nearCache: true })` on the Redis
+ * store (items are tickets), A revokes through its own manager.
+ */
+export type FleetMode = 'channel' | 'core';
+
+/** Test key material for both instances of core mode, base64url. */
+export interface FleetKeys {
+  readonly signingJwk: Record<string, unknown>;
+  readonly storage: string;
+  readonly index: string;
+}
+
 export type ToResolver =
-  | { type: 'init'; url: string; prefix: string; loops: number }
-  | { type: 'warm'; ids: string[] }
+  | {
+      type: 'init';
+      url: string;
+      prefix: string;
+      loops: number;
+      mode: FleetMode;
+      keys?: FleetKeys;
+    }
+  | { type: 'warm'; items: string[] }
   | { type: 'stop'; after: number }
   | { type: 'exit' };
 
+/** Per item of the round, by position (never the item itself: a ticket is a secret). */
 export interface RoundReport {
-  /** Per id: start time of the last resolve that returned the record. */
-  lastLive: Record<string, number>;
-  /** Per id: start time of the last resolve of all (after every revoke of the round returned). */
-  lastLook: Record<string, number>;
-  /** Per id: when its invalidation reached B's listener (the first after the warm-up). */
-  invalidated: Record<string, number>;
+  /** Start time of the last resolve that answered the session (0: none). */
+  lastLive: number[];
+  /** Start time of the last resolve of all. */
+  lastLook: number[];
+  /** When B's listener heard of it (channel mode; 0: not by name). */
+  invalidated: number[];
   resolves: number;
   hits: number;
 }
