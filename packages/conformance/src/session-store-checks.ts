@@ -18,6 +18,7 @@ import { scanPagingCheck } from './checks/scan';
 import { subjectFollowsCheck, subjectGhostCheck } from './checks/subject-index';
 import { unreachableCheck } from './checks/unavailable';
 import { judged, type SessionStoreCheck } from './harness';
+import { watchCloseCheck, watchSubjectCheck, watchWritesCheck } from './checks/watch';
 
 /**
  * Every check of the session-store suite, each callable on its own with
@@ -62,4 +63,7 @@ export const sessionStoreChecks: readonly SessionStoreCheck[] = judged([
   closeCheck,
   closedCheck,
   callerClientCheck,
+  watchWritesCheck,
+  watchSubjectCheck,
+  watchCloseCheck,
 ]);

@@ -5,6 +5,7 @@ import {
   StoreUnavailable,
 } from '@cloakroom/core';
 import { contractMutants } from './contract-mutants';
+import { watchMutants } from './watch-mutants';
 import { early, type Mutant, scanStart } from './mutant-kit';
 import { copy, createReferenceStore, type ReferenceStoreOptions, tick } from './reference-store';
 
@@ -338,6 +339,7 @@ export const mutants: readonly Mutant[] = [
     },
   },
   ...contractMutants,
+  ...watchMutants,
 ];
 
 /**
