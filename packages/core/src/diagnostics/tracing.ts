@@ -18,8 +18,22 @@ import {
 /** A tracing channel, or none on a runtime without `tracingChannel`. */
 export type Traced<M extends object> = dc.TracingChannel<unknown, M> | undefined;
 
-const make = <M extends object>(name: string): Traced<M> =>
-  typeof dc.tracingChannel === 'function' ? dc.tracingChannel<unknown, M>(name) : undefined;
+/**
+ * The channel, or none when the runtime's `diagnostics_channel` lacks
+ * TracingChannel or any part `active()` and `tracePromise` rely on: core then
+ * publishes nothing rather than fail an operation.
+ */
+export function usableTracingChannel<M extends object>(name: string): Traced<M> {
+  if (typeof dc.tracingChannel !== 'function') return undefined;
+  const tc = dc.tracingChannel<unknown, M>(name);
+  const parts = [tc.start, tc.end, tc.asyncStart, tc.asyncEnd, tc.error];
+  const whole =
+    typeof tc.tracePromise === 'function' &&
+    parts.every((c) => typeof c === 'object' && c !== null && 'hasSubscribers' in c);
+  return whole ? tc : undefined;
+}
+
+const make = usableTracingChannel;
 
 function table<K extends string, M extends object>(
   keys: readonly K[],

@@ -44,10 +44,17 @@ export interface KeySyncState {
   readonly storageKeyId: string | undefined;
 }
 
-const channel =
-  typeof dc.tracingChannel === 'function'
-    ? dc.tracingChannel<KeySyncTraceMessage>(KEY_SYNC_CHANNEL)
-    : undefined;
+// None when the runtime lacks a complete TracingChannel: then nothing is
+// published (diagnostics/tracing.ts checks the same for the other channels).
+const channel = (() => {
+  if (typeof dc.tracingChannel !== 'function') return undefined;
+  const tc = dc.tracingChannel<KeySyncTraceMessage>(KEY_SYNC_CHANNEL);
+  const parts = [tc.start, tc.end, tc.asyncStart, tc.asyncEnd, tc.error];
+  const whole =
+    typeof tc.tracePromise === 'function' &&
+    parts.every((c) => typeof c === 'object' && c !== null && 'hasSubscribers' in c);
+  return whole ? tc : undefined;
+})();
 
 /** Whether anyone listens; the sub-channels are checked because Node 20's TracingChannel may lack `hasSubscribers`. */
 export function keySyncTraced(): boolean {
