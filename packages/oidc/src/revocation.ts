@@ -33,11 +33,16 @@ async function revokeOne(
     return 'failed';
   }
   try {
-    const { status } = await c.post(endpoint, { token, token_type_hint: hint });
+    const { status, body } = await c.post(endpoint, { token, token_type_hint: hint });
     // RFC 7009 §2.2: 200 whether or not the token was valid.
     if (status === 200) {
       c.emit({ ...base, outcome: 'revoked' });
       return 'revoked';
+    }
+    // §2.2.1: the provider cannot revoke this kind of token (e.g. a JWT access token: it lives until exp).
+    if (status === 400 && body?.error === 'unsupported_token_type') {
+      c.emit({ ...base, outcome: 'unsupported' });
+      return 'unsupported';
     }
     c.emit({ ...base, outcome: 'failed', detail: `HTTP ${status}` });
   } catch (error) {

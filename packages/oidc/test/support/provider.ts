@@ -4,7 +4,7 @@
 // and consent are answered by code standing in for the user.
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair } from 'jose';
+import { type JWTPayload, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 
 export const RESOURCE = 'https://api.test/';
@@ -32,6 +32,8 @@ export interface TestProvider {
     backchannelErrors: string[];
   };
   login: LoginAs;
+  /** Sign claims with the provider's own key (attack tests: only the claim under test is wrong). */
+  sign(claims: JWTPayload, header?: Record<string, unknown>): Promise<string>;
   /** Stop answering (close the server): a provider that is down. */
   close(): Promise<void>;
 }
@@ -80,6 +82,12 @@ export async function startProvider(options: {
     scopes: ['openid', 'offline_access', 'api:read'],
     claims: { openid: ['sub'], acr: null, amr: null, auth_time: null, sid: null } as never,
     pkce: { required: () => true },
+    // The BFF listens on 127.0.0.1 in tests: drop the provider's SSRF guard
+    // (which refuses loopback addresses) for its outgoing back-channel calls.
+    fetch: (url: string, init: RequestInit & { dispatcher?: unknown }) => {
+      const { dispatcher: _guard, ...rest } = init;
+      return globalThis.fetch(url, rest);
+    },
     rotateRefreshToken: true,
     issueRefreshToken: async () => true,
     interactions: {
@@ -126,10 +134,17 @@ export async function startProvider(options: {
   on('grant.success', (ctx: { oidc: { params?: { grant_type?: string } } }) => {
     if (ctx.oidc.params?.grant_type === 'refresh_token') counts.refreshes++;
   });
-  on('grant.error', (_ctx: unknown, err: { error_description?: string }) => {
-    counts.grantErrors++;
-    if (err.error_description === 'refresh token already used') counts.reuse++;
-  });
+  on(
+    'grant.error',
+    (
+      _ctx: unknown,
+      err: { error_description?: string; error_detail?: string; message?: string },
+    ) => {
+      counts.grantErrors++;
+      const text = `${err.error_description} ${err.error_detail} ${err.message}`;
+      if (text.includes('refresh token already used')) counts.reuse++;
+    },
+  );
   on('grant.revoked', () => counts.revokedGrants++);
   on('revocation.success', () => counts.revocations++);
   on('backchannel.success', () => counts.backchannel++);
@@ -141,6 +156,10 @@ export async function startProvider(options: {
     provider,
     counts,
     login: { account: 'alice', acr: 'urn:loa:1', amr: ['pwd'] },
+    sign: (claims, header = {}) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'RS256', kid: jwk.kid, typ: 'logout+jwt', ...header })
+        .sign(privateKey),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

@@ -30,7 +30,9 @@ const body = (req: IncomingMessage) =>
     req.on('end', () => resolve(text));
   });
 
-export async function bffWorld(options: { accessTokenTtlSec?: number; store?: SessionStore } = {}) {
+export async function bffWorld(
+  options: { accessTokenTtlSec?: number; store?: SessionStore; earlyMs?: number } = {},
+) {
   // The BFF's back-channel endpoint; it calls whichever vault the test set.
   let vaultRef: OidcVault | undefined;
   const bff = createServer(async (req, res) => {
@@ -89,6 +91,7 @@ export async function bffWorld(options: { accessTokenTtlSec?: number; store?: Se
     resource: RESOURCE,
     secureCookies: false,
     allowInsecureLoopback: true,
+    refresh: { earlyMs: options.earlyMs ?? 30_000, leaseMs: 10_000, timeoutMs: 5_000 },
     onEvent: (e) => oidcEvents.push(e),
   });
   vaultRef = vault;

@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
+import { createOidcVault } from '@cloakroom/oidc';
+import { CLIENT_ID, CLIENT_SECRET } from './support/provider';
+import { bffWorld } from './support/world';
+
+type World = Awaited<ReturnType<typeof bffWorld>>;
+let w: World | undefined;
+afterEach(async () => {
+  await w?.close();
+  w = undefined;
+});
+
+const EVENTS = { 'http://schemas.openid.net/event/backchannel-logout': {} };
+const now = () => Math.floor(Date.now() / 1000);
+
+/** A logout token as the provider would send it; `over` changes the claim under test. */
+function logoutClaims(world: World, over: Record<string, unknown> = {}) {
+  return {
+    iss: world.idp.issuer,
+    aud: CLIENT_ID,
+    iat: now(),
+    jti: randomUUID(),
+    events: EVENTS,
+    sub: 'alice',
+    ...over,
+  };
+}
+const post = (world: World, token: string) =>
+  world.vault.handleBackchannelLogout(new URLSearchParams({ logout_token: token }).toString());
+
+describe('back-channel logout (OpenID Connect Back-Channel Logout 1.0, SEC-34)', () => {
+  it('the provider logs out one provider session: that sid ends on its next use, the other stays', async () => {
+    w = await bffWorld();
+    const one = await w.signIn();
+    const two = await w.signIn();
+    expect(one.auth.sid).toBeTruthy();
+    expect(one.auth.sid).not.toBe(two.auth.sid);
+    // oidc-provider's own back-channel logout: a real logout token POSTed to the BFF.
+    const client = await w.idp.provider.Client.find(CLIENT_ID);
+    await (
+      client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }
+    ).backchannelLogout('alice', one.auth.sid as string);
+    expect(await w.vault.session(one.ticket)).toBeNull();
+    expect(await w.cloakroom.resolve(one.ticket)).toBeNull(); // removed, not only hidden
+    expect((await w.vault.session(two.ticket))?.session.subject).toBe('alice');
+    expect(
+      w.oidcEvents.some(
+        (e) => e.type === 'oidc.backchannel_logout' && e.outcome === 'revoked' && e.by === 'sid',
+      ),
+    ).toBe(true);
+  });
+
+  it('a sid logout is seen by another instance sharing the store', async () => {
+    w = await bffWorld();
+    const one = await w.signIn();
+    const other = createOidcVault({
+      cloakroom: w.cloakroom,
+      store: w.store,
+      issuer: w.idp.issuer,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      redirectUri: w.redirectUri,
+      secret: w.secret,
+      allowInsecureLoopback: true,
+    });
+    expect((await post(w, await w.idp.sign(logoutClaims(w, { sid: one.auth.sid })))).status).toBe(
+      200,
+    );
+    expect(await other.session(one.ticket)).toBeNull();
+  });
+
+  it('a logout token with sub and no sid ends every session of that user at once', async () => {
+    w = await bffWorld();
+    const one = await w.signIn();
+    const two = await w.signIn();
+    const answer = await post(w, await w.idp.sign(logoutClaims(w)));
+    expect(answer.status).toBe(200);
+    expect(answer.headers['cache-control']).toBe('no-store');
+    expect(await w.cloakroom.resolve(one.ticket)).toBeNull();
+    expect(await w.cloakroom.resolve(two.ticket)).toBeNull();
+  });
+
+  it('SEC-34 a replayed logout token (same jti) is refused, on this and another instance', async () => {
+    w = await bffWorld();
+    const token = await w.idp.sign(logoutClaims(w, { sid: 'some-sid' }));
+    expect((await post(w, token)).status).toBe(200);
+    const again = await post(w, token);
+    expect(again.status).toBe(400);
+    expect(again.reason).toBe('jti replayed');
+    const other = createOidcVault({
+      cloakroom: w.cloakroom,
+      store: w.store,
+      issuer: w.idp.issuer,
+      clientId: CLIENT_ID,
+      redirectUri: w.redirectUri,
+      secret: w.secret,
+      allowInsecureLoopback: true,
+    });
+    expect((await other.handleBackchannelLogout({ logout_token: token })).status).toBe(400);
+  });
+
+  it('SEC-34 a logout token carrying a nonce (an ID token in disguise) is refused', async () => {
+    w = await bffWorld();
+    const one = await w.signIn();
+    const answer = await post(w, await w.idp.sign(logoutClaims(w, { nonce: 'n-0S6_WzA2Mj' })));
+    expect(answer).toMatchObject({ status: 400, reason: 'nonce' });
+    expect(await w.cloakroom.resolve(one.ticket)).not.toBeNull();
+  });
+
+  it('SEC-34 wrong aud, wrong iss, missing events, no sub/sid, stale iat, missing jti are refused', async () => {
+    w = await bffWorld();
+    const one = await w.signIn();
+    const cases: [Record<string, unknown>, string][] = [
+      [{ aud: 'another-client' }, 'ERR_JWT_CLAIM_VALIDATION_FAILED'],
+      [{ iss: 'https://evil.test' }, 'ERR_JWT_CLAIM_VALIDATION_FAILED'],
+      [{ events: { 'urn:other': {} } }, 'events'],
+      [{ events: undefined }, 'events'],
+      [{ sub: undefined }, 'neither sub nor sid'],
+      [{ iat: now() - 3600 }, 'ERR_JWT_EXPIRED'],
+      [{ jti: undefined }, 'ERR_JWT_CLAIM_VALIDATION_FAILED'],
+    ];
+    for (const [over, reason] of cases) {
+      const answer = await post(w, await w.idp.sign(logoutClaims(w, over)));
+      expect(answer, JSON.stringify(over)).toMatchObject({ status: 400, reason });
+    }
+    // An ID token (typ JWT) is not a logout token either.
+    expect((await post(w, await w.idp.sign(logoutClaims(w), { typ: 'JWT' }))).status).toBe(400);
+    expect(await w.cloakroom.resolve(one.ticket)).not.toBeNull();
+  });
+
+  it('SEC-34 unsigned (alg none), foreign-key and HS256 logout tokens are refused', async () => {
+    w = await bffWorld();
+    const one = await w.signIn();
+    const unsigned = new UnsecuredJWT(logoutClaims(w)).encode();
+    expect((await post(w, unsigned)).status).toBe(400);
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const kid = 'test-rs256'; // claims the provider's kid
+    const forged = await new SignJWT(logoutClaims(w))
+      .setProtectedHeader({ alg: 'RS256', kid, typ: 'logout+jwt' })
+      .sign(privateKey);
+    expect((await post(w, forged)).status).toBe(400);
+    void exportJWK;
+    const hs = await new SignJWT(logoutClaims(w))
+      .setProtectedHeader({ alg: 'HS256', typ: 'logout+jwt' })
+      .sign(new TextEncoder().encode(CLIENT_SECRET));
+    expect((await post(w, hs)).status).toBe(400);
+    expect((await post(w, '')).status).toBe(400);
+    expect(await w.cloakroom.resolve(one.ticket)).not.toBeNull();
+    // No refusal event carries the token.
+    expect(JSON.stringify(w.oidcEvents)).not.toContain(forged.slice(0, 40));
+  });
+});
