@@ -42,10 +42,11 @@ function backend(kind: 'memory' | 'redis', settings: AppSettings): Backend {
   };
 }
 
-function nodeApp(cloakroom: Cloakroom) {
+function nodeApp(cloakroom: Cloakroom, deferAnswer: boolean) {
   return nodeListener(async (req, res) => {
     const ticket = readTicketCookie(req.headers.cookie);
     const session = ticket === undefined ? null : await cloakroom.resolve(ticket);
+    if (deferAnswer) await new Promise<void>((resolve) => setImmediate(resolve));
     if (session === null) sendStatus(res, 401);
     else sendSubject(res, session.subject);
   });
@@ -66,6 +67,7 @@ export async function cloakroomApp(
   kind: 'memory' | 'redis',
   framework: Framework,
   settings: AppSettings,
+  experiment: { readonly deferAnswer?: boolean } = {},
 ): Promise<ServerApp> {
   const { store, cleanup } = backend(kind, settings);
   // Default settings: ticket-bound, default TTLs and touch interval.
@@ -77,7 +79,10 @@ export async function cloakroomApp(
     visits.push({ cookie: `__Host-cloakroom=${ticket}`, subject });
   }
   return {
-    listener: framework === 'node' ? nodeApp(cloakroom) : expressApp(cloakroom),
+    listener:
+      framework === 'node'
+        ? nodeApp(cloakroom, experiment.deferAnswer === true)
+        : expressApp(cloakroom),
     visits,
     async close() {
       await cloakroom.close();

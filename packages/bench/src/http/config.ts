@@ -1,6 +1,6 @@
 // Settings of the HTTP comparison, from its own `--http-*` flags (the rest of
 // `pnpm bench` ignores them) and `--quick`.
-import { CONTENDERS, type ContenderName } from './contenders';
+import { ALL_CONTENDERS, CONTENDERS, type ContenderName, isContender } from './contenders';
 
 export interface HttpConfig {
   readonly quick: boolean;
@@ -41,8 +41,8 @@ export function readHttpConfig(
   const quick = argv.includes('--quick') || env.CLOAKROOM_BENCH_QUICK === '1';
   const wanted = value('contenders')?.split(',').filter(Boolean);
   for (const w of wanted ?? []) {
-    if (!(CONTENDERS as readonly string[]).includes(w)) {
-      throw new Error(`unknown HTTP contender "${w}" (one of ${CONTENDERS.join(', ')})`);
+    if (!isContender(w)) {
+      throw new Error(`unknown HTTP contender "${w}" (one of ${ALL_CONTENDERS.join(', ')})`);
     }
   }
   const profileDir = value('profile');
@@ -54,7 +54,7 @@ export function readHttpConfig(
     connections: quick ? 4 : num('connections', 64),
     sessions: quick ? 20 : num('sessions', 1000),
     contenders:
-      wanted === undefined ? [...CONTENDERS] : CONTENDERS.filter((c) => wanted.includes(c)),
+      wanted === undefined ? [...CONTENDERS] : ALL_CONTENDERS.filter((c) => wanted.includes(c)),
     pin: !argv.includes('--http-no-pin'),
     ...(profileDir === undefined ? {} : { profileDir }),
     redisUrl: env.CLOAKROOM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',

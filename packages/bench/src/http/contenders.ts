@@ -11,7 +11,17 @@ export const CONTENDERS = [
   'express-session-redis',
   'iron-session-node',
 ] as const;
-export type ContenderName = (typeof CONTENDERS)[number];
+
+/**
+ * Contenders for investigations only, run when named in `--http-contenders`:
+ * Cloakroom on the memory store answering from setImmediate, i.e. after the
+ * poll phase has read every ready socket (batches answers as the Redis store
+ * does naturally).
+ */
+export const EXPERIMENTS = ['cloakroom-memory-node-deferred'] as const;
+
+export const ALL_CONTENDERS = [...CONTENDERS, ...EXPERIMENTS] as const;
+export type ContenderName = (typeof ALL_CONTENDERS)[number];
 
 export type Framework = 'node' | 'express';
 
@@ -31,12 +41,14 @@ const LABELS: Record<ContenderName, string> = {
   'cloakroom-redis-express': 'Cloakroom, Redis store, Express 5 (@cloakroom/express)',
   'express-session-redis': 'express-session + connect-redis (node-redis 5), Express 5',
   'iron-session-node': 'iron-session (unseal per request), node:http',
+  'cloakroom-memory-node-deferred':
+    'Cloakroom, memory store, node:http, answer deferred to setImmediate (experiment)',
 };
 
 export function contenderInfo(name: ContenderName): ContenderInfo {
   return {
     name,
-    framework: name.endsWith('-node') ? 'node' : 'express',
+    framework: name.includes('-node') ? 'node' : 'express',
     label: LABELS[name],
   };
 }
@@ -47,5 +59,5 @@ export function ceilingOf(name: ContenderName): ContenderName {
 }
 
 export function isContender(name: string): name is ContenderName {
-  return (CONTENDERS as readonly string[]).includes(name);
+  return (ALL_CONTENDERS as readonly string[]).includes(name);
 }

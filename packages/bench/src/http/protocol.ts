@@ -28,6 +28,12 @@ export type ServerReply =
       readonly loops: number;
       /** Time the event loop spent outside its poll wait since it started, µs (for utilisation). */
       readonly activeUs: number;
+      /** CPU time of the main (JavaScript) thread alone since it started, µs (Linux /proc; NaN elsewhere). The rest of cpuUs is V8's background GC and compiler threads and libuv's pool. */
+      readonly mainThreadCpuUs: number;
+      /** Voluntary context switches since it started: times the process slept (an idle poll wait, mostly). */
+      readonly sleeps: number;
+      /** Involuntary context switches since it started: times the kernel preempted it (other load). */
+      readonly preemptions: number;
     }
   | { readonly type: 'stopped'; readonly id: number };
 

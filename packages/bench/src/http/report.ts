@@ -15,8 +15,14 @@ export interface HttpRow {
   readonly overCeilingUs: number;
   /** Median over rounds of GC pause µs per request in the server. */
   readonly gcUsPerRequest: number;
+  /** Median server CPU µs per request off the main thread (background GC, compilers, libuv pool). */
+  readonly offMainCpuUsPerRequest: number;
   /** Median requests per event-loop iteration in the server. */
   readonly requestsPerLoop: number;
+  /** Median voluntary context switches (idle waits) of the server per request. */
+  readonly sleepsPerRequest: number;
+  /** Median involuntary context switches (preemptions by other load) of the server per request. */
+  readonly preemptionsPerRequest: number;
   /** Median share of one CPU the server used in the window (1 = saturated). */
   readonly serverCpuShare: number;
   /** Median CPU µs the load generator spent per answer. */
@@ -29,12 +35,12 @@ const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : 'n/a');
 
 export function httpMarkdown(rows: readonly HttpRow[]): string {
   const lines = [
-    '| server | requests/s (min–max) | vs ceiling | server CPU µs/request | over ceiling µs | GC µs/request | requests per loop iteration | server CPU busy | load generator µs/request |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| server | requests/s (min–max) | vs ceiling | server CPU µs/request | over ceiling µs | of which off main thread | GC pause µs/request | requests per loop iteration | server sleeps / preemptions per request | server CPU busy | load generator µs/request |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${contenderInfo(r.name).label} | ${n(r.rps)} (${n(r.rpsMin)}–${n(r.rpsMax)}) | ${x(r.vsCeiling)} | ${us(r.cpuUsPerRequest)} | ${us(r.overCeilingUs)} | ${us(r.gcUsPerRequest)} | ${us(r.requestsPerLoop)} | ${Number.isFinite(r.serverCpuShare) ? `${Math.round(r.serverCpuShare * 100)}%` : '-'} | ${us(r.loadCpuUsPerRequest)} |`,
+      `| ${contenderInfo(r.name).label} | ${n(r.rps)} (${n(r.rpsMin)}–${n(r.rpsMax)}) | ${x(r.vsCeiling)} | ${us(r.cpuUsPerRequest)} | ${us(r.overCeilingUs)} | ${us(r.offMainCpuUsPerRequest)} | ${us(r.gcUsPerRequest)} | ${us(r.requestsPerLoop)} | ${r.sleepsPerRequest.toFixed(2)} / ${r.preemptionsPerRequest.toFixed(2)} | ${Number.isFinite(r.serverCpuShare) ? `${Math.round(r.serverCpuShare * 100)}%` : '-'} | ${us(r.loadCpuUsPerRequest)} |`,
     );
   }
   return lines.join('\n');

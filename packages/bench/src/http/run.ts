@@ -29,8 +29,14 @@ export interface HttpSample {
   readonly rps: number;
   readonly cpuUsPerRequest: number;
   readonly gcUsPerRequest: number;
+  /** Server CPU µs per request spent off the main thread (V8 background GC and compilers, libuv pool). */
+  readonly offMainCpuUsPerRequest: number;
   /** Requests the server handled per event-loop iteration: how much its per-iteration cost is shared. */
   readonly requestsPerLoop: number;
+  /** Voluntary context switches of the server per request: how often it went idle and had to be woken. */
+  readonly sleepsPerRequest: number;
+  /** Involuntary context switches of the server per request: preemption by other load (noise). */
+  readonly preemptionsPerRequest: number;
   /** Server CPU time over wall time in the window: near 1 when the server is the bottleneck. */
   readonly serverCpuShare: number;
   /** Event-loop utilisation of the server in the window (active / wall). */
@@ -55,15 +61,10 @@ async function startServer(
 ): Promise<Running> {
   const child = spawnChild<ServerRequest, ServerReply>('server.ts', [name], {
     ...(pins.server === undefined ? {} : { cpu: pins.server }),
-    nodeArgs:
-      config.profileDir === undefined
-        ? []
-        : [
-            '--cpu-prof',
-            `--cpu-prof-dir=${config.profileDir}`,
-            `--cpu-prof-name=${name}.cpuprofile`,
-          ],
     env: {
+      ...(config.profileDir === undefined
+        ? {}
+        : { CLOAKROOM_HTTP_PROFILE: resolve(config.profileDir, `${name}.cpuprofile`) }),
       CLOAKROOM_HTTP_SESSIONS: String(config.sessions),
       CLOAKROOM_TEST_REDIS_URL: config.redisUrl,
       CLOAKROOM_BENCH_AUTOPIPELINING: config.autoPipelining ? '1' : '0',
@@ -113,7 +114,11 @@ async function measureOne(
   const requests = s1.requests - s0.requests;
   const wallUs = (l1.at - l0.at) * 1000;
   return {
+    offMainCpuUsPerRequest:
+      (s1.cpuUs - s0.cpuUs - (s1.mainThreadCpuUs - s0.mainThreadCpuUs)) / requests,
     requestsPerLoop: requests / (s1.loops - s0.loops),
+    sleepsPerRequest: (s1.sleeps - s0.sleeps) / requests,
+    preemptionsPerRequest: (s1.preemptions - s0.preemptions) / requests,
     serverCpuShare: (s1.cpuUs - s0.cpuUs) / wallUs,
     serverElu: (s1.activeUs - s0.activeUs) / wallUs,
     rps: ((l1.ok - l0.ok) * 1000) / (l1.at - l0.at),
@@ -152,7 +157,10 @@ function rowsOf(
       cpuUsPerRequest: median(mine.map((s) => s.cpuUsPerRequest)),
       overCeilingUs: perRound((s, c) => s.cpuUsPerRequest - c.cpuUsPerRequest),
       gcUsPerRequest: median(mine.map((s) => s.gcUsPerRequest)),
+      offMainCpuUsPerRequest: median(mine.map((s) => s.offMainCpuUsPerRequest)),
       requestsPerLoop: median(mine.map((s) => s.requestsPerLoop)),
+      sleepsPerRequest: median(mine.map((s) => s.sleepsPerRequest)),
+      preemptionsPerRequest: median(mine.map((s) => s.preemptionsPerRequest)),
       serverCpuShare: median(mine.map((s) => s.serverCpuShare)),
       loadCpuUsPerRequest: median(mine.map((s) => s.loadCpuUsPerRequest)),
     };
@@ -179,6 +187,7 @@ export async function runHttpComparison(
   const servers: Running[] = [];
   try {
     await load.first;
+    if (config.profileDir !== undefined) await mkdir(config.profileDir, { recursive: true });
     for (const name of config.contenders) servers.push(await startServer(name, config, pins));
     const samples: Record<string, HttpSample[]> = {};
     const warmups = config.quick ? 0 : 1;
@@ -190,7 +199,7 @@ export async function runHttpComparison(
         const sample = await measureOne(server, load, config);
         if (round >= 0) samples[server.name] = [...(samples[server.name] ?? []), sample];
         log(
-          `  ${round < 0 ? 'warm-up' : `round ${round + 1}/${config.rounds}`} ${server.name}: ${Math.round(sample.rps)} req/s, ${sample.cpuUsPerRequest.toFixed(1)} CPU µs/req (GC ${sample.gcUsPerRequest.toFixed(1)}; load generator ${sample.loadCpuUsPerRequest.toFixed(1)}; ${sample.requestsPerLoop.toFixed(2)} req/loop; server CPU ${(sample.serverCpuShare * 100).toFixed(0)}%, ELU ${(sample.serverElu * 100).toFixed(0)}%)`,
+          `  ${round < 0 ? 'warm-up' : `round ${round + 1}/${config.rounds}`} ${server.name}: ${Math.round(sample.rps)} req/s, ${sample.cpuUsPerRequest.toFixed(1)} CPU µs/req (off main thread ${sample.offMainCpuUsPerRequest.toFixed(1)}; GC pauses ${sample.gcUsPerRequest.toFixed(1)}; load generator ${sample.loadCpuUsPerRequest.toFixed(1)}; ${sample.requestsPerLoop.toFixed(2)} req/loop; ${sample.sleepsPerRequest.toFixed(2)} sleeps/req, ${sample.preemptionsPerRequest.toFixed(2)} preempted/req; server CPU ${(sample.serverCpuShare * 100).toFixed(0)}%, ELU ${(sample.serverElu * 100).toFixed(0)}%)`,
         );
       }
     }

@@ -1,8 +1,13 @@
 // A server child process: `node --import tsx server.ts <contender>`. Builds
 // the contender's app and its sessions, listens on 127.0.0.1, answers
 // snapshots of its own CPU time and request count over IPC, and exits on
-// `stop` (so a --cpu-prof profile is written).
+// `stop`. With CLOAKROOM_HTTP_PROFILE=path it records a V8 CPU profile from
+// the moment it is ready (so module loading and session creation stay out)
+// to `stop`, and writes it there with the request count beside it.
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { type AppSettings, type ServerApp, appSettings } from './app';
@@ -22,6 +27,8 @@ function build(name: ContenderName, settings: AppSettings): Promise<ServerApp> |
     case 'cloakroom-memory-node':
     case 'cloakroom-memory-express':
       return cloakroomApp('memory', framework, settings);
+    case 'cloakroom-memory-node-deferred':
+      return cloakroomApp('memory', framework, settings, { deferAnswer: true });
     case 'cloakroom-redis-node':
     case 'cloakroom-redis-express':
       return cloakroomApp('redis', framework, settings);
@@ -36,6 +43,37 @@ function build(name: ContenderName, settings: AppSettings): Promise<ServerApp> |
 function loopCount(): number {
   const timing = performance.nodeTiming as { uvMetricsInfo?: { loopCount: number } };
   return timing.uvMetricsInfo?.loopCount ?? Number.NaN;
+}
+
+const TICK_US = 10_000; // USER_HZ is 100 on Linux
+
+/** The main thread's user + system CPU time from /proc (10 ms resolution), µs; NaN where there is no /proc. */
+function mainThreadCpuUs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1');
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Starts the V8 profiler in this process if `path` is set; `finish` writes the profile. */
+async function startProfile(path: string | undefined) {
+  if (path === undefined) return { finish: async (_requests: number) => {} };
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async finish(requests: number) {
+      const { profile } = await session.post('Profiler.stop');
+      await writeFile(path, JSON.stringify(profile));
+      await writeFile(`${path}.json`, `${JSON.stringify({ requests })}\n`);
+      session.disconnect();
+    },
+  };
 }
 
 const reply = (message: ServerReply, then?: () => void) => {
@@ -64,24 +102,33 @@ async function main(): Promise<void> {
     requests++;
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const profiler = await startProfile(process.env.CLOAKROOM_HTTP_PROFILE);
+  const requestsAtStart = requests;
   process.on('message', (message: ServerRequest) => {
     if (message.type === 'snap') {
       const cpu = process.cpuUsage();
       const elu = performance.eventLoopUtilization();
+      const usage = process.resourceUsage();
       reply({
         type: 'snap',
         id: message.id,
         cpuUs: cpu.user + cpu.system,
+        mainThreadCpuUs: mainThreadCpuUs(),
         requests,
         gcUs,
         gcs,
         loops: loopCount(),
         activeUs: elu.active * 1000,
+        sleeps: usage.voluntaryContextSwitches,
+        preemptions: usage.involuntaryContextSwitches,
       });
     } else if (message.type === 'stop') {
       server.closeAllConnections();
       server.close();
-      app.close().finally(() => reply({ type: 'stopped', id: message.id }, () => process.exit(0)));
+      profiler
+        .finish(requests - requestsAtStart)
+        .then(() => app.close())
+        .finally(() => reply({ type: 'stopped', id: message.id }, () => process.exit(0)));
     }
   });
   const { port } = server.address() as AddressInfo;
