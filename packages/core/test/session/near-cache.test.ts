@@ -3,6 +3,7 @@ import { ConfigInvalid, createCloakroom } from '@cloakroom/core';
 import { createMemoryStore } from '@cloakroom/store-memory';
 import { AUDIENCE, ISSUER, keysFrom, makeKeyMaterial } from '../support/fixtures';
 import { InvalidationBus, fleet, warm, watchedStore } from './near-cache-support';
+import { identityProvider } from '../support/identity-provider';
 
 const MIN = 60_000;
 
@@ -122,5 +123,51 @@ describe('near cache: hits', () => {
     await a.close();
     expect(bus.subscribers.every((s) => s.closed)).toBe(true);
     await expect(a.resolve(ticket)).rejects.toThrow(/closed/);
+  });
+});
+
+describe('near cache: deposited sessions', () => {
+  async function depositedFleet() {
+    let now = () => Date.now();
+    const idp = await identityProvider('https://idp.test', () => now());
+    // No touch and no age-out during these tests: every resolve after warm-up may be a hit.
+    const f = await fleet({
+      trustedIssuers: [idp.issuer],
+      touchIntervalMs: 30 * MIN,
+      nearCache: { maxAgeMs: 3_600_000 },
+    });
+    now = f.clock.now;
+    const nowSec = () => Math.floor(f.clock.t / 1000);
+    return { ...f, idp, nowSec };
+  }
+
+  it('SEC-31 on a hit: a provider token past its exp without a refresh token is not answered', async () => {
+    const f = await depositedFleet();
+    const access = await f.idp.issue({ sub: 'x', iat: f.nowSec() - 60, exp: f.nowSec() + 600 });
+    const { ticket } = await f.a.deposit({ accessToken: access }, { issuer: 'https://idp.test' });
+    await warm(f.a, ticket);
+    expect((await f.a.resolve(ticket))?.token).toBe(access);
+    f.clock.advance(606_000);
+    expect(await f.a.resolve(ticket)).toBeNull();
+    expect(f.events.at(-1)).toMatchObject({ type: 'session.rejected', reason: 'token-expired' });
+  });
+
+  it('with a refresh token, a hit past the provider exp answers tokenExpired, as the store path does', async () => {
+    const f = await depositedFleet();
+    const access = await f.idp.issue({ sub: 'x', iat: f.nowSec() - 60, exp: f.nowSec() + 600 });
+    const { ticket } = await f.a.deposit(
+      { accessToken: access, refreshToken: 'rt' },
+      { issuer: 'https://idp.test' },
+    );
+    await warm(f.a, ticket);
+    f.clock.advance(601_000);
+    const before = f.storeA.gets.n;
+    const hit = await f.a.resolve(ticket);
+    expect(f.storeA.gets.n).toBe(before);
+    expect(hit).toMatchObject({
+      tokenExpired: true,
+      refreshToken: 'rt',
+      issuer: 'https://idp.test',
+    });
   });
 });
