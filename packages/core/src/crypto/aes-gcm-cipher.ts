@@ -1,6 +1,13 @@
 import { openAesGcm, sealAesGcmInto } from './aes-gcm';
-import { NONCE_BYTES, STORAGE_ALG_AES_256_GCM, STORAGE_FORMAT_VERSION, TAG_BYTES } from './format';
+import {
+  NONCE_BYTES,
+  STORAGE_ALG_AES_256_GCM,
+  STORAGE_FORMAT_VERSION,
+  TAG_BYTES,
+  maskKeyOf,
+} from './format';
 import { fillPublicRandom } from './random-pool';
+import { isBoundRecord, parseBoundRecord } from './bound-layout';
 import type { Cipher } from '../contracts/cipher';
 import { ConfigInvalid, DecryptionFailed, KeyExhausted } from '../errors';
 import type { StorageKey, StorageKeyRing } from '../contracts/keys';
@@ -42,6 +49,52 @@ const GCM_RANDOM_NONCE_LIMIT = 2 ** 32;
 // seals under a key draws on that key's one nonce budget; a key ring that is
 // rebuilt (e.g. reloaded by a rotating provider) keeps its count.
 const sealCounts = new Map<string, number>();
+
+/**
+ * The storage-key PRF keys of a cipher this module made (crypto/format.ts,
+ * layer 3): what the ticket-bound record format needs beyond the `Cipher`
+ * contract. Internal.
+ */
+export interface RecordMaskKeys {
+  /** The primary storage key's id and mask key: new records are masked under it. */
+  primary(): Promise<{ readonly id: string; readonly maskKey: Uint8Array }>;
+  /**
+   * The mask key of storage key `id`, found as `open` finds keys (asking the
+   * source once about an unknown id). @throws DecryptionFailed when the key
+   * is unknown or disabled.
+   */
+  forKeyId(id: string): Promise<Uint8Array>;
+}
+
+// Ciphers made by createAesGcmCipher, with their key source: only those can
+// derive a mask key. A custom Cipher is not in here and keeps the two-layer
+// format (it exposes seal/open only).
+const maskSources = new WeakMap<Cipher, RecordMaskKeys>();
+// One derivation per storage key's bytes (a rebuilt ring derives again, once).
+const maskKeyCache = new WeakMap<Uint8Array, Uint8Array>();
+
+function cachedMaskKey(key: StorageKey): Uint8Array {
+  let maskKey = maskKeyCache.get(key.key);
+  if (maskKey === undefined) {
+    maskKey = maskKeyOf(key.key);
+    maskKeyCache.set(key.key, maskKey);
+  }
+  return maskKey;
+}
+
+/**
+ * The mask keys behind `cipher` when it is one {@link createAesGcmCipher}
+ * made; `undefined` for any other `Cipher`. Internal.
+ *
+ * @example
+ * ```ts
+ * const masks = recordMaskKeysOf(ctx.cipher);
+ * if (masks !== undefined) await masks.primary();
+ * ```
+ */
+export function recordMaskKeysOf(cipher: Cipher): RecordMaskKeys | undefined {
+  return maskSources.get(cipher);
+}
 
 interface Header {
   readonly keyId: string;
@@ -108,7 +161,7 @@ export function createAesGcmCipher(options: AesGcmCipherOptions): Cipher {
     throw new ConfigInvalid('maxSealsPerKey must be an integer from 1 to 2^32');
   }
 
-  return {
+  const cipher: Cipher = {
     name: 'aes-256-gcm',
 
     async seal(plaintext, aad) {
@@ -169,9 +222,34 @@ export function createAesGcmCipher(options: AesGcmCipherOptions): Cipher {
     },
 
     keyIdOf(sealed) {
-      const header = parseHeader(sealed);
+      // A ticket-bound record (crypto/format.ts, layer 3) is under the key
+      // its operator copy names: one id for reports, census and rewrap.
+      const inner = isBoundRecord(sealed) ? parseBoundRecord(sealed)?.meta : sealed;
+      const header = inner === undefined ? undefined : parseHeader(inner);
       if (header === undefined) throw new DecryptionFailed('sealed payload is malformed');
       return header.keyId;
     },
   };
+  maskSources.set(cipher, {
+    async primary() {
+      const key = (await keys.storageKeys()).primary;
+      checkStorageKey(key);
+      return { id: key.id, maskKey: cachedMaskKey(key) };
+    },
+    async forKeyId(id) {
+      let key = (await keys.storageKeys()).get(id);
+      if (key === undefined && typeof keys.onUnknownKey === 'function') {
+        await keys.onUnknownKey(id);
+        key = (await keys.storageKeys()).get(id);
+      }
+      if (key === undefined || key.state === 'disabled') {
+        throw new DecryptionFailed('sealed payload is under an unknown or disabled key');
+      }
+      if (!(key.key instanceof Uint8Array) || key.key.byteLength !== KEY_BYTES) {
+        throw new DecryptionFailed('sealed payload is under a malformed key');
+      }
+      return cachedMaskKey(key);
+    },
+  });
+  return cipher;
 }

@@ -50,10 +50,55 @@
 //
 //    where `id` is the session id of the record the bytes are stored in.
 //
+// 3. Ticket-bound record (record format 2): what a live ticket-bound session
+//    is written as when the cipher is the default one (it can derive the
+//    storage-key PRF below; a custom Cipher keeps layers 1 and 2). One AEAD
+//    open per resolve, and still: a store dump plus every server key reveals
+//    no secret, and storage-key rotation and rewrap need no ticket. The
+//    argument is in docs/security/ticket-binding.md.
+//
+//      record = u8 2 ‖ salt (16 random) ‖ W (32) ‖ nonce (12 random)
+//             ‖ u32 c ‖ body (c bytes: ciphertext ‖ tag (16))
+//             ‖ meta (the rest: a layer-1 seal by the Cipher, key id inside)
+//
+//    Keys and masks (DK is a per-record random 256-bit data key; Ks the
+//    storage key whose id the `meta` header names; T the ticket):
+//      maskKey(Ks)   = HMAC-SHA-256(Ks, "cloakroom/record-mask-key/v1")
+//      Ms            = SHA-256(maskKey ‖ u32 n ‖ "cloakroom/record-mask/v1" \0
+//                               ‖ salt ‖ u8 |id| ‖ id ‖ u8 |subjectIndex|
+//                               ‖ subjectIndex ‖ meta)
+//                      (n = byte length of everything after the u32; meta
+//                      is the stored operator copy, so it too is checked
+//                      by every resolve)
+//      Mt            = SHA-256("cloakroom/ticket-mask/v1" \0 ‖ T)
+//      W             = DK ⊕ Ms ⊕ Mt
+//
+//    body = AES-256-GCM under DK, nonce as stored, of the layer-1 plaintext
+//    of the whole live payload: u8 2 ‖ u32 n ‖ metadata JSON ‖ secrets JSON,
+//      GCM AAD = boundAad(id, subjectIndex)
+//              = "cloakroom/bound/v1" \0 id \0 subjectIndex
+//    meta = Cipher.seal(u8 2 ‖ u32 n ‖ metadata JSON, boundMetaAad(...))
+//      boundMetaAad = "cloakroom/bound-meta/v1" \0 id \0 subjectIndex \0
+//                     ‖ nonce ‖ tag of body
+//
+//    Resolve (holds T): Ms from the stored key, Mt from T, DK = W ⊕ Ms ⊕ Mt,
+//    one GCM open of body; the metadata it acts on is the copy inside body.
+//    A wrong W, salt, operator copy (key id included), ticket or record
+//    gives a wrong DK and the open fails: the AEAD authenticates the
+//    unmasking, so any changed byte of the record fails resolve, as before. Operators (no T) open
+//    `meta`, which is bound to this record and to this very body (its nonce
+//    and tag), so it cannot be moved to another record or mixed with another
+//    write of the same one. Rewrap (no T) opens `meta`, re-seals it under the
+//    primary key, draws a new salt and replaces W by W ⊕ Ms ⊕ Ms'; body
+//    (hence DK) is untouched, so the ticket is never needed. Ms is SHA-256
+//    keyed by a secret prefix on a prefix-free input (the u32 length at a
+//    fixed offset): no valid input extends another, so length extension
+//    cannot apply.
+//
 // Subject indexes (crypto/subject-index.ts) and the stored key set
 // (keys/rotating/key-set-document.ts) are HMAC and envelope formats of their
 // own, specified in those files.
-import { hash } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 
 /** Version byte of the storage layer's header. */
 export const STORAGE_FORMAT_VERSION = 1;
@@ -140,4 +185,145 @@ export function successorAad(id: string): Uint8Array {
  */
 export function ticketSealKey(ticket: string): Buffer {
   return hash('sha256', TICKET_KEY_LABEL + ticket, 'buffer');
+}
+
+/** First byte of a ticket-bound record (layer 3); a layer-1 seal by the default cipher starts with 1. */
+export const BOUND_RECORD_FORMAT = 2;
+/** Bytes of the per-write salt of {@link storageMask}. */
+export const MASK_SALT_BYTES = 16;
+/** Bytes of DK, of W and of both masks. */
+export const DATA_KEY_BYTES = 32;
+/** Prefix of {@link boundAad}. */
+export const BOUND_AAD_LABEL = 'cloakroom/bound/v1\0';
+/** Prefix of {@link boundMetaAad}. */
+export const BOUND_META_AAD_LABEL = 'cloakroom/bound-meta/v1\0';
+/** HMAC message that derives the storage-key PRF key: {@link maskKeyOf}. */
+export const MASK_KEY_LABEL = 'cloakroom/record-mask-key/v1';
+/** Label inside the input of {@link storageMask}. */
+export const STORAGE_MASK_LABEL = 'cloakroom/record-mask/v1\0';
+/** Prefix hashed with the ticket to make the ticket mask: {@link ticketMask}. */
+export const TICKET_MASK_LABEL = 'cloakroom/ticket-mask/v1\0';
+
+/**
+ * AAD of a ticket-bound record's body (layer 3): binds it to the record's
+ * session id and subject index. W, the salt and the key id are left out on
+ * purpose (rewrap changes them without the ticket); a wrong one yields a
+ * wrong data key instead, and the open fails.
+ *
+ * @example
+ * ```ts
+ * const aad = boundAad(record.id, record.subject);
+ * ```
+ */
+export function boundAad(id: string, subjectIndex: string): Uint8Array {
+  return bytes(`${BOUND_AAD_LABEL}${id}\0${subjectIndex}`, 'utf8');
+}
+
+/**
+ * AAD of a ticket-bound record's operator metadata: the record, and the
+ * nonce and tag of the body written with it (so metadata of one write cannot
+ * be paired with the body of another).
+ *
+ * @example
+ * ```ts
+ * const aad = boundMetaAad(id, subjectIndex, nonce, tag);
+ * ```
+ */
+export function boundMetaAad(
+  id: string,
+  subjectIndex: string,
+  nonce: Uint8Array,
+  tag: Uint8Array,
+): Uint8Array {
+  const head = Buffer.from(`${BOUND_META_AAD_LABEL}${id}\0${subjectIndex}\0`, 'utf8');
+  const out = Buffer.allocUnsafe(head.byteLength + nonce.byteLength + tag.byteLength);
+  out.set(head, 0);
+  out.set(nonce, head.byteLength);
+  out.set(tag, head.byteLength + nonce.byteLength);
+  return out;
+}
+
+/**
+ * The storage-key PRF key: HMAC-SHA-256 of {@link MASK_KEY_LABEL} under the
+ * 32-byte storage key, so the AES-GCM key itself never feeds the mask (one
+ * key, one purpose). Computed once per storage key by its caller (cached).
+ *
+ * @example
+ * ```ts
+ * const maskKey = maskKeyOf(ring.primary.key); // 32 bytes
+ * ```
+ */
+export function maskKeyOf(storageKey: Uint8Array): Uint8Array {
+  const mac = createHmac('sha256', storageKey).update(MASK_KEY_LABEL, 'utf8').digest();
+  return new Uint8Array(mac.buffer, mac.byteOffset, mac.byteLength);
+}
+
+// Scratch for the mask input: JavaScript runs one call at a time and hash()
+// is synchronous, so one buffer serves every call (grown for a larger
+// record, never shrunk); the key prefix is wiped after each use.
+let scratch = Buffer.alloc(1024);
+const MASK_FIXED_BYTES = DATA_KEY_BYTES + 4 + STORAGE_MASK_LABEL.length + MASK_SALT_BYTES + 1;
+
+/**
+ * Ms, the storage-key mask of one record write: SHA-256(maskKey ‖ u32 n ‖
+ * label ‖ salt ‖ u8 |id| ‖ id ‖ u8 |subjectIndex| ‖ subjectIndex ‖ meta), n
+ * the byte length of what follows the u32. `meta` is the record's operator
+ * copy as stored, so any change to it also changes Ms and the resolve that
+ * uses it fails. A secret prefix key is a sound PRF here because the input
+ * set is prefix-free (see the file header and docs/security/ticket-binding.md).
+ *
+ * Edge behaviour: id and subject index are encoded as UTF-8 (43-character
+ * store keys in practice); throws RangeError when either is over 255 bytes
+ * or the key or salt has the wrong size (caller bugs).
+ *
+ * @example
+ * ```ts
+ * const ms = storageMask(maskKey, salt, record.id, record.subject, meta);
+ * ```
+ */
+export function storageMask(
+  maskKey: Uint8Array,
+  salt: Uint8Array,
+  id: string,
+  subjectIndex: string,
+  meta: Uint8Array,
+): Buffer {
+  if (maskKey.byteLength !== DATA_KEY_BYTES || salt.byteLength !== MASK_SALT_BYTES) {
+    throw new RangeError('storageMask: wrong key or salt size');
+  }
+  const idBytes = Buffer.byteLength(id, 'utf8');
+  const subjectBytes = Buffer.byteLength(subjectIndex, 'utf8');
+  if (idBytes > 255 || subjectBytes > 255) throw new RangeError('storageMask: id too long');
+  const end = MASK_FIXED_BYTES + idBytes + 1 + subjectBytes + meta.byteLength;
+  if (end > scratch.byteLength) scratch = Buffer.alloc(end);
+  let at = DATA_KEY_BYTES;
+  at = scratch.writeUInt32BE(end - DATA_KEY_BYTES - 4, at);
+  at += scratch.write(STORAGE_MASK_LABEL, at, 'latin1');
+  scratch.set(salt, at);
+  at += MASK_SALT_BYTES;
+  scratch[at++] = idBytes;
+  at += scratch.write(id, at, 'utf8');
+  scratch[at++] = subjectBytes;
+  at += scratch.write(subjectIndex, at, 'utf8');
+  scratch.set(meta, at);
+  scratch.set(maskKey, 0);
+  const mask = hash('sha256', scratch.subarray(0, end), 'buffer');
+  scratch.fill(0, 0, DATA_KEY_BYTES);
+  return mask;
+}
+
+/**
+ * Mt, the ticket mask: SHA-256 of {@link TICKET_MASK_LABEL} and the ticket.
+ * Its label keeps it apart from the session id (SHA-256 of the bare ticket)
+ * and from the layer-2 key ({@link ticketSealKey}).
+ *
+ * Edge behaviour: expects a parsed ticket (ASCII); never pass a guessable string.
+ *
+ * @example
+ * ```ts
+ * const mt = ticketMask(parseTicket(ticket)); // 32 bytes
+ * ```
+ */
+export function ticketMask(ticket: string): Buffer {
+  return hash('sha256', TICKET_MASK_LABEL + ticket, 'buffer');
 }

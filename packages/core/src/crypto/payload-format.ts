@@ -1,29 +1,21 @@
 // The plaintext inside a sealed record (its byte layout is specified in
-// crypto/format.ts, layer 1). Internal.
+// crypto/format.ts, layers 1 and 3). Internal.
+import type { LockedSecrets, OpenedSecrets, SessionSecrets } from './bound-secrets';
 
-/** What only the session's holder should read: the subject, claims and token. */
-export interface SessionSecrets {
-  /** Plaintext subject. */
-  readonly sub: string;
-  readonly claims: Record<string, unknown>;
-  /** The signed JWT (for a deposited session: the provider's access token). */
-  readonly token: string;
-  /** Deposited sessions only: the provider's refresh token, if given. */
-  readonly refreshToken?: string;
-  /** Deposited sessions only: the provider's ID token, if given. */
-  readonly idToken?: string;
-}
+export type { SessionSecrets } from './bound-secrets';
 
 /** A live session. Times are epoch milliseconds. */
 export interface LivePayload {
   readonly k: 'live';
   /**
-   * Ticket-bound (the default): the secrets sealed under a key derived from
-   * the ticket (`sealUnderTicket` bytes), so server keys alone cannot
-   * read them. Otherwise the secrets themselves (inside the storage-key
-   * layer only).
+   * Ticket-bound (the default): in a ticket-bound record (format 2, default
+   * cipher) the secrets opened with the ticket (`OpenedSecrets`) or, read
+   * without it, still sealed (`LockedSecrets`); in a two-layer record the
+   * secrets sealed under a key derived from the ticket (`sealUnderTicket`
+   * bytes). Either way server keys alone cannot read them. Otherwise the
+   * secrets themselves (inside the storage-key layer only).
    */
-  readonly inner: Uint8Array | SessionSecrets;
+  readonly inner: Uint8Array | SessionSecrets | OpenedSecrets | LockedSecrets;
   /** Signing key id of the token (ours, or the external issuer's). */
   readonly kid: string;
   /** Set for deposited sessions: the trusted issuer that vouched for the token. We never re-sign these. */
@@ -108,6 +100,44 @@ export function isSecrets(v: unknown): v is SessionSecrets {
  * and a guard against our own bugs.
  */
 export function decodePayload(bytes: Uint8Array): SessionPayload | undefined {
+  return decodeFrame(bytes, false);
+}
+
+/** Live metadata without its secrets: the operator copy of a ticket-bound record (layer 3). */
+export type LiveMetadata = Omit<LivePayload, 'inner'>;
+
+/**
+ * The metadata and secrets of a ticket-bound record: one frame whose tail is
+ * the secrets' JSON (the body plaintext), and its metadata-only prefix (the
+ * operator copy's plaintext), sharing one buffer. Throws `TypeError` if the
+ * secrets cannot be serialized.
+ */
+export function encodeBound(
+  payload: LivePayload,
+  secrets: SessionSecrets,
+): { body: Uint8Array; meta: Uint8Array } {
+  const { inner: _, ...meta } = payload;
+  const json = JSON.stringify(meta);
+  const tail = JSON.stringify(secrets);
+  const metaBytes = Buffer.byteLength(json);
+  const out = Buffer.allocUnsafe(FRAME + metaBytes + Buffer.byteLength(tail));
+  out[0] = FORMAT;
+  out.writeUInt32BE(metaBytes, 1);
+  out.write(json, FRAME, 'utf8');
+  out.write(tail, FRAME + metaBytes, 'utf8');
+  return { body: out, meta: out.subarray(0, FRAME + metaBytes) };
+}
+
+/**
+ * The operator copy of a ticket-bound record's metadata; `undefined` when
+ * the bytes are not one (a tail, a tombstone, a bad shape).
+ */
+export function decodeMetadata(bytes: Uint8Array): LiveMetadata | undefined {
+  const p = decodeFrame(bytes, true);
+  return p?.k === 'live' ? p : undefined;
+}
+
+function decodeFrame(bytes: Uint8Array, metaOnly: boolean): SessionPayload | undefined {
   if (bytes.byteLength < FRAME || bytes[0] !== FORMAT) return undefined;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const metaBytes = buf.readUInt32BE(1);
@@ -123,7 +153,9 @@ export function decodePayload(bytes: Uint8Array): SessionPayload | undefined {
   if (!isStr(p.fam) || !isNum(p.abs)) return undefined;
   const tail = bytes.byteLength - FRAME - metaBytes;
   if (p.k === 'live') {
-    if (tail > 0) {
+    if (metaOnly) {
+      if (tail !== 0 || p.inner !== undefined) return undefined;
+    } else if (tail > 0) {
       if (p.inner !== undefined) return undefined;
       p.inner = bytes.subarray(FRAME + metaBytes);
     } else if (!isSecrets(p.inner)) {

@@ -14,16 +14,9 @@ import type { KeyProvider, SigningKey } from '../contracts/keys';
 import { type ClaimProtector, claimProtectionKeys } from '../claims/claim-protection';
 import { sameBytes } from '../keys/key-import';
 import type { AccessPolicy, Action, Actor } from '../contracts/policy';
-import {
-  type LivePayload,
-  type SessionPayload,
-  type SessionSecrets,
-  decodePayload,
-  encodePayload,
-  isSecrets,
-} from '../crypto/payload-format';
-import { openUnderParsedTicket, sealUnderParsedTicket } from '../crypto/ticket-seal';
-import { innerAad, recordAad } from '../crypto/format';
+import type { LivePayload, SessionPayload, SessionSecrets } from '../crypto/payload-format';
+import type { OpenedSecrets } from '../crypto/bound-secrets';
+import { createRecordSealing } from '../crypto/record-sealing';
 import type { SessionRecord, SessionStore } from '../contracts/store';
 import { namespaceIndexKey, subjectIndex } from '../crypto/subject-index';
 import type { Ticket } from '../ticket/ticket';
@@ -34,18 +27,6 @@ import { traceStore } from '../diagnostics/trace-store';
 // Distributive Omit over the event union.
 type WithoutAt<E> = E extends unknown ? Omit<E, 'at'> : never;
 export type EventInput = WithoutAt<CloakroomEvent>;
-
-// Transient plaintext: Buffer.from takes it from Node's allocation pool
-// (~0.5 µs) where TextEncoder allocates a fresh backing store (~3 µs).
-const encodeJson = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value));
-// Bytes that just passed an AES-GCM open are ours: a plain decode, no fatal scan.
-function decodeJson(bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString());
-  } catch (cause) {
-    throw new DecryptionFailed('sealed session secrets are not valid', { cause });
-  }
-}
 
 const RESERVED_CLAIMS = new Set(['iss', 'aud', 'sub', 'exp', 'iat', 'nbf', 'jti', 'cnf']);
 const MAX_CLAIMS_BYTES = 16 * 1024;
@@ -73,14 +54,27 @@ export interface Storage {
   readonly nearCache?: SessionCache | undefined;
 }
 
-/** Sealing records (the storage-key layer) and their ticket-bound secrets (the inner layer). */
+/**
+ * Sealing records and their ticket-bound secrets (crypto/record-sealing.ts;
+ * formats in crypto/format.ts): a ticket-bound record with the default
+ * cipher, two layers with a custom one.
+ */
 export interface Sealing {
   readonly cipher: Cipher;
   seal(id: string, subjectIdx: string, payload: SessionPayload): Promise<Uint8Array>;
-  /** Opens and decodes; throws DecryptionFailed for anything that is not a valid payload of this record. */
-  open(record: SessionRecord): Promise<SessionPayload>;
-  /** Wraps the secrets for a record: sealed under the ticket when ticket-bound. */
-  sealSecrets(ticket: Ticket, id: string, secrets: SessionSecrets): Uint8Array | SessionSecrets;
+  /**
+   * Opens and decodes; throws DecryptionFailed for anything that is not a
+   * valid payload of this record. With the ticket, a ticket-bound record
+   * opens in one AEAD and its secrets come with it; without, only its
+   * operator metadata opens.
+   */
+  open(record: SessionRecord, ticket?: Ticket): Promise<SessionPayload>;
+  /** Wraps the secrets for a record: bound to the ticket when ticket-bound. */
+  sealSecrets(
+    ticket: Ticket,
+    id: string,
+    secrets: SessionSecrets,
+  ): Uint8Array | SessionSecrets | OpenedSecrets;
   /** Unwraps the secrets of a live payload; throws DecryptionFailed when they do not open with this ticket. */
   openSecrets(ticket: Ticket, id: string, payload: LivePayload): SessionSecrets;
 }
@@ -145,7 +139,10 @@ export function createContext(options: CloakroomOptions): SessionContext {
   const policy = options.policy ?? defaultPolicy();
   const keys = options.keys;
   const tolerance = options.clockToleranceSec ?? 5;
-  const ticketBound = options.ticketBound ?? true;
+  const sealing = createRecordSealing(
+    options.cipher ?? createAesGcmCipher({ keys }),
+    options.ticketBound ?? true,
+  );
   const protector = options.claimProtection;
   const tenant = options.tenant ?? '';
   // Namespace index keys, derived once per index key and issuer.
@@ -200,7 +197,7 @@ export function createContext(options: CloakroomOptions): SessionContext {
     store: traceStore(options.store),
     nearCache: nearCacheFor(options, now),
     keys,
-    cipher: options.cipher ?? createAesGcmCipher({ keys }),
+    cipher: sealing.cipher,
     policy,
     issuer: options.issuer,
     audience: options.audience,
@@ -254,26 +251,10 @@ export function createContext(options: CloakroomOptions): SessionContext {
     async legacyIndexOf(subject) {
       return subjectIndex(subject, await keys.indexKey());
     },
-    seal(id, subjectIdx, payload) {
-      return ctx.cipher.seal(encodePayload(payload), recordAad(id, subjectIdx));
-    },
-    async open(record) {
-      const plain = await ctx.cipher.open(record.payload, recordAad(record.id, record.subject));
-      const payload = decodePayload(plain);
-      if (payload === undefined) throw new DecryptionFailed('sealed session payload is not valid');
-      return payload;
-    },
-    sealSecrets(ticket, id, secrets) {
-      if (!ticketBound) return secrets;
-      return sealUnderParsedTicket(ticket, encodeJson(secrets), innerAad(id));
-    },
-    openSecrets(ticket, id, payload) {
-      const inner = payload.inner;
-      if (!(inner instanceof Uint8Array)) return inner;
-      const secrets = decodeJson(openUnderParsedTicket(ticket, inner, innerAad(id)));
-      if (!isSecrets(secrets)) throw new DecryptionFailed('sealed session secrets are not valid');
-      return secrets;
-    },
+    seal: sealing.seal,
+    open: sealing.open,
+    sealSecrets: sealing.sealSecrets,
+    openSecrets: sealing.openSecrets,
     async signFor(subject, claims, at, abs) {
       const key = await keys.signingKey();
       if (protector !== undefined && !protectorChecked) {

@@ -38,7 +38,8 @@ export async function load(
   let payload: SessionPayload;
   try {
     if (record.id !== id) throw new DecryptionFailed('record id mismatch');
-    payload = await ctx.open(record);
+    // With the ticket: a ticket-bound record opens in one AEAD, secrets included.
+    payload = await ctx.open(record, parsed);
   } catch (error) {
     if (!isCloakroomError(error) || error.code !== 'ERR_DECRYPTION_FAILED') throw error;
     ctx.emit({ type: 'session.rejected', operation, reason: 'tampered', sessionId: id });

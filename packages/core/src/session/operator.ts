@@ -5,6 +5,9 @@ import type { KeySetStatus, KeyStatus } from '../keys/rotating/status';
 import type { Actor } from '../contracts/policy';
 import type { SessionContext } from './context';
 import { recordAad } from '../crypto/format';
+import { recordMaskKeysOf } from '../crypto/aes-gcm-cipher';
+import { isBoundRecord } from '../crypto/bound-layout';
+import { rewrapBoundRecord } from '../crypto/bound-record';
 import type { SessionRecord } from '../contracts/store';
 
 /** Options of `rewrap`. */
@@ -139,8 +142,12 @@ async function rewrapOne(
   first: SessionRecord,
   primaryKeyId: string,
 ): Promise<Outcome> {
+  // A ticket-bound record (default cipher) moves by re-masking its data key:
+  // no ticket, and its body is copied as is (crypto/bound-record.ts).
+  const masks = recordMaskKeysOf(ctx.cipher);
   let record: SessionRecord | null = first;
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS && record !== null; attempt++) {
+    const bound = masks !== undefined && isBoundRecord(record.payload);
     let keyId: string;
     try {
       keyId = ctx.cipher.keyIdOf(record.payload);
@@ -148,10 +155,12 @@ async function rewrapOne(
       return { kind: 'unreadable' };
     }
     if (keyId === primaryKeyId) return { kind: 'current', keyId };
-    const aad = recordAad(record.id, record.subject);
-    let plain: Uint8Array;
+    let payload: Uint8Array;
     try {
-      plain = await ctx.cipher.open(record.payload, aad);
+      payload =
+        masks !== undefined && bound
+          ? await rewrapBoundRecord(ctx.cipher, masks, record.payload, record.id, record.subject)
+          : await resealTwoLayer(ctx, record);
     } catch (error) {
       if (
         isCloakroomError(error) &&
@@ -161,8 +170,6 @@ async function rewrapOne(
       }
       throw error;
     }
-    const payload = await ctx.cipher.seal(plain, aad);
-    plain.fill(0);
     const next: SessionRecord = { ...record, version: record.version + 1, payload };
     if (await ctx.store.replace(next, record.version))
       return { kind: 'rewrapped', keyId: ctx.cipher.keyIdOf(payload) };
@@ -170,6 +177,17 @@ async function rewrapOne(
     record = await ctx.store.get(record.id);
   }
   return { kind: record === null ? 'gone' : 'contended' };
+}
+
+/** A two-layer record (or one not ticket-bound): the storage layer opened and sealed again. */
+async function resealTwoLayer(ctx: SessionContext, record: SessionRecord): Promise<Uint8Array> {
+  const aad = recordAad(record.id, record.subject);
+  const plain = await ctx.cipher.open(record.payload, aad);
+  try {
+    return await ctx.cipher.seal(plain, aad);
+  } finally {
+    plain.fill(0);
+  }
 }
 
 /**

@@ -3,7 +3,6 @@ import {
   AccessDenied,
   type Actor,
   type CloakroomEvent,
-  createAesGcmCipher,
   createCloakroom,
   identityOf,
   ownSessionsOnly,
@@ -11,7 +10,7 @@ import {
   subjectIndex,
 } from '@cloakroom/core';
 import { createMemoryStore } from '@cloakroom/store-memory';
-import { recordAad } from '../../src/crypto/format';
+import { rewriteAsTwoLayer } from '../crypto/record-forge';
 import { AUDIENCE, ISSUER, keysFrom, makeKeyMaterial, setup } from '../support/fixtures';
 import { type IdentityProvider, identityProvider } from '../support/identity-provider';
 
@@ -178,30 +177,21 @@ describe('SEC-29 identity namespaces: tenants sharing one store and keys', () =>
 
 describe('SEC-29 records written before namespaces', () => {
   // Re-index a record the way the previous release wrote it: HMAC of the bare
-  // subject under the index key, with the payload re-sealed to that index.
+  // subject under the index key, in the two-layer format of that release.
   async function makeLegacy(
     ctx: Awaited<ReturnType<typeof world>>,
-    sessionId: string,
+    session: { sessionId: string; ticket: string },
     subject: string,
   ) {
     const keys = keysFrom(ctx.material);
-    const cipher = createAesGcmCipher({ keys });
-    const record = await ctx.memory.get(sessionId);
-    if (record === null) throw new Error('missing record');
     const legacy = subjectIndex(subject, await keys.indexKey());
-    const plain = await cipher.open(record.payload, recordAad(record.id, record.subject));
-    const payload = await cipher.seal(plain, recordAad(record.id, legacy));
-    const ok = await ctx.memory.replace(
-      { ...record, subject: legacy, version: record.version + 1, payload },
-      record.version,
-    );
-    expect(ok).toBe(true);
+    await rewriteAsTwoLayer(ctx.memory, keys, session.ticket, session.sessionId, legacy);
   }
 
   it('SEC-29 legacy local and deposited sessions still resolve, and list and revoke within their own namespace only', async () => {
     const ctx = await world();
     const { cloakroom, atA, atB, local } = ctx;
-    for (const s of [atA, atB, local]) await makeLegacy(ctx, s.sessionId, '123');
+    for (const s of [atA, atB, local]) await makeLegacy(ctx, s, '123');
     // All three now share one legacy index, as they did before the change.
     expect((await cloakroom.resolve(local.ticket))?.subject).toBe('123');
     expect((await cloakroom.resolve(atA.ticket))?.issuer).toBe(IDP_A);

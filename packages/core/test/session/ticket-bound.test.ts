@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { createAesGcmCipher, staticKeys } from '@cloakroom/core';
 import { dump, setup } from '../support/fixtures';
+import { BODY_AT, parseBoundRecord } from '../../src/crypto/bound-layout';
+import { boundMetaAad } from '../../src/crypto/format';
 
 const SUBJECT = 'tb-subject-MARKER@example.com';
 const CLAIM = 'tb-claim-MARKER';
 
-// What an attacker holding a store dump AND every server key can read: the outer layer.
+// What an attacker holding a store dump AND every server key can read: the
+// operator copy of a ticket-bound record (the outer layer of a two-layer one).
 async function openWithServerKeys(ticketBound: boolean) {
   const ctx = await setup({ ticketBound });
   const { ticket, sessionId } = await ctx.cloakroom.create(SUBJECT, { secret: CLAIM });
@@ -18,6 +21,18 @@ async function openWithServerKeys(ticketBound: boolean) {
   const cipher = createAesGcmCipher({ keys });
   const [record] = (await dump(ctx.memory)).filter((r) => r.id === sessionId);
   if (!record) throw new Error('record missing');
+  if (ticketBound) {
+    // A ticket-bound record (format 2): the server keys open its operator copy only.
+    const parts = parseBoundRecord(record.payload);
+    if (!parts) throw new Error('not a ticket-bound record');
+    const aad = boundMetaAad(record.id, record.subject, parts.nonce, parts.tag);
+    const plain = Buffer.from(await cipher.open(parts.meta, aad));
+    const metaEnd = 5 + plain.readUInt32BE(1);
+    const meta = plain.toString('utf8', 5, metaEnd);
+    const inner = parts.sealedBody.subarray(BODY_AT);
+    const outer = plain.toString('latin1') + Buffer.from(record.payload).toString('latin1');
+    return { outer, meta, inner, token: resolved?.token ?? 'missing', ctx, ticket };
+  }
   const aad = Buffer.from(`cloakroom/session/v1\0${record.id}\0${record.subject}`);
   // Outer plaintext: 0x02 ‖ metadata length (u32 BE) ‖ metadata JSON ‖ inner bytes.
   const plain = Buffer.from(await cipher.open(record.payload, aad));

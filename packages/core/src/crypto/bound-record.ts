@@ -1,0 +1,170 @@
+// The ticket-bound record (record format 2): seal, open with the ticket,
+// open the operator metadata without it, and rewrap without it. The bytes
+// and the construction are specified in crypto/format.ts (layer 3); the
+// security argument is docs/security/ticket-binding.md. Internal.
+import { randomFillSync } from 'node:crypto';
+import { openAesGcm, sealAesGcmInto } from './aes-gcm';
+import type { RecordMaskKeys } from './aes-gcm-cipher';
+import { BODY_AT, LENGTH_AT, MASK_AT, NONCE_AT, SALT_AT, parseBoundRecord } from './bound-layout';
+import {
+  BOUND_RECORD_FORMAT,
+  DATA_KEY_BYTES,
+  TAG_BYTES,
+  boundAad,
+  boundMetaAad,
+  storageMask,
+} from './format';
+import { fillPublicRandom } from './random-pool';
+import type { Cipher } from '../contracts/cipher';
+import { DecryptionFailed } from '../errors';
+
+const NO_AAD_HEAD = new Uint8Array(0);
+
+function xor3(a: Uint8Array, b: Uint8Array, c: Uint8Array): Uint8Array {
+  const out = new Uint8Array(DATA_KEY_BYTES);
+  for (let i = 0; i < DATA_KEY_BYTES; i++)
+    out[i] = (a[i] as number) ^ (b[i] as number) ^ (c[i] as number);
+  return out;
+}
+
+function malformed(): DecryptionFailed {
+  return new DecryptionFailed('sealed payload is malformed');
+}
+
+/** A fresh data key: secret, so from the CSPRNG directly, never the public pool. */
+export function newDataKey(): Uint8Array {
+  return randomFillSync(new Uint8Array(DATA_KEY_BYTES));
+}
+
+/** What {@link sealBoundRecord} seals. */
+export interface BoundPlaintext {
+  /** The whole live payload: metadata frame then secrets JSON. */
+  readonly body: Uint8Array;
+  /** The metadata frame alone (the operator copy). */
+  readonly meta: Uint8Array;
+}
+
+/**
+ * Seal a ticket-bound record: body under `dataKey`, operator metadata by the
+ * cipher (under its primary storage key), W from the key the metadata header
+ * names (one source of truth even if the primary changes meanwhile).
+ */
+export async function sealBoundRecord(
+  cipher: Cipher,
+  masks: RecordMaskKeys,
+  id: string,
+  subjectIndex: string,
+  plain: BoundPlaintext,
+  ticketMask: Uint8Array,
+  dataKey: Uint8Array,
+): Promise<Uint8Array> {
+  const bodyEnd = BODY_AT + plain.body.byteLength + TAG_BYTES;
+  const head = new Uint8Array(bodyEnd);
+  head[0] = BOUND_RECORD_FORMAT;
+  const nonce = fillPublicRandom(head.subarray(NONCE_AT, LENGTH_AT));
+  new DataView(head.buffer, head.byteOffset).setUint32(LENGTH_AT, bodyEnd - BODY_AT);
+  sealAesGcmInto(
+    dataKey,
+    nonce,
+    NO_AAD_HEAD,
+    boundAad(id, subjectIndex),
+    plain.body,
+    head,
+    BODY_AT,
+  );
+  const tag = head.subarray(bodyEnd - TAG_BYTES);
+  const meta = await cipher.seal(plain.meta, boundMetaAad(id, subjectIndex, nonce, tag));
+  const maskKey = await masks.forKeyId(cipher.keyIdOf(meta));
+  const salt = fillPublicRandom(head.subarray(SALT_AT, MASK_AT));
+  head.set(xor3(dataKey, storageMask(maskKey, salt, id, subjectIndex, meta), ticketMask), MASK_AT);
+  const out = new Uint8Array(bodyEnd + meta.byteLength);
+  out.set(head, 0);
+  out.set(meta, bodyEnd);
+  return out;
+}
+
+/**
+ * Open a ticket-bound record with the ticket's mask: one GCM open. Returns
+ * the body plaintext and the data key (kept for a re-seal).
+ * @throws DecryptionFailed for a wrong ticket, key, record, or any change.
+ */
+export async function openBoundRecord(
+  cipher: Cipher,
+  masks: RecordMaskKeys,
+  sealed: Uint8Array,
+  id: string,
+  subjectIndex: string,
+  ticketMask: Uint8Array,
+): Promise<{ plain: Uint8Array; dataKey: Uint8Array }> {
+  const parts = parseBoundRecord(sealed);
+  if (parts === undefined) throw malformed();
+  const maskKey = await masks.forKeyId(cipher.keyIdOf(parts.meta));
+  const dataKey = xor3(
+    parts.mask,
+    storageMask(maskKey, parts.salt, id, subjectIndex, parts.meta),
+    ticketMask,
+  );
+  try {
+    const plain = openAesGcm(
+      dataKey,
+      parts.nonce,
+      NO_AAD_HEAD,
+      boundAad(id, subjectIndex),
+      parts.sealedBody,
+      BODY_AT,
+    );
+    return { plain, dataKey };
+  } catch (cause) {
+    throw new DecryptionFailed('sealed payload failed to open', { cause });
+  }
+}
+
+/** Open the operator metadata (no ticket): a layer-1 open bound to this record and body. */
+export async function openBoundMetadata(
+  cipher: Cipher,
+  sealed: Uint8Array,
+  id: string,
+  subjectIndex: string,
+): Promise<Uint8Array> {
+  const parts = parseBoundRecord(sealed);
+  if (parts === undefined) throw malformed();
+  return cipher.open(parts.meta, boundMetaAad(id, subjectIndex, parts.nonce, parts.tag));
+}
+
+/**
+ * Move a ticket-bound record to the cipher's primary storage key without the
+ * ticket: the metadata is opened and sealed again, a new salt drawn, and W
+ * becomes W ⊕ Ms(old) ⊕ Ms(new). The body, hence DK, is copied unchanged.
+ * @throws DecryptionFailed when the metadata does not open (unknown or
+ * disabled key, tampered).
+ */
+export async function rewrapBoundRecord(
+  cipher: Cipher,
+  masks: RecordMaskKeys,
+  sealed: Uint8Array,
+  id: string,
+  subjectIndex: string,
+): Promise<Uint8Array> {
+  const parts = parseBoundRecord(sealed);
+  if (parts === undefined) throw malformed();
+  const oldMaskKey = await masks.forKeyId(cipher.keyIdOf(parts.meta));
+  const aad = boundMetaAad(id, subjectIndex, parts.nonce, parts.tag);
+  const metaPlain = await cipher.open(parts.meta, aad);
+  const meta = await cipher.seal(metaPlain, aad);
+  metaPlain.fill(0);
+  const newMaskKey = await masks.forKeyId(cipher.keyIdOf(meta));
+  const bodyEnd = parts.sealedBody.byteLength;
+  const out = new Uint8Array(bodyEnd + meta.byteLength);
+  out.set(parts.sealedBody, 0);
+  out.set(meta, bodyEnd);
+  const salt = fillPublicRandom(out.subarray(SALT_AT, MASK_AT));
+  out.set(
+    xor3(
+      parts.mask,
+      storageMask(oldMaskKey, parts.salt, id, subjectIndex, parts.meta),
+      storageMask(newMaskKey, salt, id, subjectIndex, meta),
+    ),
+    MASK_AT,
+  );
+  return out;
+}

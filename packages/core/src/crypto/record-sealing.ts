@@ -1,0 +1,180 @@
+// Sealing session records, in whichever format fits the cipher: the
+// ticket-bound record (format 2, one AEAD per resolve) when the cipher is
+// the default one, the two-layer format otherwise (and for tombstones and
+// sessions that are not ticket-bound). Both formats always open. Formats:
+// crypto/format.ts. Internal: session/context.ts exposes this as `Sealing`.
+import { type RecordMaskKeys, recordMaskKeysOf } from './aes-gcm-cipher';
+import { isBoundRecord } from './bound-layout';
+import { newDataKey, openBoundMetadata, openBoundRecord, sealBoundRecord } from './bound-record';
+import { LockedSecrets, OpenedSecrets } from './bound-secrets';
+import { innerAad, recordAad, ticketMask } from './format';
+import {
+  type LivePayload,
+  type SessionPayload,
+  type SessionSecrets,
+  decodeMetadata,
+  decodePayload,
+  encodeBound,
+  encodePayload,
+  isSecrets,
+} from './payload-format';
+import { openUnderParsedTicket, sealUnderParsedTicket } from './ticket-seal';
+import type { Cipher } from '../contracts/cipher';
+import type { SessionRecord } from '../contracts/store';
+import { DecryptionFailed, InvalidArgument } from '../errors';
+import type { Ticket } from '../ticket/ticket-shape';
+
+/** The four sealing operations of a session manager (see `Sealing` in session/context.ts). */
+export interface RecordSealing {
+  readonly cipher: Cipher;
+  seal(id: string, subjectIdx: string, payload: SessionPayload): Promise<Uint8Array>;
+  open(record: SessionRecord, ticket?: Ticket): Promise<SessionPayload>;
+  sealSecrets(
+    ticket: Ticket,
+    id: string,
+    secrets: SessionSecrets,
+  ): Uint8Array | SessionSecrets | OpenedSecrets;
+  openSecrets(ticket: Ticket, id: string, payload: LivePayload): SessionSecrets;
+}
+
+// Transient plaintext: Buffer.from takes it from Node's allocation pool.
+const encodeJson = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value));
+// Bytes that just passed an AES-GCM open are ours: a plain decode, no fatal scan.
+function decodeSecrets(bytes: Uint8Array): SessionSecrets {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString());
+  } catch (cause) {
+    throw new DecryptionFailed('sealed session secrets are not valid', { cause });
+  }
+  if (!isSecrets(value)) throw new DecryptionFailed('sealed session secrets are not valid');
+  return value;
+}
+
+const invalid = () => new DecryptionFailed('sealed session payload is not valid');
+
+/**
+ * The record sealing of one manager.
+ *
+ * - `ticketBound` false: secrets live inside the storage layer (format 1).
+ * - the default cipher (`createAesGcmCipher`): new live sessions are written
+ *   as ticket-bound records; two-layer records written before still open,
+ *   and move to the new format on their next write with the ticket.
+ * - any other Cipher: the two-layer format (the mask needs a storage-key PRF
+ *   that the `Cipher` contract does not offer).
+ *
+ * @example
+ * ```ts
+ * const sealing = createRecordSealing(createAesGcmCipher({ keys }), true);
+ * const payload = await sealing.open(record, ticket); // one AEAD open
+ * ```
+ */
+export function createRecordSealing(cipher: Cipher, ticketBound: boolean): RecordSealing {
+  const masks: RecordMaskKeys | undefined = ticketBound ? recordMaskKeysOf(cipher) : undefined;
+  // Two-layer inner bytes opened with their ticket (so a re-seal with no new
+  // secrets, e.g. a touch, writes the record in the ticket-bound format).
+  const upgrades = new WeakMap<Uint8Array, OpenedSecrets>();
+
+  async function openTwoLayer(record: SessionRecord): Promise<SessionPayload> {
+    const plain = await cipher.open(record.payload, recordAad(record.id, record.subject));
+    const payload = decodePayload(plain);
+    if (payload === undefined) throw invalid();
+    return payload;
+  }
+
+  async function openBound(
+    m: RecordMaskKeys,
+    record: SessionRecord,
+    ticket: Ticket | undefined,
+  ): Promise<SessionPayload> {
+    if (ticket === undefined) {
+      const plain = await openBoundMetadata(cipher, record.payload, record.id, record.subject);
+      const meta = decodeMetadata(plain);
+      if (meta === undefined) throw invalid();
+      return { ...meta, inner: new LockedSecrets(record.payload) };
+    }
+    const mt = ticketMask(ticket);
+    const { plain, dataKey } = await openBoundRecord(
+      cipher,
+      m,
+      record.payload,
+      record.id,
+      record.subject,
+      mt,
+    );
+    const payload = decodePayload(plain);
+    if (payload?.k !== 'live' || !(payload.inner instanceof Uint8Array)) throw invalid();
+    const secrets = decodeSecrets(payload.inner);
+    (payload as { inner: LivePayload['inner'] }).inner = new OpenedSecrets(
+      secrets,
+      mt,
+      record.id,
+      dataKey,
+    );
+    return payload;
+  }
+
+  return {
+    cipher,
+    async seal(id, subjectIdx, payload) {
+      if (payload.k === 'live' && masks !== undefined) {
+        const inner = payload.inner;
+        const opened =
+          inner instanceof OpenedSecrets
+            ? inner
+            : inner instanceof Uint8Array
+              ? upgrades.get(inner)
+              : undefined;
+        if (opened !== undefined) {
+          if (opened.id !== id) throw new InvalidArgument('secrets sealed for another session');
+          return sealBoundRecord(
+            cipher,
+            masks,
+            id,
+            subjectIdx,
+            encodeBound(payload, opened.secrets),
+            opened.ticketMask,
+            opened.dataKey ?? newDataKey(),
+          );
+        }
+      }
+      if (payload.k === 'live' && payload.inner instanceof LockedSecrets) {
+        throw new InvalidArgument(
+          'a ticket-bound record read without its ticket cannot be re-sealed',
+        );
+      }
+      // OpenedSecrets without the mask keys cannot happen (sealSecrets makes them only
+      // when masks exist); encodePayload would throw on one (toJSON) rather than leak it.
+      return cipher.seal(encodePayload(payload), recordAad(id, subjectIdx));
+    },
+    open(record, ticket) {
+      if (masks !== undefined && isBoundRecord(record.payload)) {
+        return openBound(masks, record, ticket);
+      }
+      return openTwoLayer(record);
+    },
+    sealSecrets(ticket, id, secrets) {
+      if (!ticketBound) return secrets;
+      if (masks !== undefined) return new OpenedSecrets(secrets, ticketMask(ticket), id, undefined);
+      return sealUnderParsedTicket(ticket, encodeJson(secrets), innerAad(id));
+    },
+    openSecrets(ticket, id, payload) {
+      const inner = payload.inner;
+      if (inner instanceof OpenedSecrets) {
+        if (inner.id !== id) throw new DecryptionFailed('sealed session secrets are not valid');
+        return inner.secrets;
+      }
+      if (inner instanceof LockedSecrets) {
+        // Read without the ticket (an operator path): the body opens only in
+        // `open(record, ticket)`. Fail closed rather than open a second time.
+        throw new DecryptionFailed('ticket-bound secrets were read without their ticket');
+      }
+      if (!(inner instanceof Uint8Array)) return inner;
+      const secrets = decodeSecrets(openUnderParsedTicket(ticket, inner, innerAad(id)));
+      if (masks !== undefined) {
+        upgrades.set(inner, new OpenedSecrets(secrets, ticketMask(ticket), id, undefined));
+      }
+      return secrets;
+    },
+  };
+}

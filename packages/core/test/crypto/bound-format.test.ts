@@ -1,0 +1,223 @@
+// Pins the ticket-bound record (src/crypto/format.ts, layer 3) byte for
+// byte, as format.test.ts pins layers 1 and 2: every label, AAD, KDF input,
+// and whole records sealed by this code, which must keep opening.
+import { createHash, createHmac } from 'node:crypto';
+import { DecryptionFailed, createAesGcmCipher } from '@cloakroom/core';
+import { describe, expect, it } from 'vitest';
+import { BODY_AT, parseBoundRecord } from '../../src/crypto/bound-layout';
+import { OpenedSecrets } from '../../src/crypto/bound-secrets';
+import {
+  BOUND_AAD_LABEL,
+  BOUND_META_AAD_LABEL,
+  BOUND_RECORD_FORMAT,
+  DATA_KEY_BYTES,
+  MASK_KEY_LABEL,
+  MASK_SALT_BYTES,
+  STORAGE_MASK_LABEL,
+  TICKET_MASK_LABEL,
+  boundAad,
+  boundMetaAad,
+  maskKeyOf,
+  storageMask,
+  ticketMask,
+  ticketSealKey,
+} from '../../src/crypto/format';
+import { createRecordSealing } from '../../src/crypto/record-sealing';
+import { parseTicket } from '../../src/ticket/ticket-shape';
+
+const hex = (text: string) => Buffer.from(text, 'hex');
+const ascii = (text: string) => Buffer.from(text, 'ascii');
+const NUL = hex('00');
+
+const BOUND_V1 = hex('636c6f616b726f6f6d2f626f756e642f763100'); // "cloakroom/bound/v1\0"
+const BOUND_META_V1 = hex('636c6f616b726f6f6d2f626f756e642d6d6574612f763100'); // "cloakroom/bound-meta/v1\0"
+const MASK_KEY_V1 = hex('636c6f616b726f6f6d2f7265636f72642d6d61736b2d6b65792f7631'); // "cloakroom/record-mask-key/v1"
+const RECORD_MASK_V1 = hex('636c6f616b726f6f6d2f7265636f72642d6d61736b2f763100'); // "cloakroom/record-mask/v1\0"
+const TICKET_MASK_V1 = hex('636c6f616b726f6f6d2f7469636b65742d6d61736b2f763100'); // "cloakroom/ticket-mask/v1\0"
+
+const TICKET = 'cr1_CkdJeZ7-PfMJo1H7jT2MA9bJ0YdJCeNS9HYWmfyRYUQ';
+const ID = '-6uw_wdXL1Y44vtGu8r-hhHw6QUzsXOb_7qLff2AtEI';
+const SUBJECT = 'S'.repeat(43);
+const storageKey = new Uint8Array(32).map((_, i) => i + 1);
+const META = {
+  k: 'live',
+  kid: 'kid-1',
+  tokenExp: 1767270600000,
+  fam: 'fam-1',
+  created: 1767268800000,
+  seen: 1767268800000,
+  idle: 1767270600000,
+  abs: 1767312000000,
+};
+const SECRETS = { sub: 'vector-subject', claims: { role: 'vector' }, token: 'vector.token.value' };
+
+// Sealed on 2026-12-03 by this code (storage key bytes 1..32 under id
+// "k-2026", the ticket above): a ticket-bound record, and the two-layer
+// record every earlier release wrote for the same session.
+const RECORDS = {
+  bound: hex(
+    [
+      '02252a2981fe32d87d8f1ef0f306819d380b3f96ce4186bfc99099c38066e0d729e4c522d2f1b4bf5df9b82ee7abee42',
+      'b5079a162bf96e6e2106827246000000fc4250a058d71fa85ae33b974b34e94d029a00ca356c3a9fe1f97d89e8b8be57',
+      'f05f022c96894cac84a86f0967f4ff3b4a2051c73b488d50312108229a89b63d0eb424d35107431cf2f37ff09313dc8a',
+      'aa6f37a22c13b40048097cc577fe8b231b67f89060cc3d447bc56c74041b11d5587332bc13fa5a5a5fea939ad389d320',
+      '0714ddbbd7adb9aa49d8298541b9f4eebc9d391b5422c1abc634f6729fd3eceafd82498e6635f95d3ae62cddbef66dbe',
+      'ac2749c04dc87af704a25da695bdee5ce62579944739e7e035d76e3aeda7af2122a6a9942153931bb95dc4dfe80977b1',
+      '2f22b1ce8737d0749889b7844983ed5b5b17827da17a93d5a5888baab80101066b2d32303236d5b7dce1f01bc1d44626',
+      'fb6243da8ae52f7fd3533c07e5e208ae65fd934cea4b7b21fef6916daee3835e96e36725d26ebf9976d2a4d09fc770a1',
+      'c15253e3283ddcb72725467cb08cc420357a23f92828ef473af8289dba72e878aa964dfe81a6d9d755a785e9eeb5b88c',
+      'ddb451b7eded645afbf02fffcbf5ecb67b93f5ab04774d806ec564a156119ff5d75b8bfcdf227f90f4b2f7a8bcedb604',
+      '4a8ff7010184c08b18cf22f060052293a74180aa01404bd4da86d11c2677',
+    ].join(''),
+  ),
+  twoLayer: hex(
+    [
+      '0101066b2d323032367de607c1b4e0cad6ea467e3da2c4e65f8283bd31db91d4743de4850f13925b7441a8177bea81de',
+      '910b1cd3020e11b0694ea79909464b7f551c5ac4a98f13f33f91688ec068cc40f8fce00402c3ebb964560384fa087e8f',
+      '54c1209382374dd656abe7da747bb506979383795c8f69a5092619e28082e303de31036965cd051c5905933c82277d79',
+      '6bdd4ac36949fd3837c40f4ff3b61e806ffe945d27ab028e128b6651a5c957c76d9dfb50d03b2f73bf3c59847355842e',
+      '2e27425ecc26cb487efdf1e1a3825792cb516284a41fd1bd85067e43f1e9c8b51f64871d1acef83ab469d2ed39320e9c',
+      'ad36b3accedc7d0b1549176b556773d2ea66371cd0a98c61228679b8588003c56e16f9404b03edbf288bcf1e4c657c96',
+      '05d211737c32c94a70b964dcfc47',
+    ].join(''),
+  ),
+};
+
+const primary = { id: 'k-2026', key: storageKey, state: 'primary' as const };
+const cipher = createAesGcmCipher({
+  keys: {
+    storageKeys: () => ({
+      primary,
+      keys: [primary],
+      get: (kid: string) => (kid === primary.id ? primary : undefined),
+    }),
+  },
+});
+const record = (payload: Uint8Array) => ({
+  id: ID,
+  subject: SUBJECT,
+  expiresAt: 0,
+  version: 1,
+  payload,
+});
+
+describe('ticket-bound record format: labels, AADs and KDF inputs byte for byte', () => {
+  it('SEC-10 the labels are the published bytes', () => {
+    expect(ascii(BOUND_AAD_LABEL)).toEqual(BOUND_V1);
+    expect(ascii(BOUND_META_AAD_LABEL)).toEqual(BOUND_META_V1);
+    expect(ascii(MASK_KEY_LABEL)).toEqual(MASK_KEY_V1);
+    expect(ascii(STORAGE_MASK_LABEL)).toEqual(RECORD_MASK_V1);
+    expect(ascii(TICKET_MASK_LABEL)).toEqual(TICKET_MASK_V1);
+    expect([BOUND_RECORD_FORMAT, MASK_SALT_BYTES, DATA_KEY_BYTES, BODY_AT]).toEqual([
+      2, 16, 32, 65,
+    ]);
+  });
+
+  it('SEC-10 boundAad = label id 0 subject index; boundMetaAad adds 0, the body nonce and tag', () => {
+    expect(Buffer.from(boundAad(ID, SUBJECT))).toEqual(
+      Buffer.concat([BOUND_V1, ascii(ID), NUL, ascii(SUBJECT)]),
+    );
+    const nonce = hex('0102030405060708090a0b0c');
+    const tag = hex('f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff');
+    expect(Buffer.from(boundMetaAad(ID, SUBJECT, nonce, tag))).toEqual(
+      Buffer.concat([BOUND_META_V1, ascii(ID), NUL, ascii(SUBJECT), NUL, nonce, tag]),
+    );
+    expect(boundAad('ab', 'c')).not.toEqual(boundAad('a', 'bc'));
+  });
+
+  it('SEC-12 the mask key is HMAC-SHA-256 of its label under the storage key, never the key itself', () => {
+    const expected = createHmac('sha256', storageKey).update(MASK_KEY_V1).digest();
+    expect(Buffer.from(maskKeyOf(storageKey))).toEqual(expected);
+    expect(Buffer.from(maskKeyOf(storageKey))).not.toEqual(Buffer.from(storageKey));
+  });
+
+  it('SEC-02 Ms = SHA-256(maskKey ‖ u32 n ‖ label ‖ salt ‖ u8 |id| ‖ id ‖ u8 |s| ‖ s ‖ meta)', () => {
+    const maskKey = maskKeyOf(storageKey);
+    const salt = hex('000102030405060708090a0b0c0d0e0f');
+    const meta = hex('01020304');
+    const rest = Buffer.concat([
+      RECORD_MASK_V1,
+      salt,
+      Buffer.of(43),
+      ascii(ID),
+      Buffer.of(43),
+      ascii(SUBJECT),
+      meta,
+    ]);
+    const n = Buffer.alloc(4);
+    n.writeUInt32BE(rest.byteLength);
+    const expected = createHash('sha256')
+      .update(Buffer.concat([maskKey, n, rest]))
+      .digest();
+    expect(storageMask(maskKey, salt, ID, SUBJECT, meta)).toEqual(expected);
+    // Twice in a row (the scratch buffer is reused) and for another record: stable, distinct.
+    expect(storageMask(maskKey, salt, ID, SUBJECT, meta)).toEqual(expected);
+    expect(storageMask(maskKey, salt, SUBJECT, ID, meta)).not.toEqual(expected);
+  });
+
+  it('SEC-02 Mt = SHA-256("cloakroom/ticket-mask/v1" 0 ‖ ticket): not the session id, not the layer-2 key', () => {
+    const expected = createHash('sha256')
+      .update(Buffer.concat([TICKET_MASK_V1, ascii(TICKET)]))
+      .digest();
+    expect(ticketMask(TICKET)).toEqual(expected);
+    expect(ticketMask(TICKET).toString('base64url')).not.toBe(ID);
+    expect(ticketMask(TICKET)).not.toEqual(ticketSealKey(TICKET));
+  });
+});
+
+describe('ticket-bound record format: records sealed by this code keep opening', () => {
+  const sealing = createRecordSealing(cipher, true);
+  const ticket = parseTicket(TICKET);
+
+  it('SEC-10 layout: format 2, salt, W, nonce, body length, body, then a layer-1 seal under k-2026', () => {
+    const parts = parseBoundRecord(RECORDS.bound);
+    expect(parts).toBeDefined();
+    expect(RECORDS.bound[0]).toBe(2);
+    expect([...(parts?.meta.subarray(0, 3) ?? [])]).toEqual([1, 1, 6]);
+    expect(cipher.keyIdOf(RECORDS.bound)).toBe('k-2026');
+  });
+
+  it('SEC-02 with the ticket the pinned record opens to its metadata and secrets, in one AEAD', async () => {
+    const payload = await sealing.open(record(RECORDS.bound), ticket);
+    expect(payload).toMatchObject(META);
+    if (payload.k !== 'live' || !(payload.inner instanceof OpenedSecrets))
+      throw new Error('not opened');
+    expect(payload.inner.secrets).toEqual(SECRETS);
+    expect(sealing.openSecrets(ticket, ID, payload)).toEqual(SECRETS);
+  });
+
+  it('SEC-10 without the ticket only the metadata opens; under another record nothing does', async () => {
+    const payload = await sealing.open(record(RECORDS.bound));
+    expect(payload).toMatchObject(META);
+    if (payload.k !== 'live') throw new Error('not live');
+    expect(() => sealing.openSecrets(ticket, ID, payload)).toThrow(DecryptionFailed);
+    await expect(
+      sealing.open({ ...record(RECORDS.bound), subject: 'T'.repeat(43) }, ticket),
+    ).rejects.toBeInstanceOf(DecryptionFailed);
+    await expect(
+      sealing.open({ ...record(RECORDS.bound), subject: 'T'.repeat(43) }),
+    ).rejects.toBeInstanceOf(DecryptionFailed);
+  });
+
+  it('SEC-10 the two-layer record of the same session still opens (records written before keep resolving)', async () => {
+    expect(RECORDS.twoLayer[0]).toBe(1);
+    const payload = await sealing.open(record(RECORDS.twoLayer), ticket);
+    expect(payload).toMatchObject(META);
+    if (payload.k !== 'live') throw new Error('not live');
+    expect(payload.inner).toBeInstanceOf(Uint8Array);
+    expect(sealing.openSecrets(ticket, ID, payload)).toEqual(SECRETS);
+    // Its next write with the ticket moves it to the ticket-bound format.
+    const moved = await sealing.seal(ID, SUBJECT, payload);
+    expect(moved[0]).toBe(2);
+    const again = await sealing.open(record(moved), ticket);
+    expect(sealing.openSecrets(ticket, ID, again as never)).toEqual(SECRETS);
+  });
+
+  it('SEC-13 every single flipped byte of the pinned record fails to open with the ticket', async () => {
+    for (let i = 0; i < RECORDS.bound.byteLength; i++) {
+      const bad = RECORDS.bound.slice();
+      bad[i] = (bad[i] as number) ^ 0x01;
+      await expect(sealing.open(record(bad), ticket)).rejects.toBeInstanceOf(DecryptionFailed);
+    }
+  });
+});
