@@ -11,10 +11,14 @@ import { depositedTokenDead, isUsable } from './load';
 import type { CachedSession, SessionCache } from './near-cache';
 import { parseTicket, sessionIdOf } from '../ticket/ticket';
 
+const NO_INNER = new Uint8Array(0);
+
 /** The cache entry for a session the store path just answered. */
 export function cacheable(payload: LivePayload, secrets: SessionSecrets): CachedSession {
   return {
-    payload,
+    // The sealed secrets are already open here: keeping their bytes would
+    // only double the memory a session costs.
+    payload: { ...payload, inner: NO_INNER },
     sub: secrets.sub,
     claimsJson: JSON.stringify(secrets.claims),
     token: secrets.token,

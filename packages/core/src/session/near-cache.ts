@@ -273,7 +273,7 @@ export class NearCache<V> {
   // for again. Unref'd: it never keeps the process alive.
   private startSweeper(): void {
     if (this.sweeper !== undefined || this.closed) return;
-    const every = Math.max(250, Math.min(this.settings.maxAgeMs, 10_000));
+    const every = Math.max(250, Math.min(Math.floor(this.settings.maxAgeMs / 4), 10_000));
     this.sweeper = setInterval(() => this.sweep(), every);
     (this.sweeper as { unref?: () => void }).unref?.();
   }
