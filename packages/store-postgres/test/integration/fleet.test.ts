@@ -1,17 +1,24 @@
-// SEC-32 across OS processes: instance A revokes, instance B (a near cache
-// over store.watch(), under load) must stop answering with the session. The
-// LISTEN backend of B is terminated mid-run. Figures are printed; the
-// issue's 5 ms p99 target is asserted when CLOAKROOM_FLEET_STRICT=1 (a timed
-// figure on a loaded shared machine), the SEC-32 guarantees always.
+// SEC-32 across OS processes: instance A revokes, instance B (core's
+// nearCache over store.watch(), under load) must stop answering with the
+// session. B's LISTEN backend is terminated mid-run. Figures are printed;
+// the issue's 5 ms p99 target is asserted when CLOAKROOM_FLEET_STRICT=1 (a
+// timed figure on a loaded shared machine), the SEC-32 guarantees always.
 import { type ChildProcess, fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { generateSecret, generateSigningKey } from '@cloakroom/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReaderReport, ToWorker } from './fleet-worker';
-import { createWorld, type PgWorld, randomId, TEST_URL, uniqueName, urlWith } from './pg-harness';
+import type { FleetKeys, ReaderReport, ToWorker } from './fleet-worker';
+import { createWorld, type PgWorld, TEST_URL, uniqueName, urlWith } from './pg-harness';
 
-const REVOKES = Number(process.env.CLOAKROOM_FLEET_REVOKES ?? 5000);
-const HOT = 1000;
+const REVOKES = Number(process.env.CLOAKROOM_FLEET_REVOKES ?? 3000);
+const HOT = 500;
+const LOAD = Number(process.env.CLOAKROOM_FLEET_LOAD ?? 2);
+/** Tickets revoked together (by BATCH / 2 concurrent revokes), each watched by a tight resolve loop. */
+const BATCH = 8;
+/** Revoking stops after this long even when REVOKES are not all done, so CI stays bounded. */
+const BUDGET_MS = Number(process.env.CLOAKROOM_FLEET_BUDGET_MS ?? 20_000);
+/** Where the LISTEN backend is killed: early enough to happen within the budget. */
+const KILL_AT = Math.min(Math.floor(REVOKES / 2), 400);
 const STRICT = process.env.CLOAKROOM_FLEET_STRICT === '1';
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const worker = fileURLToPath(new URL('./fleet-worker.ts', import.meta.url));
@@ -34,6 +41,8 @@ function spawn(): ChildProcess {
     // Workspace packages from source, as vitest resolves them.
     env: { ...process.env, TSX_TSCONFIG_PATH: `${root}tsconfig.json` },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Structured clone, so key bytes cross as Uint8Array.
+    serialization: 'advanced',
   });
   children.push(child);
   return child;
@@ -63,13 +72,12 @@ const quantile = (xs: number[], q: number) => {
 
 describe('SEC-32 fleet: a revoke on one process reaches the near cache of another', () => {
   it(`SEC-32 ${REVOKES} revokes under load, LISTEN backend terminated mid-run: no stale answer past the bound`, async () => {
-    const table = `"${world.schema}"."cloakroom_sessions"`;
-    const ids = Array.from({ length: REVOKES + HOT }, randomId);
-    await world.admin.query(
-      `INSERT INTO ${table} (id, subject, expires_at, version, payload)
-       SELECT id, id, 4000000000000, 1, $2::bytea FROM unnest($1::text[]) AS id`,
-      [ids, randomBytes(200)],
-    );
+    const signing = await generateSigningKey('EdDSA');
+    const keys: FleetKeys = {
+      signing: signing.privateJwk,
+      storage: generateSecret(),
+      index: generateSecret(),
+    };
     const tag = uniqueName('crpg_fleet_listen');
     const reader = spawn();
     const writer = spawn();
@@ -80,41 +88,55 @@ describe('SEC-32 fleet: a revoke on one process reaches the near cache of anothe
           cmd: 'start',
           role,
           url: TEST_URL,
-          listenUrl: urlWith({ applicationName: tag }),
+          listenUrl: urlWith({ applicationName: role === 'reader' ? tag : `${tag}_w` }),
           schema: world.schema,
-          ids,
-          load: 4,
+          keys,
         },
         'ready',
       );
     await start('reader', reader);
     await start('writer', writer);
+    const created = await ask<{ ticket: string; id: string }[]>(
+      writer,
+      { cmd: 'create', count: REVOKES + HOT },
+      'created',
+    );
+    const idOf = new Map(created.map((c) => [c.ticket, c.id]));
+    const tickets = created.map((c) => c.ticket);
+    await ask(reader, { cmd: 'warm', tickets, load: LOAD }, 'warmed');
 
-    let seen = 0;
-    let terminated = 0;
     writer.on('message', (m: { revoked?: string; at?: number }) => {
       if (m.revoked === undefined || m.at === undefined) return;
-      reader.send({ cmd: 'check', id: m.revoked, at: m.at } satisfies ToWorker);
-      seen += 1;
-      if (seen === Math.floor(REVOKES / 2)) {
+      reader.send({ cmd: 'revoked', ticket: m.revoked, at: m.at } satisfies ToWorker);
+    });
+    let terminated = 0;
+    const began = performance.now();
+    // Batches: the reader starts resolving a batch in tight loops, then the writer revokes it.
+    let revokes = 0;
+    for (let i = 0; i < REVOKES && performance.now() - began < BUDGET_MS; i += BATCH) {
+      const batch = tickets.slice(i, Math.min(i + BATCH, REVOKES));
+      revokes += batch.length;
+      const items = batch.map((ticket) => ({ ticket, id: idOf.get(ticket) as string }));
+      await ask(reader, { cmd: 'watch', items }, 'watching');
+      if (i <= KILL_AT && i + BATCH > KILL_AT) {
+        // Mid-run, while this batch is revoked: kill the reader's LISTEN backend.
         void world.admin
           .query(
-            'SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity WHERE application_name = $1',
+            'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
             [tag],
           )
           .then((r) => {
             terminated = r.rowCount ?? 0;
           });
       }
-    });
-    const began = performance.now();
-    await ask(writer, { cmd: 'revoke', ids: ids.slice(0, REVOKES), concurrency: 2 }, 'done');
+      await ask(writer, { cmd: 'revoke', tickets: batch, concurrency: BATCH / 2 }, 'done');
+    }
     const revokeMs = performance.now() - began;
     const report = await ask<ReaderReport>(reader, { cmd: 'report' }, 'report');
     for (const c of [reader, writer]) c.send({ cmd: 'stop' } satisfies ToWorker);
 
     const figures = {
-      revokes: REVOKES,
+      revokes,
       revokeSeconds: +(revokeMs / 1000).toFixed(1),
       invalidationDelayMs: {
         p50: +quantile(report.delays, 0.5).toFixed(3),
@@ -129,23 +151,24 @@ describe('SEC-32 fleet: a revoke on one process reaches the near cache of anothe
       staleAfter5ms: report.staleAfter5ms,
       staleAfterInvalidate: report.staleAfterInvalidate,
       staleAfterBound: report.staleAfterBound,
-      cachedAtRevoke: report.cachedAtRevoke,
       resets: report.resets,
-      cacheHits: report.hits,
-      cacheMisses: report.misses,
+      resolves: report.resolves,
+      storeGets: report.storeGets,
     };
     console.log(`fleet figures: ${JSON.stringify(figures)}`);
 
     expect(terminated).toBe(1);
-    expect(report.checked).toBe(REVOKES);
+    expect(report.checked).toBe(revokes);
+    expect(revokes).toBeGreaterThanOrEqual(Math.min(REVOKES, 1000));
     // The guarantees: nothing answered after the invalidation arrived, nor past the channel's bound.
     expect(report.staleAfterInvalidate).toBe(0);
     expect(report.staleAfterBound).toBe(0);
-    // The test exercised the cache: most revokes met a cached entry; the kill caused resets.
-    expect(report.cachedAtRevoke).toBeGreaterThan(REVOKES / 2);
+    expect(report.earlyNull).toBe(0);
+    // The cache answered most resolves (they did not read the store); the kill caused resets.
+    expect(report.resolves - report.storeGets).toBeGreaterThan(report.resolves / 2);
     expect(report.resets).toBeGreaterThanOrEqual(3);
     // Only invalidations sent while the connection was down go unheard (they are covered by reset).
-    expect(report.delays.length).toBeGreaterThan(REVOKES * 0.9);
+    expect(report.delays.length).toBeGreaterThan(revokes * 0.9);
     expect(quantile(report.delays, 1)).toBeLessThan(report.boundMs);
     if (STRICT) {
       expect(quantile(report.nullAfter, 0.99)).toBeLessThanOrEqual(5);
