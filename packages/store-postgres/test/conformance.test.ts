@@ -8,12 +8,15 @@ import { afterAll } from 'vitest';
 const url = process.env.CLOAKROOM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `crpg_conf_${process.pid}_${randomBytes(4).toString('hex')}`;
 const pool = new pg.Pool({ connectionString: url, max: 8 }).on('error', () => {});
+// Another instance of the fleet: its own pool on the same table (atomicity and SEC-32 watch checks).
+const siblingPool = new pg.Pool({ connectionString: url, max: 4 }).on('error', () => {});
 const tables = new WeakMap<SessionStore | KeySetStore, string>();
 let t = 1_700_000_000_000;
 let n = 0;
 afterAll(async () => {
   await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   await pool.end();
+  await siblingPool.end();
 });
 
 describeSessionStore(
@@ -29,6 +32,8 @@ describeSessionStore(
   },
   {
     now: () => t,
+    sibling: (store) =>
+      createPostgresStore({ pool: siblingPool, schema, table: tables.get(store), clock: () => t }),
     advanceTime: (ms) => {
       t += ms;
     },
