@@ -84,7 +84,12 @@ async function start(port: number, connections: number, visits: readonly Visit[]
       socket.once('connect', () => resolve(socket));
       socket.once('error', reject);
     });
-  for (let i = 0; i < connections; i++) r.sockets.push(await open());
+  try {
+    for (let i = 0; i < connections; i++) r.sockets.push(await open());
+  } catch (error) {
+    for (const socket of r.sockets) socket.destroy();
+    throw error;
+  }
   run = r;
   for (const socket of r.sockets) drive(r, socket);
 }

@@ -34,6 +34,8 @@ export type ServerReply =
       readonly sleeps: number;
       /** Involuntary context switches since it started: times the kernel preempted it (other load). */
       readonly preemptions: number;
+      /** Minor page faults since it started (fresh memory touched: heap growth, new buffers). */
+      readonly minorFaults: number;
     }
   | { readonly type: 'stopped'; readonly id: number };
 

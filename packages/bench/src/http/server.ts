@@ -121,6 +121,7 @@ async function main(): Promise<void> {
         activeUs: elu.active * 1000,
         sleeps: usage.voluntaryContextSwitches,
         preemptions: usage.involuntaryContextSwitches,
+        minorFaults: usage.minorPageFault,
       });
     } else if (message.type === 'stop') {
       server.closeAllConnections();
