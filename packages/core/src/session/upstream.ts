@@ -198,8 +198,6 @@ export async function refreshUpstream(
   // gone and the token is the same, its holder failed: answer `unavailable`
   // rather than queueing every waiter at a failing provider one by one.
   let waitedOn: { by: string; tokenExp: number } | undefined;
-  let pause = 10;
-  let lastSeen = -1;
   // Waiting is bounded in real time (the clock option may stand still in tests).
   const giveUpAt = performance.now() + opts.leaseMs + opts.timeoutMs;
   for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -208,9 +206,10 @@ export async function refreshUpstream(
     const now = ctx.now();
     const lease = s.payload.up;
     if (waitedOn !== undefined && lease?.by !== waitedOn.by) {
-      return s.payload.tokenExp !== waitedOn.tokenExp
-        ? current(s, 'joined', now)
-        : current(s, 'unavailable', now);
+      if (s.payload.tokenExp === waitedOn.tokenExp) return current(s, 'unavailable', now);
+      // A renewed token that is already spent again (a slow wait): refresh anew.
+      if (now < s.payload.tokenExp) return current(s, 'joined', now);
+      waitedOn = undefined;
     }
     const due = opts.force || s.payload.tokenExp - now <= opts.earlyMs;
     if (!due) return current(s, 'fresh', now);
@@ -219,10 +218,9 @@ export async function refreshUpstream(
       if (!opts.force && now < s.payload.tokenExp) return current(s, 'fresh', now);
       if (performance.now() >= giveUpAt) return current(s, 'unavailable', now);
       waitedOn = { by: lease.by, tokenExp: s.payload.tokenExp };
-      // Back off while nothing moves; the version moving (a touch) resets nothing.
-      if (s.record.version === lastSeen) pause = Math.min(pause * 2, MAX_POLL_MS);
-      lastSeen = s.record.version;
-      await sleep(pause);
+      // Poll the bare record (no decryption) with backoff until its version
+      // moves; then the top of the loop opens it and decides.
+      await waitForVersion(ctx, s.record, giveUpAt);
       round--; // waiting on a live lease is bounded by giveUpAt, not by rounds
       continue;
     }
@@ -241,6 +239,21 @@ export async function refreshUpstream(
   }
   const s = await loadLive(ctx, ticket);
   return s === null ? { status: 'missing' } : current(s, 'unavailable', ctx.now());
+}
+
+/** Sleeps with backoff until the record's version moves, it is gone, or `giveUpAt` (performance.now()) passes. */
+async function waitForVersion(
+  ctx: SessionContext,
+  record: SessionRecord,
+  giveUpAt: number,
+): Promise<void> {
+  let pause = 10;
+  while (performance.now() < giveUpAt) {
+    await sleep(pause);
+    const now = await ctx.store.get(record.id);
+    if (now === null || now.version !== record.version) return;
+    pause = Math.min(pause * 2, MAX_POLL_MS);
+  }
 }
 
 /** With the lease taken: ask the provider, then settle the record. */
