@@ -57,10 +57,15 @@ export async function bffWorld(
   const store = options.store ?? createMemoryStore();
   const events: CloakroomEvent[] = [];
   const oidcEvents: OidcEvent[] = [];
+  const material = {
+    signingJwk: signing.privateJwk as unknown as Record<string, unknown>,
+    storage: generateSecret(),
+    index: generateSecret(),
+  };
   const keys = staticKeys({
     signing: [{ alg: 'EdDSA', privateKey: signing.privateJwk }],
-    storage: [{ key: generateSecret() }],
-    index: generateSecret(),
+    storage: [{ key: material.storage }],
+    index: material.index,
   });
   const cloakroom = createCloakroom({
     store,
@@ -108,6 +113,7 @@ export async function bffWorld(
     vault,
     store,
     keys,
+    material,
     secret,
     redirectUri,
     events,
