@@ -49,7 +49,8 @@ export interface RedisStore extends SessionStore {
 }
 
 /**
- * Create a session store over an ioredis `Redis` or `Cluster` client.
+ * Create a session store over an ioredis `Redis` or `Cluster` client (or a
+ * node-redis v5 standalone client).
  *
  * - Atomic: insert, replace, rotate, delete and the subject operations are
  *   Lua scripts (EVALSHA, falling back to EVAL after a server restart).
@@ -148,7 +149,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   return {
     name: 'redis',
     capabilities: Object.freeze({ nativeExpiry: true, shared: true }),
-    ...(conn.isCluster ? {} : { watch }),
+    // No channel on a cluster (see RedisStore.watch) nor on a node-redis client.
+    ...(conn.isCluster || resolved.nodeRedis ? {} : { watch }),
 
     async insert(record: SessionRecord): Promise<void> {
       conn.assertOpen();

@@ -1,8 +1,15 @@
 import { describeKeySetStore, describeSessionStore } from '@cloakroom/conformance';
 import type { KeySetStore, SessionStore } from '@cloakroom/core';
 import { createRedisKeySetStore, createRedisStore } from '@cloakroom/store-redis';
+import { createClient } from 'redis';
 import { afterAll } from 'vitest';
-import { connectOrFail, deleteUnder, dumpUnder, uniquePrefix } from './integration/redis-test-env';
+import {
+  REDIS_URL,
+  connectOrFail,
+  deleteUnder,
+  dumpUnder,
+  uniquePrefix,
+} from './integration/redis-test-env';
 
 const client = await connectOrFail();
 const prefixes = new WeakMap<SessionStore | KeySetStore, string>();
@@ -34,6 +41,41 @@ describeSessionStore(
         release: async () => {
           await deleteUnder(own, prefix);
           own.disconnect();
+        },
+      };
+    },
+  },
+);
+
+// The same suite over a node-redis v5 client (the caller's own, standalone).
+const nodeRedis = createClient({ url: REDIS_URL });
+nodeRedis.on('error', () => {});
+await nodeRedis.connect();
+afterAll(() => nodeRedis.quit());
+
+describeSessionStore(
+  'redis (node-redis client)',
+  () => {
+    const prefix = uniquePrefix('conformance-node-redis');
+    const store = createRedisStore({ client: nodeRedis, prefix, commandTimeoutMs: 10_000 });
+    prefixes.set(store, prefix);
+    return store;
+  },
+  {
+    cleanup: (store) => deleteUnder(client, prefixes.get(store) as string),
+    inspect: (store) => dumpUnder(client, prefixes.get(store) as string),
+    unreachable: () => createRedisStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 1000 }),
+    callerClient: async () => {
+      const own = createClient({ url: REDIS_URL });
+      own.on('error', () => {});
+      await own.connect();
+      const prefix = uniquePrefix('caller-node-redis');
+      return {
+        store: createRedisStore({ client: own, prefix, commandTimeoutMs: 10_000 }),
+        clientUsable: async () => (await own.ping()) === 'PONG',
+        release: async () => {
+          await deleteUnder(client, prefix);
+          await own.quit();
         },
       };
     },

@@ -1,6 +1,7 @@
 import { ConfigInvalid, InvalidArgument } from '@cloakroom/core';
 import { createRedisKeySetStore, createRedisStore } from '@cloakroom/store-redis';
 import { Redis } from 'ioredis';
+import { createClient, createCluster } from 'redis';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // lazyConnect: these tests never reach a server.
@@ -12,6 +13,14 @@ describe('redis store options', () => {
     ['no client or url', {}],
     ['both client and url', { client, url: 'redis://127.0.0.1:6379' }],
     ['a non-ioredis client', { client: {} }],
+    [
+      'a node-redis cluster client',
+      { client: createCluster({ rootNodes: [{ url: 'redis://127.0.0.1:6379' }] }) },
+    ],
+    ['invalidation that is not an object', { client, invalidation: 5 }],
+    ['an unknown invalidation option', { client, invalidation: { probeMs: 100 } }],
+    ['a probe interval under 10 ms', { client, invalidation: { probeIntervalMs: 9 } }],
+    ['a fractional probe timeout', { client, invalidation: { probeTimeoutMs: 10.5 } }],
     ['a non-redis url', { url: 'http://127.0.0.1' }],
     ['a prefix with braces (would change the hash tag)', { client, prefix: 'a{b}:' }],
     ['a prefix with glob characters', { client, prefix: 'a*:' }],
@@ -100,5 +109,13 @@ describe('redis store options', () => {
     await expect(keySets.read('../x')).rejects.toThrow(InvalidArgument);
     await expect(keySets.write('ok', new Uint8Array(), 0)).rejects.toThrow(InvalidArgument);
     expect(client.status).toBe('wait'); // nothing was sent
+  });
+
+  it('accepts a node-redis standalone client (never connected here) and offers no watch on it', async () => {
+    const nodeRedis = createClient();
+    const store = createRedisStore({ client: nodeRedis });
+    expect(store.watch).toBeUndefined();
+    expect(createRedisStore({ client }).watch).toBeTypeOf('function');
+    await store.close();
   });
 });
