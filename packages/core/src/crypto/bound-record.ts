@@ -20,10 +20,12 @@ import { DecryptionFailed } from '../errors';
 
 const NO_AAD_HEAD = new Uint8Array(0);
 
-function xor3(a: Uint8Array, b: Uint8Array, c: Uint8Array): Uint8Array {
+// a ⊕ b ⊕ c, with the masks as Latin-1 strings (format.ts: one char per byte).
+function xor3(a: Uint8Array, b: string, c: string): Uint8Array {
   const out = new Uint8Array(DATA_KEY_BYTES);
-  for (let i = 0; i < DATA_KEY_BYTES; i++)
-    out[i] = (a[i] as number) ^ (b[i] as number) ^ (c[i] as number);
+  for (let i = 0; i < DATA_KEY_BYTES; i++) {
+    out[i] = (a[i] as number) ^ b.charCodeAt(i) ^ c.charCodeAt(i);
+  }
   return out;
 }
 
@@ -55,7 +57,7 @@ export async function sealBoundRecord(
   id: string,
   subjectIndex: string,
   plain: BoundPlaintext,
-  ticketMask: Uint8Array,
+  ticketMask: string,
   dataKey: Uint8Array,
 ): Promise<Uint8Array> {
   const bodyEnd = BODY_AT + plain.body.byteLength + TAG_BYTES;
@@ -94,7 +96,7 @@ export async function openBoundRecord(
   sealed: Uint8Array,
   id: string,
   subjectIndex: string,
-  ticketMask: Uint8Array,
+  ticketMask: string,
 ): Promise<{ plain: Uint8Array; dataKey: Uint8Array }> {
   const parts = parseBoundRecord(sealed);
   if (parts === undefined) throw malformed();

@@ -25,13 +25,13 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
  */
 export class OpenedSecrets {
   readonly #secrets: SessionSecrets;
-  readonly #ticketMask: Uint8Array;
+  readonly #ticketMask: string;
   readonly #id: string;
   readonly #dataKey: Uint8Array | undefined;
 
   constructor(
     secrets: SessionSecrets,
-    ticketMask: Uint8Array,
+    ticketMask: string,
     id: string,
     dataKey: Uint8Array | undefined,
   ) {
@@ -45,8 +45,8 @@ export class OpenedSecrets {
   get secrets(): SessionSecrets {
     return this.#secrets;
   }
-  /** Mt of the ticket these secrets belong to. */
-  get ticketMask(): Uint8Array {
+  /** Mt of the ticket these secrets belong to (32 Latin-1 characters). */
+  get ticketMask(): string {
     return this.#ticketMask;
   }
   /** The session id these secrets were opened (or made) for. */

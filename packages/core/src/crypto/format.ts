@@ -265,7 +265,8 @@ let scratch = Buffer.alloc(1024);
 const MASK_FIXED_BYTES = DATA_KEY_BYTES + 4 + STORAGE_MASK_LABEL.length + MASK_SALT_BYTES + 1;
 
 /**
- * Ms, the storage-key mask of one record write: SHA-256(maskKey ‖ u32 n ‖
+ * Ms, the storage-key mask of one record write, as a 32-character Latin-1
+ * string (one char per byte: a `hash` to a string costs half a Buffer): SHA-256(maskKey ‖ u32 n ‖
  * label ‖ salt ‖ u8 |id| ‖ id ‖ u8 |subjectIndex| ‖ subjectIndex ‖ meta), n
  * the byte length of what follows the u32. `meta` is the record's operator
  * copy as stored, so any change to it also changes Ms and the resolve that
@@ -287,7 +288,7 @@ export function storageMask(
   id: string,
   subjectIndex: string,
   meta: Uint8Array,
-): Buffer {
+): string {
   if (maskKey.byteLength !== DATA_KEY_BYTES || salt.byteLength !== MASK_SALT_BYTES) {
     throw new RangeError('storageMask: wrong key or salt size');
   }
@@ -307,13 +308,14 @@ export function storageMask(
   at += scratch.write(subjectIndex, at, 'utf8');
   scratch.set(meta, at);
   scratch.set(maskKey, 0);
-  const mask = hash('sha256', scratch.subarray(0, end), 'buffer');
+  const mask = hash('sha256', scratch.subarray(0, end), 'binary');
   scratch.fill(0, 0, DATA_KEY_BYTES);
   return mask;
 }
 
 /**
- * Mt, the ticket mask: SHA-256 of {@link TICKET_MASK_LABEL} and the ticket.
+ * Mt, the ticket mask: SHA-256 of {@link TICKET_MASK_LABEL} and the ticket,
+ * as a 32-character Latin-1 string (see {@link storageMask}).
  * Its label keeps it apart from the session id (SHA-256 of the bare ticket)
  * and from the layer-2 key ({@link ticketSealKey}).
  *
@@ -321,9 +323,9 @@ export function storageMask(
  *
  * @example
  * ```ts
- * const mt = ticketMask(parseTicket(ticket)); // 32 bytes
+ * const mt = ticketMask(parseTicket(ticket)); // 32 Latin-1 characters
  * ```
  */
-export function ticketMask(ticket: string): Buffer {
-  return hash('sha256', TICKET_MASK_LABEL + ticket, 'buffer');
+export function ticketMask(ticket: string): string {
+  return hash('sha256', TICKET_MASK_LABEL + ticket, 'binary');
 }

@@ -77,7 +77,7 @@ describe('SEC-02 a store dump plus every server key opens no ticket-bound secret
     // index key, the signing key, and the stored record with its session id.
     const maskKey = maskKeyOf(material.storage);
     const ms = storageMask(maskKey, parts.salt, record.id, record.subject, parts.meta);
-    const dkXorMt = Buffer.from(parts.mask).map((b, i) => b ^ (ms[i] as number));
+    const dkXorMt = Buffer.from(parts.mask).map((b, i) => b ^ ms.charCodeAt(i));
     const tryOpen = (key: Uint8Array) => {
       const gcm = createDecipheriv('aes-256-gcm', key, parts.nonce);
       gcm.setAAD(boundAad(record.id, record.subject));
@@ -93,11 +93,11 @@ describe('SEC-02 a store dump plus every server key opens no ticket-bound secret
       Buffer.from(maskKey),
       Buffer.from(material.index),
       Buffer.from(record.id, 'base64url'),
-      dkXorMt.map((b, i) => b ^ (ticketMask(record.id)[i] as number)),
+      dkXorMt.map((b, i) => b ^ ticketMask(record.id).charCodeAt(i)),
     ];
     for (const key of guesses) expect(() => tryOpen(key)).toThrow();
     // ...while the ticket's mask, which only the client holds, opens it: the test can fail.
-    const dk = dkXorMt.map((b, i) => b ^ (ticketMask(ticket)[i] as number));
+    const dk = dkXorMt.map((b, i) => b ^ ticketMask(ticket).charCodeAt(i));
     expect(() => tryOpen(dk)).not.toThrow();
 
     // What the server keys do open, the operator copy, holds no secret.
