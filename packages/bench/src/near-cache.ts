@@ -59,14 +59,17 @@ export function countingGets(store: SessionStore): { store: SessionStore; gets: 
   return { store: counted, gets: () => gets };
 }
 
-/** Resolves until a whole pass over `tickets` reads the store no more (channel live, all cached). */
+/**
+ * Resolves until a pass over `tickets` reads the store for at most 1% of
+ * them (channel live, working set cached), or 10 s passed: a loaded machine
+ * can make a channel's probe late, and each late probe empties the cache.
+ */
 async function warm(cloakroom: Cloakroom, tickets: readonly string[], gets: () => number) {
   const deadline = performance.now() + 10_000;
   for (;;) {
     const before = gets();
     for (const t of tickets) await cloakroom.resolve(t);
-    if (gets() === before) return;
-    if (performance.now() > deadline) throw new Error('the near cache did not warm within 10 s');
+    if (gets() - before <= tickets.length / 100 || performance.now() > deadline) return;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -76,6 +79,8 @@ export interface NearCacheRun {
   readonly uncached: Sample[];
   /** Median of per-round ratios, cached ops/s over uncached ops/s. */
   readonly speedup: number;
+  /** Store reads per resolve during the cached rounds (0 = every answer from the cache). */
+  readonly cachedReadsPerResolve: number;
   /** CPU µs per resolve, medians over rounds. */
   readonly cachedCpuUs: number;
   readonly uncachedCpuUs: number;
@@ -108,20 +113,34 @@ export async function resolveWithNearCache(options: {
     await warm(cachedSide, tickets, counted.gets);
     const run = (c: Cloakroom) =>
       measure(
-        async (i) => (await c.resolve(tickets[i % sessions] as string)) !== null,
+        async (i) => {
+          const ok = (await c.resolve(tickets[i % sessions] as string)) !== null;
+          // Hits complete in microtasks; a server's event loop turns between
+          // batches of requests, and so must this one, or the channel's
+          // probes starve and it (rightly) stops vouching. Both sides alike.
+          if (i % inFlight === 0) await new Promise((r) => setImmediate(r));
+          return ok;
+        },
         inFlight,
         roundMs,
         Number.MAX_SAFE_INTEGER,
       );
     const cached: Sample[] = [];
     const uncached: Sample[] = [];
+    let reads = 0;
+    const runCached = async () => {
+      const before = counted.gets();
+      const sample = await run(cachedSide);
+      reads += counted.gets() - before;
+      cached.push(sample);
+    };
     for (let r = 0; r < rounds; r++) {
       if (r % 2 === 0) {
-        cached.push(await run(cachedSide));
+        await runCached();
         uncached.push(await run(plainSide));
       } else {
         uncached.push(await run(plainSide));
-        cached.push(await run(cachedSide));
+        await runCached();
       }
     }
     const cpu = (s: Sample[]) => median(s.map((x) => x.cpuUs / Math.max(1, x.ops)));
@@ -129,6 +148,12 @@ export async function resolveWithNearCache(options: {
       cached,
       uncached,
       speedup: pairedRatio(cached, uncached),
+      cachedReadsPerResolve:
+        reads /
+        Math.max(
+          1,
+          cached.reduce((n, x) => n + x.ops, 0),
+        ),
       cachedCpuUs: cpu(cached),
       uncachedCpuUs: cpu(uncached),
     };
@@ -186,6 +211,10 @@ export async function revocationLag(options: {
             break;
           }
           if (at > options.boundMs) stale++;
+          // A hit completes in microtasks: without this turn of the event
+          // loop, B's channel could never deliver (a server's requests
+          // arrive as I/O, so its loop turns between them).
+          await new Promise((r) => setImmediate(r));
           if (at > 10_000) throw new Error('B still answers a revoked session after 10 s');
         }
       }
