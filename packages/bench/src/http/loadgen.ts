@@ -103,6 +103,7 @@ function counts(type: 'snap' | 'halted', id: number): LoadReply {
     ok: r?.ok ?? 0,
     errors: r?.errors ?? 0,
     cpuUs: cpu.user + cpu.system,
+    sleeps: process.resourceUsage().voluntaryContextSwitches,
     at: performance.now(),
     ...(r?.firstError === undefined ? {} : { firstError: r.firstError }),
   };

@@ -61,6 +61,8 @@ export type LoadReply =
       readonly errors: number;
       /** The load generator's own process.cpuUsage() user + system, µs. */
       readonly cpuUs: number;
+      /** The load generator's voluntary context switches: how often it slept waiting for answers. */
+      readonly sleeps: number;
       /** performance.now() in the load generator when the counts were read. */
       readonly at: number;
       /** What the first error was (a status line or an error code; never a cookie). */

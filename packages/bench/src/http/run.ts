@@ -37,6 +37,8 @@ export interface HttpSample {
   readonly sleepsPerRequest: number;
   /** Involuntary context switches of the server per request: preemption by other load (noise). */
   readonly preemptionsPerRequest: number;
+  /** Times the load generator slept per answer: how often an answer had to wake it. */
+  readonly loadSleepsPerRequest: number;
   /** Minor page faults of the server per request (fresh memory touched). */
   readonly faultsPerRequest: number;
   /** Server CPU time over wall time in the window: near 1 when the server is the bottleneck. */
@@ -122,6 +124,7 @@ async function measureOne(
     sleepsPerRequest: (s1.sleeps - s0.sleeps) / requests,
     preemptionsPerRequest: (s1.preemptions - s0.preemptions) / requests,
     faultsPerRequest: (s1.minorFaults - s0.minorFaults) / requests,
+    loadSleepsPerRequest: l1.ok > l0.ok ? (l1.sleeps - l0.sleeps) / (l1.ok - l0.ok) : Number.NaN,
     serverCpuShare: (s1.cpuUs - s0.cpuUs) / wallUs,
     serverElu: (s1.activeUs - s0.activeUs) / wallUs,
     rps: ((l1.ok - l0.ok) * 1000) / (l1.at - l0.at),
@@ -202,7 +205,7 @@ export async function runHttpComparison(
         const sample = await measureOne(server, load, config);
         if (round >= 0) samples[server.name] = [...(samples[server.name] ?? []), sample];
         log(
-          `  ${round < 0 ? 'warm-up' : `round ${round + 1}/${config.rounds}`} ${server.name}: ${Math.round(sample.rps)} req/s, ${sample.cpuUsPerRequest.toFixed(1)} CPU µs/req (off main thread ${sample.offMainCpuUsPerRequest.toFixed(1)}; GC pauses ${sample.gcUsPerRequest.toFixed(1)}; load generator ${sample.loadCpuUsPerRequest.toFixed(1)}; ${sample.requestsPerLoop.toFixed(2)} req/loop; ${sample.sleepsPerRequest.toFixed(2)} sleeps/req, ${sample.preemptionsPerRequest.toFixed(2)} preempted/req, ${sample.faultsPerRequest.toFixed(3)} page faults/req; server CPU ${(sample.serverCpuShare * 100).toFixed(0)}%, ELU ${(sample.serverElu * 100).toFixed(0)}%)`,
+          `  ${round < 0 ? 'warm-up' : `round ${round + 1}/${config.rounds}`} ${server.name}: ${Math.round(sample.rps)} req/s, ${sample.cpuUsPerRequest.toFixed(1)} CPU µs/req (off main thread ${sample.offMainCpuUsPerRequest.toFixed(1)}; GC pauses ${sample.gcUsPerRequest.toFixed(1)}; load generator ${sample.loadCpuUsPerRequest.toFixed(1)} µs and ${sample.loadSleepsPerRequest.toFixed(2)} sleeps/req; ${sample.requestsPerLoop.toFixed(2)} req/loop; ${sample.sleepsPerRequest.toFixed(2)} sleeps/req, ${sample.preemptionsPerRequest.toFixed(2)} preempted/req, ${sample.faultsPerRequest.toFixed(3)} page faults/req; server CPU ${(sample.serverCpuShare * 100).toFixed(0)}%, ELU ${(sample.serverElu * 100).toFixed(0)}%)`,
         );
       }
     }
