@@ -51,6 +51,30 @@ describe('SEC-32 near cache: revocation reaches every instance', () => {
     expect(await b.resolve(next?.ticket)).toBeNull();
   });
 
+  it("SEC-32 refresh and revokeSession on A drop A's entries at once, without the channel", async () => {
+    const { a, bus } = await fleet();
+    const one = await a.create('u');
+    const two = await a.create('u');
+    await warm(a, one.ticket);
+    await warm(a, two.ticket);
+    bus.hold = true;
+    expect(await a.refresh(one.ticket)).not.toBeNull();
+    expect(await a.resolve(one.ticket)).toBeNull();
+    expect(await a.revokeSession('u', two.sessionId, { subject: 'u' })).toBe(true);
+    expect(await a.resolve(two.ticket)).toBeNull();
+  });
+
+  it('SEC-32 a revoke whose store acknowledgement is lost still drops the entry on A', async () => {
+    const { a, bus } = await fleet();
+    const { ticket } = await a.create('u');
+    await warm(a, ticket);
+    bus.hold = true;
+    bus.loseAcks = true;
+    await expect(a.revoke(ticket)).rejects.toThrow(/acknowledgement/);
+    bus.loseAcks = false;
+    expect(await a.resolve(ticket)).toBeNull();
+  });
+
   it('SEC-32 revokeSubject on A drops the subject from A at once even if the channel says nothing', async () => {
     const { a, bus } = await fleet();
     const { ticket } = await a.create('u');

@@ -11,6 +11,7 @@ import {
   type InvalidationListener,
   type SessionRecord,
   type SessionStore,
+  StoreUnavailable,
   createCloakroom,
 } from '@cloakroom/core';
 import { createMemoryStore } from '@cloakroom/store-memory';
@@ -37,6 +38,8 @@ export class InvalidationBus {
   readonly queued: (() => void)[] = [];
   /** How many times watch() failed on purpose before succeeding. */
   failWatches = 0;
+  /** Writes happen, but their acknowledgement is lost: the caller gets an error. */
+  loseAcks = false;
   watchCalls = 0;
 
   announce(ids: readonly string[], reset = false): void {
@@ -127,6 +130,7 @@ export function watchedStore(
     async delete(id) {
       const ok = await inner.delete(id);
       if (ok) bus.announce([id]);
+      if (bus.loseAcks) throw new StoreUnavailable('the acknowledgement was lost');
       return ok;
     },
     async deleteBySubject(subject) {
