@@ -38,6 +38,7 @@ describe('diagnostics channels: deposit and replaceTokens', () => {
     expect(await w.cloakroom.replaceTokens('garbage', { accessToken: renewed })).toBe(false);
     const forged = await (await identityProvider(IDP, () => now())).issue({
       sub: SUBJECT,
+      iat: sec(),
       exp: sec() + 600,
     });
     await expect(
