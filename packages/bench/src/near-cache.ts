@@ -10,7 +10,6 @@
 //
 // @example
 // ```ts
-// import { resolveWithNearCache, revocationLag } from './near-cache';
 // const run = await resolveWithNearCache({ fixture, store: () => createRedisStore(opts) });
 // const lag = await revocationLag({ fixture, storeA: () => createRedisStore(opts), storeB: () => createRedisStore(opts), revokes: 1000 });
 // ```
