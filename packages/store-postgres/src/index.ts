@@ -6,5 +6,11 @@ export type {
   PostgresStoreOptions,
   PostgresTableOptions,
 } from './options';
-export { migrate, migrationSql, grantSql, type MigrateResult } from './postgres/migrations';
+export {
+  migrate,
+  migrationSql,
+  grantSql,
+  type MigrateOptions,
+  type MigrateResult,
+} from './postgres/migrations';
 export { IDENTIFIER_PATTERN } from './postgres/identifiers';

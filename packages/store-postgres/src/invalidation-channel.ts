@@ -192,7 +192,7 @@ export async function openInvalidationChannel(
         if (!armed && firstOpen) {
           firstOpen.reject(
             new StoreUnavailable(
-              'the sessions table has no invalidation triggers (migration 2): run migrate()',
+              'the sessions table has no invalidation triggers: run migrate() with invalidationTriggers: true',
             ),
           );
           firstOpen = undefined;

@@ -36,6 +36,19 @@ export interface PostgresStore extends SessionStore {
   /** Always declared: rows expire only logically, call `sweep`; several processes may share the table. */
   readonly capabilities: StoreCapabilities;
   sweep(now: number): Promise<number>;
+  /**
+   * The invalidation channel for a near cache (SEC-32), over LISTEN/NOTIFY:
+   * opens one dedicated connection per call (never a pooled one, even when
+   * you passed a pool), resolves once live. Needs the triggers that
+   * `migrate(pool, { invalidationTriggers: true })` installs; without them
+   * it throws `StoreUnavailable`, and a channel whose triggers disappear
+   * stops being live. See the README, "Near cache".
+   *
+   * @example
+   * ```ts
+   * const cloakroom = createCloakroom({ store, keys, issuer, audience, nearCache: true }); // calls watch()
+   * ```
+   */
   watch(listener: InvalidationListener): Promise<InvalidationChannel>;
 }
 

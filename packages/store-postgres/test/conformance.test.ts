@@ -25,7 +25,8 @@ describeSessionStore(
     // A fresh, empty table for every check and model run, as the suite requires.
     n += 1;
     const table = `s${n}`;
-    await migrate(pool, { schema, table });
+    // With the invalidation triggers, so the SEC-32 watch checks run (and every other check runs with them in place).
+    await migrate(pool, { schema, table, invalidationTriggers: true });
     const store = createPostgresStore({ pool, schema, table, clock: () => t });
     tables.set(store, table);
     return store;
@@ -33,7 +34,12 @@ describeSessionStore(
   {
     now: () => t,
     sibling: (store) =>
-      createPostgresStore({ pool: siblingPool, schema, table: tables.get(store), clock: () => t }),
+      createPostgresStore({
+        pool: siblingPool,
+        schema,
+        table: tables.get(store) as string,
+        clock: () => t,
+      }),
     advanceTime: (ms) => {
       t += ms;
     },

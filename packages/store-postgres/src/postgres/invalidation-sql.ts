@@ -46,7 +46,8 @@ function functionSql(t: Tables): string {
 }
 
 /**
- * Migration 2 of the sessions table. Triggers rather than a `pg_notify` in
+ * Migration 2 of the sessions table, installed when `migrate` is called
+ * with `invalidationTriggers: true`. Triggers rather than a `pg_notify` in
  * each of the store's statements, so that every writer notifies: an instance
  * still on an older release during a rolling deploy, `sweep`, a DBA's manual
  * `DELETE`, a restore. A writer that forgot to notify would leave every near

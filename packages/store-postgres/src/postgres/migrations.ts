@@ -10,6 +10,8 @@ interface Migration {
   readonly target: 'sessions' | 'keySets';
   readonly version: number;
   readonly description: string;
+  /** Applied only when asked for (see {@link MigrateOptions.invalidationTriggers}). */
+  readonly optIn?: 'invalidationTriggers';
   statements(tables: Tables): string[];
 }
 
@@ -46,9 +48,35 @@ const MIGRATIONS: readonly Migration[] = [
     target: 'sessions',
     version: 2,
     description: 'notify changed and deleted session ids (near-cache invalidation)',
+    optIn: 'invalidationTriggers',
     statements: invalidationTriggerSql,
   },
 ];
+
+/**
+ * Options of {@link migrate} and {@link migrationSql}: the table names, and
+ * which optional parts to install.
+ *
+ * @example
+ * ```ts
+ * await migrate(pool, { schema: 'auth', invalidationTriggers: true }); // for a near cache
+ * ```
+ */
+export interface MigrateOptions extends PostgresTableOptions {
+  /**
+   * Also install the triggers that notify changed and deleted session ids
+   * (migration 2), which `store.watch()` and so a near cache require
+   * (SEC-32). Off by default because every notifying commit holds
+   * PostgreSQL's NOTIFY lock through its WAL flush, so concurrent revokes
+   * and refreshes commit one at a time (see the README, "Near cache").
+   * Turning it on later applies it to the existing table, rows kept.
+   * @default false
+   */
+  readonly invalidationTriggers?: boolean;
+}
+
+const wanted = (m: Migration, options: MigrateOptions) =>
+  m.optIn === undefined || options[m.optIn] === true;
 
 /**
  * What {@link migrate} did.
@@ -107,8 +135,10 @@ function recordSql(t: Tables, m: Migration): string {
  * all work happens in one transaction behind `pg_advisory_xact_lock`, so
  * concurrent callers wait and then find the schema current. Creates the
  * schema when it does not exist. Needs a role allowed to run DDL; the store
- * itself never does. Throws `ConfigInvalid` for unsafe names and
- * `StoreUnavailable` (with `cause`) when PostgreSQL refuses.
+ * itself never does. With `invalidationTriggers: true` it also installs the
+ * triggers a near cache needs (on an existing table too). Throws
+ * `ConfigInvalid` for unsafe names and `StoreUnavailable` (with `cause`)
+ * when PostgreSQL refuses.
  *
  * @example
  * ```ts
@@ -118,10 +148,7 @@ function recordSql(t: Tables, m: Migration): string {
  * const { applied } = await migrate(pool, { schema: 'auth' });
  * ```
  */
-export async function migrate(
-  pool: Pool,
-  options: PostgresTableOptions = {},
-): Promise<MigrateResult> {
+export async function migrate(pool: Pool, options: MigrateOptions = {}): Promise<MigrateResult> {
   const t = resolveTables(options);
   let client: PoolClient;
   try {
@@ -145,6 +172,7 @@ export async function migrate(
     const seen = new Set(done.rows.map((r) => `${r.target}/${r.version}`));
     const applied: { table: string; version: number; description: string }[] = [];
     for (const m of MIGRATIONS) {
+      if (!wanted(m, options)) continue;
       const table = targetTable(t, m);
       if (seen.has(`${table}/${m.version}`)) continue;
       for (const sql of m.statements(t)) await client.query(sql);
@@ -175,7 +203,7 @@ export async function migrate(
  * process.stdout.write(migrationSql({ schema: 'auth' }));
  * ```
  */
-export function migrationSql(options: PostgresTableOptions = {}): string {
+export function migrationSql(options: MigrateOptions = {}): string {
   const t = resolveTables(options);
   const lines = [
     `-- Cloakroom PostgreSQL store: schema ${t.schemaSql}`,
@@ -186,6 +214,7 @@ export function migrationSql(options: PostgresTableOptions = {}): string {
     `${migrationsTableSql(t)};`,
   ];
   for (const m of MIGRATIONS) {
+    if (!wanted(m, options)) continue;
     lines.push(`-- ${targetTable(t, m)} v${m.version}: ${m.description}`);
     for (const sql of m.statements(t)) lines.push(`${sql};`);
     lines.push(`${recordSql(t, m)};`);

@@ -6,6 +6,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { generateSecret, generateSigningKey } from '@cloakroom/core';
+import { migrate } from '@cloakroom/store-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetKeys, ReaderReport, ToWorker } from './fleet-worker';
 import { createWorld, type PgWorld, TEST_URL, uniqueName, urlWith } from './pg-harness';
@@ -28,6 +29,7 @@ const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   world = await createWorld('crpg_fleet');
+  await migrate(world.admin, { ...world.tables, invalidationTriggers: true });
 });
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill();

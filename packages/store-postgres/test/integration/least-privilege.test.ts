@@ -2,6 +2,7 @@ import {
   createPostgresKeySetStore,
   createPostgresStore,
   grantSql,
+  migrate,
   type PostgresStore,
 } from '@cloakroom/store-postgres';
 import type pg from 'pg';
@@ -15,6 +16,7 @@ let store: PostgresStore;
 
 beforeAll(async () => {
   world = await createWorld('crpg_lp');
+  await migrate(world.admin, { ...world.tables, invalidationTriggers: true });
   role = uniqueName('crpg_app');
   await world.admin.query(`CREATE ROLE "${role}" LOGIN`);
   await world.admin.query(grantSql({ role, ...world.tables }));

@@ -38,7 +38,6 @@ describe('postgres migrations', () => {
     expect(applied.map((m) => `${m.table}@${m.version}`)).toEqual([
       'cloakroom_sessions@1',
       'cloakroom_key_sets@1',
-      'cloakroom_sessions@2',
     ]);
     expect(await tablesOf(world.schema)).toEqual([
       'cloakroom_key_sets',
@@ -77,18 +76,18 @@ describe('postgres migrations', () => {
     const pools = Array.from({ length: 6 }, () => world.pool({ max: 1 }));
     const results = await Promise.all(pools.map((p) => migrate(p, { schema })));
     const appliedCounts = results.map((r) => r.applied.length).sort();
-    expect(appliedCounts).toEqual([0, 0, 0, 0, 0, 3]);
+    expect(appliedCounts).toEqual([0, 0, 0, 0, 0, 2]);
     const rows = await world.admin.query(
       `SELECT target, version FROM "${schema}".cloakroom_migrations`,
     );
-    expect(rows.rowCount).toBe(3);
+    expect(rows.rowCount).toBe(2);
     expect(await tablesOf(schema)).toHaveLength(3);
   });
 
   it('migrationSql runs under psql, is re-runnable, and migrate() then finds nothing to do', async () => {
     const schema = uniqueName('crpg_migrate_sql');
     dropped.push(schema);
-    const sql = migrationSql({ schema, table: 'app_sessions' });
+    const sql = migrationSql({ schema, table: 'app_sessions', invalidationTriggers: true });
     expect(sql).toContain(`CREATE TABLE IF NOT EXISTS "${schema}"."app_sessions"`);
     for (let run = 0; run < 2; run += 1) {
       execFileSync('psql', ['-v', 'ON_ERROR_STOP=1', '-q', TEST_URL], {
@@ -96,7 +95,10 @@ describe('postgres migrations', () => {
         stdio: ['pipe', 'pipe', 'pipe'],
       });
     }
-    expect((await migrate(world.admin, { schema, table: 'app_sessions' })).applied).toEqual([]);
+    expect(
+      (await migrate(world.admin, { schema, table: 'app_sessions', invalidationTriggers: true }))
+        .applied,
+    ).toEqual([]);
     const store = createPostgresStore({ pool: world.admin, schema, table: 'app_sessions' });
     const rec = makeRecord();
     await store.insert(rec);
@@ -108,25 +110,32 @@ describe('postgres migrations', () => {
     await channel.close();
   });
 
-  it('upgrades a table created by migration 1 in place: rows kept, triggers added, watch then works', async () => {
+  it('invalidationTriggers: off by default (watch refuses the table); turned on later it upgrades the table in place, rows kept', async () => {
     const schema = uniqueName('crpg_migrate_v1');
     dropped.push(schema);
     await migrate(world.admin, { schema });
-    // Back to what the previous release left behind: no triggers, no row for migration 2.
-    const t = `"${schema}"."cloakroom_sessions"`;
-    for (const kind of ['update', 'delete', 'truncate'])
-      await world.admin.query(`DROP TRIGGER "cloakroom_sessions_notify_${kind}" ON ${t}`);
-    await world.admin.query(`DROP FUNCTION "${schema}"."cloakroom_sessions_notify"()`);
-    await world.admin.query(`DELETE FROM "${schema}".cloakroom_migrations WHERE version = 2`);
+    const triggers = async () =>
+      (
+        await world.admin.query(
+          `SELECT tgname FROM pg_trigger WHERE tgrelid = '"${schema}"."cloakroom_sessions"'::regclass ORDER BY tgname`,
+        )
+      ).rows.map((r) => r.tgname);
+    expect(await triggers()).toEqual([]);
+    expect(migrationSql({ schema })).not.toContain('TRIGGER');
     const store = createPostgresStore({ pool: world.admin, schema });
     const rec = makeRecord();
     await store.insert(rec);
-    expect(await caught(() => store.watch({ invalidate() {}, reset() {} }))).toBeInstanceOf(
-      StoreUnavailable,
-    );
+    const refused = await caught(() => store.watch({ invalidate() {}, reset() {} }));
+    expect(refused).toBeInstanceOf(StoreUnavailable);
+    expect((refused as Error).message).toMatch(/invalidationTriggers: true/);
 
-    const { applied } = await migrate(world.admin, { schema });
+    const { applied } = await migrate(world.admin, { schema, invalidationTriggers: true });
     expect(applied.map((m) => `${m.table}@${m.version}`)).toEqual(['cloakroom_sessions@2']);
+    expect(await triggers()).toEqual([
+      'cloakroom_sessions_notify_delete',
+      'cloakroom_sessions_notify_truncate',
+      'cloakroom_sessions_notify_update',
+    ]);
     expect(await store.get(rec.id)).toEqual(rec);
     const heard: string[] = [];
     const channel = await store.watch({ invalidate: (id) => heard.push(id), reset() {} });
@@ -135,18 +144,29 @@ describe('postgres migrations', () => {
     while (heard.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
     expect(heard).toEqual([rec.id]);
     await channel.close();
+    // Asking again applies nothing; leaving the flag off later does not remove them.
+    expect((await migrate(world.admin, { schema, invalidationTriggers: true })).applied).toEqual(
+      [],
+    );
+    expect((await migrate(world.admin, { schema })).applied).toEqual([]);
+    expect(await triggers()).toHaveLength(3);
   });
 
   it('custom table names get their own migration rows in a shared migrations table', async () => {
     const { applied } = await migrate(world.admin, { ...world.tables, table: 'other_sessions' });
-    expect(applied.map((m) => m.table)).toEqual(['other_sessions', 'other_sessions']);
+    expect(applied.map((m) => m.table)).toEqual(['other_sessions']);
     expect(await tablesOf(world.schema)).toContain('other_sessions');
   });
 
   it('reserved words and long names are quoted and stay within 63 bytes', async () => {
     const table = `select${'_x'.repeat(28)}`;
     expect(table.length).toBe(62);
-    await migrate(world.admin, { ...world.tables, table, keySetTable: 'user' });
+    await migrate(world.admin, {
+      ...world.tables,
+      table,
+      keySetTable: 'user',
+      invalidationTriggers: true,
+    });
     const indexes = await indexesOf(world.schema);
     const mine = indexes.filter((d) => d.includes(table));
     expect(mine).toHaveLength(3);
