@@ -62,6 +62,12 @@ describe('Redis Cluster: layout and cross-slot operations (three masters on loop
     expect(await store.listBySubject(subjects[1] as string)).toHaveLength(75);
   });
 
+  it('SEC-32: a store on a Cluster client offers no watch, so no near cache trusts one node', async () => {
+    const store = createRedisStore({ client, prefix });
+    expect(store.watch).toBeUndefined();
+    await store.close();
+  });
+
   it('replication: WAIT goes to the master that owns the written key (one per master for deleteBySubject)', async () => {
     // No replicas in this cluster: every WAIT answers 0, so each covered
     // write fails with reason 'replication' (not a routing error), and the
