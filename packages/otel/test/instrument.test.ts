@@ -1,13 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import { channel, tracingChannel } from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SpanStatusCode } from '@opentelemetry/api';
 import type { HistogramMetricData, MetricData } from '@opentelemetry/sdk-metrics';
 import {
+  KEY_SYNC_CHANNEL,
+  REWRAP_PROGRESS_CHANNEL,
+  SESSION_OPERATIONS,
+  STORE_METHODS,
   StoreUnavailable,
   allowAll,
   createCloakroom,
   rotatingKeys,
+  sessionChannelName,
   sessionIdOf,
+  storeChannelName,
 } from '@cloakroom/core';
 import { createMemoryKeySetStore } from '@cloakroom/store-memory';
 import { cloakroomOn, createMemoryStore, failingStore, keyMaterial, telemetry } from './world';
@@ -209,6 +216,17 @@ describe('the off switch', () => {
     expect(seen).toBeGreaterThan(0);
     stop();
     stop();
+    // Nothing left subscribed or bound: core is back on its untraced path.
+    for (const name of [
+      ...SESSION_OPERATIONS.map(sessionChannelName),
+      ...STORE_METHODS.map(storeChannelName),
+      KEY_SYNC_CHANNEL,
+    ]) {
+      const tc = tracingChannel(name);
+      const parts = [tc.start, tc.end, tc.asyncStart, tc.asyncEnd, tc.error];
+      expect(parts.map((c) => c.hasSubscribers)).toEqual([false, false, false, false, false]);
+    }
+    expect(channel(REWRAP_PROGRESS_CHANNEL).hasSubscribers).toBe(false);
     const { ticket } = await cloakroom.create('carl');
     await cloakroom.resolve(ticket);
     expect(t.finished()).toHaveLength(seen);
