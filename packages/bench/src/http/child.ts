@@ -36,6 +36,8 @@ export interface Child<Req extends { id: number }, Rep> {
   /** The first message the child sends (ready or failed). */
   readonly first: Promise<Rep>;
   request(message: WithoutId<Req>): Promise<Rep>;
+  /** Pins the running process, every thread of it, to one CPU (`taskset -a -p`). */
+  pin(cpu: number): void;
   kill(): void;
 }
 
@@ -101,6 +103,10 @@ export function spawnChild<Req extends { id: number }, Rep extends { type: strin
         waiting.set(id, { resolve, reject });
         child.send({ ...message, id });
       });
+    },
+    pin(cpu) {
+      const done = spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(child.pid)]);
+      if (done.status !== 0) throw new Error(`${entry} ${args.join(' ')}: taskset failed`);
     },
     kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill();

@@ -63,8 +63,9 @@ async function startServer(
   config: HttpConfig,
   pins: Pinning,
 ): Promise<Running> {
+  // Started unpinned, so the servers' startup (module loading, session
+  // creation) uses every CPU; pinned, every thread, once ready.
   const child = spawnChild<ServerRequest, ServerReply>('server.ts', [name], {
-    ...(pins.server === undefined ? {} : { cpu: pins.server }),
     env: {
       ...(config.profileDir === undefined
         ? {}
@@ -78,6 +79,14 @@ async function startServer(
   if (first.type !== 'ready') {
     child.kill();
     throw new Error(`${name}: ${first.type === 'failed' ? first.message : first.type}`);
+  }
+  if (pins.server !== undefined) {
+    try {
+      child.pin(pins.server);
+    } catch (error) {
+      child.kill();
+      throw error;
+    }
   }
   return { name, child, port: first.port, visits: first.visits };
 }
@@ -194,7 +203,16 @@ export async function runHttpComparison(
   try {
     await load.first;
     if (config.profileDir !== undefined) await mkdir(config.profileDir, { recursive: true });
-    for (const name of config.contenders) servers.push(await startServer(name, config, pins));
+    // Started together (their startup is mostly module loading and session
+    // creation); a failure stops the run after every started one is known.
+    const started = await Promise.allSettled(
+      config.contenders.map((name) => startServer(name, config, pins)),
+    );
+    for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    // Servers in the configured order, whatever order they became ready in.
+    servers.sort((a, b) => config.contenders.indexOf(a.name) - config.contenders.indexOf(b.name));
     const samples: Record<string, HttpSample[]> = {};
     const warmups = config.quick ? 0 : 1;
     for (let round = -warmups; round < config.rounds; round++) {
