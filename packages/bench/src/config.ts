@@ -40,6 +40,8 @@ export interface BenchConfig {
   readonly scaleSizes: readonly number[];
   /** Stores of the scaling cases (`--scale-stores=memory,redis`). */
   readonly scaleStores: readonly ('memory' | 'redis')[];
+  /** Run the stateless comparison: iron-session unseal and jose JWT verify beside resolve (off with `--no-stateless`). */
+  readonly statelessCase: boolean;
   /** Run the memory-per-session case (off with `--no-memory`). */
   readonly memoryCase: boolean;
   /** Records rewrapped in the rewrap case. */
@@ -106,6 +108,7 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
       'scaling store',
     ),
     memoryCase: !has('no-memory'),
+    statelessCase: !has('no-stateless'),
     rewrapSize: quick ? 200 : scale ? 1_000_000 : 100_000,
     memorySessions: quick ? 500 : 100_000,
     // Quick runs (CI) never overwrite the figures of a full run.

@@ -16,6 +16,7 @@ import {
   memoryPerSession,
   resolveScaling,
 } from './scaling';
+import { type StatelessRow, runStateless, statelessMarkdown } from './stateless';
 import { type TableResult, runTable } from './suite';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
@@ -111,6 +112,11 @@ async function main(): Promise<void> {
     await writeFile(partial, `${JSON.stringify({ machine: env, table }, null, 2)}\n`);
     if (!config.quick) process.stdout.write(`\n${tableMarkdown(table.rows)}\n`);
   }
+  let stateless: StatelessRow[] | undefined;
+  if (config.statelessCase && !config.skipTable) {
+    log('stateless comparison:');
+    stateless = await runStateless(fixture, config, log);
+  }
   const sizes: ResolveAtSize[] = [];
   const rewraps: RewrapResult[] = [];
   let memory: MemoryPerSession | undefined;
@@ -153,6 +159,7 @@ async function main(): Promise<void> {
           clients: table?.settings,
         },
         table: table?.rows,
+        stateless,
         scaling: { resolve: sizes, rewrap: rewraps, memoryPerSession: memory },
         targets: checks,
       },
@@ -163,6 +170,7 @@ async function main(): Promise<void> {
 
   const print = (s: string) => process.stdout.write(`${s}\n`);
   if (table && config.quick) print(`\n${tableMarkdown(table.rows)}`);
+  if (stateless) print(`\n${statelessMarkdown(stateless)}`);
   if (!config.skipScaling) print(`\n${scalingMarkdown(sizes, rewraps, memory)}`);
   print(`\nTargets (issue 9):\n${targetsMarkdown(checks)}`);
   print(

@@ -1,12 +1,16 @@
 // `pnpm --filter @cloakroom/bench profile [memory|redis] [seconds]`: resolve in a
 // loop for a CPU profile (run under `node --cpu-prof`), then a per-step cost
 // breakdown of the resolve path next to the floor's steps, in CPU microseconds.
-import { createDecipheriv, hash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hash, randomBytes, sign } from 'node:crypto';
 import {
+  type SessionStore,
   createAesGcmCipher,
+  generateTicket,
   openUnderTicket,
   parseTicket,
+  sealUnderTicket,
   sessionIdOf,
+  signToken,
   subjectIndex,
 } from '@cloakroom/core';
 import { createMemoryStore } from '@cloakroom/store-memory';
@@ -35,7 +39,7 @@ async function main(): Promise<void> {
   const prefix = `cloakroom-bench-profile:${RUN_ID}:`;
   const store =
     client === undefined
-      ? createMemoryStore({ maxSessions: 100_000 })
+      ? createMemoryStore({ maxSessions: 5_000_000 })
       : createRedisStore({ client, prefix });
   const cloakroom = cloakroomOver(fixture, store);
   const tickets: string[] = [];
@@ -62,7 +66,9 @@ async function main(): Promise<void> {
     `${which} ${operation} at ${inFlight} in flight: ${Math.round((sample.ops * 1000) / sample.ms)}/s, ${(sample.cpuUs / sample.ops).toFixed(2)} CPU µs/op\n`,
   );
 
-  if (which === 'memory' && process.env.PROFILE_BREAKDOWN !== '0') {
+  if (which === 'memory' && operation === 'create' && process.env.PROFILE_BREAKDOWN !== '0') {
+    await createBreakdown(fixture, cloakroom, store);
+  } else if (which === 'memory' && process.env.PROFILE_BREAKDOWN !== '0') {
     // Per-step costs on one session, the way resolve runs them.
     const ticket = tickets[0] as string;
     const id = sessionIdOf(ticket);
@@ -128,6 +134,95 @@ async function main(): Promise<void> {
     await deletePrefix(client, prefix);
     client.disconnect();
   }
+}
+
+/** Per-step CPU costs of `create` on the memory store, next to the floor's steps. */
+async function createBreakdown(
+  fixture: Awaited<ReturnType<typeof makeFixture>>,
+  cloakroom: ReturnType<typeof cloakroomOver>,
+  store: SessionStore,
+): Promise<void> {
+  const n = 20_000;
+  const signing = await fixture.keys.signingKey();
+  const now = Date.now();
+  const claims = {
+    ...CLAIMS,
+    iss: 'https://auth.bench.example',
+    aud: 'https://api.bench.example',
+    sub: 'user-42',
+    iat: Math.floor(now / 1000),
+    exp: Math.floor(now / 1000) + 900,
+    jti: randomBytes(16).toString('base64url'),
+  };
+  const token = await signToken(signing, claims, { typ: 'at+jwt' });
+  const ticket = generateTicket();
+  const id = sessionIdOf(ticket);
+  const secrets = Buffer.from(JSON.stringify({ sub: 'user-42', claims: CLAIMS, token }));
+  const innerAad = Buffer.from(`cloakroom/inner/v1\0${id}`);
+  const inner = sealUnderTicket(ticket, secrets, innerAad);
+  const outerPlain = Buffer.from(
+    JSON.stringify({
+      k: 'live',
+      inner: Buffer.from(inner).toString('base64url'),
+      kid: signing.kid,
+      tokenExp: now,
+      fam: 'f'.repeat(22),
+      created: now,
+      seen: now,
+      idle: now,
+      abs: now,
+    }),
+  );
+  const cipher = createAesGcmCipher({ keys: fixture.keys });
+  const aad = Buffer.from(`cloakroom/session/v1\0${id}\0${'s'.repeat(43)}`);
+  const sealed = await cipher.seal(outerPlain, aad);
+  const input = `${'h'.repeat(80)}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const steps: Record<string, number> = {
+    'create (whole, memory store)': await micro(n, (i) =>
+      cloakroom.create(`c-${i % 97}`, { ...CLAIMS }),
+    ),
+    'generateTicket + sessionIdOf': await micro(n, () => sessionIdOf(generateTicket())),
+    'subjectIndex HMAC': await micro(n, () => subjectIndex('user-42', fixture.indexKey)),
+    'signToken (EdDSA, node:crypto)': await micro(n, () =>
+      signToken(signing, claims, { typ: 'at+jwt' }),
+    ),
+    'inner JSON + sealUnderTicket (SHA-256 key, AES-GCM)': await micro(n, () =>
+      sealUnderTicket(
+        ticket,
+        Buffer.from(JSON.stringify({ sub: 'user-42', claims: CLAIMS, token })),
+        innerAad,
+      ),
+    ),
+    'outer JSON + base64url(inner)': await micro(n, () =>
+      Buffer.from(
+        JSON.stringify({ k: 'live', inner: Buffer.from(inner).toString('base64url'), now }),
+      ),
+    ),
+    'cipher.seal outer (await storageKeys, AES-GCM)': await micro(n, () =>
+      cipher.seal(outerPlain, aad),
+    ),
+    'store.insert (memory: validate, copy)': await micro(n, () =>
+      store.insert({
+        id: sessionIdOf(generateTicket()),
+        subject: 's'.repeat(43),
+        expiresAt: now + 3600_000,
+        version: 1,
+        payload: sealed,
+      }),
+    ),
+    'floor: Ed25519 sign (raw node:crypto)': await micro(n, () =>
+      sign(null, Buffer.from(input), signing.key),
+    ),
+    'floor: AES-GCM seal (raw node:crypto)': await micro(n, () => {
+      const g = createCipheriv('aes-256-gcm', fixture.storageKey, randomBytes(12));
+      g.setAAD(aad);
+      g.update(outerPlain);
+      g.final();
+      g.getAuthTag();
+    }),
+  };
+  for (const [name, us] of Object.entries(steps))
+    process.stdout.write(`${us.toFixed(2).padStart(8)} µs  ${name}\n`);
 }
 
 main().then(

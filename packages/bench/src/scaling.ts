@@ -110,7 +110,7 @@ export async function resolveScaling(
   });
   try {
     for (const pool of pools) {
-      const make = await sessionMaker(pool.cloakroom, pool.store, keys, fixture.indexKey);
+      const make = sessionMaker(pool.cloakroom);
       const t0 = performance.now();
       await populate(make, pool.tickets, pool.size);
       pool.populateSeconds = (performance.now() - t0) / 1000;
