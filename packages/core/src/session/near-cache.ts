@@ -10,6 +10,8 @@ import { type CloakroomOptions, type NearCacheSettings, resolveNearCache } from 
 /** Retry delays after `watch` fails, in ms: doubling from 1 s up to 30 s. */
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
+/** How long close() waits for a channel still being set up. */
+const CLOSE_WAIT_MS = 1000;
 
 interface Entry<V> {
   readonly value: V;
@@ -212,8 +214,16 @@ export class NearCache<V> {
     } catch {
       // The store is closing too; nothing is answered from here on either way.
     }
-    // A watch still being set up closes itself when it lands (see watch()).
-    await pending;
+    // A watch still being set up closes itself when it lands (see watch());
+    // wait for that a little, never for a setup that hangs.
+    if (pending !== undefined) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const later = new Promise<void>((r) => {
+        timer = setTimeout(r, CLOSE_WAIT_MS);
+      });
+      await Promise.race([pending, later]);
+      clearTimeout(timer);
+    }
   }
 
   /** Starts `watch` unless it runs, is being set up, or failed less than the back-off ago. */

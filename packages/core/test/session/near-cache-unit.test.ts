@@ -174,4 +174,14 @@ describe('near cache (class)', () => {
     expect(bus.subscribers.every((s) => s.closed)).toBe(true);
     expect(cache.begin('a')).toBeUndefined();
   });
+
+  it('close() does not wait for a watch that never answers', async () => {
+    const store = { ...watchedStore(createMemoryStore(), new InvalidationBus()) };
+    store.watch = () => new Promise(() => undefined);
+    const cache = new NearCache<string>(store, { maxEntries: 1, maxAgeMs: 1000 }, Date.now);
+    cache.live();
+    // Resolves (after 1 s by design); awaiting the hung setup would time the test out.
+    await expect(cache.close()).resolves.toBeUndefined();
+    expect(cache.begin('a')).toBeUndefined();
+  });
 });
