@@ -1,7 +1,18 @@
 // The sealed session formats: every label, header byte and AAD of the
 // session records lives here, so the code an auditor must read is one file.
 // Internal: not re-exported. Changing any byte below makes existing records
-// and tickets fail to open; test/crypto/format.test.ts pins each of them.
+// and tickets fail to open; test/crypto/format.test.ts (layers 1 and 2) and
+// test/crypto/bound-format.test.ts (layer 3) pin each of them.
+//
+// Which format a record's `payload` is in, by its first byte:
+//   2  a ticket-bound record (layer 3): live ticket-bound sessions written
+//      with the default cipher. One AEAD open per resolve.
+//   1  a layer-1 seal by the default cipher (holding layer 2 for a live
+//      ticket-bound session): tombstones, ticketBound-off sessions, and live
+//      sessions written before layer 3 (they move to it on their next write
+//      with the ticket; rewrap keeps them in layer 1, it has no ticket).
+//   a custom Cipher's records are layer 1 with its own header, always:
+//   layer 3 needs a storage-key PRF the Cipher contract does not offer.
 //
 // Notation: ‖ is concatenation, \0 a zero byte, u8/u32 unsigned big-endian
 // integers, "text" its UTF-8 bytes. Session ids and subject indexes are 43
@@ -24,8 +35,8 @@
 //
 //    The plaintext (crypto/payload-format.ts) is
 //      u8 2 ‖ u32 n ‖ n bytes of metadata JSON ‖ inner
-//    where `inner`, for a live ticket-bound session, is layer 2 below, and
-//    is empty otherwise (tombstones; sessions created with ticketBound off
+//    where `inner`, for a live ticket-bound session in this format, is
+//    layer 2 below, and is empty otherwise (tombstones; sessions created with ticketBound off
 //    carry their secrets inside the JSON).
 //
 // 2. Ticket layer: what only the ticket's holder can open
@@ -61,8 +72,10 @@
 //             ‖ u32 c ‖ body (c bytes: ciphertext ‖ tag (16))
 //             ‖ meta (the rest: a layer-1 seal by the Cipher, key id inside)
 //
-//    Keys and masks (DK is a per-record random 256-bit data key; Ks the
-//    storage key whose id the `meta` header names; T the ticket):
+//    Keys and masks (DK is a random 256-bit data key, drawn from the CSPRNG
+//    whenever the secrets are sealed anew: create, refresh, token renewal;
+//    a touch re-seals under the same DK with a fresh nonce and salt. Ks is
+//    the storage key whose id the `meta` header names; T the ticket):
 //      maskKey(Ks)   = HMAC-SHA-256(Ks, "cloakroom/record-mask-key/v1")
 //      Ms            = SHA-256(maskKey ‖ u32 n ‖ "cloakroom/record-mask/v1" \0
 //                               ‖ salt ‖ u8 |id| ‖ id ‖ u8 |subjectIndex|
@@ -93,7 +106,11 @@
 //    (hence DK) is untouched, so the ticket is never needed. Ms is SHA-256
 //    keyed by a secret prefix on a prefix-free input (the u32 length at a
 //    fixed offset): no valid input extends another, so length extension
-//    cannot apply.
+//    cannot apply. Nonces: every GCM seal (body under DK, meta under Ks
+//    through the Cipher and its SEC-11 budget) takes a fresh random 96-bit
+//    nonce; DK seals at most once per touch interval. Ks never feeds the
+//    PRF directly (maskKey), and Mt, the layer-2 key and the session id are
+//    SHA-256 of the ticket under three distinct prefixes.
 //
 // Subject indexes (crypto/subject-index.ts) and the stored key set
 // (keys/rotating/key-set-document.ts) are HMAC and envelope formats of their
