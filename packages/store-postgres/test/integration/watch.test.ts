@@ -260,6 +260,20 @@ describe('store.watch(): LISTEN/NOTIFY invalidation (SEC-32)', () => {
     });
   });
 
+  it('invalidation options are checked when the store is created (ConfigInvalid)', () => {
+    const pool = world.pool({ max: 1 });
+    for (const invalidation of [
+      { boundMs: 0 },
+      { boundMs: 19 },
+      { boundMs: 1.5 },
+      { connection: 'x' },
+    ]) {
+      expect(() =>
+        createPostgresStore({ pool, ...world.tables, invalidation: invalidation as never }),
+      ).toThrow(expect.objectContaining({ code: 'ERR_CONFIG_INVALID' }));
+    }
+  });
+
   it('an unreachable server makes watch throw StoreUnavailable within the deadline', async () => {
     const store = createPostgresStore({
       connectionString: 'postgres://postgres@127.0.0.1:1/test',
