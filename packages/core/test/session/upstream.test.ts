@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   InvalidArgument,
@@ -41,7 +42,8 @@ async function world() {
   let n = 0;
   const stats = { refreshes: 0, reuse: 0 };
   const issueRt = () => {
-    const rt = `rt-${++n}`;
+    // Long and random: a test that scans events for it cannot match by chance.
+    const rt = `rt-${++n}-${randomBytes(12).toString('hex')}`;
     live.add(rt);
     return rt;
   };
@@ -105,7 +107,7 @@ describe('refreshUpstream: the provider refresh token used once across the fleet
     expect(tokens.size).toBe(1);
     const session = await w.cloakroom.resolve(ticket);
     expect(session?.token).toBe([...tokens][0]);
-    expect(session?.refreshToken).toBe('rt-2');
+    expect(session?.refreshToken).toMatch(/^rt-2-/);
     expect(session?.idToken).toBe('id.token.x');
     expect(session?.tokenExpired).toBeUndefined();
   });
@@ -137,7 +139,7 @@ describe('refreshUpstream: the provider refresh token used once across the fleet
     w.clock.advance((TTL_SEC + 1) * 1000);
     const r = await w.cloakroom.refreshUpstream(ticket, w.refresher(0, false));
     expect(r.status).toBe('refreshed');
-    expect((await w.cloakroom.resolve(ticket))?.refreshToken).toBe('rt-1');
+    expect((await w.cloakroom.resolve(ticket))?.refreshToken).toMatch(/^rt-1-/);
   });
 
   it('invalid_grant revokes the session everywhere, with a session.revoked event', async () => {
@@ -240,6 +242,38 @@ describe('refreshUpstream: the provider refresh token used once across the fleet
     const [a, b] = await pending;
     expect([a.status, b.status].sort()).toEqual(['joined', 'refreshed']);
     expect(w.stats.refreshes).toBe(1);
+  });
+
+  it('SEC-34 no event carries a provider token, whatever the outcome', async () => {
+    const w = await world();
+    const ticket = await w.signIn();
+    const before = await w.cloakroom.resolve(ticket);
+    w.clock.advance((TTL_SEC + 1) * 1000);
+    const refreshed = await w.cloakroom.refreshUpstream(ticket, w.refresher());
+    await w.cloakroom.refreshUpstream(
+      ticket,
+      async () => {
+        throw new Error('down');
+      },
+      { force: true },
+    );
+    await w.cloakroom.refreshUpstream(
+      ticket,
+      async () => ({ rejected: 'invalid_grant' as const }),
+      {
+        force: true,
+      },
+    );
+    const events = JSON.stringify(w.events);
+    for (const secret of [
+      before?.token,
+      before?.refreshToken,
+      'token' in refreshed ? refreshed.token : '',
+      ticket,
+    ]) {
+      expect(secret).toBeTruthy();
+      expect(events).not.toContain(secret as string);
+    }
   });
 
   it('refuses bad options and answers missing for a session of our own', async () => {
