@@ -122,6 +122,8 @@ export async function openInvalidationChannel(
     armed = false;
     probing = false;
     pending.clear();
+    // Only a probe echoed on the next connection vouches again.
+    vouchedAt = Number.NEGATIVE_INFINITY;
     c.end().catch(() => {});
     // Whatever `live` was, changes may have been missed: drop the cache.
     wasLive = false;
