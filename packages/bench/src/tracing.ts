@@ -1,5 +1,5 @@
-// `tsx src/tracing.ts [--quick]`: what core's diagnostics_channel tracing
-// costs `resolve` on the memory store.
+// `tsx src/tracing.ts [--quick]` (or `tracingBench(quick)` from main.ts): what
+// core's diagnostics_channel tracing costs `resolve` on the memory store.
 //
 // Three modes, one build (core's source, imported here directly), measured
 // in alternating rounds so drift and neighbours' load hit each alike:
@@ -13,6 +13,7 @@
 // unsubscribed / bypassed; the claim is that it stays within the noise
 // (|ratio - 1| < 3%). `--quick` runs tiny counts, to prove the path works.
 import * as dc from 'node:diagnostics_channel';
+import { pathToFileURL } from 'node:url';
 import { createMemoryStore } from '@cloakroom/store-memory';
 import {
   KEY_SYNC_CHANNEL,
@@ -31,15 +32,17 @@ import { traceStore } from '../../core/src/diagnostics/trace-store';
 import { createContext } from '../../core/src/session/context';
 import { resolve as resolveOp } from '../../core/src/session/operations';
 
-const quick = process.argv.includes('--quick') || process.env.CLOAKROOM_BENCH_QUICK === '1';
-const SESSIONS = quick ? 50 : 2_000;
-const OPS_PER_ROUND = quick ? 200 : 20_000;
-const ROUNDS = quick ? 2 : 15;
-
 type Mode = 'bypassed' | 'unsubscribed' | 'subscribed';
 const MODES: readonly Mode[] = ['bypassed', 'unsubscribed', 'subscribed'];
 
-async function main() {
+/**
+ * Runs the comparison and prints it. Exported so `pnpm bench` (main.ts) can
+ * call it; run directly, the file calls it itself.
+ */
+export async function tracingBench(quick: boolean): Promise<void> {
+  const SESSIONS = quick ? 50 : 2_000;
+  const OPS_PER_ROUND = quick ? 200 : 20_000;
+  const ROUNDS = quick ? 2 : 15;
   const signing = await generateSigningKey('EdDSA');
   const store = createMemoryStore();
   const options = {
@@ -159,4 +162,6 @@ async function main() {
   await cloakroom.close();
 }
 
-await main();
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await tracingBench(process.argv.includes('--quick') || process.env.CLOAKROOM_BENCH_QUICK === '1');
+}
