@@ -86,8 +86,9 @@
 //      Mt            = SHA-256("cloakroom/ticket-mask/v1" \0 ‖ T)
 //      W             = DK ⊕ Ms ⊕ Mt
 //
-//    body = AES-256-GCM under DK, nonce as stored, of the layer-1 plaintext
-//    of the whole live payload: u8 2 ‖ u32 n ‖ metadata JSON ‖ secrets JSON,
+//    body = AES-256-GCM under DK, nonce as stored, of the whole live payload
+//    in one frame: u8 2 ‖ u32 n ‖ JSON of the metadata with the secrets as
+//    its `inner` member (one parse on resolve),
 //      GCM AAD = boundAad(id, subjectIndex)
 //              = "cloakroom/bound/v1" \0 id \0 subjectIndex
 //    meta = Cipher.seal(u8 2 ‖ u32 n ‖ metadata JSON, boundMetaAad(...))

@@ -107,25 +107,30 @@ export function decodePayload(bytes: Uint8Array): SessionPayload | undefined {
 export type LiveMetadata = Omit<LivePayload, 'inner'>;
 
 /**
- * The metadata and secrets of a ticket-bound record: one frame whose tail is
- * the secrets' JSON (the body plaintext), and its metadata-only prefix (the
- * operator copy's plaintext), sharing one buffer. Throws `TypeError` if the
- * secrets cannot be serialized.
+ * The two plaintexts of a ticket-bound record (crypto/format.ts, layer 3):
+ * the body, one frame whose JSON is the live payload with its secrets as
+ * `inner` (one parse on resolve), and the operator copy, the same frame
+ * without `inner`. Throws `TypeError` if the secrets cannot be serialized.
  */
 export function encodeBound(
   payload: LivePayload,
   secrets: SessionSecrets,
 ): { body: Uint8Array; meta: Uint8Array } {
   const { inner: _, ...meta } = payload;
-  const json = JSON.stringify(meta);
-  const tail = JSON.stringify(secrets);
-  const metaBytes = Buffer.byteLength(json);
-  const out = Buffer.allocUnsafe(FRAME + metaBytes + Buffer.byteLength(tail));
+  return {
+    body: frame(JSON.stringify({ ...meta, inner: secrets })),
+    meta: frame(JSON.stringify(meta)),
+  };
+}
+
+function frame(json: string): Uint8Array {
+  const n = Buffer.byteLength(json);
+  // Transient (sealed at once, then dropped): from Node's allocation pool.
+  const out = Buffer.allocUnsafe(FRAME + n);
   out[0] = FORMAT;
-  out.writeUInt32BE(metaBytes, 1);
+  out.writeUInt32BE(n, 1);
   out.write(json, FRAME, 'utf8');
-  out.write(tail, FRAME + metaBytes, 'utf8');
-  return { body: out, meta: out.subarray(0, FRAME + metaBytes) };
+  return out;
 }
 
 /**

@@ -102,11 +102,11 @@ export function createRecordSealing(cipher: Cipher, ticketBound: boolean): Recor
       record.subject,
       mt,
     );
+    // One frame, one JSON.parse: decodePayload checks the secrets' shape too.
     const payload = decodePayload(plain);
-    if (payload?.k !== 'live' || !(payload.inner instanceof Uint8Array)) throw invalid();
-    const secrets = decodeSecrets(payload.inner);
+    if (payload?.k !== 'live' || !isSecrets(payload.inner)) throw invalid();
     (payload as { inner: LivePayload['inner'] }).inner = new OpenedSecrets(
-      secrets,
+      payload.inner,
       mt,
       record.id,
       dataKey,
