@@ -10,7 +10,12 @@ import { openTransaction, sealTransaction } from './transaction';
 export interface BeginSignInOptions {
   /** Where to send the user afterwards; returned by `completeSignIn` (check it is yours before redirecting). */
   readonly returnTo?: string;
-  /** `login` forces a fresh authentication (step-up); `none`, `consent`, `select_account` as the provider supports. */
+  /**
+   * `login` forces a fresh authentication (step-up); `none`, `consent`,
+   * `select_account` as the provider supports. Default: `consent` when the
+   * scope asks for `offline_access` (OpenID Connect Core §11: providers may
+   * otherwise ignore it and issue no refresh token); none otherwise.
+   */
   readonly prompt?: string;
   /** `max_age` in seconds: the ID token's `auth_time` must be this recent. */
   readonly maxAge?: number;
