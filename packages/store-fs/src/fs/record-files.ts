@@ -43,6 +43,13 @@ export interface RecordFilesConfig {
  */
 export class RecordFiles {
   readonly #c: RecordFilesConfig;
+  /**
+   * Directories this process created whose entries in their parents are not
+   * known durable yet: the pending fsync of those parents. A write into such
+   * a directory waits for it before it is acknowledged, but it need not wait
+   * before its own work starts: the fsync overlaps the temp file's.
+   */
+  readonly #unsynced = new Map<string, PendingDir>();
 
   constructor(config: RecordFilesConfig) {
     this.#c = config;
@@ -117,14 +124,18 @@ export class RecordFiles {
       return await prepareTemp(io, dir, path, bytes, durable, openModeExact);
     } catch (err) {
       if (!isMissing(err)) throw err;
-      await this.#ensureDirDurable(dir);
+      await this.#makeDir(dir);
       return prepareTemp(io, dir, path, bytes, durable, openModeExact);
     }
   }
 
-  /** Rename a prepared record over its file (the atomic step), durably. */
+  /**
+   * Rename a prepared record over its file (the atomic step), durably: the
+   * shard directory is fsynced, and so is its parent if this process has just
+   * created the shard (that fsync started when the shard was made).
+   */
   async commit(temp: TempFile): Promise<void> {
-    await commitTemp(this.#c.io, temp, this.#c.durable);
+    await settled([commitTemp(this.#c.io, temp, this.#c.durable), this.#parentsSynced(temp.dir)]);
   }
 
   /** Remove prepared temp files that will not be committed (those that were written at all). */
@@ -161,13 +172,15 @@ export class RecordFiles {
         } finally {
           await handle.close();
         }
-        if (this.#c.durable) await syncDir(this.#c.io, dir);
+        // The marker's entry, and the entries of the directories just made
+        // for it, are all in place: their fsyncs run together.
+        if (this.#c.durable) await settled([syncDir(this.#c.io, dir), this.#parentsSynced(dir)]);
         return;
       } catch (err) {
         if (errnoOf(err) === 'EEXIST') return;
         // The subject directory is new, or a sweep just removed it empty.
         if (!isMissing(err) || attempt >= 3) throw err;
-        await this.#ensureDirDurable(dir);
+        await this.#makeDir(dir);
       }
     }
   }
@@ -250,18 +263,63 @@ export class RecordFiles {
       return await acquireLock(this.#c.io, lockPath, this.#c.lock);
     } catch (err) {
       if (!isMissing(err)) throw err;
-      await this.#ensureDirDurable(dirname(lockPath));
+      // A lock needs no durability; the shard's entry does, before a record
+      // written in it is acknowledged (`commit` waits for it).
+      await this.#makeDir(dirname(lockPath));
       return acquireLock(this.#c.io, lockPath, this.#c.lock);
     }
   }
 
-  async #ensureDirDurable(dir: string): Promise<void> {
+  /**
+   * Create `dir` and its missing parents, and start (not await) the fsync of
+   * every parent whose entries changed: a new directory entry is durable only
+   * once its parent is synced. Whoever writes into `dir` waits for that
+   * before acknowledging (`commit`, `addMarker`), so the fsync overlaps the
+   * writer's own temp file and marker instead of running before them.
+   */
+  async #makeDir(dir: string): Promise<void> {
     const { records, subjects } = this.#c.layout;
     const base = dir.startsWith(subjects + sep) ? subjects : records;
     const created = await ensureDir(this.#c.io, dir, base);
-    // A new directory entry is durable only once its parent is synced.
-    if (this.#c.durable) for (const path of created) await syncDir(this.#c.io, dirname(path));
+    if (!this.#c.durable || created.length === 0) return;
+    const pending: PendingDir = {
+      parents: [...new Set(created.map((path) => dirname(path)))],
+      synced: Promise.resolve(),
+      failed: false,
+    };
+    this.#unsynced.set(dir, pending);
+    this.#syncParents(dir, pending);
   }
+
+  /** The pending fsync of `dir`'s new entries, restarted if an earlier attempt failed; `undefined` when durable. */
+  #parentsSynced(dir: string): Promise<void> | undefined {
+    const pending = this.#unsynced.get(dir);
+    if (pending?.failed) this.#syncParents(dir, pending);
+    return pending?.synced;
+  }
+
+  #syncParents(dir: string, pending: PendingDir): void {
+    pending.failed = false;
+    const synced = settled(pending.parents.map((parent) => syncDir(this.#c.io, parent)));
+    pending.synced = synced;
+    synced.then(
+      () => {
+        if (this.#unsynced.get(dir) === pending && pending.synced === synced)
+          this.#unsynced.delete(dir);
+      },
+      // The writer waiting for it fails; the next writer into `dir` tries again.
+      () => {
+        if (pending.synced === synced) pending.failed = true;
+      },
+    );
+  }
+}
+
+/** A directory made by this process whose entries in its parents may not be durable yet. */
+interface PendingDir {
+  readonly parents: readonly string[];
+  synced: Promise<void>;
+  failed: boolean;
 }
 
 /**
