@@ -112,6 +112,11 @@ async function init(m: Extract<ToResolver, { type: 'init' }>): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   await manager.revoke(ticket);
+  if (boundMs === 0) {
+    throw new Error(
+      'core never opened the near cache channel: is @cloakroom/core (dist) built and current?',
+    );
+  }
   return boundMs;
 }
 
