@@ -36,6 +36,8 @@ export interface Fill {
   readonly id: string;
   readonly epoch: number;
   readonly slot: Slot;
+  /** When the read began: an entry's age counts from here, so a slow read or touch write does not stretch maxAgeMs. */
+  readonly at: number;
 }
 
 /** Counters, for tests and for measuring (docs/guides/near-cache.md). */
@@ -155,7 +157,7 @@ export class NearCache<V> {
       this.inflight.set(id, slot);
     }
     slot.readers++;
-    return { id, epoch: this.epoch, slot };
+    return { id, epoch: this.epoch, slot, at: this.now() };
   }
 
   /**
@@ -172,7 +174,7 @@ export class NearCache<V> {
     }
     if (!this.entries.has(id) && this.entries.size >= this.settings.maxEntries) this.evict();
     this.entries.delete(id);
-    this.entries.set(id, { value, group, filledAt: this.now(), used: false });
+    this.entries.set(id, { value, group, filledAt: fill.at, used: false });
     this.counts.fills++;
     this.startSweeper();
   }

@@ -58,6 +58,17 @@ describe('near cache (class)', () => {
     expect(cache.stats().evictions).toBe(1);
   });
 
+  it('an entry ages from the start of its store read: a slow read does not stretch maxAgeMs', async () => {
+    const { cache, clock } = cacheOver({ maxEntries: 10, maxAgeMs: 1000 });
+    await up(cache);
+    const fill = cache.begin('slow');
+    expect(fill).toBeDefined();
+    clock.advance(600); // the read (and a touch write) took 600 ms
+    if (fill) cache.finish(fill, 'v-slow', 'g');
+    clock.advance(500); // 1,100 ms after the read began, 500 ms after it landed
+    expect(cache.get('slow', clock.now())).toBeUndefined();
+  });
+
   it('an entry is not answered at maxAgeMs, and the sweep removes unasked entries', async () => {
     const { cache, clock } = cacheOver();
     await up(cache);
