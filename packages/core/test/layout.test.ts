@@ -37,6 +37,7 @@ const allowed: Record<string, readonly string[]> = {
   claims: ['errors', 'lib', 'contracts', 'keys'],
   policy: ['errors', 'lib', 'contracts'],
   audit: ['errors', 'lib', 'contracts'],
+  diagnostics: ['errors', 'lib', 'contracts', 'store-kit', 'audit', 'keys'],
 };
 
 describe('core layout (#19)', () => {
