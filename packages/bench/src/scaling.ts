@@ -12,8 +12,8 @@ import { createMemoryStore } from '@cloakroom/store-memory';
 import { createRedisStore } from '@cloakroom/store-redis';
 import type { BenchConfig } from './config';
 import { CLAIMS, type Fixture, cloakroomOver } from './fixture';
-import { MiB, fullGc, rssSampler } from './heap';
-import { type Sample, type Stat, measure, stat } from './measure';
+import { MiB, fullGc, gcPauses, rssSampler } from './heap';
+import { type Sample, type Stat, measure, median, stat } from './measure';
 import { sessionMaker } from './populate';
 import { RUN_ID, deletePrefix, redisClient } from './targets';
 
@@ -22,6 +22,8 @@ export interface ResolveAtSize {
   readonly sessions: number;
   readonly inFlight: number;
   readonly resolve: Stat;
+  /** Median over rounds of GC pause microseconds per resolve (all GC kinds). */
+  readonly gcUsPerOp: number;
   /** Seconds the population took (records sealed as `create` seals them, 256 inserts in flight). */
   readonly populateSeconds: number;
 }
@@ -117,6 +119,8 @@ export async function resolveScaling(
       log(`  ${which}: ${pool.size} sessions made in ${pool.populateSeconds.toFixed(1)} s`);
     }
     const samples = pools.map(() => [] as Sample[]);
+    const gcPerOp = pools.map(() => [] as number[]);
+    const gc = gcPauses();
     for (let round = 0; round < rounds; round++) {
       for (let j = 0; j < pools.length; j++) {
         const k = (j + round) % pools.length;
@@ -127,6 +131,7 @@ export async function resolveScaling(
           seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
           return pool.tickets[seed % pool.tickets.length] as string;
         };
+        const from = performance.now();
         const sample = await measure(
           async () => {
             if ((await pool.cloakroom.resolve(pick())) === null)
@@ -137,19 +142,26 @@ export async function resolveScaling(
           config.quick ? 50 : 1000,
           config.quick ? 20 : 1_000_000,
         );
+        const to = performance.now();
+        // GC entries are delivered after a turn of the event loop.
+        await new Promise((r) => setTimeout(r, 5));
         samples[k]?.push(sample);
+        gcPerOp[k]?.push((gc.between(from, to) * 1000) / Math.max(1, sample.ops));
       }
     }
+    gc.stop();
     const sizes = pools.map((pool, k) => {
       const resolve = stat(samples[k] as Sample[]);
+      const gcUsPerOp = median(gcPerOp[k] as number[]);
       log(
-        `  ${which}: resolve at ${pool.size} sessions: ${Math.round(resolve.median)}/s, ${resolve.cpuUsPerOp.toFixed(1)} CPU µs/op`,
+        `  ${which}: resolve at ${pool.size} sessions: ${Math.round(resolve.median)}/s, ${resolve.cpuUsPerOp.toFixed(1)} CPU µs/op, GC ${gcUsPerOp.toFixed(1)} µs/op`,
       );
       return {
         store: which,
         sessions: pool.size,
         inFlight,
         resolve,
+        gcUsPerOp,
         populateSeconds: pool.populateSeconds,
       };
     });
