@@ -22,6 +22,12 @@ export interface ChannelSettings {
   readonly boundMs: number;
   /** Bound on setting the channel up (connect, LISTEN, first probe). */
   readonly timeoutMs: number;
+  /**
+   * Runs the probe through the store's own pool: the path every write takes.
+   * Its echo then proves that what the store writes reaches this listener; a
+   * LISTEN connection that reached another server or database never vouches.
+   */
+  readonly probeQuery: (text: string, values: unknown[]) => Promise<{ rows: { armed?: number }[] }>;
 }
 
 const MIN_RETRY_MS = 50;
@@ -32,8 +38,11 @@ const MAX_RETRY_MS = 2000;
  * store's triggers in place and a first probe echoed), so a near cache can
  * answer from the first request.
  *
- * How it vouches: every `boundMs / 4` the LISTEN connection notifies its own
- * private probe channel. PostgreSQL queues notifications in commit order and
+ * How it vouches: every `boundMs / 4` the store's pool (the connections the
+ * store writes through, not the LISTEN connection) notifies this listener's
+ * private probe channel, so a LISTEN connection that reached another server
+ * or database (a misconfigured `invalidation.connection`, a replica, an old
+ * primary) never hears an echo and never vouches. PostgreSQL queues notifications in commit order and
  * a listening backend forwards them in queue order, so when the echo of a
  * probe sent at time `s` arrives, every change committed before `s` has
  * already reached the listener. `live` is true only while the newest echoed
@@ -186,7 +195,7 @@ export async function openInvalidationChannel(
     seq += 1;
     const token = String(seq);
     pending.set(token, now);
-    c.query<{ armed: number }>({ text: PROBE_SQL, values: probeValues(token) }).then(
+    settings.probeQuery(PROBE_SQL, probeValues(token)).then(
       (result) => {
         if (client !== c) return;
         probing = false;

@@ -272,7 +272,13 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         throw new InvalidArgument('watch needs a listener with invalidate(id) and reset()');
       }
       const channel = await openInvalidationChannel(
-        { tables, connection: listenConfig, boundMs, timeoutMs },
+        {
+          tables,
+          connection: listenConfig,
+          boundMs,
+          timeoutMs,
+          probeQuery: (text, values) => runner.run((c) => c.query({ text, values })),
+        },
         listener,
       );
       if (closing) {

@@ -1,6 +1,7 @@
 // store.watch(): the LISTEN/NOTIFY invalidation channel a near cache relies on (SEC-32).
 import { Closed, StoreUnavailable } from '@cloakroom/core';
 import { createPostgresStore, migrate, type PostgresStore } from '@cloakroom/store-postgres';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   caught,
@@ -233,6 +234,33 @@ describe('store.watch(): LISTEN/NOTIFY invalidation (SEC-32)', () => {
     await until(() => rec.resets() >= 2, 'the reset');
     await proxy.restore();
     await until(() => channel.live, 'live after the network is back');
+  });
+
+  it('SEC-32 a LISTEN connection that reached another database (same schema, triggers armed there) never vouches: the probe goes through the store pool', async () => {
+    // The store writes to `test`; its LISTEN connection is (mis)configured to
+    // the `postgres` database, where a twin table with armed triggers exists.
+    // A probe sent on the LISTEN connection itself would echo there and vouch
+    // for a channel that hears none of the store's writes.
+    const other = new URL(TEST_URL);
+    other.pathname = '/postgres';
+    const twinAdmin = new pg.Pool({ connectionString: other.toString(), max: 1 });
+    twinAdmin.on('error', () => {});
+    try {
+      await migrate(twinAdmin, { ...world.tables, invalidationTriggers: true });
+      const store = createPostgresStore({
+        pool: world.pool({ max: 1 }),
+        ...world.tables,
+        statementTimeoutMs: 1500,
+        invalidation: { boundMs: 200, connection: { connectionString: other.toString() } },
+      });
+      open.push(store);
+      const rec = recorder();
+      const error = await caught(() => store.watch(rec.listener));
+      expect(error).toBeInstanceOf(StoreUnavailable);
+    } finally {
+      await twinAdmin.query(`DROP SCHEMA IF EXISTS "${world.schema}" CASCADE`).catch(() => {});
+      await twinAdmin.end();
+    }
   });
 
   it('close() ends the channel (live false, no more events); store.close() closes its channels; watch after close is Closed', async () => {
