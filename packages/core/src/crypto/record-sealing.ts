@@ -52,11 +52,14 @@ function decodeSecrets(bytes: Uint8Array): SessionSecrets {
 }
 
 const invalid = () => new DecryptionFailed('sealed session payload is not valid');
+const unbound = () => new DecryptionFailed('session secrets are not sealed under the ticket');
 
 /**
  * The record sealing of one manager.
  *
  * - `ticketBound` false: secrets live inside the storage layer (format 1).
+ *   A ticket-bound manager refuses such records when opened with a ticket
+ *   (DecryptionFailed): a storage-key holder could forge them.
  * - the default cipher (`createAesGcmCipher`): new live sessions are written
  *   as ticket-bound records; two-layer records written before still open,
  *   and move to the new format on their next write with the ticket.
@@ -79,6 +82,18 @@ export function createRecordSealing(cipher: Cipher, ticketBound: boolean): Recor
     const plain = await cipher.open(record.payload, recordAad(record.id, record.subject));
     const payload = decodePayload(plain);
     if (payload === undefined) throw invalid();
+    return payload;
+  }
+
+  // SEC-02 (downgrade): a ticket-bound manager takes a two-layer live
+  // payload only when its secrets are ticket-sealed bytes. Plaintext secrets
+  // there could have been written by anyone holding the storage key (no
+  // ticket needed), e.g. a forged record under a victim's id.
+  async function openTwoLayerWithTicket(record: SessionRecord): Promise<SessionPayload> {
+    const payload = await openTwoLayer(record);
+    if (ticketBound && payload.k === 'live' && !(payload.inner instanceof Uint8Array)) {
+      throw unbound();
+    }
     return payload;
   }
 
@@ -151,7 +166,7 @@ export function createRecordSealing(cipher: Cipher, ticketBound: boolean): Recor
       if (masks !== undefined && isBoundRecord(record.payload)) {
         return openBound(masks, record, ticket);
       }
-      return openTwoLayer(record);
+      return ticket === undefined ? openTwoLayer(record) : openTwoLayerWithTicket(record);
     },
     sealSecrets(ticket, id, secrets) {
       if (!ticketBound) return secrets;
@@ -169,7 +184,11 @@ export function createRecordSealing(cipher: Cipher, ticketBound: boolean): Recor
         // `open(record, ticket)`. Fail closed rather than open a second time.
         throw new DecryptionFailed('ticket-bound secrets were read without their ticket');
       }
-      if (!(inner instanceof Uint8Array)) return inner;
+      if (!(inner instanceof Uint8Array)) {
+        // Secrets in the storage layer only: see openTwoLayerWithTicket.
+        if (ticketBound) throw unbound();
+        return inner;
+      }
       const secrets = decodeSecrets(openUnderParsedTicket(ticket, inner, innerAad(id)));
       if (masks !== undefined) {
         upgrades.set(inner, new OpenedSecrets(secrets, ticketMask(ticket), id, undefined));

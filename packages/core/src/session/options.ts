@@ -88,6 +88,12 @@ export interface CloakroomOptions {
    * use the outer layer). Set `false` only if the server must read sessions
    * without their ticket (e.g. background token refresh); the secrets are then
    * protected by the storage keys alone.
+   *
+   * A ticket-bound manager refuses sessions whose secrets are not sealed
+   * under their ticket (anyone with the storage key could have written
+   * them: docs/security/ticket-binding.md, "Downgrade"). Sessions created
+   * while this was `false` therefore stop resolving (`null`, a `tampered`
+   * event) once it is `true` again; their users sign in again.
    * @default true
    */
   readonly ticketBound?: boolean;
