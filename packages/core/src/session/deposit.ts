@@ -147,10 +147,19 @@ export async function replaceTokens(
       kid: verified.header.kid ?? '',
       tokenExp: verified.payload.exp * 1000,
     };
-    const written = await ctx.store.replace(
-      { ...record, version: record.version + 1, payload: await ctx.seal(id, record.subject, next) },
-      record.version,
-    );
+    const sealed = await ctx.seal(id, record.subject, next);
+    let written: boolean;
+    try {
+      written = await ctx.store.replace(
+        { ...record, version: record.version + 1, payload: sealed },
+        record.version,
+      );
+    } finally {
+      // Whatever the store answered (or if it failed midway), this process
+      // stops answering the old tokens from its cache at once (SEC-32), as
+      // revoke does: the channel's own invalidation may be slow or lost.
+      ctx.nearCache?.invalidate(id);
+    }
     if (written) {
       ctx.emit({ type: 'session.touched', sessionId: id, tokenRenewed: true });
       return true;

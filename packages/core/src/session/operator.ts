@@ -171,8 +171,12 @@ async function rewrapOne(
       throw error;
     }
     const next: SessionRecord = { ...record, version: record.version + 1, payload };
-    if (await ctx.store.replace(next, record.version))
+    if (await ctx.store.replace(next, record.version)) {
+      // The content is unchanged, but a cached entry must not outlive the
+      // bytes it was read from (SEC-32); the next resolve reads afresh.
+      ctx.nearCache?.invalidate(record.id);
       return { kind: 'rewrapped', keyId: ctx.cipher.keyIdOf(payload) };
+    }
     // A concurrent write won: read the record again and re-seal what it holds now.
     record = await ctx.store.get(record.id);
   }
@@ -227,7 +231,13 @@ export async function rotateKeys(
   if (kind !== 'signing' && kind !== 'storage')
     throw new InvalidArgument('kind must be "signing" or "storage"');
   await ctx.authorize('keys.rotate', actor);
-  const status = await rotating(ctx).rotate(kind);
+  let status: KeyStatus;
+  try {
+    status = await rotating(ctx).rotate(kind);
+  } finally {
+    // Cached sessions were vetted under the old key set: drop them all (cheap).
+    ctx.nearCache?.reset();
+  }
   ctx.emit({ type: 'keys.rotated', kind, keyId: status.id });
   return status;
 }
@@ -242,7 +252,14 @@ export async function compromiseKey(
   if (typeof id !== 'string' || id.length === 0 || id.length > 256)
     throw new InvalidArgument('key id must be a non-empty string');
   await ctx.authorize('keys.rotate', actor);
-  const status = await rotating(ctx).compromise(id);
+  let status: KeySetStatus;
+  try {
+    status = await rotating(ctx).compromise(id);
+  } finally {
+    // Sessions under a compromised key must stop at once on this instance
+    // (SEC-19, SEC-32), not when each cached entry ages out.
+    ctx.nearCache?.reset();
+  }
   ctx.emit({ type: 'keys.compromised', keyId: id });
   return status;
 }
