@@ -168,7 +168,13 @@ async function write(
     version: record.version + 1,
     payload: await ctx.seal(record.id, record.subject, next),
   };
-  return (await ctx.store.replace(written, record.version)) ? written : null;
+  try {
+    return (await ctx.store.replace(written, record.version)) ? written : null;
+  } finally {
+    // The lease and the renewed tokens change what resolve answers: this
+    // process stops answering the old record from its cache at once (SEC-32).
+    ctx.nearCache?.invalidate(record.id);
+  }
 }
 
 const withoutLease = (p: UpPayload): LivePayload => {
@@ -281,7 +287,12 @@ async function holdLease(
   }
   if (grant !== undefined && 'rejected' in grant && grant.rejected === 'invalid_grant') {
     // The provider no longer honours this session: end it everywhere.
-    const removed = await ctx.store.delete(leased.id);
+    let removed: boolean;
+    try {
+      removed = await ctx.store.delete(leased.id);
+    } finally {
+      ctx.nearCache?.invalidate(leased.id);
+    }
     ctx.emit({
       type: 'session.revoked',
       sessionId: leased.id,

@@ -152,6 +152,32 @@ describe('near cache: deposited sessions', () => {
     expect(f.events.at(-1)).toMatchObject({ type: 'session.rejected', reason: 'token-expired' });
   });
 
+  it('SEC-32 refreshUpstream on A: A answers the renewed token at once, with the channel silent; invalid_grant ends it on A at once', async () => {
+    const f = await depositedFleet();
+    const access = await f.idp.issue({ sub: 'x', iat: f.nowSec() - 60, exp: f.nowSec() + 600 });
+    const { ticket } = await f.a.deposit(
+      { accessToken: access, refreshToken: 'rt-1' },
+      { issuer: 'https://idp.test' },
+    );
+    await warm(f.a, ticket);
+    expect((await f.a.resolve(ticket))?.token).toBe(access);
+    f.bus.hold = true; // the channel says nothing from here on
+    const renewed = await f.idp.issue({ sub: 'x', iat: f.nowSec(), exp: f.nowSec() + 900 });
+    const result = await f.a.refreshUpstream(
+      ticket,
+      async () => ({ tokens: { accessToken: renewed, refreshToken: 'rt-2' } }),
+      { force: true },
+    );
+    expect(result.status).toBe('refreshed');
+    expect((await f.a.resolve(ticket))?.token).toBe(renewed);
+    await warm(f.a, ticket);
+    const ended = await f.a.refreshUpstream(ticket, async () => ({ rejected: 'invalid_grant' }), {
+      force: true,
+    });
+    expect(ended.status).toBe('rejected');
+    expect(await f.a.resolve(ticket)).toBeNull();
+  });
+
   it('with a refresh token, a hit past the provider exp answers tokenExpired, as the store path does', async () => {
     const f = await depositedFleet();
     const access = await f.idp.issue({ sub: 'x', iat: f.nowSec() - 60, exp: f.nowSec() + 600 });
