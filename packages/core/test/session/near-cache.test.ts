@@ -93,7 +93,7 @@ describe('near cache: hits', () => {
   it('the access policy still runs on a hit', async () => {
     let allow = true;
     const { a } = await fleet({
-      policy: { authorize: () => ({ allow, reason: 'test' }) },
+      policy: { name: 'test', authorize: () => ({ allow, reason: 'test' }) },
     });
     const { ticket } = await a.create('u');
     await warm(a, ticket);
