@@ -78,7 +78,10 @@ export async function sealBoundRecord(
   const meta = await cipher.seal(plain.meta, boundMetaAad(id, subjectIndex, nonce, tag));
   const maskKey = await masks.forKeyId(cipher.keyIdOf(meta));
   const salt = fillPublicRandom(head.subarray(SALT_AT, MASK_AT));
-  head.set(xor3(dataKey, storageMask(maskKey, salt, id, subjectIndex, meta), ticketMask), MASK_AT);
+  head.set(
+    xor3(dataKey, storageMask(maskKey, salt, id, subjectIndex, nonce, tag, meta), ticketMask),
+    MASK_AT,
+  );
   const out = new Uint8Array(bodyEnd + meta.byteLength);
   out.set(head, 0);
   out.set(meta, bodyEnd);
@@ -103,7 +106,7 @@ export async function openBoundRecord(
   const maskKey = await masks.forKeyId(cipher.keyIdOf(parts.meta));
   const dataKey = xor3(
     parts.mask,
-    storageMask(maskKey, parts.salt, id, subjectIndex, parts.meta),
+    storageMask(maskKey, parts.salt, id, subjectIndex, parts.nonce, parts.tag, parts.meta),
     ticketMask,
   );
   try {
@@ -163,8 +166,8 @@ export async function rewrapBoundRecord(
   out.set(
     xor3(
       parts.mask,
-      storageMask(oldMaskKey, parts.salt, id, subjectIndex, parts.meta),
-      storageMask(newMaskKey, salt, id, subjectIndex, meta),
+      storageMask(oldMaskKey, parts.salt, id, subjectIndex, parts.nonce, parts.tag, parts.meta),
+      storageMask(newMaskKey, salt, id, subjectIndex, parts.nonce, parts.tag, meta),
     ),
     MASK_AT,
   );

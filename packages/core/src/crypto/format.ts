@@ -79,10 +79,12 @@
 //      maskKey(Ks)   = HMAC-SHA-256(Ks, "cloakroom/record-mask-key/v1")
 //      Ms            = SHA-256(maskKey ‖ u32 n ‖ "cloakroom/record-mask/v1" \0
 //                               ‖ salt ‖ u8 |id| ‖ id ‖ u8 |subjectIndex|
-//                               ‖ subjectIndex ‖ meta)
+//                               ‖ subjectIndex ‖ nonce ‖ tag of body ‖ meta)
 //                      (n = byte length of everything after the u32; meta
 //                      is the stored operator copy, so it too is checked
-//                      by every resolve)
+//                      by every resolve; the body's nonce and tag tie W to
+//                      this very body, so a touch, which keeps DK, cannot
+//                      have its body swapped for another write's)
 //      Mt            = SHA-256("cloakroom/ticket-mask/v1" \0 ‖ T)
 //      W             = DK ⊕ Ms ⊕ Mt
 //
@@ -97,8 +99,8 @@
 //
 //    Resolve (holds T): Ms from the stored key, Mt from T, DK = W ⊕ Ms ⊕ Mt,
 //    one GCM open of body; the metadata it acts on is the copy inside body.
-//    A wrong W, salt, operator copy (key id included), ticket or record
-//    gives a wrong DK and the open fails: the AEAD authenticates the
+//    A wrong W, salt, operator copy (key id included), body nonce or tag,
+//    ticket or record gives a wrong DK and the open fails: the AEAD authenticates the
 //    unmasking, so any changed byte of the record fails resolve, as before. Operators (no T) open
 //    `meta`, which is bound to this record and to this very body (its nonce
 //    and tag), so it cannot be moved to another record or mixed with another
@@ -280,15 +282,18 @@ export function maskKeyOf(storageKey: Uint8Array): Uint8Array {
 // is synchronous, so one buffer serves every call (grown for a larger
 // record, never shrunk); the key prefix is wiped after each use.
 let scratch = Buffer.alloc(1024);
-const MASK_FIXED_BYTES = DATA_KEY_BYTES + 4 + STORAGE_MASK_LABEL.length + MASK_SALT_BYTES + 1;
+const MASK_FIXED_BYTES =
+  DATA_KEY_BYTES + 4 + STORAGE_MASK_LABEL.length + MASK_SALT_BYTES + 1 + NONCE_BYTES + TAG_BYTES;
 
 /**
  * Ms, the storage-key mask of one record write, as a 32-character Latin-1
  * string (one char per byte: a `hash` to a string costs half a Buffer): SHA-256(maskKey ‖ u32 n ‖
- * label ‖ salt ‖ u8 |id| ‖ id ‖ u8 |subjectIndex| ‖ subjectIndex ‖ meta), n
- * the byte length of what follows the u32. `meta` is the record's operator
- * copy as stored, so any change to it also changes Ms and the resolve that
- * uses it fails. A secret prefix key is a sound PRF here because the input
+ * label ‖ salt ‖ u8 |id| ‖ id ‖ u8 |subjectIndex| ‖ subjectIndex ‖ nonce ‖
+ * tag ‖ meta), n the byte length of what follows the u32. `meta` is the
+ * record's operator copy as stored, and nonce and tag are the body's, so a
+ * change to any of them changes Ms and the resolve that uses it fails: the
+ * body of one write cannot be paired with the header and metadata of
+ * another write of the same record, even though a touch keeps DK. A secret prefix key is a sound PRF here because the input
  * set is prefix-free (see the file header and docs/security/ticket-binding.md).
  *
  * Edge behaviour: id and subject index are encoded as UTF-8 (43-character
@@ -297,7 +302,7 @@ const MASK_FIXED_BYTES = DATA_KEY_BYTES + 4 + STORAGE_MASK_LABEL.length + MASK_S
  *
  * @example
  * ```ts
- * const ms = storageMask(maskKey, salt, record.id, record.subject, meta);
+ * const ms = storageMask(maskKey, salt, record.id, record.subject, nonce, tag, meta);
  * ```
  */
 export function storageMask(
@@ -305,10 +310,15 @@ export function storageMask(
   salt: Uint8Array,
   id: string,
   subjectIndex: string,
+  nonce: Uint8Array,
+  tag: Uint8Array,
   meta: Uint8Array,
 ): string {
   if (maskKey.byteLength !== DATA_KEY_BYTES || salt.byteLength !== MASK_SALT_BYTES) {
     throw new RangeError('storageMask: wrong key or salt size');
+  }
+  if (nonce.byteLength !== NONCE_BYTES || tag.byteLength !== TAG_BYTES) {
+    throw new RangeError('storageMask: wrong nonce or tag size');
   }
   const idBytes = Buffer.byteLength(id, 'utf8');
   const subjectBytes = Buffer.byteLength(subjectIndex, 'utf8');
@@ -324,6 +334,10 @@ export function storageMask(
   at += scratch.write(id, at, 'utf8');
   scratch[at++] = subjectBytes;
   at += scratch.write(subjectIndex, at, 'utf8');
+  scratch.set(nonce, at);
+  at += NONCE_BYTES;
+  scratch.set(tag, at);
+  at += TAG_BYTES;
   scratch.set(meta, at);
   scratch.set(maskKey, 0);
   const mask = hash('sha256', scratch.subarray(0, end), 'binary');

@@ -5,6 +5,7 @@
 import { createDecipheriv } from 'node:crypto';
 import {
   type Cipher,
+  type CloakroomEvent,
   type SessionRecord,
   allowAll,
   createAesGcmCipher,
@@ -76,7 +77,15 @@ describe('SEC-02 a store dump plus every server key opens no ticket-bound secret
     // Everything the server holds: the storage key (hence the mask key), the
     // index key, the signing key, and the stored record with its session id.
     const maskKey = maskKeyOf(material.storage);
-    const ms = storageMask(maskKey, parts.salt, record.id, record.subject, parts.meta);
+    const ms = storageMask(
+      maskKey,
+      parts.salt,
+      record.id,
+      record.subject,
+      parts.nonce,
+      parts.tag,
+      parts.meta,
+    );
     const dkXorMt = Buffer.from(parts.mask).map((b, i) => b ^ ms.charCodeAt(i));
     const tryOpen = (key: Uint8Array) => {
       const gcm = createDecipheriv('aes-256-gcm', key, parts.nonce);
@@ -223,6 +232,42 @@ describe('SEC-10 store write without keys: masks, metadata and bodies do not mov
     // The whole earlier write is still accepted: the rollback today's format allows, no more.
     await put(memory, { ...second, payload: first.payload });
     expect(await app.resolve(ticket)).not.toBeNull();
+  });
+});
+
+describe('SEC-10 body of one write with the header and metadata of another', () => {
+  it("SEC-10 a touch reuses DK: the later write's salt, W and metadata around the earlier write's nonce and body do not resolve", async () => {
+    const clock = new Clock();
+    const memory = createMemoryStore({ clock: () => clock.t });
+    const events: CloakroomEvent[] = [];
+    const app = createCloakroom({
+      store: memory,
+      keys: keysFrom(await makeKeyMaterial()),
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      clock: clock.now,
+      ttl: { idle: 60 * MIN, absolute: 600 * MIN },
+      onEvent: (e) => events.push(e),
+    });
+    const { ticket, sessionId } = await app.create(SUBJECT);
+    const first = await recordOf(memory, sessionId);
+    // Due for a touch (past the 60 s interval), the token not yet due for
+    // renewal: the record is re-sealed under the same DK, fresh nonce and salt.
+    clock.advance(2 * MIN);
+    expect(await app.resolve(ticket)).not.toBeNull();
+    expect(events.at(-1)).toMatchObject({ type: 'session.touched', tokenRenewed: false });
+    const second = await recordOf(memory, sessionId);
+    expect(second.version).toBeGreaterThan(first.version);
+    const a = parseBoundRecord(first.payload);
+    const b = parseBoundRecord(second.payload);
+    if (!a || !b) throw new Error('not ticket-bound');
+    // Write 2's format byte, salt and W; write 1's nonce, length and body; write 2's meta.
+    const hybrid = new Uint8Array(a.sealedBody.byteLength + b.meta.byteLength);
+    hybrid.set(second.payload.subarray(0, NONCE_AT), 0);
+    hybrid.set(a.sealedBody.subarray(NONCE_AT), NONCE_AT);
+    hybrid.set(b.meta, a.sealedBody.byteLength);
+    await put(memory, { ...second, payload: hybrid });
+    expect(await app.resolve(ticket)).toBeNull();
   });
 });
 

@@ -57,17 +57,17 @@ const SECRETS = { sub: 'vector-subject', claims: { role: 'vector' }, token: 'vec
 const RECORDS = {
   bound: hex(
     [
-      '021a19813f24c3385100d0a9c937ea94ba2ff77c72cf20b95606e9749ea196625238a7d48d507f708d79cf4942236ce0',
-      '8fdb09a900ec4b766bb5c25cf5000001053ac26325b9df8d203b50f842e13ac0e9044d6966045b093895a0ca86f55216',
-      '4da953a1b7082c9d3cbe9e4fa5dd55b8aba0a52fb57e10b21502a76af31e9fa7a5d6fc401abfefcf81b88850ec8305df',
-      'd854cf26d64de8e321bdd016d7782841818cb89ae98d8feb40cb78935946adce7515bd0ac48bb055856695db679ea725',
-      '14cd627c07c29484906346a237b68e06f0ed375067341abed765f945bf4d0bc5275fc641866ec3c049fee888ca535342',
-      '533be5d3954ee68156e62197187bdbce2734cd35c0f29136de77752852b1b14bf4acf415fcb6bc3fcfa592180903be87',
-      '1ea7ff47c43bc56693892a0c6c1e5d4fc96f458a8a4ebb4a3a9826e1a2bfed52f81a1217d30f0101066b2d3230323658',
-      'cee0f261ae70d7c028f7f7401df12b9a26a20760c86ae295f6ed05bc5f5c53a159cf1a1145492d75f883671c17245d7f',
-      '6fdb84db118df9cbab06a6061d6c6159b0a353941a3ae1c46bd16098f728639884bdcf8c3b18e962bb4ce428a99e6a29',
-      '264877bb575ae5b3be50f68c95d1bed8e949214d696cbd92d7d85b0a56ca8236951ac57048ebebd738f0c22ce935ef6c',
-      '04ec2e81bca2db1bb55786757b8097672094fdb3d9c7d93016c2b16df869a2980b9a99e7ece08f',
+      '02052e172579d2b705e87bd5870bee18f89d8e3e2f65dab82f70965a837bb41950add857353b436206c6819fc8da95dd',
+      '4d2c0fedff5cc472bfb019346100000105da66ead61d9aa652a75761e53b4bb85e663ce4dc3eb1421e8d6c891a0cf154',
+      '9a73012a330a6cc3903f80e238b4cd59dc4b76a669ba4d7ee6c32397179157cf35189659b89d26a081d373bea84b97bf',
+      '562c7e7b9d8efc48fe2daede67ce89db96e8e663ba3ceacbc1936e1de36849808968a67617f44b216e46b76b5f56415e',
+      '8f113b49602199edd46c8286192e9e08d1d582d998dd7b49e2dba61ae740dd6a2faaad05519398d86342734e439ac951',
+      '8d3866c83832bc84af41885bb45bbab021de8c92e475967741774ad4b6236ef03b3d5ac1d5ebfe9f7337b11598f4a38d',
+      'f4f2cab964e4a91ac75dd6145b003e1bb9d56a5e312c7f78dededdc70bcc90007393ef96cbc50101066b2d3230323671',
+      'bd32dbc923a71adb7ac97ace7f103a0dbd8da52e7959ac1d4dd5771603a3f412798ef45b6a0462d18ce8a0c3960be3d1',
+      '8333643859d8308c54c5261c4cd0dbc8eb506962f3e51b13c292e18d0e21604fa3a4ff29bd1c93fe31482802300b7730',
+      'b053d1b9d64502ceebfca5b698bae53c643973203e5cc92ceae053a0d88c8f779503a3073359f86572becd6d45e61b83',
+      '02079e46cb41a725ae066b8642287c475d6661cb230dedacb66ee2017a9a0231baae97f77f5946',
     ].join(''),
   ),
   twoLayer: hex(
@@ -131,9 +131,11 @@ describe('ticket-bound record format: labels, AADs and KDF inputs byte for byte'
     expect(Buffer.from(maskKeyOf(storageKey))).not.toEqual(Buffer.from(storageKey));
   });
 
-  it('SEC-02 Ms = SHA-256(maskKey ‖ u32 n ‖ label ‖ salt ‖ u8 |id| ‖ id ‖ u8 |s| ‖ s ‖ meta)', () => {
+  it('SEC-02 Ms = SHA-256(maskKey ‖ u32 n ‖ label ‖ salt ‖ u8 |id| ‖ id ‖ u8 |s| ‖ s ‖ nonce ‖ tag ‖ meta)', () => {
     const maskKey = maskKeyOf(storageKey);
     const salt = hex('000102030405060708090a0b0c0d0e0f');
+    const nonce = hex('a0a1a2a3a4a5a6a7a8a9aaab');
+    const tag = hex('b0b1b2b3b4b5b6b7b8b9babbbcbdbebf');
     const meta = hex('01020304');
     const rest = Buffer.concat([
       RECORD_MASK_V1,
@@ -142,6 +144,8 @@ describe('ticket-bound record format: labels, AADs and KDF inputs byte for byte'
       ascii(ID),
       Buffer.of(43),
       ascii(SUBJECT),
+      nonce,
+      tag,
       meta,
     ]);
     const n = Buffer.alloc(4);
@@ -149,12 +153,15 @@ describe('ticket-bound record format: labels, AADs and KDF inputs byte for byte'
     const expected = createHash('sha256')
       .update(Buffer.concat([maskKey, n, rest]))
       .digest();
-    expect(Buffer.from(storageMask(maskKey, salt, ID, SUBJECT, meta), 'latin1')).toEqual(expected);
+    const ms = (id: string, s: string, n: Uint8Array, t: Uint8Array) =>
+      Buffer.from(storageMask(maskKey, salt, id, s, n, t, meta), 'latin1');
+    expect(ms(ID, SUBJECT, nonce, tag)).toEqual(expected);
     // Twice in a row (the scratch buffer is reused) and for another record: stable, distinct.
-    expect(Buffer.from(storageMask(maskKey, salt, ID, SUBJECT, meta), 'latin1')).toEqual(expected);
-    expect(Buffer.from(storageMask(maskKey, salt, SUBJECT, ID, meta), 'latin1')).not.toEqual(
-      expected,
-    );
+    expect(ms(ID, SUBJECT, nonce, tag)).toEqual(expected);
+    expect(ms(SUBJECT, ID, nonce, tag)).not.toEqual(expected);
+    // Another body (its nonce or its tag) under the same header: another mask (SEC-10).
+    expect(ms(ID, SUBJECT, tag.subarray(0, 12), tag)).not.toEqual(expected);
+    expect(ms(ID, SUBJECT, nonce, hex('00'.repeat(16)))).not.toEqual(expected);
   });
 
   it('SEC-02 Mt = SHA-256("cloakroom/ticket-mask/v1" 0 ‖ ticket): not the session id, not the layer-2 key', () => {
