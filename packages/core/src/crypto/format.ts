@@ -76,7 +76,8 @@
 //    whenever the secrets are sealed anew: create, refresh, token renewal;
 //    a touch re-seals under the same DK with a fresh nonce and salt. Ks is
 //    the storage key whose id the `meta` header names; T the ticket):
-//      maskKey(Ks)   = HMAC-SHA-256(Ks, "cloakroom/record-mask-key/v1")
+//      maskKey(Ks)   = HMAC-SHA-512(Ks, "cloakroom/record-mask-key/v1")
+//                      (64 bytes: one whole SHA-256 block)
 //      Ms            = SHA-256(maskKey ‖ u32 n ‖ "cloakroom/record-mask/v1" \0
 //                               ‖ salt ‖ u8 |id| ‖ id ‖ u8 |subjectIndex|
 //                               ‖ subjectIndex ‖ nonce ‖ tag of body ‖ meta)
@@ -107,9 +108,12 @@
 //    write of the same one. Rewrap (no T) opens `meta`, re-seals it under the
 //    primary key, draws a new salt and replaces W by W ⊕ Ms ⊕ Ms'; body
 //    (hence DK) is untouched, so the ticket is never needed. Ms is SHA-256
-//    keyed by a secret prefix on a prefix-free input (the u32 length at a
-//    fixed offset): no valid input extends another, so length extension
-//    cannot apply. Nonces: every GCM seal (body under DK, meta under Ks
+//    keyed by a secret prefix that is exactly its first 64-byte block, on a
+//    prefix-free input (the u32 length at a fixed offset, first in the
+//    second block): the first compression under the secret block is a
+//    secret chaining value, and from it on Ms is the keyed Merkle–Damgård
+//    cascade on prefix-free input, a PRF (the NMAC-inner argument). No valid
+//    input extends another, so length extension cannot apply. Nonces: every GCM seal (body under DK, meta under Ks
 //    through the Cipher and its SEC-11 budget) takes a fresh random 96-bit
 //    nonce; DK seals at most once per touch interval. Ks never feeds the
 //    PRF directly (maskKey), and Mt, the layer-2 key and the session id are
@@ -217,6 +221,8 @@ export const DATA_KEY_BYTES = 32;
 export const BOUND_AAD_LABEL = 'cloakroom/bound/v1\0';
 /** Prefix of {@link boundMetaAad}. */
 export const BOUND_META_AAD_LABEL = 'cloakroom/bound-meta/v1\0';
+/** Bytes of the storage-key PRF key: one whole SHA-256 input block. */
+export const MASK_KEY_BYTES = 64;
 /** HMAC message that derives the storage-key PRF key: {@link maskKeyOf}. */
 export const MASK_KEY_LABEL = 'cloakroom/record-mask-key/v1';
 /** Label inside the input of {@link storageMask}. */
@@ -264,17 +270,20 @@ export function boundMetaAad(
 }
 
 /**
- * The storage-key PRF key: HMAC-SHA-256 of {@link MASK_KEY_LABEL} under the
+ * The storage-key PRF key: HMAC-SHA-512 of {@link MASK_KEY_LABEL} under the
  * 32-byte storage key, so the AES-GCM key itself never feeds the mask (one
- * key, one purpose). Computed once per storage key by its caller (cached).
+ * key, one purpose). 64 bytes, so it fills the whole first SHA-256 block of
+ * {@link storageMask}: the first compression is keyed entirely by secret
+ * bytes (see the file header). Computed once per storage key by its caller
+ * (cached).
  *
  * @example
  * ```ts
- * const maskKey = maskKeyOf(ring.primary.key); // 32 bytes
+ * const maskKey = maskKeyOf(ring.primary.key); // 64 bytes
  * ```
  */
 export function maskKeyOf(storageKey: Uint8Array): Uint8Array {
-  const mac = createHmac('sha256', storageKey).update(MASK_KEY_LABEL, 'utf8').digest();
+  const mac = createHmac('sha512', storageKey).update(MASK_KEY_LABEL, 'utf8').digest();
   return new Uint8Array(mac.buffer, mac.byteOffset, mac.byteLength);
 }
 
@@ -283,7 +292,7 @@ export function maskKeyOf(storageKey: Uint8Array): Uint8Array {
 // record, never shrunk); the key prefix is wiped after each use.
 let scratch = Buffer.alloc(1024);
 const MASK_FIXED_BYTES =
-  DATA_KEY_BYTES + 4 + STORAGE_MASK_LABEL.length + MASK_SALT_BYTES + 1 + NONCE_BYTES + TAG_BYTES;
+  MASK_KEY_BYTES + 4 + STORAGE_MASK_LABEL.length + MASK_SALT_BYTES + 1 + NONCE_BYTES + TAG_BYTES;
 
 /**
  * Ms, the storage-key mask of one record write, as a 32-character Latin-1
@@ -293,8 +302,10 @@ const MASK_FIXED_BYTES =
  * record's operator copy as stored, and nonce and tag are the body's, so a
  * change to any of them changes Ms and the resolve that uses it fails: the
  * body of one write cannot be paired with the header and metadata of
- * another write of the same record, even though a touch keeps DK. A secret prefix key is a sound PRF here because the input
- * set is prefix-free (see the file header and docs/security/ticket-binding.md).
+ * another write of the same record, even though a touch keeps DK. The
+ * 64-byte mask key is exactly the first block, so this is the keyed
+ * Merkle–Damgård cascade on a prefix-free input set, a PRF (the NMAC-inner
+ * argument: file header, docs/security/ticket-binding.md).
  *
  * Edge behaviour: id and subject index are encoded as UTF-8 (43-character
  * store keys in practice); throws RangeError when either is over 255 bytes
@@ -314,7 +325,7 @@ export function storageMask(
   tag: Uint8Array,
   meta: Uint8Array,
 ): string {
-  if (maskKey.byteLength !== DATA_KEY_BYTES || salt.byteLength !== MASK_SALT_BYTES) {
+  if (maskKey.byteLength !== MASK_KEY_BYTES || salt.byteLength !== MASK_SALT_BYTES) {
     throw new RangeError('storageMask: wrong key or salt size');
   }
   if (nonce.byteLength !== NONCE_BYTES || tag.byteLength !== TAG_BYTES) {
@@ -325,8 +336,8 @@ export function storageMask(
   if (idBytes > 255 || subjectBytes > 255) throw new RangeError('storageMask: id too long');
   const end = MASK_FIXED_BYTES + idBytes + 1 + subjectBytes + meta.byteLength;
   if (end > scratch.byteLength) scratch = Buffer.alloc(end);
-  let at = DATA_KEY_BYTES;
-  at = scratch.writeUInt32BE(end - DATA_KEY_BYTES - 4, at);
+  let at = MASK_KEY_BYTES;
+  at = scratch.writeUInt32BE(end - MASK_KEY_BYTES - 4, at);
   at += scratch.write(STORAGE_MASK_LABEL, at, 'latin1');
   scratch.set(salt, at);
   at += MASK_SALT_BYTES;
@@ -341,7 +352,7 @@ export function storageMask(
   scratch.set(meta, at);
   scratch.set(maskKey, 0);
   const mask = hash('sha256', scratch.subarray(0, end), 'binary');
-  scratch.fill(0, 0, DATA_KEY_BYTES);
+  scratch.fill(0, 0, MASK_KEY_BYTES);
   return mask;
 }
 

@@ -57,17 +57,17 @@ const SECRETS = { sub: 'vector-subject', claims: { role: 'vector' }, token: 'vec
 const RECORDS = {
   bound: hex(
     [
-      '02052e172579d2b705e87bd5870bee18f89d8e3e2f65dab82f70965a837bb41950add857353b436206c6819fc8da95dd',
-      '4d2c0fedff5cc472bfb019346100000105da66ead61d9aa652a75761e53b4bb85e663ce4dc3eb1421e8d6c891a0cf154',
-      '9a73012a330a6cc3903f80e238b4cd59dc4b76a669ba4d7ee6c32397179157cf35189659b89d26a081d373bea84b97bf',
-      '562c7e7b9d8efc48fe2daede67ce89db96e8e663ba3ceacbc1936e1de36849808968a67617f44b216e46b76b5f56415e',
-      '8f113b49602199edd46c8286192e9e08d1d582d998dd7b49e2dba61ae740dd6a2faaad05519398d86342734e439ac951',
-      '8d3866c83832bc84af41885bb45bbab021de8c92e475967741774ad4b6236ef03b3d5ac1d5ebfe9f7337b11598f4a38d',
-      'f4f2cab964e4a91ac75dd6145b003e1bb9d56a5e312c7f78dededdc70bcc90007393ef96cbc50101066b2d3230323671',
-      'bd32dbc923a71adb7ac97ace7f103a0dbd8da52e7959ac1d4dd5771603a3f412798ef45b6a0462d18ce8a0c3960be3d1',
-      '8333643859d8308c54c5261c4cd0dbc8eb506962f3e51b13c292e18d0e21604fa3a4ff29bd1c93fe31482802300b7730',
-      'b053d1b9d64502ceebfca5b698bae53c643973203e5cc92ceae053a0d88c8f779503a3073359f86572becd6d45e61b83',
-      '02079e46cb41a725ae066b8642287c475d6661cb230dedacb66ee2017a9a0231baae97f77f5946',
+      '028353f74702b5b3945fc9a9a5b4e36a4450432f6ee61601206b89db734a8f0648b19f13eaec94dc413d44a57f00b338',
+      '68b5b1a349638b6b1ab2c7d9db00000105f77fae87f18fd1bfe4f6ed884b3d219ca880eb87baab5c2e2a9f0b81ded3fd',
+      '03d05e174d3b2a2a8e066f5b88a26803422edcae1731aec4ed7fb7899193feda207a999bc66c67dcb25030d25ac5543c',
+      '7429e9d881e9ea25e5e45afe87f6cc053e90f38e0a98d463d0ebba82ace6f33e86d68d5d4c614096cb23b7302a33320f',
+      '5542e17bbd7e8b322e00b7b6e237de33b8a5eec24784fd62ce237535a59a44997d1121a6ab326a9bf1ef0f0376b3130f',
+      'a56d37dbd1b9e8f9e35493107f7a74fc2372b5a2486f52ffb77aea9976c1e020138efbc1de301b32bd7d33ac882c9df2',
+      'f151730be33bdf97429cd4ad11e04b2ffd93fa2f646807048c8d28de0c5723f3170d199a38e10101066b2d32303236b8',
+      '8e8cd13cc7997fc662db2c00a0c4f4c39cd3f17789bb1b25d5b1e234d07b639805385a9059c8d585e5403d71d45cf32c',
+      'df5db8a5392833eb0c393e2098023727be6c63ed87a05bcbe92de922c265a1c5a5c26efc1f06758b0756c08cb76f59b1',
+      '6dfeb1e8f7f4363e11aeea9ad69c82eac3c72cbedfc6dddbf83db1f046d27f06ac7b2c1857647de8baed15bc383f599f',
+      '29e6cc6af9ea925e7a1881a95acb7acee2d9167ec8c0e34bfe5a26d08e8153535df32583fd2314',
     ].join(''),
   ),
   twoLayer: hex(
@@ -125,8 +125,9 @@ describe('ticket-bound record format: labels, AADs and KDF inputs byte for byte'
     expect(boundAad('ab', 'c')).not.toEqual(boundAad('a', 'bc'));
   });
 
-  it('SEC-12 the mask key is HMAC-SHA-256 of its label under the storage key, never the key itself', () => {
-    const expected = createHmac('sha256', storageKey).update(MASK_KEY_V1).digest();
+  it('SEC-12 the mask key is HMAC-SHA-512 of its label under the storage key (64 bytes: the whole first SHA-256 block of Ms), never the key itself', () => {
+    const expected = createHmac('sha512', storageKey).update(MASK_KEY_V1).digest();
+    expect(maskKeyOf(storageKey).byteLength).toBe(64);
     expect(Buffer.from(maskKeyOf(storageKey))).toEqual(expected);
     expect(Buffer.from(maskKeyOf(storageKey))).not.toEqual(Buffer.from(storageKey));
   });
@@ -150,6 +151,8 @@ describe('ticket-bound record format: labels, AADs and KDF inputs byte for byte'
     ]);
     const n = Buffer.alloc(4);
     n.writeUInt32BE(rest.byteLength);
+    // The key is exactly the first 64-byte block; the length opens the second.
+    expect(maskKey.byteLength).toBe(64);
     const expected = createHash('sha256')
       .update(Buffer.concat([maskKey, n, rest]))
       .digest();
