@@ -18,6 +18,12 @@ import {
 } from './scaling';
 import { type StatelessRow, runStateless, statelessMarkdown } from './stateless';
 import { type TableResult, runTable } from './suite';
+import {
+  type NearCacheRedisResult,
+  nearCacheRedisMarkdown,
+  nearCacheRedisTargets,
+  runNearCacheRedis,
+} from './near-cache-redis';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -117,6 +123,11 @@ async function main(): Promise<void> {
     log('stateless comparison:');
     stateless = await runStateless(fixture, config, log);
   }
+  let nearCache: NearCacheRedisResult | undefined;
+  if (!config.skipTable && config.stores.includes('redis')) {
+    log('near cache (Redis):');
+    nearCache = await runNearCacheRedis(fixture, config, log);
+  }
   const sizes: ResolveAtSize[] = [];
   const rewraps: RewrapResult[] = [];
   let memory: MemoryPerSession | undefined;
@@ -139,6 +150,7 @@ async function main(): Promise<void> {
   const checks = [
     ...(table ? tableTargets(table.rows) : []),
     ...scalingTargets(sizes, rewraps, memory),
+    ...(nearCache ? nearCacheRedisTargets(nearCache) : []),
   ];
   const out = resolve(REPO_ROOT, config.out);
   await mkdir(dirname(out), { recursive: true });
@@ -160,6 +172,7 @@ async function main(): Promise<void> {
         },
         table: table?.rows,
         stateless,
+        nearCache,
         scaling: { resolve: sizes, rewrap: rewraps, memoryPerSession: memory },
         targets: checks,
       },
@@ -171,8 +184,9 @@ async function main(): Promise<void> {
   const print = (s: string) => process.stdout.write(`${s}\n`);
   if (table && config.quick) print(`\n${tableMarkdown(table.rows)}`);
   if (stateless) print(`\n${statelessMarkdown(stateless)}`);
+  if (nearCache) print(`\n${nearCacheRedisMarkdown(nearCache)}`);
   if (!config.skipScaling) print(`\n${scalingMarkdown(sizes, rewraps, memory)}`);
-  print(`\nTargets (issue 9):\n${targetsMarkdown(checks)}`);
+  print(`\nTargets (issues 9 and 16):\n${targetsMarkdown(checks)}`);
   print(
     `\nWrote ${out} in ${((Date.now() - started) / 1000).toFixed(0)} s (peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB).`,
   );
