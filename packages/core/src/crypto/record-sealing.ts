@@ -1,8 +1,9 @@
 // Sealing session records, in whichever format fits the cipher: the
 // ticket-bound record (format 2, one AEAD per resolve) when the cipher is
 // the default one, the two-layer format otherwise (and for tombstones and
-// sessions that are not ticket-bound). Both formats always open. Formats:
-// crypto/format.ts. Internal: session/context.ts exposes this as `Sealing`.
+// sessions that are not ticket-bound). Both formats always open, but with
+// a ticket a ticket-bound manager takes only secrets the ticket unsealed
+// (SEC-02 downgrade). Formats: crypto/format.ts. Internal: session/context.ts exposes this as `Sealing`.
 import { type RecordMaskKeys, recordMaskKeysOf } from './aes-gcm-cipher';
 import { isBoundRecord } from './bound-layout';
 import { newDataKey, openBoundMetadata, openBoundRecord, sealBoundRecord } from './bound-record';
