@@ -18,6 +18,7 @@ import {
 } from './scaling';
 import { type StatelessRow, runStateless, statelessMarkdown } from './stateless';
 import { type TableResult, runTable } from './suite';
+import { tracingBench } from './tracing';
 import {
   type NearCacheRedisResult,
   nearCacheRedisMarkdown,
@@ -127,6 +128,11 @@ async function main(): Promise<void> {
   if (!config.skipTable && config.stores.includes('redis')) {
     log('near cache (Redis):');
     nearCache = await runNearCacheRedis(fixture, config, log);
+  }
+  if (!config.skipTable) {
+    // What diagnostics_channel tracing costs resolve, unsubscribed and subscribed (#18).
+    log('tracing:');
+    await tracingBench(config.quick);
   }
   const sizes: ResolveAtSize[] = [];
   const rewraps: RewrapResult[] = [];
