@@ -3,13 +3,12 @@
 // over node-redis 5, all at 64 in flight, alternating rounds in one process;
 // then how fast a revoke on instance A reaches instance B (same process,
 // two managers, two stores, B's channel on its own connection).
-import type { Cloakroom } from '@cloakroom/core';
 import { createRedisStore } from '@cloakroom/store-redis';
 import { createClient } from 'redis';
 import type { BenchConfig } from './config';
 import type { Fixture } from './fixture';
 import { type Sample, measure, pairedRatio, stat } from './measure';
-import { cachedCloakroom, countingGets, revocationLag } from './near-cache';
+import { cachedCloakroom, countingGets, revocationLag, warm } from './near-cache';
 import { type ExpressStore, peerOps } from './peer';
 import type { TargetCheck } from './report';
 import { deletePrefix, redisClient } from './targets';
@@ -138,16 +137,6 @@ export async function runNearCacheRedis(
     nodeRedis.destroy();
     await deletePrefix(admin, prefix);
     admin.disconnect();
-  }
-}
-
-async function warm(cloakroom: Cloakroom, tickets: readonly string[], gets: () => number) {
-  const deadline = performance.now() + 10_000;
-  for (;;) {
-    const before = gets();
-    for (const t of tickets) await cloakroom.resolve(t);
-    if (gets() - before <= tickets.length / 100 || performance.now() > deadline) return;
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

@@ -29,12 +29,20 @@ import type { Ticket } from '../ticket/ticket-shape';
 export interface RecordSealing {
   readonly cipher: Cipher;
   seal(id: string, subjectIdx: string, payload: SessionPayload): Promise<Uint8Array>;
+  /**
+   * Opens and decodes; throws DecryptionFailed for anything that is not a
+   * valid payload of this record. With the ticket, a ticket-bound record
+   * opens in one AEAD and its secrets come with it; without, only its
+   * operator metadata opens.
+   */
   open(record: SessionRecord, ticket?: Ticket): Promise<SessionPayload>;
+  /** Wraps the secrets for a record: bound to the ticket when ticket-bound. */
   sealSecrets(
     ticket: Ticket,
     id: string,
     secrets: SessionSecrets,
   ): Uint8Array | SessionSecrets | OpenedSecrets;
+  /** Unwraps the secrets of a live payload; throws DecryptionFailed when they do not open with this ticket. */
   openSecrets(ticket: Ticket, id: string, payload: LivePayload): SessionSecrets;
 }
 

@@ -1,10 +1,9 @@
 // Shared internals of the session manager: sealing records, signing tokens,
 // authorizing, emitting events. Internal: not re-exported.
 import { createAesGcmCipher } from '../crypto/aes-gcm-cipher';
-import type { Cipher } from '../contracts/cipher';
 import { type CloakroomOptions, type ResolvedTimes, checkShape, resolveTimes } from './options';
 import { defaultPolicy } from '../policy/default-policy';
-import { AccessDenied, Closed, ConfigInvalid, DecryptionFailed, InvalidArgument } from '../errors';
+import { AccessDenied, Closed, ConfigInvalid, InvalidArgument } from '../errors';
 import type { CloakroomEvent } from '../audit/events';
 import { signToken } from '../jwt/jwt';
 import { publicRandomId } from '../crypto/random-pool';
@@ -14,12 +13,10 @@ import type { KeyProvider, SigningKey } from '../contracts/keys';
 import { type ClaimProtector, claimProtectionKeys } from '../claims/claim-protection';
 import { sameBytes } from '../keys/key-import';
 import type { AccessPolicy, Action, Actor } from '../contracts/policy';
-import type { LivePayload, SessionPayload, SessionSecrets } from '../crypto/payload-format';
-import type { OpenedSecrets } from '../crypto/bound-secrets';
-import { createRecordSealing } from '../crypto/record-sealing';
-import type { SessionRecord, SessionStore } from '../contracts/store';
+import type { LivePayload } from '../crypto/payload-format';
+import { type RecordSealing, createRecordSealing } from '../crypto/record-sealing';
+import type { SessionStore } from '../contracts/store';
 import { namespaceIndexKey, subjectIndex } from '../crypto/subject-index';
-import type { Ticket } from '../ticket/ticket';
 import { type Identity, targetOf } from './identity';
 import { type SessionCache, nearCacheFor } from './near-cache';
 import { traceStore } from '../diagnostics/trace-store';
@@ -59,25 +56,11 @@ export interface Storage {
  * formats in crypto/format.ts): a ticket-bound record with the default
  * cipher, two layers with a custom one.
  */
-export interface Sealing {
-  readonly cipher: Cipher;
-  seal(id: string, subjectIdx: string, payload: SessionPayload): Promise<Uint8Array>;
-  /**
-   * Opens and decodes; throws DecryptionFailed for anything that is not a
-   * valid payload of this record. With the ticket, a ticket-bound record
-   * opens in one AEAD and its secrets come with it; without, only its
-   * operator metadata opens.
-   */
-  open(record: SessionRecord, ticket?: Ticket): Promise<SessionPayload>;
-  /** Wraps the secrets for a record: bound to the ticket when ticket-bound. */
-  sealSecrets(
-    ticket: Ticket,
-    id: string,
-    secrets: SessionSecrets,
-  ): Uint8Array | SessionSecrets | OpenedSecrets;
-  /** Unwraps the secrets of a live payload; throws DecryptionFailed when they do not open with this ticket. */
-  openSecrets(ticket: Ticket, id: string, payload: LivePayload): SessionSecrets;
-}
+/**
+ * Sealing records and their ticket-bound secrets: the crypto module's
+ * {@link RecordSealing}, named here beside the other collaborators.
+ */
+export interface Sealing extends RecordSealing {}
 
 /** Signing the app's own tokens, and the keys behind every layer. */
 export interface Signing {
