@@ -3,16 +3,20 @@
 //
 // - `sub` without `sid`: every session of that user at this issuer goes at
 //   once (`revokeSubject` in the issuer's namespace).
-// - `sid` (with or without `sub`): that provider session is marked ended in
-//   the shared store; the vault's `session()` ends a session whose ID token
-//   carries that `sid` at its next use, on any instance. (A session's `sid`
-//   is sealed under its ticket, so it cannot be searched for without one.)
+// - `sid` (with or without `sub`): the Cloakroom sessions that provider
+//   session opened go at once (sign-in linked them to the sid, sid-links.ts),
+//   and the sid is marked ended in the shared store: the vault's `session()`
+//   still ends, at its next use, a session whose ID token carries that `sid`
+//   but that the links missed (rotated by `cloakroom.refresh` since sign-in,
+//   or signed in before links existed). A session's `sid` is sealed under its
+//   ticket, so without a link it cannot be searched for.
 // - `jti` replay: claimed once in the shared store until `iat` + max age
 //   (a token older than that is refused anyway), so a replayed token is
 //   refused on every instance.
 import { errors, jwtVerify } from 'jose';
 import type { VaultConfig } from './config';
 import { ALGORITHMS } from './id-token';
+import { revokeLinked, sidMarker } from './sid-links';
 
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
@@ -34,9 +38,6 @@ const answer = (status: 200 | 400 | 503, reason?: string): BackchannelLogoutResp
       : JSON.stringify({ error: status === 400 ? 'invalid_request' : 'temporarily_unavailable' }),
   ...(reason === undefined ? {} : { reason }),
 });
-
-/** The marker name of an ended provider session. */
-export const sidMarker = (issuer: string, sid: string) => `sid\u0000${issuer}\u0000${sid}`;
 
 function logoutTokenOf(body: unknown): string | undefined {
   const params =
@@ -109,11 +110,13 @@ export async function handleBackchannelLogout(
       return answer(400, 'jti replayed');
     }
     if (sid !== undefined) {
+      // The marker first: should revoking fail midway, sessions still end at their next use.
       await c.markers.claim(
         sidMarker(c.o.issuer, sid),
         Date.now() + (c.o.sidMemoryMs ?? 30 * 86_400_000),
       );
-      c.emit({ type: 'oidc.backchannel_logout', outcome: 'revoked', by: 'sid' });
+      const count = await revokeLinked(c, sid);
+      c.emit({ type: 'oidc.backchannel_logout', outcome: 'revoked', by: 'sid', count });
       return answer(200);
     }
     const identity = { subject: sub as string, issuer: c.o.issuer };

@@ -11,14 +11,18 @@ import { type MarkerStore, sessionStoreMarkers } from './markers';
 /** The manager methods the vault calls (a `createCloakroom` result has them all). */
 export type VaultCloakroom = Pick<
   Cloakroom,
-  'deposit' | 'resolve' | 'revoke' | 'revokeSubject' | 'refreshUpstream'
+  'deposit' | 'resolve' | 'revoke' | 'revokeSession' | 'revokeSubject' | 'refreshUpstream'
 >;
 
 /** Options of {@link createOidcVault}. */
 export interface OidcVaultOptions {
   /** The session manager; its `trustedIssuers` must hold a verifier named `issuer` for the access tokens. */
   readonly cloakroom: VaultCloakroom;
-  /** The manager's store: back-channel logout markers (`jti` replay, ended `sid`) live there unless `markers` is given. */
+  /**
+   * The manager's store: back-channel logout markers (`jti` replay, ended
+   * `sid`, the links from a provider session to its Cloakroom sessions) live
+   * there unless `markers` is given.
+   */
   readonly store?: SessionStore;
   /** Where markers live instead of `store`. */
   readonly markers?: MarkerStore;
@@ -31,7 +35,7 @@ export interface OidcVaultOptions {
   readonly redirectUri: string;
   /**
    * 32 random bytes (e.g. `generateSecret()`), the same on every instance:
-   * seals the sign-in transaction cookie and keys the marker ids. Use it for nothing else.
+   * seals the sign-in transaction cookie and the sid links, and keys the marker ids. Use it for nothing else.
    */
   readonly secret: Uint8Array;
   /** @default 'openid offline_access' */
@@ -52,7 +56,12 @@ export interface OidcVaultOptions {
   };
   /** Oldest `iat` of a logout token accepted, in seconds. @default 300 */
   readonly logoutTokenMaxAgeSec?: number;
-  /** How long an ended `sid` is remembered: at least your sessions' absolute lifetime, in ms. @default 30 days */
+  /**
+   * How long an ended `sid` is remembered, in ms: at least your sessions'
+   * absolute lifetime. The marker ends, at their next `vault.session()`,
+   * sessions of that `sid` a logout could not revoke at once (one rotated by
+   * `cloakroom.refresh` since sign-in has a new id). @default 30 days
+   */
   readonly sidMemoryMs?: number;
   /** @default 5 */
   readonly clockToleranceSec?: number;
@@ -69,6 +78,8 @@ export interface VaultConfig {
   readonly cloakroom: VaultCloakroom;
   readonly markers: MarkerStore;
   readonly txKey: Uint8Array;
+  /** Seals the sid links (sid-links.ts). */
+  readonly linkKey: Uint8Array;
   readonly scope: string;
   readonly cookieName: string;
   readonly secureCookies: boolean;
@@ -127,6 +138,7 @@ export function resolveConfig(o: OidcVaultOptions): VaultConfig {
     cloakroom: o.cloakroom,
     markers,
     txKey: derive(o.secret, 'cloakroom-oidc transaction'),
+    linkKey: derive(o.secret, 'cloakroom-oidc sid links'),
     scope: o.scope ?? 'openid offline_access',
     cookieName: o.cookieName ?? (secureCookies ? '__Host-cloakroom-oidc' : 'oidc-tx'),
     secureCookies,

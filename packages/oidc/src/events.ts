@@ -20,7 +20,7 @@ export type OidcEvent =
       /** `revoked`: acted on; otherwise why the logout token was refused. */
       readonly outcome: 'revoked' | 'rejected' | 'replayed';
       readonly reason?: string;
-      /** Sessions removed at once (by `sub`); a `sid` logout ends them at their next use. */
+      /** Sessions removed at once (by `sub`: all of the user's; by `sid`: those linked at sign-in). */
       readonly count?: number;
       readonly by?: 'sid' | 'sub';
     }

@@ -4,6 +4,7 @@ import type { VaultConfig } from './config';
 import { randomToken, sha256b64url } from './encoding';
 import { SignInFailed } from './errors';
 import { type AuthenticationInfo, authenticationOf, verifyIdToken } from './id-token';
+import { linkSession } from './sid-links';
 import { openTransaction, sealTransaction } from './transaction';
 
 /** Options of `beginSignIn`. */
@@ -204,6 +205,18 @@ async function complete(
     { issuer: c.o.issuer, ...(options.label === undefined ? {} : { label: options.label }) },
   );
   const auth = authenticationOf(idToken);
+  if (auth.sid !== undefined) {
+    // So that a back-channel logout by this sid revokes the session at once.
+    // The session's subject is the access token's, as the manager verified it.
+    const s = await c.cloakroom.resolve(created.ticket);
+    if (s !== null) {
+      await linkSession(c, auth.sid, {
+        sessionId: created.sessionId,
+        subject: s.subject,
+        expiresAt: created.absoluteExpiresAt,
+      });
+    }
+  }
   c.emit({ type: 'oidc.signed_in', sessionId: created.sessionId });
   return {
     ...created,

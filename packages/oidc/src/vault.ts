@@ -1,11 +1,12 @@
 // The token vault: one object with the BFF's handlers, over a Cloakroom manager.
 import type { DepositedSession, UpstreamResult } from '@cloakroom/core';
-import { type BackchannelLogoutResponse, handleBackchannelLogout, sidMarker } from './backchannel';
+import { type BackchannelLogoutResponse, handleBackchannelLogout } from './backchannel';
 import { type OidcVaultOptions, resolveConfig } from './config';
 import { UpstreamUnavailable } from './errors';
 import { type AuthenticationInfo, authenticationOf } from './id-token';
 import { providerRefresher } from './refresher';
 import { type RevocationReport, revokeUpstream } from './revocation';
+import { sidMarker } from './sid-links';
 import {
   type BeginSignInOptions,
   type SignInResult,
@@ -72,7 +73,9 @@ export interface OidcVault {
   }): Promise<RevocationReport>;
   /**
    * The back-channel logout endpoint (form body `logout_token=...`): verify
-   * the logout token and end the sessions it names on every instance.
+   * the logout token and revoke the sessions it names, at once on every
+   * instance (by `sub`: all of the user's; by `sid`: those that provider
+   * session signed in).
    */
   handleBackchannelLogout(body: unknown): Promise<BackchannelLogoutResponse>;
   /** The sealed transaction from a `Cookie` request header, for `completeSignIn`. */
@@ -127,7 +130,8 @@ export function createOidcVault(options: OidcVaultOptions): OidcVault {
       const s = await c.cloakroom.resolve(ticket);
       if (!ours(s)) return null;
       let auth = authenticationOf(s.idToken);
-      // Back-channel logout by sid ends it here, on whichever instance sees it next.
+      // A back-channel logout by sid that could not revoke this session at
+      // once (rotated since sign-in) ends it here, on whichever instance sees it next.
       if (auth.sid !== undefined && (await c.markers.has(sidMarker(options.issuer, auth.sid)))) {
         await c.cloakroom.revoke(ticket);
         c.emit({ type: 'oidc.sid_ended', sessionId: s.sessionId });
