@@ -10,10 +10,12 @@ type Arg = string | Buffer | number;
 
 /** The part of a node-redis v5 client the store uses (structural: no import of `redis`). */
 export interface NodeRedisClient {
+  /** Sends one command; `typeMapping` asks for bulk strings as Buffers. */
   sendCommand(
     args: readonly (string | Buffer)[],
     options?: { readonly typeMapping?: Readonly<Record<number, unknown>> },
   ): Promise<unknown>;
+  /** Whether the client is connected (node-redis's own flag). */
   readonly isOpen: boolean;
 }
 
