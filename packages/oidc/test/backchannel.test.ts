@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
+import { createCloakroom, trustedIssuer } from '@cloakroom/core';
 import { createOidcVault } from '@cloakroom/oidc';
-import { CLIENT_ID, CLIENT_SECRET } from './support/provider';
+import { CLIENT_ID, CLIENT_SECRET, RESOURCE } from './support/provider';
 import { bffWorld } from './support/world';
 
 type World = Awaited<ReturnType<typeof bffWorld>>;
@@ -27,32 +28,123 @@ function logoutClaims(world: World, over: Record<string, unknown> = {}) {
     ...over,
   };
 }
+/** Another instance of the app: its own manager over the same store and keys. */
+function anotherManager(world: World) {
+  return createCloakroom({
+    store: world.store,
+    keys: world.keys,
+    issuer: 'https://bff.test',
+    audience: 'https://bff.test',
+    trustedIssuers: [
+      trustedIssuer({
+        issuer: world.idp.issuer,
+        jwksUri: `${world.idp.issuer}/jwks`,
+        audience: RESOURCE,
+        typ: 'at+jwt',
+        allowInsecureLoopback: true,
+      }),
+    ],
+  });
+}
+
+/** oidc-provider's own back-channel logout: a real logout token POSTed to the BFF. */
+async function providerLogout(world: World, sub: string, sid: string) {
+  const client = await world.idp.provider.Client.find(CLIENT_ID);
+  await (
+    client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }
+  ).backchannelLogout(sub, sid);
+}
+
 const post = (world: World, token: string) =>
   world.vault.handleBackchannelLogout(new URLSearchParams({ logout_token: token }).toString());
 
 describe('back-channel logout (OpenID Connect Back-Channel Logout 1.0, SEC-34)', () => {
-  it('the provider logs out one provider session: that sid ends on its next use, the other stays', async () => {
+  it('the provider logs out one provider session: its Cloakroom session is revoked at once, on this and another instance; the other stays', async () => {
     w = await bffWorld();
     const one = await w.signIn();
     const two = await w.signIn();
     expect(one.auth.sid).toBeTruthy();
     expect(one.auth.sid).not.toBe(two.auth.sid);
-    // oidc-provider's own back-channel logout: a real logout token POSTed to the BFF.
-    const client = await w.idp.provider.Client.find(CLIENT_ID);
-    await (
-      client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }
-    ).backchannelLogout('alice', one.auth.sid as string);
-    expect(await w.vault.session(one.ticket)).toBeNull();
-    expect(await w.cloakroom.resolve(one.ticket)).toBeNull(); // removed, not only hidden
-    expect((await w.vault.session(two.ticket))?.session.subject).toBe('alice');
-    expect(
-      w.oidcEvents.some(
-        (e) => e.type === 'oidc.backchannel_logout' && e.outcome === 'revoked' && e.by === 'sid',
-      ),
-    ).toBe(true);
+    const other = anotherManager(w);
+    try {
+      expect(await other.resolve(one.ticket)).not.toBeNull();
+      await providerLogout(w, 'alice', one.auth.sid as string);
+      // The manager itself, not the vault: the session is gone, not only hidden.
+      expect(await w.cloakroom.resolve(one.ticket)).toBeNull();
+      expect(await other.resolve(one.ticket)).toBeNull();
+      expect((await w.cloakroom.resolve(two.ticket))?.subject).toBe('alice');
+      expect((await other.resolve(two.ticket))?.subject).toBe('alice');
+      expect((await w.vault.session(two.ticket))?.session.subject).toBe('alice');
+    } finally {
+      await other.close();
+    }
+    expect(w.oidcEvents).toContainEqual(
+      expect.objectContaining({
+        type: 'oidc.backchannel_logout',
+        outcome: 'revoked',
+        by: 'sid',
+        count: 1,
+      }),
+    );
+    expect(w.events).toContainEqual(
+      expect.objectContaining({ type: 'session.revoked', sessionId: one.sessionId }),
+    );
+    // Revoked by the logout, not ended later by the marker.
+    expect(w.oidcEvents.some((e) => e.type === 'oidc.sid_ended')).toBe(false);
   });
 
-  it('a sid logout is seen by another instance sharing the store', async () => {
+  it('a logout of another sid (or a sid of another provider session of the same user) leaves the session', async () => {
+    w = await bffWorld();
+    const one = await w.signIn();
+    const answer = await post(w, await w.idp.sign(logoutClaims(w, { sid: 'another-sid' })));
+    expect(answer.status).toBe(200);
+    expect((await w.cloakroom.resolve(one.ticket))?.subject).toBe('alice');
+    expect((await w.vault.session(one.ticket))?.session.subject).toBe('alice');
+    expect(w.oidcEvents).toContainEqual(
+      expect.objectContaining({ type: 'oidc.backchannel_logout', by: 'sid', count: 0 }),
+    );
+  });
+
+  it('SEC-34 a session rotated since sign-in (new id) still ends at its next vault.session(): the ended-sid marker', async () => {
+    w = await bffWorld();
+    const one = await w.signIn();
+    const rotated = await w.cloakroom.refresh(one.ticket);
+    expect(rotated).not.toBeNull();
+    const ticket = rotated?.ticket as string;
+    await providerLogout(w, 'alice', one.auth.sid as string);
+    expect(await w.vault.session(ticket)).toBeNull();
+    expect(await w.cloakroom.resolve(ticket)).toBeNull();
+    expect(w.oidcEvents).toContainEqual(expect.objectContaining({ type: 'oidc.sid_ended' }));
+  });
+
+  it('SEC-34 a sid link in the store holds no ticket, token, subject or sid in clear', async () => {
+    w = await bffWorld();
+    const one = await w.signIn();
+    const session = await w.cloakroom.resolve(one.ticket);
+    const secrets = [
+      one.ticket,
+      one.auth.sid as string,
+      'alice',
+      session?.token as string,
+      session?.refreshToken as string,
+    ];
+    let records = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await w.store.scan({ limit: 100, ...(cursor === undefined ? {} : { cursor }) });
+      for (const r of page.records) {
+        records++;
+        if (r.id === one.sessionId) continue; // the session itself: sealed by the manager
+        const text = Buffer.from(r.payload).toString('latin1');
+        for (const secret of secrets) expect(text).not.toContain(secret);
+        expect(text).not.toContain(one.sessionId); // sealed, even the (public) session id
+      }
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    expect(records).toBe(2); // the session and its link
+  });
+
+  it('a sid logout is seen by another vault instance sharing the store', async () => {
     w = await bffWorld();
     const one = await w.signIn();
     const other = createOidcVault({
