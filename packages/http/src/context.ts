@@ -89,76 +89,132 @@ export function createContext<C extends object, D extends object>(
   tokens: CsrfTokens,
   start: ContextStart<C, D>,
 ): CloakroomContext<C, D> {
-  let { ticket, session } = start;
-  const { via, setCookie } = start;
-  const baseActor = start.actor;
-  // Whose request this is, for own-sessions-only policies (SEC-29: subject and issuer together).
-  const actorFor = (s: Session<C, D> | null): Actor =>
-    s === null ? baseActor : { ...baseActor, ...identityOf(s) };
-  const cookie = options.cookie;
+  return new RequestContext(cloakroom, options, tokens, start);
+}
 
-  return {
-    get session() {
-      return session;
-    },
-    via,
-    get actor() {
-      return actorFor(session);
-    },
-    async signIn(subject, claims, createOptions) {
-      // signIn's own signature already made claims optional only when C allows it.
-      const args = [claims, createOptions, baseActor] as unknown as CreateArgs<C>;
-      const created = await cloakroom.create(subject, ...args);
-      // The cookie lives as long as the session could; the server enforces the idle timeout.
-      setCookie(
-        serializeTicketCookie(created.ticket, { ...cookie, expiresAt: created.absoluteExpiresAt }),
-      );
-      return {
-        sessionId: created.sessionId,
-        expiresAt: created.expiresAt,
-        absoluteExpiresAt: created.absoluteExpiresAt,
-        csrfToken: tokens.tokenFor(created.sessionId),
-      };
-    },
-    async refresh(refreshOptions) {
-      if (ticket === undefined || session === null) return null;
-      const claims = refreshOptions?.claims;
-      const next = await cloakroom.refresh(
-        ticket,
-        claims === undefined ? {} : { claims },
-        actorFor(session),
-      );
-      if (next === null) return null;
-      ticket = next.ticket;
-      // Core refuses new claims for a deposited session, so only an own session gets here with them.
-      session = {
-        ...session,
-        sessionId: next.sessionId,
-        expiresAt: next.expiresAt,
-        ...(claims === undefined ? {} : { claims }),
-      } as Session<C, D>;
-      if (via === 'bearer') return { sessionId: next.sessionId, expiresAt: next.expiresAt, ticket };
-      setCookie(serializeTicketCookie(ticket, { ...cookie, expiresAt: session.absoluteExpiresAt }));
-      return { sessionId: next.sessionId, expiresAt: next.expiresAt };
-    },
-    async signOut() {
-      const removed =
-        ticket === undefined ? false : await cloakroom.revoke(ticket, actorFor(session));
-      ticket = undefined;
-      session = null;
-      setCookie(clearTicketCookie(cookie));
-      return removed;
-    },
-    async signOutEverywhere() {
-      if (session === null) return 0;
-      const removed = await cloakroom.revokeSubject(identityOf(session), actorFor(session));
-      ticket = undefined;
-      session = null;
-      setCookie(clearTicketCookie(cookie));
-      return removed;
-    },
-    csrfToken() {
-      return session === null ? undefined : tokens.tokenFor(session.sessionId);
-    },
-  };
+// A class, not an object literal with getters and closures: one such literal
+// per request made V8 promote it (and what it holds) to the old generation,
+// so the Express adapter paid ~150 µs per request in GC and slower code over
+// calling resolve by hand; with the state in fields and the methods on the
+// prototype it costs what the hand-written route does (measured in HTTP A/B
+// runs, see docs/performance-http.md).
+class RequestContext<C extends object, D extends object> implements CloakroomContext<C, D> {
+  readonly via: TicketSource | undefined;
+  #ticket: string | undefined;
+  #session: Session<C, D> | null;
+  readonly #cloakroom: Cloakroom<C, D>;
+  readonly #options: ResolvedHttpOptions;
+  readonly #tokens: CsrfTokens;
+  readonly #baseActor: Actor;
+  readonly #setCookie: (header: string) => void;
+
+  constructor(
+    cloakroom: Cloakroom<C, D>,
+    options: ResolvedHttpOptions,
+    tokens: CsrfTokens,
+    start: ContextStart<C, D>,
+  ) {
+    this.via = start.via;
+    this.#ticket = start.ticket;
+    this.#session = start.session;
+    this.#cloakroom = cloakroom;
+    this.#options = options;
+    this.#tokens = tokens;
+    this.#baseActor = start.actor;
+    this.#setCookie = start.setCookie;
+  }
+
+  get session(): Session<C, D> | null {
+    return this.#session;
+  }
+
+  get actor(): Actor {
+    return this.#actorFor(this.#session);
+  }
+
+  // Whose request this is, for own-sessions-only policies (SEC-29: subject and issuer together).
+  #actorFor(s: Session<C, D> | null): Actor {
+    return s === null ? this.#baseActor : { ...this.#baseActor, ...identityOf(s) };
+  }
+
+  async signIn(subject: string, claims?: C, createOptions?: CreateOptions): Promise<SignedIn> {
+    // signIn's own signature already made claims optional only when C allows it.
+    const args = [claims, createOptions, this.#baseActor] as unknown as CreateArgs<C>;
+    const created = await this.#cloakroom.create(subject, ...args);
+    // The cookie lives as long as the session could; the server enforces the idle timeout.
+    this.#setCookie(
+      serializeTicketCookie(created.ticket, {
+        ...this.#options.cookie,
+        expiresAt: created.absoluteExpiresAt,
+      }),
+    );
+    return {
+      sessionId: created.sessionId,
+      expiresAt: created.expiresAt,
+      absoluteExpiresAt: created.absoluteExpiresAt,
+      csrfToken: this.#tokens.tokenFor(created.sessionId),
+    };
+  }
+
+  async refresh(refreshOptions?: { readonly claims?: C }): Promise<Refreshed | null> {
+    const ticket = this.#ticket;
+    const session = this.#session;
+    if (ticket === undefined || session === null) return null;
+    const claims = refreshOptions?.claims;
+    const next = await this.#cloakroom.refresh(
+      ticket,
+      claims === undefined ? {} : { claims },
+      this.#actorFor(session),
+    );
+    if (next === null) return null;
+    this.#ticket = next.ticket;
+    // Core refuses new claims for a deposited session, so only an own session gets here with them.
+    const renewed = {
+      ...session,
+      sessionId: next.sessionId,
+      expiresAt: next.expiresAt,
+      ...(claims === undefined ? {} : { claims }),
+    } as Session<C, D>;
+    this.#session = renewed;
+    if (this.via === 'bearer') {
+      return { sessionId: next.sessionId, expiresAt: next.expiresAt, ticket: next.ticket };
+    }
+    this.#setCookie(
+      serializeTicketCookie(next.ticket, {
+        ...this.#options.cookie,
+        expiresAt: renewed.absoluteExpiresAt,
+      }),
+    );
+    return { sessionId: next.sessionId, expiresAt: next.expiresAt };
+  }
+
+  async signOut(): Promise<boolean> {
+    const ticket = this.#ticket;
+    const removed =
+      ticket === undefined
+        ? false
+        : await this.#cloakroom.revoke(ticket, this.#actorFor(this.#session));
+    this.#ticket = undefined;
+    this.#session = null;
+    this.#setCookie(clearTicketCookie(this.#options.cookie));
+    return removed;
+  }
+
+  async signOutEverywhere(): Promise<number> {
+    const session = this.#session;
+    if (session === null) return 0;
+    const removed = await this.#cloakroom.revokeSubject(
+      identityOf(session),
+      this.#actorFor(session),
+    );
+    this.#ticket = undefined;
+    this.#session = null;
+    this.#setCookie(clearTicketCookie(this.#options.cookie));
+    return removed;
+  }
+
+  csrfToken(): string | undefined {
+    const session = this.#session;
+    return session === null ? undefined : this.#tokens.tokenFor(session.sessionId);
+  }
 }
