@@ -117,11 +117,13 @@ export type { KeySetStatus, KeyStatus } from './keys/rotating/status';
 export { jwksHeaders, type JwksHeadersOptions, type JwksHeaders } from './keys/jwks-http';
 export {
   MAX_STORE_KEY_LENGTH,
+  MAX_SUBJECT_LIMIT,
   assertKeySetName,
   assertKeySetWrite,
   assertRecordVersion,
   assertSessionRecord,
   assertStoreKey,
+  assertSubjectLimit,
   isStoreKey,
   isUint8Array,
 } from './store-kit/checks';

@@ -73,6 +73,27 @@ export interface ScanPage {
 }
 
 /**
+ * A cap on how many records of one subject index hold a seat at once, for
+ * {@link SessionStore.insertWithLimit}.
+ */
+export interface SubjectLimit {
+  /** Positive safe integer: the most seated records this subject index may have. */
+  readonly max: number;
+  /**
+   * When the subject is full: `'oldest'` deletes the seated records that took
+   * their seats first, as many as needed, and inserts; `'refuse'` inserts nothing.
+   */
+  readonly evict: 'oldest' | 'refuse';
+}
+
+/** What {@link SessionStore.insertWithLimit} did. */
+export type LimitedInsert =
+  /** Inserted; `evicted` holds the ids of the records deleted to make room (oldest first, `[]` when none). */
+  | { readonly inserted: true; readonly evicted: readonly string[] }
+  /** The subject was full and the limit says `'refuse'`: nothing changed. */
+  | { readonly inserted: false; readonly evicted?: undefined };
+
+/**
  * Where sessions live. Implementations must pass `@cloakroom/conformance`.
  *
  * Rules every method follows (the conformance suite checks each):
@@ -115,6 +136,32 @@ export interface SessionStore {
    * @throws StoreConflict when a live record with the same id exists (the existing record is left untouched).
    */
   insert(record: SessionRecord): Promise<void>;
+
+  /**
+   * Optional: {@link insert} under a per-subject limit, atomically. Core
+   * needs it for `sessionLimit` (a store without it is refused with
+   * `ConfigInvalid`). A store that has it keeps seats:
+   * - a record takes a seat when it is inserted (by `insert` or
+   *   `insertWithLimit`); `rotate`'s `next` takes over `old`'s seat, with
+   *   its place in the order, and `old` stays live without one (it is a
+   *   forwarder for a grace window, not a session);
+   * - `replace` keeps the record's seat and place (moving it with the
+   *   record when the subject changes);
+   * - deletion and expiry free the seat: a record at or past `expiresAt`
+   *   never counts;
+   * - the order is the order in which seats were taken (ties in any order).
+   *
+   * `insertWithLimit` counts the live seated records of `record.subject`. Below
+   * `limit.max` it inserts. At or above it, with `'refuse'` it changes nothing
+   * and answers `{ inserted: false }`; with `'oldest'` it deletes the
+   * earliest-seated records until one seat is free, then inserts. All of it is
+   * one atomic step: however many calls run at once, in one process or many,
+   * a subject never has more than `max` live seated records because of them,
+   * and a record this call evicts is gone before it answers.
+   * @throws StoreConflict when a live record with the same id exists (nothing changes, nothing evicted).
+   * @throws InvalidArgument for a malformed record or limit (`assertSubjectLimit`).
+   */
+  insertWithLimit?(record: SessionRecord, limit: SubjectLimit): Promise<LimitedInsert>;
 
   /** The live record with this id, or `null` when missing or expired. */
   get(id: string): Promise<SessionRecord | null>;

@@ -1,7 +1,7 @@
 // Argument checks every store needs on the records and ids it is handed.
 // Exported so adapters share one definition instead of each writing its own.
 import { InvalidArgument } from '../errors';
-import type { SessionRecord } from '../contracts/store';
+import type { SessionRecord, SubjectLimit } from '../contracts/store';
 
 /**
  * Longest id or subject index a store was once asked to accept.
@@ -151,5 +151,30 @@ export function assertSessionRecord(
   assertRecordVersion(r.version, `${what}.version`);
   if (!isUint8Array(r.payload)) {
     throw new InvalidArgument(`${what}.payload must be a Uint8Array`);
+  }
+}
+
+/** Most seats a {@link SubjectLimit} may ask for: more is not a limit a store can hold in one atomic step. */
+export const MAX_SUBJECT_LIMIT = 1000;
+
+/**
+ * Throws `InvalidArgument` unless `value` is a {@link SubjectLimit}: `max` an
+ * integer from 1 to {@link MAX_SUBJECT_LIMIT}, `evict` `'oldest'` or `'refuse'`.
+ *
+ * @example
+ * ```ts
+ * async insertWithLimit(record, limit) { assertSessionRecord(record); assertSubjectLimit(limit); … }
+ * ```
+ */
+export function assertSubjectLimit(value: unknown, what = 'limit'): asserts value is SubjectLimit {
+  if (typeof value !== 'object' || value === null) {
+    throw new InvalidArgument(`${what} must be an object`);
+  }
+  const l = value as Record<string, unknown>;
+  if (!Number.isSafeInteger(l.max) || (l.max as number) < 1 || (l.max as number) > MAX_SUBJECT_LIMIT) {
+    throw new InvalidArgument(`${what}.max must be an integer from 1 to ${MAX_SUBJECT_LIMIT}`);
+  }
+  if (l.evict !== 'oldest' && l.evict !== 'refuse') {
+    throw new InvalidArgument(`${what}.evict must be 'oldest' or 'refuse'`);
   }
 }
