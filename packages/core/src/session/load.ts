@@ -1,14 +1,6 @@
 // Reading a session by ticket, shared by resolve, refresh and revoke. Internal.
 import { DecryptionFailed, isCloakroomError } from '../errors';
-import {
-  type Auditing,
-  type SessionConfig,
-  type Sealing,
-  type Signing,
-  type Storage,
-  liveExpiry,
-  recordExpiry,
-} from './context';
+import type { Auditing, SessionConfig, Sealing, Signing, Storage } from './context';
 import type { LivePayload, SessionPayload, SessionSecrets } from '../crypto/payload-format';
 import type { SessionRecord } from '../contracts/store';
 import { type Ticket, parseTicket, sessionIdOf } from '../ticket/ticket';
@@ -122,24 +114,4 @@ export function secretsOrReject(
     ctx.emit({ type: 'session.rejected', operation, reason: 'tampered', sessionId: id });
     return null;
   }
-}
-
-/** Seal a new live session, insert it, and announce it. */
-export async function insertSession(
-  ctx: Storage & Sealing & Auditing,
-  ticket: Ticket,
-  id: string,
-  subjectIndex: string,
-  payload: LivePayload,
-): Promise<{ ticket: string; sessionId: string; expiresAt: number; absoluteExpiresAt: number }> {
-  const record: SessionRecord = {
-    id,
-    subject: subjectIndex,
-    expiresAt: recordExpiry(payload),
-    version: 1,
-    payload: await ctx.seal(id, subjectIndex, payload),
-  };
-  await ctx.store.insert(record);
-  ctx.emit({ type: 'session.created', sessionId: id, subjectIndex, family: payload.fam });
-  return { ticket, sessionId: id, expiresAt: liveExpiry(payload), absoluteExpiresAt: payload.abs };
 }

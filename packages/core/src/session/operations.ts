@@ -4,7 +4,8 @@ import { InvalidArgument } from '../errors';
 import type { CreateOptions, CreatedSession, ResolvedSession } from './types';
 import type { Actor } from '../contracts/policy';
 import { revokeFamily } from './refresh';
-import { depositedTokenDead, insertSession, isUsable, load, secretsOrReject } from './load';
+import { insertSession } from './insert';
+import { depositedTokenDead, isUsable, load, secretsOrReject } from './load';
 import {
   answer,
   cacheable,
