@@ -1,7 +1,13 @@
 // Shared internals of the session manager: sealing records, signing tokens,
 // authorizing, emitting events. Internal: not re-exported.
 import { createAesGcmCipher } from '../crypto/aes-gcm-cipher';
-import { type CloakroomOptions, type ResolvedTimes, checkShape, resolveTimes } from './options';
+import {
+  type CloakroomOptions,
+  type ResolvedTimes,
+  checkShape,
+  resolveSessionLimit,
+  resolveTimes,
+} from './options';
 import { defaultPolicy } from '../policy/default-policy';
 import { AccessDenied, Closed, ConfigInvalid, InvalidArgument } from '../errors';
 import type { CloakroomEvent } from '../audit/events';
@@ -15,7 +21,7 @@ import { sameBytes } from '../keys/key-import';
 import type { AccessPolicy, Action, Actor } from '../contracts/policy';
 import type { LivePayload } from '../crypto/payload-format';
 import { type RecordSealing, createRecordSealing } from '../crypto/record-sealing';
-import type { SessionStore } from '../contracts/store';
+import type { SessionStore, SubjectLimit } from '../contracts/store';
 import { namespaceIndexKey, subjectIndex } from '../crypto/subject-index';
 import { type Identity, targetOf } from './identity';
 import { type SessionCache, nearCacheFor } from './near-cache';
@@ -49,6 +55,8 @@ export interface Storage {
   readonly store: SessionStore;
   /** The near cache of resolved sessions (SEC-32), when `nearCache` is on. */
   readonly nearCache?: SessionCache | undefined;
+  /** The per-subject seat limit new sessions are inserted under (`sessionLimit`), if any. */
+  readonly sessionLimit?: SubjectLimit | undefined;
 }
 
 /**
@@ -179,6 +187,7 @@ export function createContext(options: CloakroomOptions): SessionContext {
   const ctx: SessionContext = {
     store: traceStore(options.store),
     nearCache: nearCacheFor(options, now),
+    sessionLimit: resolveSessionLimit(options),
     keys,
     cipher: sealing.cipher,
     policy,

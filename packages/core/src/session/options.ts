@@ -5,7 +5,8 @@ import type { KeyProvider } from '../contracts/keys';
 import type { ClaimProtector } from '../claims/claim-protection';
 import type { TokenIssuer } from '../contracts/token-issuer';
 import type { AccessPolicy } from '../contracts/policy';
-import type { SessionStore } from '../contracts/store';
+import type { SessionStore, SubjectLimit } from '../contracts/store';
+import { MAX_SUBJECT_LIMIT } from '../store-kit/checks';
 
 /** Session lifetimes, in milliseconds. */
 export interface TtlOptions {
@@ -144,6 +145,62 @@ export interface CloakroomOptions {
    * @default off
    */
   readonly nearCache?: boolean | NearCacheOptions;
+  /**
+   * At most `max` concurrent sessions per subject (per identity: a deposited
+   * provider's subjects are counted apart from the app's own). When a
+   * subject is full, `evict: 'oldest'` (the default) ends the sessions that
+   * signed in first to make room, with a `session.evicted` event each;
+   * `evict: 'refuse'` makes `create` / `deposit` throw `SessionLimitReached`
+   * and changes nothing. Enforced by the store in one atomic step
+   * ({@link SessionStore.insertWithLimit}), so a fleet creating sessions at
+   * once never goes over it; a store without `insertWithLimit` is a
+   * `ConfigInvalid` at construction. A refresh keeps its session's seat and
+   * place: it is the same sign-in.
+   *
+   * @example
+   * ```ts
+   * const cloakroom = createCloakroom({ store, keys, issuer, audience,
+   *   sessionLimit: { max: 5, evict: 'oldest' } });
+   * ```
+   * @default no limit
+   */
+  readonly sessionLimit?: SessionLimitOptions;
+}
+
+/** The per-subject session limit of {@link CloakroomOptions.sessionLimit}. */
+export interface SessionLimitOptions {
+  /** Most concurrent sessions of one subject: an integer from 1 to 1,000. */
+  readonly max: number;
+  /** What a new session does to a full subject. @default 'oldest' */
+  readonly evict?: 'oldest' | 'refuse';
+}
+
+/**
+ * Validate `sessionLimit`; `undefined` when there is none. A store without
+ * `insertWithLimit` is refused: a limit it cannot hold atomically would be a
+ * limit in name only.
+ */
+export function resolveSessionLimit(options: CloakroomOptions): SubjectLimit | undefined {
+  const raw: unknown = options.sessionLimit;
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigInvalid("sessionLimit must be { max, evict?: 'oldest' | 'refuse' }");
+  }
+  const o = raw as SessionLimitOptions;
+  const evict = o.evict ?? 'oldest';
+  if (!Number.isSafeInteger(o.max) || o.max < 1 || o.max > MAX_SUBJECT_LIMIT) {
+    throw new ConfigInvalid(`sessionLimit.max must be an integer from 1 to ${MAX_SUBJECT_LIMIT}`);
+  }
+  if (evict !== 'oldest' && evict !== 'refuse') {
+    throw new ConfigInvalid("sessionLimit.evict must be 'oldest' or 'refuse'");
+  }
+  const limit: SubjectLimit = { max: o.max, evict };
+  if (typeof options.store?.insertWithLimit !== 'function') {
+    throw new ConfigInvalid(
+      'sessionLimit needs a store that enforces it atomically (insertWithLimit); this store has none',
+    );
+  }
+  return limit;
 }
 
 /** {@link NearCacheOptions} with its defaults filled. */
