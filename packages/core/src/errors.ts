@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'ERR_CONFIG_INVALID'
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_REUSE_DETECTED'
+  | 'ERR_SESSION_LIMIT'
   | 'ERR_CLOSED';
 
 /** Where each error code is explained; the message of every error links its section. */
@@ -144,6 +145,15 @@ export class ReuseDetected extends CloakroomError {
   readonly code = 'ERR_REUSE_DETECTED' as const;
 }
 
+/**
+ * The subject already has `sessionLimit.max` sessions and the limit says
+ * `evict: 'refuse'`: no session was created and none was ended.
+ */
+export class SessionLimitReached extends CloakroomError {
+  static readonly CODE = 'ERR_SESSION_LIMIT' as const;
+  readonly code = 'ERR_SESSION_LIMIT' as const;
+}
+
 /** The manager or store was closed. */
 export class Closed extends CloakroomError {
   static readonly CODE = 'ERR_CLOSED' as const;
@@ -164,5 +174,6 @@ const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'ERR_CONFIG_INVALID',
   'ERR_INVALID_ARGUMENT',
   'ERR_REUSE_DETECTED',
+  'ERR_SESSION_LIMIT',
   'ERR_CLOSED',
 ]);

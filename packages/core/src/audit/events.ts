@@ -49,6 +49,21 @@ export type CloakroomEvent =
       readonly count: number;
     })
   | (EventBase & {
+      /** A session ended to make room under `sessionLimit` (`evict: 'oldest'`). */
+      readonly type: 'session.evicted';
+      /** The session that was ended. */
+      readonly sessionId: string;
+      readonly subjectIndex: string;
+      /** The new session it made room for. */
+      readonly bySessionId: string;
+    })
+  | (EventBase & {
+      /** `create` or `deposit` was refused: the subject is at `sessionLimit.max` (`evict: 'refuse'`). */
+      readonly type: 'session.limit_reached';
+      readonly subjectIndex: string;
+      readonly max: number;
+    })
+  | (EventBase & {
       readonly type: 'session.rejected';
       readonly operation: 'resolve' | 'refresh' | 'revoke';
       readonly reason: RejectReason;

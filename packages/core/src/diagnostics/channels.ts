@@ -26,6 +26,7 @@ export type SessionOperation = (typeof SESSION_OPERATIONS)[number];
 /** The store methods traced on `cloakroom:store.<method>`, each named after its `SessionStore` method. */
 export const STORE_METHODS = [
   'insert',
+  'insertWithLimit',
   'get',
   'replace',
   'rotate',
@@ -102,10 +103,10 @@ export interface StoreTraceMessage {
   /**
    * Set before `asyncEnd` / `error`: `ok`, `found` / `missing` (get),
    * `written` / `lost` (replace, rotate: the compare-and-swap), `deleted` /
-   * `missing` (delete), or `error:<code>`.
+   * `missing` (delete), `ok` / `refused` (insertWithLimit), or `error:<code>`.
    */
   outcome?: string;
-  /** Records returned (listBySubject, scan) or removed (deleteBySubject, sweep). */
+  /** Records returned (listBySubject, scan) or removed (deleteBySubject, sweep, insertWithLimit's evictions). */
   count?: number;
   /** Set by the channel on success: the outcome string, never the records. */
   result?: unknown;

@@ -4,10 +4,12 @@
 import type {
   InvalidationChannel,
   InvalidationListener,
+  LimitedInsert,
   ScanOptions,
   ScanPage,
   SessionRecord,
   SessionStore,
+  SubjectLimit,
 } from '../contracts/store';
 import { isStoreKey } from '../store-kit/checks';
 import type { StoreMethod, StoreTraceMessage } from './channels';
@@ -37,7 +39,7 @@ const ok = () => 'ok';
 const written = (done: boolean) => (done ? 'written' : 'lost');
 
 /**
- * Wraps `store` so each call is traced. Optional methods (`sweep`, `watch`)
+ * Wraps `store` so each call is traced. Optional methods (`insertWithLimit`, `sweep`, `watch`)
  * exist on the wrapper exactly when they exist on `store`; `name` and
  * `capabilities` read through.
  */
@@ -142,6 +144,29 @@ export function traceStore(store: SessionStore): SessionStore {
         () => sweep.call(store, now),
         (n) => {
           message.count = n;
+          return 'ok';
+        },
+      );
+    };
+  }
+  if (store.insertWithLimit !== undefined) {
+    wrapped.insertWithLimit = (
+      record: SessionRecord,
+      limit: SubjectLimit,
+    ): Promise<LimitedInsert> => {
+      const insert = store.insertWithLimit as (
+        r: SessionRecord,
+        l: SubjectLimit,
+      ) => Promise<LimitedInsert>;
+      if (!active(t.insertWithLimit)) return insert.call(store, record, limit);
+      const message = messageFor(store, 'insertWithLimit', { sessionId: recordIdOf(record) });
+      return traceCall(
+        t.insertWithLimit,
+        message,
+        () => insert.call(store, record, limit),
+        (r) => {
+          if (!r.inserted) return 'refused';
+          message.count = r.evicted.length;
           return 'ok';
         },
       );

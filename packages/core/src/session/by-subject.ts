@@ -80,6 +80,7 @@ export async function listSessions(
       expiresAt: liveExpiry(payload),
       absoluteExpiresAt: payload.abs,
       ...(payload.label === undefined ? {} : { label: payload.label }),
+      ...(payload.ext === undefined ? {} : { issuer: payload.ext }),
     });
   }
   return out.sort((a, b) => b.lastSeenAt - a.lastSeenAt);

@@ -92,12 +92,21 @@ export type ResolvedSession<C extends object = Claims, D extends object = C> =
   | OwnSession<C>
   | DepositedSession<D>;
 
-/** Public metadata of a session, as `listSessions` shows it: no claims, no token. */
+/**
+ * Public metadata of a session, as `listSessions` shows it: what a user needs
+ * to recognise a device and end it (`revokeSession`). No claims, no token.
+ */
 export interface SessionInfo {
+  /** The session id: pass it to `revokeSession`. Safe to show and to log. */
   readonly sessionId: string;
+  /** When the user signed in on this device (epoch ms); kept across `refresh`. */
   readonly createdAt: number;
+  /** Last activity seen (epoch ms), to within the touch interval (`touchIntervalMs`). */
   readonly lastSeenAt: number;
   readonly expiresAt: number;
   readonly absoluteExpiresAt: number;
+  /** The coarse client description the app gave at `create` / `deposit` (`label`), e.g. "Firefox on macOS". */
   readonly label?: string;
+  /** For a deposited session: the trusted issuer that vouched for it (absent for the app's own). */
+  readonly issuer?: string;
 }

@@ -62,6 +62,7 @@ export function spyStore(inner: SessionStore) {
     deleteBySubject: wrap('deleteBySubject'),
     listBySubject: wrap('listBySubject'),
     scan: wrap('scan'),
+    ...(inner.insertWithLimit === undefined ? {} : { insertWithLimit: wrap('insertWithLimit') }),
     close: () => inner.close(),
   };
   return {
