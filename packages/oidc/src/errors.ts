@@ -8,7 +8,8 @@ export type SignInFailure =
   | 'issuer' // the callback's `iss` parameter names another issuer (RFC 9207)
   | 'provider' // the provider answered the authorization request with an error
   | 'token-endpoint' // the code exchange failed
-  | 'id-token'; // the ID token did not verify (signature, iss, aud, nonce, exp, auth_time)
+  | 'id-token' // the ID token did not verify (signature, iss, aud, nonce, exp, auth_time)
+  | 'session-limit'; // the user is at the manager's sessionLimit (evict: 'refuse'); the new provider tokens were revoked
 
 /**
  * A sign-in callback that must not produce a session. `reason` is stable;

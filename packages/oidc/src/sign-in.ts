@@ -1,9 +1,10 @@
 // Authorization code + PKCE (S256) + state + nonce, into a deposited session.
-import { timingSafeEqual } from '@cloakroom/core';
+import { isCloakroomError, timingSafeEqual } from '@cloakroom/core';
 import type { VaultConfig } from './config';
 import { randomToken, sha256b64url } from './encoding';
 import { SignInFailed } from './errors';
 import { type AuthenticationInfo, authenticationOf, verifyIdToken } from './id-token';
+import { revokeUpstream } from './revocation';
 import { linkSession } from './sid-links';
 import { openTransaction, sealTransaction } from './transaction';
 
@@ -196,14 +197,30 @@ async function complete(
   } catch (cause) {
     throw new SignInFailed('id-token', 'the ID token did not verify', undefined, { cause });
   }
-  const created = await c.cloakroom.deposit(
-    {
-      accessToken,
-      idToken,
+  let created: Awaited<ReturnType<VaultConfig['cloakroom']['deposit']>>;
+  try {
+    created = await c.cloakroom.deposit(
+      {
+        accessToken,
+        idToken,
+        ...(typeof refreshToken === 'string' ? { refreshToken } : {}),
+      },
+      { issuer: c.o.issuer, ...(options.label === undefined ? {} : { label: options.label }) },
+    );
+  } catch (cause) {
+    if (!(isCloakroomError(cause) && cause.code === 'ERR_SESSION_LIMIT')) throw cause;
+    // No session will hold these tokens: they must not stay alive at the provider.
+    await revokeUpstream(c, {
       ...(typeof refreshToken === 'string' ? { refreshToken } : {}),
-    },
-    { issuer: c.o.issuer, ...(options.label === undefined ? {} : { label: options.label }) },
-  );
+      accessToken,
+    });
+    throw new SignInFailed(
+      'session-limit',
+      'the user already has as many sessions as sessionLimit allows; the new tokens were revoked',
+      undefined,
+      { cause },
+    );
+  }
   const auth = authenticationOf(idToken);
   if (auth.sid !== undefined) {
     // So that a back-channel logout by this sid revokes the session at once.

@@ -3,6 +3,7 @@ import { type IncomingMessage, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type CloakroomEvent,
+  type CloakroomOptions,
   type SessionStore,
   createCloakroom,
   generateSecret,
@@ -31,7 +32,12 @@ const body = (req: IncomingMessage) =>
   });
 
 export async function bffWorld(
-  options: { accessTokenTtlSec?: number; store?: SessionStore; earlyMs?: number } = {},
+  options: {
+    accessTokenTtlSec?: number;
+    store?: SessionStore;
+    earlyMs?: number;
+    sessionLimit?: CloakroomOptions['sessionLimit'];
+  } = {},
 ) {
   // The BFF's back-channel endpoint; it calls whichever vault the test set.
   let vaultRef: OidcVault | undefined;
@@ -82,6 +88,7 @@ export async function bffWorld(
       }),
     ],
     onEvent: (e) => events.push(e),
+    ...(options.sessionLimit === undefined ? {} : { sessionLimit: options.sessionLimit }),
   });
   const secret = generateSecret();
   const vault = createOidcVault({
