@@ -171,7 +171,11 @@ export function assertSubjectLimit(value: unknown, what = 'limit'): asserts valu
     throw new InvalidArgument(`${what} must be an object`);
   }
   const l = value as Record<string, unknown>;
-  if (!Number.isSafeInteger(l.max) || (l.max as number) < 1 || (l.max as number) > MAX_SUBJECT_LIMIT) {
+  if (
+    !Number.isSafeInteger(l.max) ||
+    (l.max as number) < 1 ||
+    (l.max as number) > MAX_SUBJECT_LIMIT
+  ) {
     throw new InvalidArgument(`${what}.max must be an integer from 1 to ${MAX_SUBJECT_LIMIT}`);
   }
   if (l.evict !== 'oldest' && l.evict !== 'refuse') {
