@@ -3,13 +3,16 @@ import {
   type InvalidationChannel,
   type InvalidationListener,
   InvalidArgument,
+  type LimitedInsert,
   type ScanOptions,
   type ScanPage,
   type SessionRecord,
   type SessionStore,
   StoreConflict,
+  type SubjectLimit,
   assertRecordVersion,
   assertSessionRecord,
+  assertSubjectLimit,
   isStoreKey,
 } from '@cloakroom/core';
 import { decodeOrThrow, encodeRecord, liveRecord, pairsToRecords } from './codec';
@@ -46,6 +49,26 @@ export interface RedisStore extends SessionStore {
    * ```
    */
   readonly watch?: (listener: InvalidationListener) => Promise<InvalidationChannel>;
+  /**
+   * {@link SessionStore.insertWithLimit}: one Lua script over every bucket of
+   * the subject, so counting, evicting and inserting are one atomic step for
+   * the whole fleet. Present on a standalone (or Sentinel) server, over an
+   * ioredis or a node-redis client: `undefined` on a Redis Cluster or with
+   * `clusterMode`, where a subject's records span slots no script can change
+   * at once, so core refuses `sessionLimit` with `ConfigInvalid` instead of
+   * holding a limit it cannot keep (see the README's "Session limits").
+   *
+   * Seats are kept by every write: a seat's place is the Redis server's
+   * `TIME` when it was taken (one clock for the fleet); records written
+   * before seats existed count as seated, before every other.
+   *
+   * @example
+   * ```ts
+   * const r = await store.insertWithLimit?.(record, { max: 5, evict: 'oldest' });
+   * if (r?.inserted) console.log('evicted', r.evicted.length);
+   * ```
+   */
+  readonly insertWithLimit?: (record: SessionRecord, limit: SubjectLimit) => Promise<LimitedInsert>;
 }
 
 /**
@@ -116,6 +139,50 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     return cursorKey;
   };
 
+  // One script over every bucket of the subject: standalone only (see RedisStore.insertWithLimit).
+  const insertWithLimit = async (
+    record: SessionRecord,
+    limit: SubjectLimit,
+  ): Promise<LimitedInsert> => {
+    conn.assertOpen();
+    assertSessionRecord(record);
+    assertSubjectLimit(limit);
+    const key = keys.recordKey(record.id);
+    // Encoded (the payload copied) now, before the first await.
+    const args = [
+      String(record.expiresAt),
+      record.id,
+      keys.bucketBase(bucketOf(record.id)),
+      record.subject,
+      encodeRecord(record),
+      String(limit.max),
+      limit.evict,
+    ];
+    const indexKeys = subjectKeys(record.subject);
+    const reply = await conn.run(async (op) => {
+      const r = await op.script(
+        SCRIPTS.insertLimit,
+        [key, ...indexKeys],
+        [String(conn.now()), ...args],
+      );
+      // Evicting is revoking; a bare insert is a write. An answer that
+      // changed nothing may be the retry of one that did: wait as for a revocation.
+      const plain = Array.isArray(r) && r[0] === 1 && r.length === 1;
+      await replicas.after(op, plain ? 'write' : 'revocation', [key]);
+      return r;
+    }, replicas.extraMs('revocation'));
+    if (!Array.isArray(reply)) throw malformed('unexpected script reply');
+    const [code, ...ids] = reply as unknown[];
+    if (code === 0) throw new StoreConflict('a live record with this id already exists');
+    if (code === 2) return { inserted: false };
+    if (code !== 1) throw malformed('unexpected script reply');
+    const evicted = ids.map((id) => {
+      if (!Buffer.isBuffer(id)) throw malformed('unexpected script reply');
+      return id.toString('utf8');
+    });
+    return { inserted: true, evicted };
+  };
+
   // Channels opened by watch, closed with the store.
   const channels = new Set<InvalidationChannel & { readonly closed: boolean }>();
   const watch = async (listener: InvalidationListener): Promise<InvalidationChannel> => {
@@ -151,6 +218,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     capabilities: Object.freeze({ nativeExpiry: true, shared: true }),
     // No channel on a cluster (see RedisStore.watch) nor on a node-redis client.
     ...(conn.isCluster || resolved.nodeRedis ? {} : { watch }),
+    // No limit on a cluster: a subject's records span slots (see RedisStore.insertWithLimit).
+    ...(conn.isCluster ? {} : { insertWithLimit }),
 
     async insert(record: SessionRecord): Promise<void> {
       conn.assertOpen();

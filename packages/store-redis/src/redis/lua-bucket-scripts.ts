@@ -4,7 +4,7 @@ import { PRELUDE } from './lua-prelude';
 
 /**
  * KEYS: the subject's index key in one or more buckets. ARGV: now, subject.
- * Prunes dead members and ghosts (record gone or now another subject's).
+ * Prunes dead members and ghosts (record gone or now another subject's), from the index and its seats.
  * → { malformed count, id1, value1, id2, value2, ... } for live records.
  */
 export const LIST_SUBJECT = `${PRELUDE}
@@ -16,22 +16,22 @@ if not keys then return bad() end
 local out = { 0 }
 for _, key in ipairs(keys) do
   local base = string.sub(key, 1, #key - cut)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', num(now))
+  if not zsets({ base .. 'seat:' .. subj }) then return bad() end
+  prune(base, subj, now)
   for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
     local v = read(base .. 's:' .. id)
     local cur = rec(v)
-    if cur == nil then
+    if cur == nil or (cur and cur.subj ~= subj) then
       redis.call('ZREM', key, id)
+      redis.call('ZREM', base .. 'seat:' .. subj, id)
     elseif cur == false then
       out[1] = out[1] + 1
-    elseif cur.subj ~= subj then
-      redis.call('ZREM', key, id)
     elseif cur.kind == 1 and cur.exp > now then
       out[#out + 1] = id
       out[#out + 1] = v
     end
   end
-  tidy(key, now)
+  tidysub(base, subj, now)
 end
 return out
 `;
@@ -59,9 +59,87 @@ for _, key in ipairs(keys) do
       if cur.kind == 1 and cur.exp > now then count = count + 1 end
     end
   end
-  redis.call('DEL', key)
+  redis.call('DEL', key, base .. 'seat:' .. subj)
 end
 return count
+`;
+
+/**
+ * SessionStore.insertWithLimit on a standalone server: one script over every
+ * bucket, so counting, evicting and inserting are one atomic step.
+ * KEYS: the record, then the subject's index key in every bucket.
+ * ARGV: now, expiresAt, id, base, subject, value, max, evict ('oldest' | 'refuse').
+ * Counts the live seated records of the subject (no seat member: seated,
+ * earliest; NOSEAT: not seated). Below max it inserts; at or above it,
+ * 'refuse' changes nothing and 'oldest' deletes the earliest-seated records
+ * until one seat is free, then inserts with a seat taken now.
+ * → { 1, evicted id, ... } (oldest first), { 0 } live record at the id
+ * (nothing changed), { 2 } refused (nothing changed).
+ */
+export const INSERT_LIMIT = `${PRELUDE}
+local now = tonumber(ARGV[1])
+local id, base, subj = ARGV[3], ARGV[4], ARGV[5]
+local max = tonumber(ARGV[7])
+-- Reads and type checks first: a conflict or malformed data changes nothing.
+local cur = rec(redis.call('GET', KEYS[1]))
+if cur == false then return bad() end
+if cur and (cur.kind == 2 or cur.exp > now) then return { 0 } end
+if not zsets(idx(base, subj, cur and cur.subj)) then return bad() end
+local subs = {}
+for i = 2, #KEYS do subs[i - 1] = KEYS[i] end
+subs = present(subs)
+if not subs then return bad() end
+local cut = #subj + 4
+local seated, ghosts, bases = {}, {}, {}
+for _, key in ipairs(subs) do
+  local b = string.sub(key, 1, #key - cut)
+  local sk = b .. 'seat:' .. subj
+  if not zsets({ sk, b .. 'all' }) then return bad() end
+  bases[#bases + 1] = b
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, '(' .. num(now), '+inf')) do
+    local c = rec(read(b .. 's:' .. m))
+    if c == false then return bad() end
+    if c == nil or c.subj ~= subj then
+      ghosts[#ghosts + 1] = { b, m }
+    elseif c.kind == 1 and c.exp > now then
+      local s = redis.call('ZSCORE', sk, m)
+      -- { order, expiresAt, id, base }: no member sorts first (order 0).
+      if not s then
+        seated[#seated + 1] = { 0, c.exp, m, b }
+      elseif tonumber(s) > 0 then
+        seated[#seated + 1] = { tonumber(s), c.exp, m, b }
+      end
+    end
+  end
+end
+local over = #seated - max + 1
+if over > 0 and ARGV[8] ~= 'oldest' then return { 2 } end
+-- Writes.
+for _, b in ipairs(bases) do prune(b, subj, now) end
+for _, g in ipairs(ghosts) do
+  redis.call('ZREM', g[1] .. 'sub:' .. subj, g[2])
+  redis.call('ZREM', g[1] .. 'seat:' .. subj, g[2])
+end
+local out = { 1 }
+if over > 0 then
+  table.sort(seated, function(x, y)
+    if x[1] ~= y[1] then return x[1] < y[1] end
+    if x[2] ~= y[2] then return x[2] < y[2] end
+    return x[3] ~= y[3] and le(x[3], y[3])
+  end)
+  for i = 1, over do
+    local v = seated[i]
+    redis.call('DEL', v[4] .. 's:' .. v[3])
+    unindex(v[4], v[3], subj)
+    out[#out + 1] = v[3]
+  end
+end
+if cur then
+  redis.call('DEL', KEYS[1])
+  unindex(base, id, cur.subj)
+end
+put(KEYS[1], base, id, subj, ARGV[2], ARGV[6], now, seatnow())
+return out
 `;
 
 /**

@@ -3,9 +3,18 @@
 // touches only keys of one bucket (one hash tag, one cluster slot), except
 // where a standalone store passes several buckets at once.
 // Key names follow key-layout.ts: <base>s:<id>, <base>all, <base>sub:<subject>,
-// <base>tx:<tx>, where <base> is `<prefix>{<tag>}:`. Values follow
+// <base>seat:<subject>, <base>tx:<tx>, where <base> is `<prefix>{<tag>}:`. Values follow
 // codec.ts. Numbers go to Redis as strings (ARGV or %.0f) because Lua
 // prints large numbers in exponent form.
+//
+// Seats (SessionStore.insertWithLimit): <base>seat:<subject> gives each record
+// of the subject in the bucket the moment its seat was taken (Redis TIME, in
+// microseconds: one clock for the whole fleet), or NOSEAT for a live record
+// without one (rotate's old record). A record with no member there was written
+// before seats existed, or by a cross-slot rotate (see rotate.ts): it counts as
+// seated, before every other. The seat key is pruned and expires with the
+// subject index (tidysub), and every script that drops a member from a subject
+// index drops it from the seats too.
 //
 // Scripts signal malformed data with the error reply CLOAKROOM_BAD; the
 // TypeScript side maps it (and WRONGTYPE) to StoreDataInvalid.
@@ -58,10 +67,23 @@ local function read(k)
   return v
 end
 
+-- The index keys of a bucket a write may touch: all, and the subject index and seats of a (and b).
 local function idx(base, a, b)
-  local keys = { base .. 'all', base .. 'sub:' .. a }
-  if b then keys[3] = base .. 'sub:' .. b end
+  local keys = { base .. 'all', base .. 'sub:' .. a, base .. 'seat:' .. a }
+  if b then
+    keys[4] = base .. 'sub:' .. b
+    keys[5] = base .. 'seat:' .. b
+  end
   return keys
+end
+
+-- The seat score of a record that has none (rotate's old record); taken seats are positive.
+local NOSEAT = '-1'
+
+-- Now on the Redis server, in microseconds: the score of a seat taken now.
+local function seatnow()
+  local t = redis.call('TIME')
+  return t[1] .. string.format('%06d', tonumber(t[2]))
 end
 
 -- Drop members dead at now and make the index key expire with its last member.
@@ -71,20 +93,49 @@ local function tidy(key, now)
   if top[2] then redis.call('PEXPIRE', key, num(math.max(1, tonumber(top[2]) - now))) end
 end
 
+-- Drop the members of a subject index dead at now, from the index and its seats.
+local function prune(base, subj, now)
+  local key = base .. 'sub:' .. subj
+  local dead = redis.call('ZRANGEBYSCORE', key, '-inf', num(now))
+  for i = 1, #dead, 500 do
+    local j = math.min(i + 499, #dead)
+    redis.call('ZREM', key, unpack(dead, i, j))
+    redis.call('ZREM', base .. 'seat:' .. subj, unpack(dead, i, j))
+  end
+end
+
+-- tidy for a subject index: its seats follow it (pruned with it, same expiry, gone with it).
+local function tidysub(base, subj, now)
+  prune(base, subj, now)
+  local key = base .. 'sub:' .. subj
+  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if top[2] then
+    local ms = num(math.max(1, tonumber(top[2]) - now))
+    redis.call('PEXPIRE', key, ms)
+    redis.call('PEXPIRE', base .. 'seat:' .. subj, ms)
+  else
+    redis.call('DEL', base .. 'seat:' .. subj)
+  end
+end
+
 local function index(base, id, subj, score, now)
   redis.call('ZADD', base .. 'all', score, id)
   tidy(base .. 'all', now)
   redis.call('ZADD', base .. 'sub:' .. subj, score, id)
-  tidy(base .. 'sub:' .. subj, now)
+  tidysub(base, subj, now)
 end
 
 local function unindex(base, id, subj)
   redis.call('ZREM', base .. 'all', id)
-  if subj then redis.call('ZREM', base .. 'sub:' .. subj, id) end
+  if subj then
+    redis.call('ZREM', base .. 'sub:' .. subj, id)
+    redis.call('ZREM', base .. 'seat:' .. subj, id)
+  end
 end
 
 -- Write a live record value (or drop it when already dead) and index it.
-local function put(key, base, id, subj, expStr, value, now)
+-- seat: the record's seat score to write, or nil to leave its seat member as it is.
+local function put(key, base, id, subj, expStr, value, now, seat)
   local exp = tonumber(expStr)
   if exp <= now then
     redis.call('DEL', key)
@@ -92,22 +143,31 @@ local function put(key, base, id, subj, expStr, value, now)
     return
   end
   redis.call('SET', key, value, 'PX', num(exp - now))
+  -- Before index: tidysub then gives a new seat key its expiry.
+  if seat then redis.call('ZADD', base .. 'seat:' .. subj, seat, id) end
   index(base, id, subj, expStr, now)
 end
 
--- CAS-replace the live record at key; 1 written (and the header it replaced), 0 not
--- (missing, dead, pending, other version).
-local function cas(key, base, id, expected, subj, expStr, value, now)
+-- CAS-replace the live record at key; 1 written (and the header it replaced, and
+-- the record's seat score: nil when it has no seat member), 0 not (missing, dead,
+-- pending, other version). The record keeps its seat (moving it when the subject
+-- changes), or loses it when unseat is set.
+local function cas(key, base, id, expected, subj, expStr, value, now, unseat)
   local cur = rec(redis.call('GET', key))
   if cur == false then return -1 end
   if not cur or cur.kind ~= 1 or cur.exp <= now or cur.ver ~= expected then return 0 end
   if not zsets(idx(base, subj, cur.subj)) then return -1 end
+  local seat = redis.call('ZSCORE', base .. 'seat:' .. cur.subj, id)
+  local keep = nil
   if cur.subj ~= subj then
     redis.call('ZREM', base .. 'sub:' .. cur.subj, id)
-    tidy(base .. 'sub:' .. cur.subj, now)
+    redis.call('ZREM', base .. 'seat:' .. cur.subj, id)
+    tidysub(base, cur.subj, now)
+    keep = seat
   end
-  put(key, base, id, subj, expStr, value, now)
-  return 1, cur
+  if unseat then keep = NOSEAT end
+  put(key, base, id, subj, expStr, value, now, keep)
+  return 1, cur, seat
 end
 
 -- Make room for a new record at key: 1 free (expired leftovers removed), 0 occupied.

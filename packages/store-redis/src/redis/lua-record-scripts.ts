@@ -2,13 +2,16 @@
 // for the key names, value layout and error convention.
 import { PRELUDE } from './lua-prelude';
 
-/** KEYS: record. ARGV: now, expiresAt, id, base, subject, value. → 1 inserted, 0 conflict. */
+/**
+ * KEYS: record. ARGV: now, expiresAt, id, base, subject, value. → 1 inserted
+ * (with a seat taken now), 0 conflict.
+ */
 export const INSERT = `${PRELUDE}
 local now = tonumber(ARGV[1])
 local free = claim(KEYS[1], ARGV[4], ARGV[3], ARGV[5], now)
 if free == -1 then return bad() end
 if free == 0 then return 0 end
-put(KEYS[1], ARGV[4], ARGV[3], ARGV[5], ARGV[2], ARGV[6], now)
+put(KEYS[1], ARGV[4], ARGV[3], ARGV[5], ARGV[2], ARGV[6], now, seatnow())
 return 1
 `;
 
@@ -29,6 +32,8 @@ return r
  * ARGV: now, expectedVersion, old id, old base, old subject, old expiresAt, old value,
  *       next id, next base, next subject, next expiresAt, next value.
  * → 1 rotated, 0 version check failed, 2 next id occupied. Nothing changes unless 1.
+ * Next takes over old's seat (its score, or no member when old had none) and
+ * old keeps no seat (NOSEAT).
  */
 export const ROTATE = `${PRELUDE}
 local now = tonumber(ARGV[1])
@@ -45,8 +50,8 @@ if nxt then
   redis.call('DEL', KEYS[2])
   unindex(ARGV[9], ARGV[8], nxt.subj)
 end
-cas(KEYS[1], ARGV[4], ARGV[3], tonumber(ARGV[2]), ARGV[5], ARGV[6], ARGV[7], now)
-put(KEYS[2], ARGV[9], ARGV[8], ARGV[10], ARGV[11], ARGV[12], now)
+local _, _, seat = cas(KEYS[1], ARGV[4], ARGV[3], tonumber(ARGV[2]), ARGV[5], ARGV[6], ARGV[7], now, true)
+put(KEYS[2], ARGV[9], ARGV[8], ARGV[10], ARGV[11], ARGV[12], now, seat)
 return 1
 `;
 
@@ -71,6 +76,9 @@ return 1
  * Phase 2 (the commit point): CAS the old record and record the decision.
  * KEYS: old record. ARGV: now, expectedVersion, id, base, subject, expiresAt, value,
  * tx, decisionTtlMs. → 1 committed, 0 version check failed.
+ * Seats are not handed over across slots: old keeps its seat and the promoted
+ * next has no seat member (counted as seated, earliest). A cluster store
+ * offers no insertWithLimit, so nothing reads them there.
  */
 export const DECIDE = `${PRELUDE}
 local r = cas(KEYS[1], ARGV[4], ARGV[3], tonumber(ARGV[2]), ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[1]))

@@ -25,6 +25,7 @@ export const SCRIPTS = {
   delete: script(records.DELETE),
   listSubject: script(buckets.LIST_SUBJECT),
   deleteSubject: script(buckets.DELETE_SUBJECT),
+  insertLimit: script(buckets.INSERT_LIMIT),
   scan: script(buckets.SCAN),
   keySetWrite: script(buckets.KEY_SET_WRITE),
   cursorKey: script(buckets.CURSOR_KEY),

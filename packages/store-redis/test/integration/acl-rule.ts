@@ -3,7 +3,8 @@
 export const ACL_RULE =
   'on >s3cret-test-password resetkeys ~cloakroom:* resetchannels -@all ' +
   '+ping +info +get +eval +evalsha ' +
-  '+set +del +exists +type +pexpire +zadd +zrem +zcard +zrange +zremrangebyscore +wait';
+  '+set +del +exists +type +pexpire +zadd +zrem +zcard +zrange +zremrangebyscore +wait ' +
+  '+zrangebyscore +zscore +time';
 
 /** What an ioredis `Cluster` needs on top: topology discovery, its ready check, and naming its refresher connection. */
 export const CLUSTER_ACL_EXTRA = '+cluster|slots +cluster|info +client|setname';

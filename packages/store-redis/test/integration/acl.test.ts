@@ -47,6 +47,15 @@ describe('SEC-28 a least-privilege ACL user', () => {
       expect((await store.scan({ limit: 10 })).records).toHaveLength(2);
       expect(await store.delete(b.id)).toBe(true);
       expect(await store.deleteBySubject(a.subject)).toBe(1);
+      const c = makeRecord({ subject: a.subject });
+      expect(await store.insertWithLimit?.(c, { max: 1, evict: 'oldest' })).toEqual({
+        inserted: true,
+        evicted: [],
+      });
+      expect(await store.insertWithLimit?.(b, { max: 1, evict: 'oldest' })).toEqual({
+        inserted: true,
+        evicted: [c.id],
+      });
       expect(await keySets.write('default', Uint8Array.of(1), null)).toBe(true);
       expect((await keySets.read('default'))?.version).toBe(1);
       // WAIT (the replication guarantee) is granted: with no replica it
