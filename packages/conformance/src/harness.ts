@@ -1,5 +1,5 @@
 import type { SessionStore } from '@cloakroom/core';
-import type { SessionStoreFactory, SessionStoreSuiteOptions } from './options';
+import type { OptionalStoreMethod, SessionStoreFactory, SessionStoreSuiteOptions } from './options';
 
 /**
  * One conformance check, callable on its own (that is how the suite's own
@@ -162,6 +162,24 @@ async function teardown(store: SessionStore, options: SessionStoreSuiteOptions):
     throw asVerdict(err);
   }
   if (options.cleanup) await options.cleanup(store);
+}
+
+/**
+ * True when the store has this optional method, so its checks have something
+ * to check; false when it lacks it, unless the options list it in
+ * `requiredMethods`, which makes its absence a {@link ConformanceFailure}.
+ */
+export function hasMethod<M extends OptionalStoreMethod>(
+  store: SessionStore,
+  method: M,
+  options: SessionStoreSuiteOptions,
+): store is SessionStore & Required<Pick<SessionStore, M>> {
+  if (typeof store[method] === 'function') return true;
+  ensure(
+    !options.requiredMethods?.includes(method),
+    `requiredMethods lists ${method}, but the store has no ${method} method`,
+  );
+  return false;
 }
 
 /** The store's clock as the suite sees it. */

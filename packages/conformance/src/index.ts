@@ -7,6 +7,7 @@ export { cipherChecks, type CipherCheck } from './cipher-checks';
 export { ConformanceFailure, type ConformanceCheck, type SessionStoreCheck } from './harness';
 export type {
   CallerClientFixture,
+  OptionalStoreMethod,
   SessionStoreFactory,
   SessionStoreSuiteOptions,
   KeySetStoreFactory,

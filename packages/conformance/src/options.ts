@@ -66,6 +66,17 @@ export interface CallerClientFixture<Store> {
 }
 
 /**
+ * An optional {@link SessionStore} method that has checks of its own. They run
+ * when the store has the method and have nothing to check when it does not,
+ * unless {@link SessionStoreSuiteOptions.requiredMethods} lists it.
+ * @example
+ * ```ts
+ * const required: OptionalStoreMethod[] = ['insertWithLimit', 'watch'];
+ * ```
+ */
+export type OptionalStoreMethod = 'insertWithLimit' | 'watch';
+
+/**
  * What the session-store suite needs to know about the store under test.
  * Every field is optional; the defaults suit a store on a real clock with
  * millisecond expiry.
@@ -161,6 +172,16 @@ export interface SessionStoreSuiteOptions {
    * @default 0
    */
   readonly invalidationSlackMs?: number;
+  /**
+   * Optional methods this store promises to have. Without this option the
+   * checks of an optional method (`insertWithLimit`, `watch`) pass with
+   * nothing to check when the store lacks it; a method listed here must be
+   * there, or each of its checks fails. List what your store implements, so
+   * it cannot lose a method unnoticed (core refuses `sessionLimit` over a
+   * store without `insertWithLimit`, and a near cache over one without `watch`).
+   * @default []
+   */
+  readonly requiredMethods?: readonly OptionalStoreMethod[];
 }
 
 /**

@@ -15,6 +15,13 @@ import { expiredInsertCheck, expiryBoundaryCheck, sweepCheck } from './checks/ex
 import { modelCheck } from './checks/model';
 import { callTimeCopyCheck, copiesCheck, idShapeCheck, payloadCheck } from './checks/payloads';
 import { scanPagingCheck } from './checks/scan';
+import {
+  limitArgumentsCheck,
+  limitConcurrentCheck,
+  limitEvictCheck,
+  limitFreeCheck,
+  limitRotateCheck,
+} from './checks/subject-limit';
 import { subjectFollowsCheck, subjectGhostCheck } from './checks/subject-index';
 import { unreachableCheck } from './checks/unavailable';
 import { judged, type SessionStoreCheck } from './harness';
@@ -66,4 +73,9 @@ export const sessionStoreChecks: readonly SessionStoreCheck[] = judged([
   watchWritesCheck,
   watchSubjectCheck,
   watchCloseCheck,
+  limitEvictCheck,
+  limitRotateCheck,
+  limitFreeCheck,
+  limitConcurrentCheck,
+  limitArgumentsCheck,
 ]);

@@ -6,6 +6,7 @@ import {
 } from '@cloakroom/conformance';
 import type { SessionStore } from '@cloakroom/core';
 import { describe, expect, it } from 'vitest';
+import { createUnlimitedStore } from './support/limit-mutants';
 import { createInstanceLockedStore, type Mutant, mutants } from './support/mutants';
 import {
   createReferenceStore,
@@ -122,6 +123,35 @@ describe('the suite has teeth: each deliberately broken store fails exactly the 
     await expect(check.run(factory, { now, sibling })).rejects.toThrow(
       /concurrent replaces returned true/,
     );
+  });
+
+  it('a store without insertWithLimit passes the limit checks with nothing to check, and fails each of them once requiredMethods lists it', async () => {
+    const limitChecks = sessionStoreChecks.filter((c) => c.id.startsWith('limit-'));
+    expect(limitChecks.map((c) => c.id)).toEqual([
+      'limit-evict',
+      'limit-rotate',
+      'limit-free',
+      'limit-concurrent',
+      'limit-arguments',
+    ]);
+    const factory = () => createUnlimitedStore({ now });
+    const lenient = await runChecks(limitChecks, factory, optionsFor(createUnlimitedStore));
+    expect(lenient.filter((r) => !r.passed)).toEqual([]);
+    const strict = await runChecks(limitChecks, factory, {
+      ...optionsFor(createUnlimitedStore),
+      requiredMethods: ['insertWithLimit'],
+    });
+    expect(strict.filter((r) => r.passed)).toEqual([]);
+    for (const run of strict) {
+      expect(run.error).toBeInstanceOf(ConformanceFailure);
+      expect(String(run.error)).toMatch(/requiredMethods lists insertWithLimit/);
+    }
+    // The reference store has the method, so requiring it changes nothing there.
+    const honest = await runChecks(limitChecks, () => createReferenceStore({ now }), {
+      ...optionsFor(createReferenceStore),
+      requiredMethods: ['insertWithLimit'],
+    });
+    expect(honest.filter((r) => !r.passed)).toEqual([]);
   });
 
   it('SEC-02 at-rest check fails when inspect sees nothing (it cannot pass vacuously)', async () => {

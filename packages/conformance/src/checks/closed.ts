@@ -11,7 +11,7 @@ import { expectRecord, expectRejection, makeRecord, randomId, withFields } from 
 
 const HOUR = 3_600_000;
 
-/** One call of every method but `close`, over records the store held before it closed. */
+/** One call of every method but `close` (the optional ones the store has included), over records the store held before it closed. */
 export function everyMethod(
   store: SessionStore,
   live: SessionRecord,
@@ -33,6 +33,13 @@ export function everyMethod(
   ];
   const sweep = store.sweep;
   if (typeof sweep === 'function') calls.push(['sweep', () => sweep.call(store, now)]);
+  const insertWithLimit = store.insertWithLimit;
+  if (typeof insertWithLimit === 'function') {
+    calls.push([
+      'insertWithLimit',
+      () => insertWithLimit.call(store, fresh, { max: 1, evict: 'oldest' }),
+    ]);
+  }
   return calls;
 }
 

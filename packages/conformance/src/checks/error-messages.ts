@@ -1,4 +1,4 @@
-import type { ScanOptions, SessionRecord, SessionStore } from '@cloakroom/core';
+import type { ScanOptions, SessionRecord, SessionStore, SubjectLimit } from '@cloakroom/core';
 import {
   bounded,
   ensure,
@@ -74,6 +74,36 @@ export const errorMessagesCheck: SessionStoreCheck = {
           ),
         { code: conflict },
       );
+      const insertWithLimit = store.insertWithLimit;
+      if (typeof insertWithLimit === 'function') {
+        const limited = (record: SessionRecord, limit: unknown) => () =>
+          insertWithLimit.call(store, record, limit as SubjectLimit);
+        await provoke(
+          payloads,
+          'insertWithLimit of a live id',
+          // Room to spare, so only the id is in the way.
+          limited(marked(payloads, { id: b.id, subject: b.subject, expiresAt: exp() }), {
+            max: 10,
+            evict: 'oldest',
+          }),
+          { code: conflict },
+        );
+        await provoke(
+          payloads,
+          'insertWithLimit with max 0',
+          limited(marked(payloads, { expiresAt: exp() }), { max: 0, evict: 'oldest' }),
+          { code: invalid },
+        );
+        await provoke(
+          payloads,
+          'insertWithLimit of a record with a malformed id',
+          limited(
+            { ...marked(payloads, { expiresAt: exp() }), id: `${a.id.slice(0, 42)}/` },
+            { max: 1, evict: 'oldest' },
+          ),
+          { code: invalid },
+        );
+      }
       const badId = { id: `${a.id.slice(0, 42)}/` };
       const badVersion = { version: 0 };
       for (const [what, fields] of [

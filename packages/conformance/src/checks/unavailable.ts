@@ -19,6 +19,13 @@ function calls(): Call[] {
     ['listBySubject', (s) => s.listBySubject(randomId())],
     ['scan', (s) => s.scan({ limit: 10 })],
     ['sweep', (s) => (s.sweep ? s.sweep(Date.now()) : Promise.reject(new Error('no sweep')))],
+    [
+      'insertWithLimit',
+      (s) =>
+        s.insertWithLimit
+          ? s.insertWithLimit(next, { max: 1, evict: 'oldest' })
+          : Promise.reject(new Error('no insertWithLimit')),
+    ],
   ];
 }
 
@@ -45,7 +52,9 @@ export const unreachableCheck: SessionStoreCheck = {
     const problems: string[] = [];
     try {
       const list = calls().filter(
-        ([name]) => name !== 'sweep' || typeof store.sweep === 'function',
+        ([name]) =>
+          (name !== 'sweep' || typeof store.sweep === 'function') &&
+          (name !== 'insertWithLimit' || typeof store.insertWithLimit === 'function'),
       );
       const results = await Promise.all(list.map(([, call]) => bounded(() => call(store), bound)));
       results.forEach((result, i) => {

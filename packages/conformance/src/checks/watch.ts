@@ -11,7 +11,7 @@ import type {
   SessionRecord,
   SessionStore,
 } from '@cloakroom/core';
-import { ensure, type SessionStoreCheck, suiteClock, withStorePair } from '../harness';
+import { ensure, hasMethod, type SessionStoreCheck, suiteClock, withStorePair } from '../harness';
 import { makeRecord, randomId, short, withFields } from '../records';
 import type { SessionStoreSuiteOptions } from '../options';
 
@@ -81,7 +81,7 @@ async function withChannel(
   }) => Promise<void>,
 ): Promise<void> {
   await withStorePair(factory, options, async (store, other) => {
-    if (typeof store.watch !== 'function') return;
+    if (!hasMethod(store, 'watch', options)) return;
     const heard = new Recorder();
     const channel = await store.watch(heard);
     try {
@@ -140,7 +140,7 @@ async function expectInvalidation(
 
 export const watchWritesCheck: SessionStoreCheck = {
   id: 'watch-writes',
-  name: 'SEC-32 watch: replace, rotate (old and new id) and delete, by another instance or this one, reach invalidate(id) within boundMs',
+  name: 'SEC-32 watch: replace, rotate (old and new id), delete and an insertWithLimit eviction, by another instance or this one, reach invalidate(id) within boundMs',
   async run(factory, options) {
     const clock = suiteClock(options);
     await withChannel(factory, options, async (ctx) => {
@@ -163,6 +163,26 @@ export const watchWritesCheck: SessionStoreCheck = {
         );
         await expectInvalidation(`delete by ${writer.name}`, ctx, options, [next.id], async () =>
           ensure((await w.delete(next.id)) === true, 'delete failed'),
+        );
+        const insertWithLimit = w.insertWithLimit;
+        if (typeof insertWithLimit !== 'function') continue;
+        // An evicted session must stop resolving from every near cache at once.
+        const seated = makeRecord({ expiresAt: clock.now() + HOUR });
+        await w.insert(seated);
+        await clock.until(clock.now() + 1); // seats taken 1 ms apart on the store's clock
+        const newcomer = makeRecord({ subject: seated.subject, expiresAt: clock.now() + HOUR });
+        await expectInvalidation(
+          `an insertWithLimit eviction by ${writer.name}`,
+          ctx,
+          options,
+          [seated.id],
+          async () => {
+            const answer = await insertWithLimit.call(w, newcomer, { max: 1, evict: 'oldest' });
+            ensure(
+              answer?.inserted === true && answer.evicted?.[0] === seated.id,
+              'insertWithLimit at max 1 (oldest) did not evict the seated record',
+            );
+          },
         );
       }
     });
@@ -203,7 +223,7 @@ export const watchCloseCheck: SessionStoreCheck = {
   name: 'SEC-32 watch: live is false after channel.close() (idempotent) and after store.close()',
   async run(factory, options) {
     await withStorePair(factory, options, async (store) => {
-      if (typeof store.watch !== 'function') return;
+      if (!hasMethod(store, 'watch', options)) return;
       const first = await store.watch(new Recorder());
       await untilLive(first);
       await first.close();

@@ -5,6 +5,7 @@ import {
   StoreUnavailable,
 } from '@cloakroom/core';
 import { contractMutants } from './contract-mutants';
+import { limitMutants } from './limit-mutants';
 import { watchMutants } from './watch-mutants';
 import { early, type Mutant, scanStart } from './mutant-kit';
 import { copy, createReferenceStore, type ReferenceStoreOptions, tick } from './reference-store';
@@ -24,6 +25,7 @@ export const mutants: readonly Mutant[] = [
           if (!(await ref.replace(old.record, old.expectedVersion))) return false;
           await tick();
           await ref.insert(next);
+          ref.handOver(old.record.id, next.id); // seats as a rotate hands them over: not this mutant's flaw
           return true;
         },
       };
@@ -51,6 +53,7 @@ export const mutants: readonly Mutant[] = [
           if (ref.live(ref.backend.rows.get(next.id))) throw new StoreConflict('next exists');
           ref.put(old.record);
           ref.put(next);
+          ref.handOver(old.record.id, next.id);
           return true;
         },
       };
@@ -58,7 +61,8 @@ export const mutants: readonly Mutant[] = [
   },
   {
     flaw: 'expiry off by one (still returned at now === expiresAt)',
-    caughtBy: ['model', 'expiry-boundary', 'expired-insert'],
+    // limit-free: a record at exactly its expiresAt still holds its seat.
+    caughtBy: ['model', 'expiry-boundary', 'expired-insert', 'limit-free'],
     create: (options) =>
       createReferenceStore({ ...options, isLive: (row, t) => t <= row.expiresAt }),
   },
@@ -340,6 +344,7 @@ export const mutants: readonly Mutant[] = [
   },
   ...contractMutants,
   ...watchMutants,
+  ...limitMutants,
 ];
 
 /**

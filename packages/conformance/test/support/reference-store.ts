@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import {
   assertSessionRecord,
+  assertSubjectLimit,
   Closed,
   InvalidArgument,
   isStoreKey,
@@ -18,6 +19,14 @@ export interface ReferenceBackend {
   reachable: boolean;
   /** Signs scan cursors, so a cursor altered by a caller is refused (shared by every instance). */
   readonly cursorKey: Uint8Array;
+  /**
+   * Seats for `insertWithLimit`: id -> the number of the seat it took (a
+   * counter, so the order is the order seats were taken). A live row without
+   * an entry is seatless (the old record of a rotate).
+   */
+  readonly seats: Map<string, number>;
+  /** The last seat number handed out. */
+  lastSeat: number;
 }
 
 /** A connection the caller built and passes in; the store must never close it. */
@@ -41,8 +50,14 @@ export interface ReferenceStore extends SessionStore {
   readonly backend: ReferenceBackend;
   readonly live: (row: SessionRecord | undefined) => row is SessionRecord;
   readonly io: () => Promise<void>;
+  /** Writes a row: over a live row it keeps that row's seat (or lack of one), else it takes a new seat. */
   readonly put: (record: SessionRecord) => void;
+  /** Deletes a row, its index entry and its seat. */
   readonly remove: (id: string) => void;
+  /** `rotate`'s seat rule: `to` takes over `from`'s seat (and place), `from` is left without one. */
+  readonly handOver: (from: string, to: string) => void;
+  /** The live seated ids of a subject, earliest seat first. */
+  readonly seatedOf: (subject: string) => string[];
   readonly cursorFor: (id: string) => string;
   readonly idOfCursor: (cursor: unknown) => string;
   readonly client: ReferenceClient | undefined;
@@ -66,6 +81,8 @@ export function createReferenceStore(options: ReferenceStoreOptions = {}): Refer
     bySubject: new Map(),
     reachable: options.reachable ?? true,
     cursorKey: new Uint8Array(randomBytes(32)),
+    seats: new Map(),
+    lastSeat: 0,
   };
   const client = options.client;
   let closed = false;
@@ -84,14 +101,21 @@ export function createReferenceStore(options: ReferenceStoreOptions = {}): Refer
       });
     }
   };
-  const remove = (id: string) => {
+  const unindex = (id: string) => {
     const row = backend.rows.get(id);
     if (!row) return;
     backend.rows.delete(id);
     backend.bySubject.get(row.subject)?.delete(id);
   };
+  const remove = (id: string) => {
+    unindex(id);
+    backend.seats.delete(id);
+  };
   const put = (record: SessionRecord) => {
-    remove(record.id);
+    // A write over a live row (replace, rotate's old) keeps its seat or its lack
+    // of one; anything else is an insert and takes the next seat.
+    if (!live(backend.rows.get(record.id))) backend.seats.set(record.id, ++backend.lastSeat);
+    unindex(record.id);
     backend.rows.set(record.id, copy(record));
     let ids = backend.bySubject.get(record.subject);
     if (!ids) {
@@ -100,6 +124,19 @@ export function createReferenceStore(options: ReferenceStoreOptions = {}): Refer
     }
     ids.add(record.id);
   };
+  const handOver = (from: string, to: string) => {
+    const seat = backend.seats.get(from);
+    backend.seats.delete(from);
+    if (seat === undefined) backend.seats.delete(to);
+    else backend.seats.set(to, seat);
+  };
+  const seatedOf = (subject: string): string[] =>
+    [...(backend.bySubject.get(subject) ?? [])]
+      .filter((id) => {
+        const row = backend.rows.get(id);
+        return live(row) && row.subject === subject && backend.seats.has(id);
+      })
+      .sort((a, b) => backend.seats.get(a)! - backend.seats.get(b)!);
   const mac = (id: string) =>
     createHmac('sha256', backend.cursorKey).update(id).digest('base64url').slice(0, 22);
   const cursorFor = (id: string) => `${id}.${mac(id)}`;
@@ -123,6 +160,8 @@ export function createReferenceStore(options: ReferenceStoreOptions = {}): Refer
     io,
     put,
     remove,
+    handOver,
+    seatedOf,
     cursorFor,
     idOfCursor,
     client,
@@ -134,6 +173,25 @@ export function createReferenceStore(options: ReferenceStoreOptions = {}): Refer
       await io();
       if (live(backend.rows.get(record.id))) throw new StoreConflict('session id already exists');
       put(record);
+    },
+    async insertWithLimit(input, limit) {
+      assertSessionRecord(input);
+      assertSubjectLimit(limit);
+      const record = copy(input);
+      const { max, evict } = limit;
+      await io();
+      if (live(backend.rows.get(record.id))) throw new StoreConflict('session id already exists');
+      const seated = seatedOf(record.subject);
+      const evicted: string[] = [];
+      if (seated.length >= max) {
+        if (evict === 'refuse') return { inserted: false };
+        for (const id of seated.slice(0, seated.length - max + 1)) {
+          remove(id);
+          evicted.push(id);
+        }
+      }
+      put(record);
+      return { inserted: true, evicted };
     },
     async get(id) {
       await io();
@@ -159,6 +217,7 @@ export function createReferenceStore(options: ReferenceStoreOptions = {}): Refer
         throw new StoreConflict('next session id already exists');
       put(record);
       put(next);
+      handOver(record.id, next.id);
       return true;
     },
     async delete(id) {

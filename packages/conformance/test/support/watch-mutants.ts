@@ -14,6 +14,8 @@ export interface WatchFlaws {
   readonly liveAfterClose?: boolean;
   /** Announcements arrive this late, in ms (over the declared 20 ms bound). */
   readonly delayMs?: number;
+  /** Records evicted by insertWithLimit are not announced. */
+  readonly silentEviction?: boolean;
 }
 
 const BOUND_MS = 20;
@@ -48,6 +50,13 @@ export function createWatchedReferenceStore(
       const ok = await ref.rotate(old, next);
       if (ok) announce([old.record.id, next.id]);
       return ok;
+    },
+    async insertWithLimit(record, limit) {
+      const answer = await ref.insertWithLimit!(record, limit);
+      if (answer.inserted && answer.evicted.length > 0 && !flaws.silentEviction) {
+        announce(answer.evicted);
+      }
+      return answer;
     },
     async delete(id) {
       const ok = await ref.delete(id);
@@ -101,5 +110,10 @@ export const watchMutants: readonly Mutant[] = [
     flaw: 'watch: invalidations arrive later than the declared boundMs',
     caughtBy: ['watch-writes', 'watch-subject'],
     create: (options) => createWatchedReferenceStore(options, { delayMs: 120 }),
+  },
+  {
+    flaw: 'watch: a record evicted by insertWithLimit is not announced',
+    caughtBy: ['watch-writes'],
+    create: (options) => createWatchedReferenceStore(options, { silentEviction: true }),
   },
 ];
