@@ -56,6 +56,12 @@ export function toStoreError(err: unknown): Error {
         `store table or schema missing (SQLSTATE ${state}): run migrate() first`,
         { cause: err },
       );
+    case '42703':
+      // The table predates a migration this release needs (the seat column of migration 3).
+      return new StoreUnavailable(
+        'store table is missing a column (SQLSTATE 42703): run migrate() first',
+        { cause: err },
+      );
     case '42501':
       return new StoreUnavailable(
         'permission denied on a store table (SQLSTATE 42501): grant SELECT, INSERT, UPDATE, DELETE',

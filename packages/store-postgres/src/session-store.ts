@@ -1,17 +1,21 @@
 import {
   assertRecordVersion,
   assertSessionRecord,
+  assertSubjectLimit,
   Closed,
   ConfigInvalid,
   InvalidArgument,
   isStoreKey,
   type InvalidationChannel,
   type InvalidationListener,
+  type LimitedInsert,
   type ScanOptions,
   type ScanPage,
   type SessionStore,
   StoreConflict,
   type StoreCapabilities,
+  type SessionRecord,
+  type SubjectLimit,
 } from '@cloakroom/core';
 import pg, { type ClientConfig, type Pool, type PoolConfig } from 'pg';
 import { MAX_INT4, type RecordParams, recordParams, rowToRecord } from './codec';
@@ -19,7 +23,8 @@ import { sqlState } from './errors';
 import { openInvalidationChannel } from './invalidation-channel';
 import { type PostgresStoreOptions, resolvePostgresStoreOptions } from './options';
 import { createRunner } from './postgres/runner';
-import { bind, sessionStatements } from './postgres/sql';
+import { bind, seatStatements, sessionStatements } from './postgres/sql';
+import { insertSeated, seatLockKey } from './seats';
 import { decodeCursor, encodeCursor } from './scan-cursor';
 
 /**
@@ -36,6 +41,19 @@ export interface PostgresStore extends SessionStore {
   /** Always declared: rows expire only logically, call `sweep`; several processes may share the table. */
   readonly capabilities: StoreCapabilities;
   sweep(now: number): Promise<number>;
+  /**
+   * Always present: `insert` under a per-subject seat limit, as one
+   * transaction serialised per subject by an advisory lock, so it holds
+   * across every pool and process sharing the table. Needs migration 3 (the
+   * `seat` column); on an older table it throws `StoreUnavailable` naming
+   * `migrate()`. See the README, "Per-subject limits".
+   *
+   * @example
+   * ```ts
+   * const { inserted, evicted } = await store.insertWithLimit(record, { max: 5, evict: 'oldest' });
+   * ```
+   */
+  insertWithLimit(record: SessionRecord, limit: SubjectLimit): Promise<LimitedInsert>;
   /**
    * The invalidation channel for a near cache (SEC-32), over LISTEN/NOTIFY:
    * opens one dedicated connection per call (never a pooled one, even when
@@ -113,6 +131,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
   const runner = createRunner(pool, timeoutMs);
   const sql = sessionStatements(tables.sessionsSql);
+  const seatSql = seatStatements(tables.sessionsSql);
   let closing: Promise<void> | undefined;
   const now = () => {
     const at = clock();
@@ -143,6 +162,16 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
             throw new StoreConflict('a live record with this id already exists');
         }
       });
+    },
+
+    async insertWithLimit(record, limit) {
+      open();
+      assertSessionRecord(record);
+      assertSubjectLimit(limit);
+      const params = recordParams(record, 'record');
+      const { max, evict } = limit;
+      const key = seatLockKey(tables.sessionsSql, record.subject);
+      return runner.run((c) => insertSeated(c, seatSql, key, params, { max, evict }, now()));
     },
 
     async get(id) {

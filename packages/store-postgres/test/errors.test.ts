@@ -26,6 +26,9 @@ describe('driver error mapping', () => {
       expect(mapped.cause).toBe(err);
     }
     expect(toStoreError(pgError('42P01')).message).toMatch(/migrate\(\)/);
+    // A table from before migration 3 (no seat column) names the same remedy.
+    expect(toStoreError(pgError('42703'))).toBeInstanceOf(StoreUnavailable);
+    expect(toStoreError(pgError('42703')).message).toMatch(/migrate\(\)/);
   });
 
   it('typed Cloakroom errors pass through unchanged', () => {

@@ -3,6 +3,7 @@ import { toStoreError } from '../errors';
 import { type PostgresTableOptions, resolveTables, type Tables } from '../options';
 import { checkIdentifier, indexName, quoteIdentifier } from './identifiers';
 import { invalidationTriggerSql } from './invalidation-sql';
+import { SEAT_NOW } from './sql';
 
 /** One schema change. Statements must be idempotent (`IF NOT EXISTS`), so the printed SQL can be re-run. */
 interface Migration {
@@ -50,6 +51,19 @@ const MIGRATIONS: readonly Migration[] = [
     description: 'notify changed and deleted session ids (near-cache invalidation)',
     optIn: 'invalidationTriggers',
     statements: invalidationTriggerSql,
+  },
+  {
+    target: 'sessions',
+    version: 3,
+    description: 'seat column for per-subject session limits (insertWithLimit)',
+    // Two steps, so the table is never rewritten: ADD COLUMN with a constant
+    // default only records it in the catalog (every existing row reads 0:
+    // seated, earliest, ties broken by id); the clock default set afterwards
+    // applies to new rows only, from this release and older ones alike.
+    statements: (t) => [
+      `ALTER TABLE ${t.sessionsSql} ADD COLUMN IF NOT EXISTS seat bigint DEFAULT 0`,
+      `ALTER TABLE ${t.sessionsSql} ALTER COLUMN seat SET DEFAULT ${SEAT_NOW}`,
+    ],
   },
 ];
 

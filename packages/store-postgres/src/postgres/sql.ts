@@ -29,6 +29,16 @@ export function bind(stmt: Statement, values: unknown[]): QueryConfig {
 const COLUMNS = 'id, subject, expires_at, version, payload';
 
 /**
+ * A fresh seat: the server's clock in microseconds. The `seat` column's
+ * default (migration 3), so a plain `INSERT` that names no seat, from this
+ * release or an older one, takes one in the order rows were written. Not a
+ * sequence: `nextval` would need a grant the least-privilege role of an
+ * existing deployment does not hold, and its inserts would fail the moment
+ * the migration ran.
+ */
+export const SEAT_NOW = '(extract(epoch FROM clock_timestamp()) * 1000000)::int8';
+
+/**
  * Every statement the session store runs. Time is always the store's clock
  * passed as a parameter (never the server's `now()`), so the manager and the
  * store agree on what has expired.
@@ -54,7 +64,7 @@ export function sessionStatements(table: string) {
      */
     insertOverExpired: statement(
       `UPDATE ${table} SET subject = $2, expires_at = $3::int8, version = $4::int4,` +
-        ' payload = $5::bytea WHERE id = $1 AND expires_at <= $6::int8',
+        ' payload = $5::bytea, seat = DEFAULT WHERE id = $1 AND expires_at <= $6::int8',
     ),
     /** $1 id, $2 expectedVersion, $3 subject, $4 expiresAt, $5 version, $6 payload, $7 now. */
     replace: statement(
@@ -73,16 +83,23 @@ export function sessionStatements(table: string) {
      * the division by zero (SQLSTATE 22012) aborts the statement, so the
      * swap is rolled back with it: the caller reports `StoreConflict`.
      * Never call it with the same id twice (checked before).
+     *
+     * Seats: the next row takes the old row's seat (its value, so its
+     * place in the order) and the old row gives it up (`seat` NULL), in the
+     * same commit, so a reader never sees the subject's seated count
+     * change. The old seat is read in the statement's snapshot (all parts of
+     * one statement share it), i.e. before the swap.
      */
     rotate: statement(
       `WITH swapped AS (UPDATE ${table} SET subject = $3, expires_at = $4::int8,` +
-        ' version = $5::int4, payload = $6::bytea' +
+        ' version = $5::int4, payload = $6::bytea, seat = NULL' +
         ' WHERE id = $1 AND version = $2::int4 AND expires_at > $7::int8 RETURNING 1),' +
-        ` inserted AS (INSERT INTO ${table} AS s (${COLUMNS})` +
-        ' SELECT $8::text, $9::text, $10::int8, $11::int4, $12::bytea FROM swapped' +
+        ` inserted AS (INSERT INTO ${table} AS s (${COLUMNS}, seat)` +
+        ' SELECT $8::text, $9::text, $10::int8, $11::int4, $12::bytea,' +
+        ` (SELECT seat FROM ${table} WHERE id = $1) FROM swapped` +
         ' ON CONFLICT (id) DO UPDATE SET subject = EXCLUDED.subject,' +
-        ' expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, payload = EXCLUDED.payload' +
-        ' WHERE s.expires_at <= $7::int8 RETURNING 1)' +
+        ' expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, payload = EXCLUDED.payload,' +
+        ' seat = EXCLUDED.seat WHERE s.expires_at <= $7::int8 RETURNING 1)' +
         ' SELECT ((SELECT count(*) FROM swapped)' +
         ' / ((SELECT count(*) FROM inserted) - (SELECT count(*) FROM swapped) + 1))::int4 AS rotated',
     ),
@@ -120,6 +137,63 @@ export function sessionStatements(table: string) {
     sweep: statement(
       `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE expires_at <= $1::int8` +
         ' LIMIT $2::int4 FOR UPDATE SKIP LOCKED) AND expires_at <= $1::int8',
+    ),
+  };
+}
+
+/**
+ * The statements of `insertWithLimit`, run in one transaction on one
+ * connection after {@link seatStatements}' `lock` (see seats.ts). A seated
+ * row is one whose `seat` is not NULL; it counts while `expires_at` is past
+ * the store's clock.
+ */
+export function seatStatements(table: string) {
+  return {
+    /**
+     * $1 lock key text. Serialises `insertWithLimit` per subject across every
+     * connection and process: a transaction-scoped advisory lock on a 64-bit
+     * hash of table and subject (two subjects sharing a hash only queue).
+     * Its own statement: under READ COMMITTED the next statement's snapshot
+     * is taken once the lock is held, so it sees every earlier holder's commit.
+     */
+    lock: statement('SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))'),
+    /**
+     * $1 id, $2 now, $3 subject, $4 max. One row: `taken` when a live row
+     * holds the id; `excess` the ids of the seated live rows of the subject
+     * that must go for one seat to be free, earliest seat first (ties by id),
+     * empty when a seat is free already.
+     */
+    check: statement(
+      `SELECT EXISTS (SELECT 1 FROM ${table} WHERE id = $1 AND expires_at > $2::int8) AS taken,` +
+        ' ARRAY(SELECT id FROM (SELECT id, count(*) OVER () AS n,' +
+        ' row_number() OVER (ORDER BY seat, id) AS r' +
+        ` FROM ${table} WHERE subject = $3 AND seat IS NOT NULL AND expires_at > $2::int8) AS s` +
+        ' WHERE r <= n - $4::int4 + 1 ORDER BY r) AS excess',
+    ),
+    /**
+     * $1 ids, $2 subject, $3 now. Deletes those rows that are still seated,
+     * live and of this subject (re-checked on the latest row version, so a
+     * row a concurrent `rotate` has just unseated stays), earliest seat
+     * first. Fires the DELETE trigger like any delete (SEC-32).
+     */
+    evict: statement(
+      `WITH d AS (DELETE FROM ${table} WHERE id = ANY($1::text[]) AND subject = $2` +
+        ' AND seat IS NOT NULL AND expires_at > $3::int8 RETURNING id, seat)' +
+        ' SELECT id, seat::text AS seat FROM d ORDER BY d.seat, id',
+    ),
+    /**
+     * $1 id, $2 subject, $3 expiresAt, $4 version, $5 payload, $6 now.
+     * Inserts with a seat after every seat the subject holds (so a clock
+     * stepping back cannot seat it earlier), or takes the place of a dead
+     * row with this id. One row when written, none when a live row holds it.
+     */
+    insert: statement(
+      `INSERT INTO ${table} AS s (${COLUMNS}, seat)` +
+        ` VALUES ($1, $2, $3::int8, $4::int4, $5::bytea, GREATEST(${SEAT_NOW},` +
+        ` (SELECT max(seat) + 1 FROM ${table} WHERE subject = $2)))` +
+        ' ON CONFLICT (id) DO UPDATE SET subject = EXCLUDED.subject,' +
+        ' expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, payload = EXCLUDED.payload,' +
+        ' seat = EXCLUDED.seat WHERE s.expires_at <= $6::int8 RETURNING 1 AS written',
     ),
   };
 }

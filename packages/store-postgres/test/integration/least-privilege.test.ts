@@ -76,6 +76,15 @@ describe('SEC-28 least-privilege role', () => {
     expect(await store.deleteBySubject(rec.subject)).toBe(1);
     await store.insert(makeRecord({ expiresAt: 1 }));
     expect(await store.sweep(Date.now())).toBe(1);
+    // insertWithLimit: an advisory lock (open to every role) plus the same four privileges.
+    const seated = makeRecord();
+    await store.insert(seated);
+    expect(
+      await store.insertWithLimit(makeRecord({ subject: seated.subject }), {
+        max: 1,
+        evict: 'oldest',
+      }),
+    ).toEqual({ inserted: true, evicted: [seated.id] });
     const keySets = createPostgresKeySetStore({ pool: appPool, ...world.tables });
     expect(await keySets.write('default', new Uint8Array([1]), null)).toBe(true);
     expect(await keySets.write('default', new Uint8Array([2]), 1)).toBe(true);

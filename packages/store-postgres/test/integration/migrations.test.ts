@@ -38,6 +38,7 @@ describe('postgres migrations', () => {
     expect(applied.map((m) => `${m.table}@${m.version}`)).toEqual([
       'cloakroom_sessions@1',
       'cloakroom_key_sets@1',
+      'cloakroom_sessions@3',
     ]);
     expect(await tablesOf(world.schema)).toEqual([
       'cloakroom_key_sets',
@@ -59,6 +60,7 @@ describe('postgres migrations', () => {
       { column_name: 'expires_at', data_type: 'bigint' },
       { column_name: 'version', data_type: 'integer' },
       { column_name: 'payload', data_type: 'bytea' },
+      { column_name: 'seat', data_type: 'bigint' },
     ]);
   });
 
@@ -76,11 +78,11 @@ describe('postgres migrations', () => {
     const pools = Array.from({ length: 6 }, () => world.pool({ max: 1 }));
     const results = await Promise.all(pools.map((p) => migrate(p, { schema })));
     const appliedCounts = results.map((r) => r.applied.length).sort();
-    expect(appliedCounts).toEqual([0, 0, 0, 0, 0, 2]);
+    expect(appliedCounts).toEqual([0, 0, 0, 0, 0, 3]);
     const rows = await world.admin.query(
       `SELECT target, version FROM "${schema}".cloakroom_migrations`,
     );
-    expect(rows.rowCount).toBe(2);
+    expect(rows.rowCount).toBe(3);
     expect(await tablesOf(schema)).toHaveLength(3);
   });
 
@@ -152,9 +154,76 @@ describe('postgres migrations', () => {
     expect(await triggers()).toHaveLength(3);
   });
 
+  it('migration 3 on a table of the previous version: no rewrite, old rows seated earliest, older code still seated', async () => {
+    const schema = uniqueName('crpg_migrate_v2');
+    dropped.push(schema);
+    const t = `"${schema}"."cloakroom_sessions"`;
+    // The previous schema version (1 and the opt-in 2): today's, minus migration 3.
+    await migrate(world.admin, { schema, invalidationTriggers: true });
+    await world.admin.query(`ALTER TABLE ${t} DROP COLUMN seat`);
+    await world.admin.query(`DELETE FROM "${schema}".cloakroom_migrations WHERE version = 3`);
+    // Rows an older release wrote: its INSERT names no seat.
+    const subject = makeRecord().subject;
+    const before = [makeRecord({ subject }), makeRecord({ subject }), makeRecord({ subject })];
+    const oldInsert = (r: ReturnType<typeof makeRecord>) =>
+      world.admin.query(
+        `INSERT INTO ${t} (id, subject, expires_at, version, payload) VALUES ($1, $2, $3, $4, $5)`,
+        [r.id, r.subject, r.expiresAt, r.version, Buffer.from(r.payload)],
+      );
+    for (const r of before) await oldInsert(r);
+    const store = createPostgresStore({ pool: world.admin, schema });
+    // Today's store on the old table: plain calls work, insertWithLimit names migrate().
+    const early = await caught(() =>
+      store.insertWithLimit(makeRecord({ subject }), { max: 9, evict: 'oldest' }),
+    );
+    expect(early).toBeInstanceOf(StoreUnavailable);
+    expect((early as Error).message).toMatch(/migrate\(\)/);
+    expect(await store.get(before[0]!.id)).toEqual(before[0]);
+
+    const file = `SELECT relfilenode FROM pg_class WHERE oid = '${t}'::regclass`;
+    const fileBefore = (await world.admin.query(file)).rows[0].relfilenode;
+    const { applied } = await migrate(world.admin, { schema, invalidationTriggers: true });
+    expect(applied.map((m) => `${m.table}@${m.version}`)).toEqual(['cloakroom_sessions@3']);
+    // ADD COLUMN with a constant default and SET DEFAULT only touch the catalog: same file, no rewrite.
+    expect((await world.admin.query(file)).rows[0].relfilenode).toBe(fileBefore);
+    const seats = await world.admin.query(`SELECT id, seat FROM ${t} ORDER BY id`);
+    expect(seats.rows.map((r) => Number(r.seat))).toEqual([0, 0, 0]);
+
+    // An older release still running after the migration: its rows get the default, a seat in order.
+    const during = makeRecord({ subject });
+    await oldInsert(during);
+    const fresh = makeRecord({ subject });
+    // Old rows count (3 + 1 seated): under max 5 nothing goes; at max 5 the pre-migration rows go first, by id.
+    expect(await store.insertWithLimit(fresh, { max: 5, evict: 'oldest' })).toEqual({
+      inserted: true,
+      evicted: [],
+    });
+    const byId = before.map((r) => r.id).sort();
+    expect(
+      await store.insertWithLimit(makeRecord({ subject }), { max: 3, evict: 'oldest' }),
+    ).toEqual({
+      inserted: true,
+      evicted: byId,
+    });
+    expect(
+      await store.insertWithLimit(makeRecord({ subject }), { max: 3, evict: 'refuse' }),
+    ).toEqual({
+      inserted: false,
+    });
+    expect(
+      await store.insertWithLimit(makeRecord({ subject }), { max: 3, evict: 'oldest' }),
+    ).toEqual({
+      inserted: true,
+      evicted: [during.id],
+    });
+  });
+
   it('custom table names get their own migration rows in a shared migrations table', async () => {
     const { applied } = await migrate(world.admin, { ...world.tables, table: 'other_sessions' });
-    expect(applied.map((m) => m.table)).toEqual(['other_sessions']);
+    expect(applied.map((m) => `${m.table}@${m.version}`)).toEqual([
+      'other_sessions@1',
+      'other_sessions@3',
+    ]);
     expect(await tablesOf(world.schema)).toContain('other_sessions');
   });
 

@@ -1,0 +1,513 @@
+// insertWithLimit on the real server: the seat rules of the store contract,
+// evict-oldest and refuse, the invalidation of evicted rows (SEC-32), and
+// the limit holding under concurrent callers on separate pools and in two
+// OS processes (sampled at every instant, not only at the end).
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  Closed,
+  InvalidArgument,
+  isCloakroomError,
+  type SessionRecord,
+  StoreConflict,
+  type SubjectLimit,
+} from '@cloakroom/core';
+import { createPostgresStore, migrate, type PostgresStore } from '@cloakroom/store-postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  caught,
+  createWorld,
+  fakeClock,
+  makeRecord,
+  type PgWorld,
+  randomId,
+  TEST_URL,
+} from './pg-harness';
+import type { SeatJob, SeatReport } from './seats-worker';
+
+let world: PgWorld;
+let store: PostgresStore;
+const clock = fakeClock();
+const opened: PostgresStore[] = [];
+const children: ChildProcess[] = [];
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
+const workerFile = fileURLToPath(new URL('./seats-worker.ts', import.meta.url));
+
+beforeAll(async () => {
+  world = await createWorld('crpg_seat');
+  await migrate(world.admin, { ...world.tables, invalidationTriggers: true });
+  store = createPostgresStore({ pool: world.pool({ max: 4 }), ...world.tables, clock: clock.now });
+  opened.push(store);
+});
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill();
+  await Promise.all(opened.map((s) => s.close()));
+  await world?.teardown();
+});
+
+const oldest = (max: number): SubjectLimit => ({ max, evict: 'oldest' });
+const refuse = (max: number): SubjectLimit => ({ max, evict: 'refuse' });
+const table = () => `"${world.schema}"."cloakroom_sessions"`;
+
+/** Seated live rows of a subject, read behind the store's back, earliest seat first. */
+async function seated(subject: string, at = clock.now()): Promise<string[]> {
+  const result = await world.admin.query<{ id: string }>(
+    `SELECT id FROM ${table()} WHERE subject = $1 AND seat IS NOT NULL AND expires_at > $2 ORDER BY seat, id`,
+    [subject, at],
+  );
+  return result.rows.map((r) => r.id);
+}
+
+/** `n` records of one subject, inserted one after another (so seated in this order). */
+async function fill(n: number, subject = randomId(), via: 'insert' | 'limited' = 'insert') {
+  const records: SessionRecord[] = [];
+  for (let i = 0; i < n; i += 1) {
+    const r = makeRecord({ subject });
+    if (via === 'insert') await store.insert(r);
+    else
+      expect(await store.insertWithLimit(r, oldest(1000))).toEqual({ inserted: true, evicted: [] });
+    records.push(r);
+  }
+  return { subject, records, ids: records.map((r) => r.id) };
+}
+
+describe('postgres insertWithLimit: seat rules', () => {
+  it('inserts below the limit, evicting nothing; insert and insertWithLimit both take a seat', async () => {
+    const { subject, ids } = await fill(2);
+    const limited = makeRecord({ subject });
+    expect(await store.insertWithLimit(limited, oldest(3))).toEqual({
+      inserted: true,
+      evicted: [],
+    });
+    expect(await store.get(limited.id)).toEqual(limited);
+    expect(await seated(subject)).toEqual([...ids, limited.id]);
+  });
+
+  it("'oldest' deletes the earliest-seated records, as many as needed, and answers their ids oldest first", async () => {
+    const { subject, ids } = await fill(4, randomId(), 'limited');
+    const a = makeRecord({ subject });
+    expect(await store.insertWithLimit(a, oldest(4))).toEqual({
+      inserted: true,
+      evicted: [ids[0]],
+    });
+    // Two seats over (a limit lowered): the two earliest go, in seat order.
+    const b = makeRecord({ subject });
+    expect(await store.insertWithLimit(b, oldest(2))).toEqual({
+      inserted: true,
+      evicted: [ids[1], ids[2], ids[3]],
+    });
+    for (const id of ids) expect(await store.get(id)).toBeNull();
+    expect(await seated(subject)).toEqual([a.id, b.id]);
+    // Only this subject is counted: another subject's records are untouched.
+    const other = await fill(3);
+    expect(await store.insertWithLimit(makeRecord({ subject }), oldest(2))).toEqual({
+      inserted: true,
+      evicted: [a.id],
+    });
+    expect(await seated(other.subject)).toEqual(other.ids);
+  });
+
+  it("'refuse' changes nothing when full, and inserts once a seat is free", async () => {
+    const { subject, ids } = await fill(3);
+    const r = makeRecord({ subject });
+    expect(await store.insertWithLimit(r, refuse(3))).toEqual({ inserted: false });
+    expect(await store.get(r.id)).toBeNull();
+    expect(await seated(subject)).toEqual(ids);
+    expect(await store.delete(ids[1] as string)).toBe(true);
+    expect(await store.insertWithLimit(r, refuse(3))).toEqual({ inserted: true, evicted: [] });
+    expect(await seated(subject)).toEqual([ids[0], ids[2], r.id]);
+  });
+
+  it("rotate: next takes old's seat and its place in the order; old stays live without a seat", async () => {
+    const { subject, records, ids } = await fill(2);
+    const [a, b] = records as [SessionRecord, SessionRecord];
+    const next = makeRecord({ subject });
+    expect(
+      await store.rotate(
+        { record: { ...a, version: 2, expiresAt: clock.now() + 30_000 }, expectedVersion: 1 },
+        next,
+      ),
+    ).toBe(true);
+    expect(await store.get(a.id)).not.toBeNull();
+    expect(await seated(subject)).toEqual([next.id, b.id]);
+    // Three live records, two seats: a third fits under max 3 ...
+    const c = makeRecord({ subject });
+    expect(await store.insertWithLimit(c, oldest(3))).toEqual({ inserted: true, evicted: [] });
+    // ... and the earliest seat is next's (a's old place), never the forwarder's.
+    const d = makeRecord({ subject });
+    expect(await store.insertWithLimit(d, oldest(3))).toEqual({
+      inserted: true,
+      evicted: [next.id],
+    });
+    expect(await store.get(a.id)).not.toBeNull();
+    expect(await seated(subject)).toEqual([ids[1], c.id, d.id]);
+  });
+
+  it('replace keeps the seat and its place, and moves it with the record to another subject', async () => {
+    const { subject, records } = await fill(2);
+    const [a, b] = records as [SessionRecord, SessionRecord];
+    expect(await store.replace({ ...a, version: 2, payload: new Uint8Array([9]) }, 1)).toBe(true);
+    expect(await seated(subject)).toEqual([a.id, b.id]);
+    // a moves to subject T, where x was seated after a was.
+    const t = randomId();
+    const x = makeRecord({ subject: t });
+    await store.insert(x);
+    expect(await store.replace({ ...a, subject: t, version: 3 }, 2)).toBe(true);
+    expect(await seated(subject)).toEqual([b.id]);
+    expect(await seated(t)).toEqual([a.id, x.id]);
+    expect(await store.insertWithLimit(makeRecord({ subject: t }), oldest(2))).toEqual({
+      inserted: true,
+      evicted: [a.id],
+    });
+  });
+
+  it('deletion and expiry free the seat; an expired record never counts and is not reported evicted', async () => {
+    const subject = randomId();
+    const short = makeRecord({ subject, expiresAt: clock.now() + 1000 });
+    await store.insert(short);
+    const { ids } = await fill(2, subject);
+    clock.advance(1000); // short is now at its expiresAt: dead
+    const c = makeRecord({ subject });
+    expect(await store.insertWithLimit(c, refuse(3))).toEqual({ inserted: true, evicted: [] });
+    expect(await store.insertWithLimit(makeRecord({ subject }), refuse(3))).toEqual({
+      inserted: false,
+    });
+    expect(await store.delete(ids[0] as string)).toBe(true);
+    const e = makeRecord({ subject });
+    expect(await store.insertWithLimit(e, oldest(3))).toEqual({ inserted: true, evicted: [] });
+    expect(await store.insertWithLimit(makeRecord({ subject }), oldest(3))).toEqual({
+      inserted: true,
+      evicted: [ids[1]],
+    });
+    expect(await store.deleteBySubject(subject)).toBe(3);
+    expect(await store.insertWithLimit(makeRecord({ subject }), refuse(1))).toEqual({
+      inserted: true,
+      evicted: [],
+    });
+  });
+
+  it('a live duplicate id throws StoreConflict and evicts nothing, even when it is the oldest seat itself', async () => {
+    const { subject, ids, records } = await fill(2);
+    const taken = records[0] as SessionRecord;
+    // Same id, same subject: without the check first, evicting the oldest would free the id.
+    expect(
+      await caught(() => store.insertWithLimit({ ...taken, version: 5 }, oldest(2))),
+    ).toBeInstanceOf(StoreConflict);
+    // Same id held by another subject's record, this subject full.
+    const elsewhere = makeRecord();
+    await store.insert(elsewhere);
+    expect(
+      await caught(() => store.insertWithLimit({ ...elsewhere, subject }, oldest(1))),
+    ).toBeInstanceOf(StoreConflict);
+    expect(
+      await caught(() => store.insertWithLimit({ ...elsewhere, subject }, refuse(1))),
+    ).toBeInstanceOf(StoreConflict);
+    expect(await seated(subject)).toEqual(ids);
+    expect(await store.get(taken.id)).toEqual(taken);
+    expect(await store.get(elsewhere.id)).toEqual(elsewhere);
+  });
+
+  it('an expired row with the same id is written over, with a fresh seat at the end', async () => {
+    const { subject, ids } = await fill(2);
+    const dead = makeRecord({ subject: randomId(), expiresAt: clock.now() - 1 });
+    await store.insert(dead);
+    const revived = { ...dead, subject, expiresAt: clock.now() + 60_000 };
+    expect(await store.insertWithLimit(revived, oldest(2))).toEqual({
+      inserted: true,
+      evicted: [ids[0]],
+    });
+    expect(await store.get(dead.id)).toEqual(revived);
+    expect(await seated(subject)).toEqual([ids[1], dead.id]);
+  });
+
+  it('a malformed limit or record throws InvalidArgument before any query; nothing written', async () => {
+    const { subject, ids } = await fill(1);
+    const r = makeRecord({ subject });
+    const bad: unknown[] = [
+      undefined,
+      null,
+      5,
+      {},
+      { max: 0, evict: 'oldest' },
+      { max: -1, evict: 'oldest' },
+      { max: 1.5, evict: 'oldest' },
+      { max: 1001, evict: 'oldest' },
+      { max: Number.NaN, evict: 'refuse' },
+      { max: '3', evict: 'refuse' },
+      { max: 3, evict: 'newest' },
+      { max: 3 },
+    ];
+    for (const limit of bad) {
+      expect(await caught(() => store.insertWithLimit(r, limit as SubjectLimit))).toBeInstanceOf(
+        InvalidArgument,
+      );
+    }
+    expect(
+      await caught(() => store.insertWithLimit({ ...r, id: 'short' }, oldest(1))),
+    ).toBeInstanceOf(InvalidArgument);
+    expect(
+      await caught(() => store.insertWithLimit({ ...r, version: 0 }, oldest(1))),
+    ).toBeInstanceOf(InvalidArgument);
+    expect(await store.get(r.id)).toBeNull();
+    expect(await seated(subject)).toEqual(ids);
+  });
+
+  it('after close() it throws Closed', async () => {
+    const closing = createPostgresStore({ pool: world.pool({ max: 1 }), ...world.tables });
+    await closing.close();
+    expect(await caught(() => closing.insertWithLimit(makeRecord(), oldest(1)))).toBeInstanceOf(
+      Closed,
+    );
+  });
+
+  it('SEC-32 evicted records are invalidated on the channel like any delete', async () => {
+    const { subject, ids } = await fill(3);
+    const heard: string[] = [];
+    const channel = await store.watch({ invalidate: (id) => heard.push(id), reset() {} });
+    try {
+      expect(await store.insertWithLimit(makeRecord({ subject }), oldest(2))).toEqual({
+        inserted: true,
+        evicted: [ids[0], ids[1]],
+      });
+      const until = Date.now() + 10_000;
+      while (heard.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+      expect([...heard].sort()).toEqual([ids[0], ids[1]].sort());
+    } finally {
+      await channel.close();
+    }
+  });
+});
+
+/** Samples the subject's seated count on its own connection until stopped; the highest seen. */
+function sampleSeats(subject: string, at: number) {
+  let stop = false;
+  let highest = 0;
+  let samples = 0;
+  const done = (async () => {
+    while (!stop) {
+      const r = await world.admin.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${table()} WHERE subject = $1 AND seat IS NOT NULL AND expires_at > $2`,
+        [subject, at],
+      );
+      highest = Math.max(highest, r.rows[0]?.n ?? 0);
+      samples += 1;
+    }
+  })();
+  return async () => {
+    stop = true;
+    await done;
+    return { highest, samples };
+  };
+}
+
+/** Every outcome a contract answer, never a raw driver error. */
+function contractOnly(results: PromiseSettledResult<unknown>[]) {
+  for (const r of results) {
+    if (r.status === 'rejected') expect(isCloakroomError(r.reason), String(r.reason)).toBe(true);
+  }
+}
+
+describe('postgres insertWithLimit: concurrency', () => {
+  let stores: PostgresStore[];
+  beforeAll(() => {
+    // Four instances, each its own pool: separate connections, as separate app processes would have.
+    // One subject's calls run one at a time (each waits for the lock), so on a loaded
+    // machine the last of a burst waits long: a generous deadline, this proves the limit, not speed.
+    stores = Array.from({ length: 4 }, () =>
+      createPostgresStore({
+        pool: world.pool({ max: 4 }),
+        ...world.tables,
+        statementTimeoutMs: 60_000,
+      }),
+    );
+    opened.push(...stores);
+  });
+
+  it("120 'oldest' calls at once over 4 pools: never more than max seated, every insert accounted for", {
+    timeout: 120_000,
+  }, async () => {
+    const subject = randomId();
+    const max = 3;
+    const records = Array.from({ length: 120 }, () => makeRecord({ subject }));
+    const stopSampling = sampleSeats(subject, Date.now());
+    const results = await Promise.allSettled(
+      records.map((r, i) =>
+        (stores[i % stores.length] as PostgresStore).insertWithLimit(r, oldest(max)),
+      ),
+    );
+    const { highest, samples } = await stopSampling();
+    contractOnly(results);
+    const answers = results.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
+    expect(answers.every((a) => a?.inserted === true)).toBe(true);
+    const evicted = answers.flatMap((a) => (a?.inserted ? [...a.evicted] : []));
+    const left = await seated(subject, Date.now());
+    expect(left).toHaveLength(max);
+    expect(samples).toBeGreaterThan(0);
+    expect(highest).toBeLessThanOrEqual(max);
+    // Each record either still there or evicted exactly once, by one call.
+    expect(new Set(evicted).size).toBe(evicted.length);
+    expect([...evicted, ...left].sort()).toEqual(records.map((r) => r.id).sort());
+  });
+
+  it("80 'refuse' calls at once over 4 pools: exactly max inserted", {
+    timeout: 120_000,
+  }, async () => {
+    const subject = randomId();
+    const max = 5;
+    const results = await Promise.allSettled(
+      Array.from({ length: 80 }, (_, i) =>
+        (stores[i % stores.length] as PostgresStore).insertWithLimit(
+          makeRecord({ subject }),
+          refuse(max),
+        ),
+      ),
+    );
+    contractOnly(results);
+    const inserted = results.filter((r) => r.status === 'fulfilled' && r.value.inserted);
+    expect(inserted).toHaveLength(max);
+    expect(await seated(subject, Date.now())).toHaveLength(max);
+  });
+
+  it('with rotates, replaces and deletes racing the evictions, the seated count never passes max', {
+    timeout: 120_000,
+  }, async () => {
+    const subject = randomId();
+    const max = 4;
+    const stopSampling = sampleSeats(subject, Date.now());
+    const live = new Map<string, SessionRecord>();
+    const work: Promise<unknown>[] = [];
+    for (let i = 0; i < 160; i += 1) {
+      const s = stores[i % stores.length] as PostgresStore;
+      const r = makeRecord({ subject });
+      work.push(
+        s.insertWithLimit(r, oldest(max)).then((a) => {
+          if (a.inserted) live.set(r.id, r);
+        }),
+      );
+      // Rotate and replace whatever is seated now: each moves or keeps a seat, racing the evictions.
+      const current = [...live.values()];
+      const victim = current[i % Math.max(1, current.length)];
+      if (victim && i % 2 === 0) {
+        const next = makeRecord({ subject });
+        work.push(
+          s
+            .rotate(
+              {
+                record: { ...victim, version: victim.version + 1 },
+                expectedVersion: victim.version,
+              },
+              next,
+            )
+            .then((ok) => {
+              if (ok) live.set(next.id, next);
+            }),
+        );
+      } else if (victim && i % 3 === 0) {
+        work.push(s.replace({ ...victim, version: victim.version + 1 }, victim.version));
+      } else if (victim && i % 7 === 0) {
+        work.push(s.delete(victim.id));
+      }
+      if (i % 8 === 7) await Promise.allSettled(work.splice(0));
+    }
+    contractOnly(await Promise.allSettled(work));
+    const { highest } = await stopSampling();
+    expect(highest).toBeLessThanOrEqual(max);
+    expect((await seated(subject, Date.now())).length).toBeLessThanOrEqual(max);
+  });
+
+  it('two OS processes, 80 calls each, 6 in flight each: never more than max seated', {
+    timeout: 120_000,
+  }, async () => {
+    const subject = randomId();
+    const max = 2;
+    const spawn = () => {
+      const child = fork(workerFile, [], {
+        cwd: root,
+        execArgv: ['--import', 'tsx'],
+        env: { ...process.env, TSX_TSCONFIG_PATH: `${root}tsconfig.json` },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      children.push(child);
+      return child;
+    };
+    const message = <T>(child: ChildProcess, key: string) =>
+      new Promise<T>((resolve, reject) => {
+        const on = (m: Record<string, unknown>) => {
+          if (typeof m.error === 'string') reject(new Error(m.error));
+          else if (key in m) {
+            child.off('message', on);
+            resolve(m[key] as T);
+          }
+        };
+        child.on('message', on);
+        child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+      });
+    const workers = [spawn(), spawn()];
+    await Promise.all(workers.map((w) => message(w, 'ready')));
+    const job: SeatJob = {
+      url: TEST_URL,
+      schema: world.schema,
+      subject,
+      calls: 80,
+      concurrency: 6,
+      limit: oldest(max),
+    };
+    const stopSampling = sampleSeats(subject, Date.now());
+    const reports = await Promise.all(
+      workers.map((w) => {
+        const answer = message<SeatReport>(w, 'report');
+        w.send(job);
+        return answer;
+      }),
+    );
+    const { highest, samples } = await stopSampling();
+    for (const r of reports) expect(r.errors).toEqual([]);
+    const inserted = reports.flatMap((r) => r.inserted);
+    const evicted = reports.flatMap((r) => r.evicted);
+    expect(inserted).toHaveLength(160);
+    expect(samples).toBeGreaterThan(0);
+    expect(highest).toBeLessThanOrEqual(max);
+    const left = await seated(subject, Date.now());
+    expect(left).toHaveLength(max);
+    expect(new Set(evicted).size).toBe(evicted.length);
+    expect([...evicted, ...left].sort()).toEqual([...inserted].sort());
+  });
+});
+
+describe('postgres insertWithLimit: lock key', () => {
+  it('two stores on different tables do not share a subject lock', async () => {
+    // Holding one table's lock for a subject must not block the other table's call.
+    const other = 'seat_other';
+    await migrate(world.admin, { ...world.tables, table: other });
+    const otherStore = createPostgresStore({
+      pool: world.pool({ max: 2 }),
+      ...world.tables,
+      table: other,
+    });
+    opened.push(otherStore);
+    const subject = randomId();
+    const holder = await world.admin.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))', [
+        `cloakroom seat ${table()} ${subject}`,
+      ]);
+      expect(await otherStore.insertWithLimit(makeRecord({ subject }), oldest(1))).toEqual({
+        inserted: true,
+        evicted: [],
+      });
+      // The held key is the one this table's calls take: a call here waits until it is released.
+      let done = false;
+      const waiting = store.insertWithLimit(makeRecord({ subject }), oldest(1)).then((a) => {
+        done = true;
+        return a;
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(done).toBe(false);
+      await holder.query('COMMIT');
+      expect(await waiting).toEqual({ inserted: true, evicted: [] });
+    } finally {
+      holder.release();
+    }
+  });
+});
