@@ -13,6 +13,7 @@ import {
   type SubjectLimit,
 } from '@cloakroom/core';
 import { createPostgresStore, migrate, type PostgresStore } from '@cloakroom/store-postgres';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   caught,
@@ -275,6 +276,79 @@ describe('postgres insertWithLimit: seat rules', () => {
     } finally {
       await channel.close();
     }
+  });
+});
+
+describe('postgres insertWithLimit: READ COMMITTED races, made to happen', () => {
+  /**
+   * Holds `change` uncommitted on its own connection, starts `call`, waits
+   * until the call's eviction is blocked on the held row, then commits: the
+   * call's count was taken before the change, its DELETE runs after it.
+   */
+  async function raceEviction<T>(
+    change: (c: pg.PoolClient) => Promise<unknown>,
+    call: () => Promise<T>,
+  ) {
+    const holder = await world.admin.connect();
+    try {
+      await holder.query('BEGIN');
+      await change(holder);
+      const pid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      const pending = call();
+      const until = Date.now() + 10_000;
+      for (;;) {
+        const waiting = await world.admin.query(
+          `SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)) AND query LIKE 'WITH d AS (DELETE%'`,
+          [pid],
+        );
+        if (waiting.rowCount === 1) break;
+        if (Date.now() > until) throw new Error('the eviction never blocked on the held row');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await holder.query('COMMIT');
+      return await pending;
+    } finally {
+      holder.release();
+    }
+  }
+
+  it('a rotate committing between the count and the eviction: its successor (in the old seat) is evicted instead, never max + 1', async () => {
+    const { subject, records, ids } = await fill(2);
+    const x = records[0] as SessionRecord;
+    const y = makeRecord({ subject });
+    // What rotate(x -> y) commits: x unseated, y in x's seat.
+    const answer = await raceEviction(
+      async (c) => {
+        const t = table();
+        await c.query(
+          `INSERT INTO ${t} (id, subject, expires_at, version, payload, seat) SELECT $1, subject, expires_at, 1, payload, seat FROM ${t} WHERE id = $2`,
+          [y.id, x.id],
+        );
+        await c.query(`UPDATE ${t} SET seat = NULL, version = 2 WHERE id = $1`, [x.id]);
+      },
+      () => store.insertWithLimit(makeRecord({ subject }), oldest(2)),
+    );
+    expect(answer).toEqual({ inserted: true, evicted: [y.id] });
+    expect(await store.get(x.id)).not.toBeNull();
+    expect((await seated(subject)).length).toBe(2);
+    expect((await seated(subject))[0]).toBe(ids[1]);
+  });
+
+  it('a replace moving the oldest record to another subject meanwhile: that seat left with it, nothing more is evicted', async () => {
+    const { subject, records, ids } = await fill(2);
+    const x = records[0] as SessionRecord;
+    const answer = await raceEviction(
+      (c) =>
+        c.query(`UPDATE ${table()} SET subject = $2, version = 2 WHERE id = $1`, [
+          x.id,
+          randomId(),
+        ]),
+      () => store.insertWithLimit(makeRecord({ subject }), oldest(2)),
+    );
+    expect(answer).toEqual({ inserted: true, evicted: [] });
+    expect(await store.get(x.id)).not.toBeNull();
+    expect((await seated(subject))[0]).toBe(ids[1]);
+    expect((await seated(subject)).length).toBe(2);
   });
 });
 
