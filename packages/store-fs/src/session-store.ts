@@ -1,12 +1,22 @@
-import type { ScanOptions, ScanPage, SessionRecord, SessionStore } from '@cloakroom/core';
+import type {
+  LimitedInsert,
+  ScanOptions,
+  ScanPage,
+  SessionRecord,
+  SessionStore,
+  SubjectLimit,
+} from '@cloakroom/core';
 import {
   assertRecordVersion,
   assertSessionRecord,
+  assertSubjectLimit,
   Closed,
   InvalidArgument,
   isStoreKey,
   StoreConflict,
+  StoreUnavailable,
 } from '@cloakroom/core';
+import type { StoredRecord } from './codec';
 import { corruptRecord, unavailable } from './errors';
 import { loadCursorKey } from './fs/cursor-key';
 import { type Io, nodeIo } from './fs/io';
@@ -17,6 +27,16 @@ import { scanRecords } from './fs/scan';
 import { sweepRecords } from './fs/sweep';
 import { type FsStoreOptions, resolveStoreOptions } from './options';
 import { decodeCursor, encodeCursor } from './scan-cursor';
+import { seatStamp } from './seat';
+
+/**
+ * How many times `insertWithLimit` re-takes its record locks when the
+ * subject's index grew while it took them (a `rotate` or `insert` landing at
+ * that moment) before giving up with `StoreUnavailable`.
+ */
+const LIMIT_ATTEMPTS = 8;
+/** How many record files `insertWithLimit` reads at once while counting a subject's seats. */
+const READ_BATCH = 64;
 
 /**
  * A {@link SessionStore} over a directory. `sweep` is always present: the
@@ -30,6 +50,18 @@ import { decodeCursor, encodeCursor } from './scan-cursor';
  */
 export interface FsStore extends SessionStore {
   readonly name: 'fs';
+  /**
+   * {@link SessionStore.insertWithLimit}, always present. Seats are kept in
+   * the record files (format 2), so they survive restarts; records written
+   * by earlier versions hold a seat taken before all others (unless rotated
+   * away). Limited inserts into one subject take that subject's lock, then
+   * the lock of every record in its index, so each one sees and changes the
+   * subject alone, in every process sharing the directory. Evicted records
+   * are deleted durably before the new record is renamed into place.
+   * @throws StoreConflict when a live record with the same id exists (nothing evicted).
+   * @throws InvalidArgument for a malformed record or limit.
+   */
+  insertWithLimit(record: SessionRecord, limit: SubjectLimit): Promise<LimitedInsert>;
   /** Absolute path of the root directory. */
   readonly dir: string;
   /**
@@ -135,6 +167,69 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
     if (state.kind !== 'invalid') await files.removeMarker(state.stored.record.subject, id);
   }
 
+  /** The ids in a subject's index (possibly ghosts, moved or expired records). */
+  async function indexed(subject: string): Promise<string[]> {
+    return (await files.markers(subject)).filter(isStoreKey);
+  }
+
+  /**
+   * The body of `insertWithLimit`, run holding the subject's lock and the
+   * lock of every id in `held`: the new record's, and every record in the
+   * subject's index (checked after taking them). No seat of this subject
+   * can come or go meanwhile but by expiry (a record's seat moves only under
+   * its lock), so what is counted here stays true until the insert lands.
+   */
+  async function limitedInsert(
+    record: SessionRecord,
+    limit: SubjectLimit,
+    held: readonly string[],
+  ): Promise<LimitedInsert> {
+    const now = clock();
+    const own = await files.state(record.id, now, true);
+    if (own.kind === 'invalid') throw corruptRecord(record.id);
+    if (own.kind === 'live') throw new StoreConflict('fs store: a live record with this id exists');
+    const seats: { id: string; seat: number; state: RecordState }[] = [];
+    const others = held.filter((id) => id !== record.id);
+    for (let i = 0; i < others.length; i += READ_BATCH) {
+      const batch = others.slice(i, i + READ_BATCH);
+      const states = await Promise.all(batch.map((id) => files.state(id, now, true)));
+      states.forEach((state, k) => {
+        // A corrupt file is counted as nothing and never evicted (left to `get`/`delete`, as in `listBySubject`).
+        if (state.kind !== 'live') return;
+        const { seat, record: found } = state.stored;
+        if (seat !== undefined && found.subject === record.subject) {
+          seats.push({ id: batch[k]!, seat, state });
+        }
+      });
+    }
+    const excess = seats.length - limit.max + 1;
+    if (excess > 0 && limit.evict === 'refuse') return { inserted: false };
+    seats.sort((a, b) => a.seat - b.seat || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const victims = excess > 0 ? seats.slice(0, excess) : [];
+    const latest = seats.reduce((most, s) => Math.max(most, s.seat), -1);
+    // Evictions are deleted durably (each `remove` fsyncs its directory)
+    // before the new record's rename: a crash at any point leaves at most
+    // `max` seats, and the new record exists only once the call can answer.
+    // Its temp file and index marker are written meanwhile.
+    const temp = files.prepare({ record, seat: seatStamp(latest) });
+    try {
+      await settled([
+        files.addMarker(record.subject, record.id),
+        own.kind === 'missing' ? undefined : files.settleSuccessor(own.stored, held),
+        temp,
+        ...victims.map((v) => removeLocked(v.id, v.state, held)),
+      ]);
+    } catch (err) {
+      await files.discard([temp]);
+      throw err;
+    }
+    await files.commit(await temp);
+    if (own.kind !== 'missing' && own.stored.record.subject !== record.subject) {
+      await files.removeMarker(own.stored.record.subject, record.id);
+    }
+    return { inserted: true, evicted: victims.map((v) => v.id) };
+  }
+
   return {
     name: 'fs',
     dir: root,
@@ -151,7 +246,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
             throw new StoreConflict('fs store: a live record with this id exists');
           // The record's temp file is written and fsynced while its index
           // marker is made durable; the rename (the insert itself) waits for both.
-          const temp = files.prepare({ record });
+          const temp = files.prepare({ record, seat: seatStamp() });
           try {
             await settled([
               files.addMarker(record.subject, record.id),
@@ -168,6 +263,51 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
           if (state.kind !== 'missing' && state.stored.record.subject !== record.subject) {
             await files.removeMarker(state.stored.record.subject, record.id);
           }
+        }),
+      );
+    },
+
+    async insertWithLimit(given, limitGiven) {
+      open();
+      const record = take(given);
+      assertSubjectLimit(limitGiven);
+      const limit: SubjectLimit = { max: limitGiven.max, evict: limitGiven.evict };
+      const { subject } = record;
+      return run('insertWithLimit', () =>
+        files.withSubjectLock(subject, async () => {
+          const ids = new Set([record.id, ...(await indexed(subject))]);
+          for (let attempt = 0; attempt < LIMIT_ATTEMPTS; attempt++) {
+            const outcome = await files.withLocks([...ids], async () => {
+              const extra: (() => Promise<void>)[] = [];
+              const held = new Set(ids);
+              try {
+                for (let round = 0; round < LIMIT_ATTEMPTS; round++) {
+                  // A record's marker is made before the record is written,
+                  // and a seat moves (rotate, replace) only under its
+                  // record's lock. So once every indexed id is locked, an
+                  // index read that lists nothing new means every seated
+                  // record of the subject is locked here. A rotate that
+                  // finished while the locks were being taken may have
+                  // added its successor: lock it too, without waiting.
+                  const grown = (await indexed(subject)).filter((id) => !held.has(id));
+                  if (grown.length === 0) return limitedInsert(record, limit, [...held]);
+                  const release = await files.tryLocks(grown);
+                  // Held elsewhere: start again, taking every lock in order.
+                  if (release === null) return [...held, ...grown];
+                  extra.push(release);
+                  for (const id of grown) held.add(id);
+                }
+                return [];
+              } finally {
+                await settled(extra.map((release) => release()));
+              }
+            });
+            if (!Array.isArray(outcome)) return outcome;
+            for (const id of outcome) ids.add(id);
+          }
+          throw new StoreUnavailable(
+            `fs store: insertWithLimit gave up after ${LIMIT_ATTEMPTS} attempts: the subject's index kept growing`,
+          );
         }),
       );
     },
@@ -193,7 +333,8 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
             return false;
           if (current.subject !== record.subject) await files.addMarker(record.subject, record.id);
           await files.settleSuccessor(state.stored, [record.id]);
-          await files.write({ record });
+          // The record keeps its seat (or its lack of one), and its place in the order.
+          await files.write(seated(record, state.stored.seat));
           if (current.subject !== record.subject)
             await files.removeMarker(current.subject, record.id);
           return true;
@@ -239,15 +380,17 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
           // the commit rename is independent, so it overlaps: the index
           // markers, the pending successor, and the temp files (written and
           // fsynced) of the parent and of the final successor.
+          // `next` takes over old's seat and its place in the order; old keeps none.
+          const seat = oldState.stored.seat;
           const parent = files.prepare({ record: old.record, successor: next.id });
-          const final = files.prepare({ record: next });
+          const final = files.prepare(seated(next, seat));
           try {
             await settled([
               files.addMarker(next.subject, next.id),
               old.record.subject === current.subject
                 ? undefined
                 : files.addMarker(old.record.subject, oldId),
-              files.write({ record: next, pendingParent: oldId }),
+              files.write({ ...seated(next, seat), pendingParent: oldId }),
               parent,
               final,
             ]);
@@ -352,4 +495,9 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
       closed = true;
     },
   };
+}
+
+/** A record to write with this seat stamp, or without a seat. */
+function seated(record: SessionRecord, seat: number | undefined): StoredRecord {
+  return seat === undefined ? { record } : { record, seat };
 }

@@ -387,6 +387,7 @@ describe('fs store: at rest', () => {
       ].sort(),
     );
     const st = await stat(join(dir, files.find((f) => f.endsWith('.rec'))!));
-    expect(st.size).toBe(187 + r.payload.byteLength);
+    // Format 2: a 163-byte header (with the seat) and a 32-byte checksum.
+    expect(st.size).toBe(195 + r.payload.byteLength);
   });
 });

@@ -19,6 +19,7 @@ export const BREAK_SUFFIX = '.break';
  * <root>/s/<id[0..2]>/.<name>.<tag>.tmp write in progress (renamed over <name>), or a lock being removed
  * <root>/cursor.key                     key that authenticates scan cursors
  * <root>/x/<sub[0..2]>/<sub>/<id>       subject index marker (empty file)
+ * <root>/x/<sub[0..2]>/<sub>.lock        subject lock, held by `insertWithLimit` (and its .break and .tmp files)
  * <root>/k/<name>.ks, <name>.lock       key sets (and their .break and .tmp files)
  * ```
  */
@@ -32,6 +33,7 @@ export interface Layout {
   lockPath(id: string): string;
   subjectDir(subject: string): string;
   markerPath(subject: string, id: string): string;
+  subjectLockPath(subject: string): string;
 }
 
 export function layoutOf(root: string): Layout {
@@ -50,5 +52,6 @@ export function layoutOf(root: string): Layout {
     lockPath: (id) => join(shardOf(id), id + LOCK_SUFFIX),
     subjectDir,
     markerPath: (subject, id) => join(subjectDir(subject), id),
+    subjectLockPath: (subject) => subjectDir(subject) + LOCK_SUFFIX,
   };
 }

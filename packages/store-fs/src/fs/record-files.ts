@@ -228,7 +228,11 @@ export class RecordFiles {
     const run = async (): Promise<void> => {
       const child = await this.read(next, true);
       if (typeof child === 'object' && child.pendingParent === stored.record.id) {
-        await this.write({ record: child.record });
+        await this.write(
+          child.seat === undefined
+            ? { record: child.record }
+            : { record: child.record, seat: child.seat },
+        );
       }
     };
     if (held.includes(next)) await run();
@@ -252,6 +256,74 @@ export class RecordFiles {
       } catch (error) {
         if (outcome.ok) outcome = { ok: false, error };
       }
+    }
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
+  /**
+   * Take the locks of these ids without waiting, while the caller holds
+   * others (out of sorted order, which is safe only because nothing here
+   * waits). Any id whose lock is held elsewhere: nothing is kept, `null`.
+   * @returns the release function of the locks taken.
+   */
+  async tryLocks(ids: readonly string[]): Promise<(() => Promise<void>) | null> {
+    const releases: (() => Promise<void>)[] = [];
+    const releaseAll = async (): Promise<void> => {
+      await settled(releases.reverse().map((release) => release()));
+    };
+    try {
+      for (const id of [...new Set(ids)].sort()) {
+        const lockPath = this.#c.layout.lockPath(id);
+        try {
+          releases.push(await acquireLock(this.#c.io, lockPath, { ...this.#c.lock, timeoutMs: 0 }));
+        } catch (err) {
+          if (!(err instanceof StoreUnavailable) && !isMissing(err)) throw err;
+          await releaseAll();
+          return null;
+        }
+      }
+    } catch (err) {
+      await releaseAll();
+      throw err;
+    }
+    return releaseAll;
+  }
+
+  /**
+   * Run `fn` holding the subject's lock (`x/<sub[0..2]>/<sub>.lock`), which
+   * only `insertWithLimit` takes, always before any record lock: limited
+   * inserts into one subject run one at a time, in every process.
+   */
+  async withSubjectLock<T>(subject: string, fn: () => Promise<T>): Promise<T> {
+    const lockPath = this.#c.layout.subjectLockPath(subject);
+    let release: () => Promise<void>;
+    try {
+      release = await acquireLock(this.#c.io, lockPath, this.#c.lock);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      // The subject shard is new. Its entry in `x` is made durable before
+      // anything is written under it: markers made there later wait only
+      // for the directories they create themselves.
+      const { subjects } = this.#c.layout;
+      const created = await ensureDir(this.#c.io, dirname(lockPath), subjects);
+      if (this.#c.durable && created.length > 0) {
+        await settled(
+          [...new Set(created.map((path) => dirname(path)))].map((d) => syncDir(this.#c.io, d)),
+        );
+      }
+      release = await acquireLock(this.#c.io, lockPath, this.#c.lock);
+    }
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+    try {
+      outcome = { ok: true, value: await fn() };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    try {
+      await release();
+    } catch (error) {
+      if (outcome.ok) outcome = { ok: false, error };
     }
     if (!outcome.ok) throw outcome.error;
     return outcome.value;

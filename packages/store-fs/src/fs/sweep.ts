@@ -15,8 +15,8 @@ import { readdirOrEmpty, recordIds, shardNames } from './scan';
  *   that never committed (not counted: they never existed);
  * - subject-index markers whose record is gone, expired or moved to another
  *   subject, and subject directories left empty;
- * - leftovers of killed writers, in the record shards, the key-set directory
- *   and the root: abandoned locks and break locks (see `removeAbandonedLock`)
+ * - leftovers of killed writers, in the record shards, the subject shards
+ *   (subject locks), the key-set directory and the root: abandoned locks and break locks (see `removeAbandonedLock`)
  *   and temp files older than `staleMs`.
  * Every record removal re-checks the file under its lock.
  * @returns the number of expired records removed.
@@ -62,7 +62,7 @@ export async function sweepRecords(
       await yieldToLoop();
     }
   }
-  await sweepIndex(io, layout, files, now, batch);
+  await sweepIndex(io, layout, files, now, batch, staleMs);
   return removed;
 }
 
@@ -126,9 +126,14 @@ async function sweepIndex(
   files: RecordFiles,
   now: number,
   batch: number,
+  staleMs: number,
 ): Promise<void> {
   for (const shard of await io.readdir(layout.subjects)) {
-    for (const subject of await readdirOrEmpty(io, join(layout.subjects, shard))) {
+    const dir = join(layout.subjects, shard);
+    const names = await readdirOrEmpty(io, dir);
+    // Subject locks (`insertWithLimit`) live next to their subject directories.
+    await sweepLeftovers(io, dir, names, staleMs, batch);
+    for (const subject of names) {
       if (!isStoreKey(subject)) continue;
       const ids = (await files.markers(subject)).filter(isStoreKey);
       for (let i = 0; i < ids.length; i += batch) {
