@@ -26,9 +26,11 @@ export function seatLockKey(tableSql: string, subject: string): string {
 /**
  * The transaction, on a connection the runner checked out:
  *
- * 1. `BEGIN`, then the subject's advisory lock (its own statement, so every
- *    later statement's READ COMMITTED snapshot includes the commits of the
- *    calls that held it before);
+ * 1. `BEGIN` at READ COMMITTED whatever the database's default (at
+ *    REPEATABLE READ the snapshot would date from the lock statement, before
+ *    the previous holder committed), then the subject's advisory lock (its
+ *    own statement, so every later statement's snapshot includes the commits
+ *    of the calls that held it before);
  * 2. `check`: a live row holding the id ends it with `StoreConflict`; no
  *    excess inserts; excess with `'refuse'` ends it with `{ inserted: false }`;
  * 3. `evict` the excess, earliest seat first. A row a concurrent `rotate`
@@ -52,7 +54,7 @@ export async function insertSeated(
   now: number,
 ): Promise<LimitedInsert> {
   const [id, subject] = params;
-  await c.query('BEGIN');
+  await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
   try {
     await c.query(bind(sql.lock, [lockKey]));
     const evicted: { id: string; seat: bigint }[] = [];

@@ -489,6 +489,35 @@ describe('postgres insertWithLimit: concurrency', () => {
     expect((await seated(subject, Date.now())).length).toBeLessThanOrEqual(max);
   });
 
+  it('a database defaulting to REPEATABLE READ: 60 calls at once still never pass max', {
+    timeout: 120_000,
+  }, async () => {
+    const subject = randomId();
+    const max = 2;
+    const strict = Array.from({ length: 3 }, () =>
+      createPostgresStore({
+        pool: world.pool({ max: 4, options: '-c default_transaction_isolation=repeatable\\ read' }),
+        ...world.tables,
+        statementTimeoutMs: 60_000,
+      }),
+    );
+    opened.push(...strict);
+    const stopSampling = sampleSeats(subject, Date.now());
+    const results = await Promise.allSettled(
+      Array.from({ length: 60 }, (_, i) =>
+        (strict[i % strict.length] as PostgresStore).insertWithLimit(
+          makeRecord({ subject }),
+          oldest(max),
+        ),
+      ),
+    );
+    const { highest } = await stopSampling();
+    contractOnly(results);
+    expect(results.every((r) => r.status === 'fulfilled' && r.value.inserted)).toBe(true);
+    expect(highest).toBeLessThanOrEqual(max);
+    expect(await seated(subject, Date.now())).toHaveLength(max);
+  });
+
   it('two OS processes, 80 calls each, 6 in flight each: never more than max seated', {
     timeout: 120_000,
   }, async () => {
