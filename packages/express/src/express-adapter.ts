@@ -99,7 +99,7 @@ export function cloakroomExpress<
         {
           method: req.method,
           header: (name) => headerOf(req, name),
-          origin: `${req.protocol}://${req.host}`,
+          origin: () => `${req.protocol}://${req.host}`,
           ip: req.ip,
           csrfField: () => formField(req.body, '_csrf'),
           setCookie: (header) => {

@@ -109,7 +109,7 @@ export function cloakroomFastify<
         {
           method: request.method,
           header: (name) => headerOf(request, name),
-          origin: `${request.protocol}://${request.host}`,
+          origin: () => `${request.protocol}://${request.host}`,
           ip: request.ip,
           csrfField: () => formField(request.body, '_csrf'),
           setCookie: (header) => {

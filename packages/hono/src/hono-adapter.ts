@@ -106,7 +106,7 @@ export function cloakroomHono<
         {
           method: c.req.method,
           header: (name) => c.req.header(name),
-          origin: new URL(c.req.url).origin,
+          origin: () => new URL(c.req.url).origin,
           ip: addressOf?.(c),
           csrfField: async () =>
             FORM.test(c.req.header('content-type') ?? '')

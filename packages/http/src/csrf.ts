@@ -58,7 +58,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * ```
  */
 export function csrfDecision(request: CsrfRequest, policy: CsrfPolicy): CsrfVerdict {
-  if (SAFE_METHODS.has(request.method.toUpperCase())) {
+  if (isSafeMethod(request.method)) {
     return { verdict: 'allow', by: 'safe-method' };
   }
   const origin = normalizeOrigin(request.origin);
@@ -83,6 +83,11 @@ export function csrfDecision(request: CsrfRequest, policy: CsrfPolicy): CsrfVerd
     return { verdict: 'deny', reason: 'origin-not-allowed' };
   }
   return { verdict: 'token' };
+}
+
+/** Internal: GET, HEAD or OPTIONS, in any case: the methods that must not change state. */
+export function isSafeMethod(method: string): boolean {
+  return SAFE_METHODS.has(method) || SAFE_METHODS.has(method.toUpperCase());
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Actor, Claims, Cloakroom, DefaultDepositedClaims } from '@cloakroo
 import { type HttpAnswer, answerForError, httpAnswer } from './answers';
 import { type CloakroomContext, createContext } from './context';
 import { readCredentials } from './credentials';
-import { csrfDecision, normalizeOrigin } from './csrf';
+import { csrfDecision, isSafeMethod, normalizeOrigin } from './csrf';
 import { type CsrfTokens, createCsrfTokens } from './csrf-token';
 import { type CloakroomHttpOptions, type ResolvedHttpOptions, resolveHttpOptions } from './options';
 import type { Session } from './session';
@@ -16,8 +16,10 @@ export interface HttpRequestView {
   /**
    * The origin the request was addressed to (`https://host[:port]`), if the
    * adapter knows it; the app's own origin unless `origin` is configured.
+   * A function is called only when the CSRF check needs it (an unsafe method
+   * with no configured `origin`), so a GET never pays for building it.
    */
-  readonly origin: string | undefined;
+  readonly origin: string | undefined | (() => string | undefined);
   /** The client address for the access policy and audit events, if known. */
   readonly ip: string | undefined;
   /** The `_csrf` field of a form body, if the request has one (read only for the CSRF fallback). */
@@ -119,8 +121,12 @@ export function createCloakroomHttp<
 
       // A browser never adds an Authorization header to a cross-site request by itself.
       let needToken = false;
-      if (route?.csrf !== false && via !== 'bearer') {
-        const ownOrigins = resolved.origins ?? addressedOrigin(request.origin);
+      // Safe methods change no state and always pass (csrfDecision says so too): skip the origin work.
+      if (route?.csrf !== false && via !== 'bearer' && !isSafeMethod(request.method)) {
+        const addressed = request.origin;
+        const ownOrigins =
+          resolved.origins ??
+          addressedOrigin(typeof addressed === 'function' ? addressed() : addressed);
         const verdict = csrfDecision(
           {
             method: request.method,

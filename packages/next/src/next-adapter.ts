@@ -115,7 +115,7 @@ export function cloakroomNext<
           {
             method: request.method,
             header: (name) => request.headers.get(name) ?? undefined,
-            origin: addressedOrigin(request),
+            origin: () => addressedOrigin(request),
             ip: addressOf?.(request),
             csrfField: () => formField(request),
             setCookie: (header) => cookies.push(header),
