@@ -2,13 +2,16 @@ import {
   assertRecordVersion,
   assertSessionRecord,
   assertStoreKey,
+  assertSubjectLimit,
   Closed,
   ConfigInvalid,
   InvalidArgument,
+  type LimitedInsert,
   type ScanOptions,
   type ScanPage,
   type SessionRecord,
   type SessionStore,
+  type SubjectLimit,
 } from '@cloakroom/core';
 import { RecordTable } from './memory/record-table';
 import { type MemoryStoreOptions, resolveMemoryStoreOptions } from './options';
@@ -41,6 +44,26 @@ export interface MemoryStore extends SessionStore {
    * @throws InvalidArgument when `now` is not a finite number.
    */
   sweep(now: number): Promise<number>;
+  /**
+   * `insert` under a per-subject limit, in one step that never yields:
+   * always present here. Every record takes a seat when inserted; `rotate`
+   * hands it to the successor with its place in the order (a forwarder's
+   * successor takes a new seat, last), `replace` keeps it, deletion and
+   * expiry free it. At `limit.max` live seated
+   * records, `'oldest'` deletes the earliest-seated ones (their ids come
+   * back oldest first) and `'refuse'` changes nothing. A record already
+   * expired on arrival is accepted without a seat, as `insert` accepts it,
+   * and evicts nothing.
+   * @throws StoreConflict when a live record has this id (nothing evicted).
+   * @throws InvalidArgument for a malformed record or limit.
+   * @throws StoreFull when the store is at `maxSessions` and nothing was evicted.
+   * @example
+   * ```ts
+   * const r = await store.insertWithLimit(record, { max: 5, evict: 'oldest' });
+   * if (r.inserted) for (const id of r.evicted) forget(id);
+   * ```
+   */
+  insertWithLimit(record: SessionRecord, limit: SubjectLimit): Promise<LimitedInsert>;
 }
 
 /**
@@ -127,6 +150,18 @@ export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
       open();
       assertSessionRecord(record);
       table.insert(record, now());
+    },
+
+    async insertWithLimit(record: SessionRecord, limit: SubjectLimit): Promise<LimitedInsert> {
+      open();
+      assertSessionRecord(record);
+      // Read the limit once: what was checked is what is applied.
+      const copy: unknown =
+        typeof limit === 'object' && limit !== null
+          ? { max: limit.max, evict: limit.evict }
+          : limit;
+      assertSubjectLimit(copy);
+      return table.insertWithLimit(record, copy.max, copy.evict, now());
     },
 
     async get(id: string): Promise<SessionRecord | null> {

@@ -1,4 +1,4 @@
-import { StoreConflict, StoreFull, type SessionRecord } from '@cloakroom/core';
+import { type LimitedInsert, StoreConflict, StoreFull, type SessionRecord } from '@cloakroom/core';
 import { ExpiryHeap } from './expiry-heap';
 import { type ArenaLimits, DEFAULT_LIMITS, PayloadArena, type PayloadSlot } from './payload-arena';
 import { ScanIndex } from './scan-index';
@@ -8,8 +8,8 @@ import { SubjectIndex } from './subject-index';
 const EXP_SPLIT = 2 ** 30;
 
 /**
- * One stored record. A class (one hidden class, eight in-object fields, no
- * closures) keeps it at ~88 bytes; the id is the map key and not repeated.
+ * One stored record. A class (one hidden class, nine in-object fields, no
+ * closures) keeps it at ~96 bytes; the id is the map key and not repeated.
  * The payload bytes live in the table's {@link PayloadArena}; the entry is
  * their slot (chunk, offset, length: small integers the arena maintains,
  * compaction included).
@@ -25,6 +25,13 @@ class Entry implements PayloadSlot {
   length = 0;
   private expHi: number;
   private expLo: number;
+  /**
+   * Place in the order seats were taken, or 0 for no seat (a rotated-away
+   * record kept as a forwarder). An inserted record's seat is its `seq`;
+   * `rotate` hands the old record's seat, number and all, to the next one,
+   * so the session keeps its place (see {@link RecordTable.insertWithLimit}).
+   */
+  seat: number;
   constructor(
     public subject: string,
     expiresAt: number,
@@ -33,6 +40,7 @@ class Entry implements PayloadSlot {
   ) {
     this.expHi = Math.floor(expiresAt / EXP_SPLIT);
     this.expLo = expiresAt - this.expHi * EXP_SPLIT;
+    this.seat = seq;
   }
 
   /** Exact for every safe integer (validated records carry integer expiries). */
@@ -44,6 +52,12 @@ class Entry implements PayloadSlot {
     this.expHi = Math.floor(value / EXP_SPLIT);
     this.expLo = value - this.expHi * EXP_SPLIT;
   }
+}
+
+/** A seated record of one subject, as {@link RecordTable.insertWithLimit} ranks them. */
+interface SeatedRecord {
+  readonly id: string;
+  readonly entry: Entry;
 }
 
 /** One page of {@link RecordTable.scanPage}: live records plus where to resume. */
@@ -103,6 +117,47 @@ export class RecordTable {
     return true;
   }
 
+  /**
+   * `insert` under a per-subject cap on seated records, in one synchronous
+   * step. Counts the live seated records of `record.subject` (reclaiming
+   * expired ones on the way): below `max` it inserts; at or above it,
+   * `'refuse'` changes nothing and `'oldest'` deletes the earliest-seated
+   * records until one seat is free, then inserts. O(k log k) for the k
+   * records of the subject, and the per-subject limit keeps k small.
+   *
+   * A record already expired on arrival is accepted like `insert` accepts
+   * it: it is not stored, needs no seat, and evicts nothing.
+   * @throws StoreConflict when `record.id` is live (nothing evicted); StoreFull at capacity with nothing to evict.
+   */
+  insertWithLimit(
+    record: SessionRecord,
+    max: number,
+    evict: 'oldest' | 'refuse',
+    now: number,
+  ): LimitedInsert {
+    if (this.live(record.id, now) !== undefined) {
+      throw new StoreConflict('a live record with this id already exists');
+    }
+    if (record.expiresAt <= now) return { inserted: true, evicted: [] };
+    const seated = this.seatedOf(record.subject, now);
+    if (seated.length < max) {
+      this.ensureRoom(now);
+      this.add(record);
+      return { inserted: true, evicted: [] };
+    }
+    if (evict === 'refuse') return { inserted: false };
+    seated.sort((a, b) => a.entry.seat - b.entry.seat);
+    const evicted: string[] = [];
+    for (let i = 0; i <= seated.length - max; i++) {
+      const { id, entry } = seated[i] as SeatedRecord;
+      this.remove(id, entry);
+      evicted.push(id);
+    }
+    // At least one record went, so there is room: no StoreFull after an eviction.
+    this.add(record);
+    return { inserted: true, evicted };
+  }
+
   /** @throws StoreConflict when `next.id` is live; StoreFull at capacity (nothing changes). */
   rotate(old: SessionRecord, expectedVersion: number, next: SessionRecord, now: number): boolean {
     const entry = this.live(old.id, now);
@@ -114,8 +169,17 @@ export class RecordTable {
     // Room is checked before either write so a refusal changes nothing; the
     // old record is live, so reclaiming expired records cannot remove it.
     if (storeNext) this.ensureRoom(now);
+    // The successor takes over the seat and its place; the old record stays
+    // as a forwarder without one. A forwarder has no seat to hand over, so
+    // its successor takes a new one, last in the order: a live session never
+    // escapes the count by being rotated out of a forwarder.
+    const seat = entry.seat;
+    entry.seat = 0;
     this.overwrite(old.id, entry, old, now);
-    if (storeNext) this.add(next);
+    if (storeNext) {
+      const successor = this.add(next);
+      if (seat > 0) successor.seat = seat;
+    }
     return true;
   }
 
@@ -235,7 +299,8 @@ export class RecordTable {
     }
   }
 
-  private add(record: SessionRecord): void {
+  /** Store `record` (live, id free, room made) with a seat of its own, and return its entry. */
+  private add(record: SessionRecord): Entry {
     const id = record.id;
     const seq = this.scanIndex.add(id);
     const entry = new Entry(this.intern(record.subject), record.expiresAt, record.version, seq);
@@ -243,6 +308,17 @@ export class RecordTable {
     this.records.set(id, entry);
     this.subjects.add(entry.subject, id);
     this.pushExpiry(record.expiresAt, id);
+    return entry;
+  }
+
+  /** The live records of `subject` that hold a seat; expired ones are reclaimed on the way. */
+  private seatedOf(subject: string, now: number): SeatedRecord[] {
+    const out: SeatedRecord[] = [];
+    for (const id of this.subjects.ids(subject)) {
+      const entry = this.live(id, now);
+      if (entry !== undefined && entry.seat > 0) out.push({ id, entry });
+    }
+    return out;
   }
 
   private overwrite(id: string, entry: Entry, record: SessionRecord, now: number): void {
