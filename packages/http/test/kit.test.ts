@@ -55,4 +55,34 @@ describe('createCloakroomHttp', () => {
     expect(begun.answer.headers['retry-after']).toBe('7');
     expect(begun.answer.body).toEqual({ error: 'unavailable' });
   });
+
+  it('builds the addressed origin only for an unsafe method, and still checks it there', async () => {
+    const kit = createCloakroomHttp(fixture.cloakroom);
+    let built = 0;
+    const origin = () => {
+      built++;
+      return 'https://app.example.com';
+    };
+    for (const method of ['GET', 'head', 'OPTIONS']) {
+      const begun = await kit.begin({ ...view(undefined), method, origin });
+      expect(begun.kind).toBe('continue');
+    }
+    expect(built).toBe(0);
+    const sameOrigin = await kit.begin({
+      ...view(undefined),
+      method: 'POST',
+      origin,
+      header: (name: string) => (name === 'origin' ? 'https://app.example.com' : undefined),
+    });
+    expect(sameOrigin.kind).toBe('continue');
+    expect(built).toBe(1);
+    const crossSite = await kit.begin({
+      ...view(undefined),
+      method: 'POST',
+      origin,
+      header: (name: string) => (name === 'origin' ? 'https://evil.example' : undefined),
+    });
+    expect(crossSite.kind).toBe('answer');
+    expect(built).toBe(2);
+  });
 });
