@@ -1,8 +1,9 @@
-import type { SessionRecord, SessionStore } from '@cloakroom/core';
+import type { SessionRecord, SessionStore, SubjectLimit } from '@cloakroom/core';
 import fc from 'fast-check';
+import { malformedAnswer } from './checks/subject-limit';
 import { ConformanceFailure, ensure } from './harness';
 import { describeError, expectRecord, expectRecordSet, hasCode, outcome, summary } from './records';
-import { ID_POOL, SUBJECT_POOL, type SessionModel } from './session-model';
+import { ID_POOL, SUBJECT_POOL, type Seat, type SessionModel } from './session-model';
 
 type Cmd = fc.AsyncCommand<SessionModel, SessionStore>;
 
@@ -26,6 +27,12 @@ function build(model: SessionModel, id: string, shape: Shape, version: number): 
 const shown = (s: Shape) =>
   `subj${s.subject}, ttl${s.steps >= 0 ? '+' : ''}${s.steps}, ${s.payload.length}B`;
 
+/** Before a seat-taking call: steps the clock when seats must not tie; returns the seat's earliest time. */
+async function seatStart(m: SessionModel): Promise<number> {
+  if (m.seatStep) await m.clock.until(m.clock.now() + 1);
+  return m.clock.now();
+}
+
 class Insert implements Cmd {
   constructor(
     readonly i: number,
@@ -33,6 +40,7 @@ class Insert implements Cmd {
   ) {}
   check = () => true;
   async run(m: SessionModel, store: SessionStore) {
+    const lo = await seatStart(m);
     const id = ID_POOL[this.i]!;
     const before = m.live(id);
     const record = build(m, id, this.shape, 1);
@@ -48,8 +56,106 @@ class Insert implements Cmd {
     }
     if (!result.ok) throw failure(`insert id${this.i} (free or expired) threw`, result.error);
     m.records.set(id, record);
+    if (m.limits) m.seats.set(id, { lo, hi: m.clock.now() });
   }
   toString = () => `insert(id${this.i}, ${shown(this.shape)})`;
+}
+
+class InsertWithLimit implements Cmd {
+  constructor(
+    readonly i: number,
+    readonly shape: Shape,
+    readonly limit: SubjectLimit,
+  ) {}
+  /** Only where every live seat of the subject is known. */
+  check = (m: Readonly<SessionModel>) =>
+    m
+      .liveOfSubject(SUBJECT_POOL[this.shape.subject]!)
+      .every((r) => m.seats.get(r.id) !== 'unknown');
+  async run(m: SessionModel, store: SessionStore) {
+    const lo = await seatStart(m);
+    const id = ID_POOL[this.i]!;
+    const subject = SUBJECT_POOL[this.shape.subject]!;
+    const label = this.toString();
+    const before = m.live(id);
+    const record = build(m, id, this.shape, 1);
+    const seated = m.liveOfSubject(subject).filter((r) => m.seats.has(r.id));
+    const result = await outcome(() => store.insertWithLimit!(record, this.limit));
+    const hi = m.clock.now();
+    const name = (rid: string) => `id${ID_POOL.indexOf(rid)}`;
+    if (before) {
+      ensure(
+        !result.ok && hasCode(result.error, 'ERR_STORE_CONFLICT'),
+        () =>
+          `${label} over a live id must throw StoreConflict, got ${result.ok ? 'an answer' : describeError(result.error)}`,
+      );
+      expectRecord(await store.get(id), before, `after ${label} threw StoreConflict, the original`);
+      expectRecordSet(
+        await store.listBySubject(subject),
+        m.liveOfSubject(subject),
+        `after ${label} threw StoreConflict (nothing may be evicted), listBySubject`,
+      );
+      return;
+    }
+    if (!result.ok) throw failure(`${label} threw`, result.error);
+    const why = malformedAnswer(result.value);
+    if (why) throw new ConformanceFailure(`${label} ${why}`);
+    const answer = result.value;
+    const { max, evict } = this.limit;
+    if (seated.length < max) {
+      ensure(
+        answer.inserted && answer.evicted.length === 0,
+        () =>
+          `${label} with ${seated.length} seated answered ${answer.inserted ? `evicted ${answer.evicted.map(name).join(', ')}` : 'inserted: false'}, want an insert evicting nothing`,
+      );
+    } else if (evict === 'refuse') {
+      ensure(!answer.inserted, () => `${label} with ${seated.length} seated inserted`);
+      const got = await store.get(id);
+      ensure(got === null, () => `${label} refused, yet id${this.i} reads ${summary(got)}`);
+      return;
+    } else {
+      ensure(answer.inserted, () => `${label} with ${seated.length} seated did not insert`);
+      const evicted = answer.evicted;
+      const want = seated.length - max + 1;
+      ensure(
+        evicted.length === want && new Set(evicted).size === want,
+        () =>
+          `${label} with ${seated.length} seated evicted [${evicted.map(name).join(', ')}], want ${want} distinct`,
+      );
+      const seatOf = (rid: string) => m.seats.get(rid) as Seat;
+      const candidates = new Set(seated.map((r) => r.id));
+      for (const e of evicted) {
+        ensure(
+          candidates.has(e),
+          () => `${label} evicted ${name(e)}, which held no live seat of the subject`,
+        );
+      }
+      const gone = new Set(evicted);
+      for (const e of evicted) {
+        const earlier = seated.find((r) => !gone.has(r.id) && seatOf(r.id).hi < seatOf(e).lo);
+        ensure(
+          earlier === undefined,
+          () => `${label} evicted ${name(e)} while ${name(earlier!.id)}, seated earlier, stayed`,
+        );
+      }
+      evicted.forEach((e, k) => {
+        const prev = evicted[k - 1];
+        ensure(
+          prev === undefined || !(seatOf(e).hi < seatOf(prev).lo),
+          () => `${label} listed evicted ${name(prev!)} before ${name(e)}, seated earlier`,
+        );
+      });
+      for (const e of evicted) {
+        const got = await store.get(e);
+        ensure(got === null, () => `${label} evicted ${name(e)}, yet it reads ${summary(got)}`);
+        m.drop(e);
+      }
+    }
+    m.records.set(id, record);
+    m.seats.set(id, { lo, hi });
+  }
+  toString = () =>
+    `insertWithLimit(id${this.i}, ${shown(this.shape)}, max ${this.limit.max}, ${this.limit.evict})`;
 }
 
 class Get implements Cmd {
@@ -149,6 +255,13 @@ class Rotate implements Cmd {
     if (casOk) {
       m.records.set(id, oldRecord);
       m.records.set(nextId, next);
+      // next takes over old's seat and place; old stays live without one. The
+      // contract does not say where a seat goes from a seatless old record or
+      // into another subject, so the model stops checking seats there.
+      const seat = m.seats.get(id);
+      m.seats.delete(id);
+      const known = seat !== undefined && next.subject === current?.subject;
+      m.seats.set(nextId, known ? seat : 'unknown');
     }
   }
   toString = () =>
@@ -163,7 +276,7 @@ class Delete implements Cmd {
     const live = m.live(id) !== undefined;
     const ok = await store.delete(id);
     ensure(ok === live, () => `delete(id${this.i}) returned ${String(ok)}, want ${live}`);
-    if (live) m.records.delete(id);
+    if (live) m.drop(id);
   }
   toString = () => `delete(id${this.i})`;
 }
@@ -179,7 +292,7 @@ class DeleteBySubject implements Cmd {
       n === live.length,
       () => `deleteBySubject(subj${this.s}) returned ${String(n)}, want ${live.length}`,
     );
-    for (const r of live) m.records.delete(r.id);
+    for (const r of live) m.drop(r.id);
   }
   toString = () => `deleteBySubject(subj${this.s})`;
 }
@@ -227,7 +340,7 @@ class Sweep implements Cmd {
       () =>
         `sweep(now) returned ${String(n)}; at most ${dead.length} expired record(s) could remain`,
     );
-    for (const r of dead) m.records.delete(r.id);
+    for (const r of dead) m.drop(r.id);
     const again = await store.sweep!(m.clock.now());
     ensure(again === 0, () => `a second sweep(now) returned ${String(again)}, want 0`);
   }
@@ -266,6 +379,7 @@ function failure(message: string, error: unknown): ConformanceFailure {
 export function sessionCommands(opts: {
   virtualTime: boolean;
   sweep: boolean;
+  limits?: boolean;
 }): fc.Arbitrary<Cmd>[] {
   const id = fc.nat(ID_POOL.length - 1);
   const subject = fc.nat(SUBJECT_POOL.length - 1);
@@ -288,5 +402,19 @@ export function sessionCommands(opts: {
   ];
   if (opts.virtualTime) arbs.push(fc.integer({ min: 1, max: 3 }).map((k) => new Advance(k)));
   if (opts.sweep) arbs.push(fc.constant(new Sweep()));
+  if (opts.limits) {
+    // Live records only: core never inserts one already expired under a limit.
+    const live: fc.Arbitrary<Shape> = fc.record({
+      subject,
+      steps: fc.integer({ min: 1, max: 5 }),
+      payload: fc.uint8Array({ maxLength: 48 }),
+    });
+    const limit: fc.Arbitrary<SubjectLimit> = fc.record({
+      max: fc.integer({ min: 1, max: 3 }),
+      evict: fc.constantFrom('oldest' as const, 'refuse' as const),
+    });
+    const limited = fc.tuple(id, live, limit).map(([i, s, l]) => new InsertWithLimit(i, s, l));
+    arbs.push(limited, limited);
+  }
   return arbs;
 }

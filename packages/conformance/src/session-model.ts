@@ -21,23 +21,51 @@ export function lifeOf(expiresAt: number, now: number, g: number): Life {
 }
 
 /**
+ * When a record took its seat (for `insertWithLimit`): between `lo` and `hi`
+ * on the store's clock, read before and after the call. One seat is surely
+ * earlier than another only when its `hi` is below the other's `lo`; closer
+ * seats are ties, which a store may order either way.
+ */
+export interface Seat {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/**
  * The reference the store is compared with: every record the store may still
  * hold, live or dead. Dead records stay until something overwrites or sweeps
  * them, because a store is allowed to keep them (unreturned) until then.
  */
 export class SessionModel {
   readonly records = new Map<string, SessionRecord>();
+  /**
+   * Seats by record id (only tracked when the store has `insertWithLimit`):
+   * absent means seatless (a rotate's old record), `'unknown'` a seat the
+   * contract leaves open (a rotate from a seatless record, or into another
+   * subject); no limit command runs on a subject with an unknown seat live.
+   */
+  readonly seats = new Map<string, Seat | 'unknown'>();
   /** Virtual-time step; every expiry and clock move is a multiple of it, so boundaries are hit exactly. */
   readonly unit: number;
   /** Added to generated expiries so that, with a coarse backend, no check lands in the unsure window. */
   private readonly offset: number;
 
+  /**
+   * With a virtual clock and exact expiry, every seat-taking command first
+   * moves the clock 1 ms on, so seats never tie and their order is checked
+   * exactly (a store may order seats by its clock).
+   */
+  readonly seatStep: boolean;
+
   constructor(
     readonly clock: SuiteClock,
     readonly g: number,
+    /** True when the store has `insertWithLimit`: seats are tracked and checked. */
+    readonly limits = false,
   ) {
     this.unit = g <= 1 ? 1000 : Math.max(1000, 2 * g);
     this.offset = g <= 1 ? 0 : g;
+    this.seatStep = limits && clock.virtual && g <= 1;
   }
 
   /** An expiry `steps` units from now; in real time, far in the past (steps <= 0) or an hour+ ahead. */
@@ -73,6 +101,12 @@ export class SessionModel {
 
   liveOfSubject(subject: string): SessionRecord[] {
     return this.liveRecords().filter((r) => r.subject === subject);
+  }
+
+  /** Drops a record and its seat. */
+  drop(id: string): void {
+    this.records.delete(id);
+    this.seats.delete(id);
   }
 }
 

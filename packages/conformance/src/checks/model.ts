@@ -18,24 +18,23 @@ import { sessionCommands } from '../session-model-commands';
  */
 export const modelCheck: SessionStoreCheck = {
   id: 'model',
-  name: 'model: random insert/get/replace/rotate/delete/deleteBySubject/listBySubject/scan/expiry sequences match the reference model',
+  name: 'model: random insert/get/replace/rotate/delete/deleteBySubject/listBySubject/scan/expiry sequences (with insertWithLimit and its seats, when the store has it) match the reference model',
   timeoutMs: (options) => 60_000 + runCount(options.numRuns) * 2_000,
   async run(factory, options) {
     const clock = suiteClock(options);
     const g = granularity(options);
-    // Whether to generate sweep commands depends on the store, so peek at one.
-    const sweep = await withStore(
-      factory,
-      options,
-      async (store) => typeof store.sweep === 'function',
-    );
-    const commands = fc.commands(sessionCommands({ virtualTime: clock.virtual, sweep }), {
+    // Whether to generate sweep and insertWithLimit commands depends on the store, so peek at one.
+    const { sweep, limits } = await withStore(factory, options, async (store) => ({
+      sweep: typeof store.sweep === 'function',
+      limits: typeof store.insertWithLimit === 'function',
+    }));
+    const commands = fc.commands(sessionCommands({ virtualTime: clock.virtual, sweep, limits }), {
       size: 'medium',
       maxCommands: 80,
     });
     const property = fc.asyncProperty(commands, async (cmds) => {
       await withStore(factory, options, (store) =>
-        fc.asyncModelRun(() => ({ model: new SessionModel(clock, g), real: store }), cmds),
+        fc.asyncModelRun(() => ({ model: new SessionModel(clock, g, limits), real: store }), cmds),
       );
     });
     try {

@@ -45,7 +45,7 @@ const OLDEST = (max: number): SubjectLimit => ({ max, evict: 'oldest' });
 type Limited = (record: SessionRecord, limit: SubjectLimit) => Promise<LimitedInsert>;
 
 /** Why `answer` is not a well-formed {@link LimitedInsert}, or `undefined`. */
-function malformedAnswer(answer: unknown): string | undefined {
+export function malformedAnswer(answer: unknown): string | undefined {
   if (typeof answer !== 'object' || answer === null) return `answered ${String(answer)}`;
   const a = answer as { inserted?: unknown; evicted?: unknown };
   if (a.inserted === true) {

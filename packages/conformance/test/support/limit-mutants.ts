@@ -76,27 +76,28 @@ function withLimitFlaws(options: ReferenceStoreOptions, flaws: LimitFlaws): Sess
 export const limitMutants: readonly Mutant[] = [
   {
     flaw: 'insertWithLimit is not atomic (counts, awaits a round trip, then evicts and inserts)',
+    // The model test runs one command at a time, so only the race shows it.
     caughtBy: ['limit-concurrent'],
     create: (options) => withLimitFlaws(options, { nonAtomic: true }),
   },
   {
     flaw: "insertWithLimit counts a rotate's old record (every live record holds a seat)",
-    caughtBy: ['limit-rotate'],
+    caughtBy: ['model', 'limit-rotate'],
     create: (options) => withLimitFlaws(options, { countsSeatless: true }),
   },
   {
     flaw: 'insertWithLimit counts expired records',
-    caughtBy: ['limit-free'],
+    caughtBy: ['model', 'limit-free'],
     create: (options) => withLimitFlaws(options, { ignoresExpiry: true }),
   },
   {
     flaw: 'insertWithLimit evicts the newest seats instead of the oldest',
-    caughtBy: ['limit-evict', 'limit-rotate', 'limit-free', 'limit-concurrent'],
+    caughtBy: ['model', 'limit-evict', 'limit-rotate', 'limit-free', 'limit-concurrent'],
     create: (options) => withLimitFlaws(options, { evictsNewest: true }),
   },
   {
     flaw: 'insertWithLimit evicts before it finds the id taken (StoreConflict after the damage)',
-    caughtBy: ['limit-arguments'],
+    caughtBy: ['model', 'limit-arguments'],
     create: (options) => withLimitFlaws(options, { evictsBeforeConflict: true }),
   },
 ];
