@@ -11,7 +11,13 @@ import { type MarkerStore, sessionStoreMarkers } from './markers';
 /** The manager methods the vault calls (a `createCloakroom` result has them all). */
 export type VaultCloakroom = Pick<
   Cloakroom,
-  'deposit' | 'resolve' | 'revoke' | 'revokeSession' | 'revokeSubject' | 'refreshUpstream'
+  | 'deposit'
+  | 'resolve'
+  | 'refresh'
+  | 'revoke'
+  | 'revokeSession'
+  | 'revokeSubject'
+  | 'refreshUpstream'
 >;
 
 /** Options of {@link createOidcVault}. */

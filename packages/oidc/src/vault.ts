@@ -6,7 +6,7 @@ import { UpstreamUnavailable } from './errors';
 import { type AuthenticationInfo, authenticationOf } from './id-token';
 import { providerRefresher } from './refresher';
 import { type RevocationReport, revokeUpstream } from './revocation';
-import { sidMarker } from './sid-links';
+import { linkSession, sidMarker } from './sid-links';
 import {
   type BeginSignInOptions,
   type SignInResult,
@@ -62,6 +62,20 @@ export interface OidcVault {
     ticket: unknown,
     options?: { readonly forceRefresh?: boolean },
   ): Promise<VaultSession | null>;
+  /**
+   * Rotate the ticket of a signed-in session (`cloakroom.refresh`: after a
+   * privilege change, or on your own schedule) and keep its back-channel
+   * logout link: a logout of its provider session (`sid`) then revokes the
+   * new ticket at once on every instance, like the one issued at sign-in.
+   * Rotating with `cloakroom.refresh` directly also works, but such a session
+   * only ends at its next {@link OidcVault.session} after that logout.
+   * @returns the new ticket (set it as the cookie), or `null` when the ticket is not a signed-in session of this provider.
+   */
+  rotate(ticket: unknown): Promise<{
+    readonly ticket: string;
+    readonly sessionId: string;
+    readonly expiresAt: number;
+  } | null>;
   /** Sign out this session: remove it, then revoke its provider tokens (RFC 7009). */
   signOut(ticket: unknown): Promise<SignOutResult>;
   /** Sign out every session of this user at this provider, and revoke this session's provider tokens. */
@@ -174,6 +188,21 @@ export function createOidcVault(options: OidcVaultOptions): OidcVault {
     },
     signOut: (ticket) => endSession(ticket, false),
     signOutEverywhere: (ticket) => endSession(ticket, true),
+    async rotate(ticket) {
+      const s = await c.cloakroom.resolve(ticket);
+      if (!ours(s)) return null;
+      const next = await c.cloakroom.refresh(ticket);
+      if (next === null) return null;
+      const { sid } = authenticationOf(s.idToken);
+      if (sid !== undefined) {
+        await linkSession(c, sid, {
+          sessionId: next.sessionId,
+          subject: s.subject,
+          expiresAt: s.absoluteExpiresAt, // a refresh never moves the absolute deadline
+        });
+      }
+      return { ticket: next.ticket, sessionId: next.sessionId, expiresAt: next.expiresAt };
+    },
     revokeUpstream: (tokens) => revokeUpstream(c, tokens),
     handleBackchannelLogout: (body) => handleBackchannelLogout(c, body),
     readTransactionCookie: (header) => readCookie(header, c.cookieName),

@@ -117,6 +117,28 @@ describe('back-channel logout (OpenID Connect Back-Channel Logout 1.0, SEC-34)',
     expect(w.oidcEvents).toContainEqual(expect.objectContaining({ type: 'oidc.sid_ended' }));
   });
 
+  it('SEC-34 a session rotated with vault.rotate is revoked at once by a logout of its sid, on every instance', async () => {
+    w = await bffWorld();
+    const one = await w.signIn();
+    const rotated = await w.vault.rotate(one.ticket);
+    if (rotated === null) throw new Error('rotate failed');
+    expect(rotated.sessionId).not.toBe(one.sessionId);
+    const again = await w.vault.rotate(rotated.ticket);
+    if (again === null) throw new Error('second rotate failed');
+    const other = anotherManager(w);
+    try {
+      expect((await other.resolve(again.ticket))?.subject).toBe('alice');
+      await providerLogout(w, 'alice', one.auth.sid as string);
+      // The manager itself, on both instances, without any vault.session() in between.
+      expect(await w.cloakroom.resolve(again.ticket)).toBeNull();
+      expect(await other.resolve(again.ticket)).toBeNull();
+    } finally {
+      await other.close();
+    }
+    expect(w.oidcEvents.some((e) => e.type === 'oidc.sid_ended')).toBe(false);
+    expect(await w.vault.rotate('not-a-ticket')).toBeNull();
+  });
+
   it('SEC-34 a sid link in the store holds no ticket, token, subject or sid in clear', async () => {
     w = await bffWorld();
     const one = await w.signIn();
