@@ -80,6 +80,8 @@ export interface RedisStore extends SessionStore {
  *   Records live in 256 buckets, one cluster slot each, so a record and its
  *   indexes always share a slot; a cluster rotate whose two ids fall in
  *   different slots is a two-phase commit (see the README).
+ * - `insertWithLimit` (core's `sessionLimit`) on a standalone server only:
+ *   one script over every bucket of the subject; `undefined` on a cluster.
  * - `get` is one GET. Records carry a Redis TTL and their `expiresAt`; a
  *   record is dead from `clock() >= expiresAt` whatever Redis's expiry says.
  * - Bounded: every operation rejects with `StoreUnavailable` after
@@ -157,14 +159,11 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       encodeRecord(record),
       String(limit.max),
       limit.evict,
+      resolved.prefix,
     ];
-    const indexKeys = subjectKeys(record.subject);
     const reply = await conn.run(async (op) => {
-      const r = await op.script(
-        SCRIPTS.insertLimit,
-        [key, ...indexKeys],
-        [String(conn.now()), ...args],
-      );
+      // One key: the script builds the subject's index key of every bucket itself.
+      const r = await op.script(SCRIPTS.insertLimit, [key], [String(conn.now()), ...args]);
       // Evicting is revoking; a bare insert is a write. An answer that
       // changed nothing may be the retry of one that did: wait as for a revocation.
       const plain = Array.isArray(r) && r[0] === 1 && r.length === 1;

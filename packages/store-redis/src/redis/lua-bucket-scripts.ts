@@ -66,9 +66,14 @@ return count
 
 /**
  * SessionStore.insertWithLimit on a standalone server: one script over every
- * bucket, so counting, evicting and inserting are one atomic step.
- * KEYS: the record, then the subject's index key in every bucket.
- * ARGV: now, expiresAt, id, base, subject, value, max, evict ('oldest' | 'refuse').
+ * bucket, so counting, evicting and inserting are one atomic step. The bucket
+ * tags are part of the script text (they are fixed, see key-layout.ts), so a
+ * call sends one key and a few arguments rather than 256 index keys; the
+ * script builds the subject's index key of every bucket itself, which only
+ * a standalone server allows (the store offers this nowhere else), and
+ * finds the ones that exist with one EXISTS per 16 buckets.
+ * KEYS: the record. ARGV: now, expiresAt, id, base, subject, value, max,
+ * evict ('oldest' | 'refuse'), prefix.
  * Counts the live seated records of the subject (no seat member: seated,
  * earliest; NOSEAT: not seated). Below max it inserts; at or above it,
  * 'refuse' changes nothing and 'oldest' deletes the earliest-seated records
@@ -76,7 +81,10 @@ return count
  * → { 1, evicted id, ... } (oldest first), { 0 } live record at the id
  * (nothing changed), { 2 } refused (nothing changed).
  */
-export const INSERT_LIMIT = `${PRELUDE}
+export function insertLimitScript(tags: readonly string[]): string {
+  for (const tag of tags) if (!/^[a-z0-9]+$/.test(tag)) throw new Error('bad bucket tag');
+  return `${PRELUDE}
+local TAGS = { '${tags.join("', '")}' }
 local now = tonumber(ARGV[1])
 local id, base, subj = ARGV[3], ARGV[4], ARGV[5]
 local max = tonumber(ARGV[7])
@@ -85,29 +93,42 @@ local cur = rec(redis.call('GET', KEYS[1]))
 if cur == false then return bad() end
 if cur and (cur.kind == 2 or cur.exp > now) then return { 0 } end
 if not zsets(idx(base, subj, cur and cur.subj)) then return bad() end
-local subs = {}
-for i = 2, #KEYS do subs[i - 1] = KEYS[i] end
-subs = present(subs)
-if not subs then return bad() end
-local cut = #subj + 4
 local seated, ghosts, bases = {}, {}, {}
-for _, key in ipairs(subs) do
-  local b = string.sub(key, 1, #key - cut)
-  local sk = b .. 'seat:' .. subj
-  if not zsets({ sk, b .. 'all' }) then return bad() end
-  bases[#bases + 1] = b
-  for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, '(' .. num(now), '+inf')) do
-    local c = rec(read(b .. 's:' .. m))
-    if c == false then return bad() end
-    if c == nil or c.subj ~= subj then
-      ghosts[#ghosts + 1] = { b, m }
-    elseif c.kind == 1 and c.exp > now then
-      local s = redis.call('ZSCORE', sk, m)
-      -- { order, expiresAt, id, base }: no member sorts first (order 0).
-      if not s then
-        seated[#seated + 1] = { 0, c.exp, m, b }
-      elseif tonumber(s) > 0 then
-        seated[#seated + 1] = { tonumber(s), c.exp, m, b }
+-- The buckets whose index key exists: one EXISTS per 16 buckets, then one
+-- command per bucket only in groups that have one (a subject rarely spans many).
+local live = {}
+for g = 1, #TAGS, 16 do
+  local group = {}
+  for i = g, math.min(g + 15, #TAGS) do
+    group[#group + 1] = ARGV[9] .. '{' .. TAGS[i] .. '}:'
+  end
+  local names = {}
+  for i, b in ipairs(group) do names[i] = b .. 'sub:' .. subj end
+  if redis.call('EXISTS', unpack(names)) > 0 then
+    for _, b in ipairs(group) do live[#live + 1] = b end
+  end
+end
+for _, b in ipairs(live) do
+  -- A key of another type answers an error, not a crash.
+  local members = redis.pcall('ZRANGEBYSCORE', b .. 'sub:' .. subj, '(' .. num(now), '+inf')
+  if members.err then return bad() end
+  if #members > 0 then
+    local sk = b .. 'seat:' .. subj
+    if not zsets({ sk, b .. 'all' }) then return bad() end
+    bases[#bases + 1] = b
+    for _, m in ipairs(members) do
+      local c = rec(read(b .. 's:' .. m))
+      if c == false then return bad() end
+      if c == nil or c.subj ~= subj then
+        ghosts[#ghosts + 1] = { b, m }
+      elseif c.kind == 1 and c.exp > now then
+        local s = redis.call('ZSCORE', sk, m)
+        -- { order, expiresAt, id, base }: no member sorts first (order 0).
+        if not s then
+          seated[#seated + 1] = { 0, c.exp, m, b }
+        elseif tonumber(s) > 0 then
+          seated[#seated + 1] = { tonumber(s), c.exp, m, b }
+        end
       end
     end
   end
@@ -141,6 +162,7 @@ end
 put(KEYS[1], base, id, subj, ARGV[2], ARGV[6], now, seatnow())
 return out
 `;
+}
 
 /**
  * KEYS: the expiry-ordered index of consecutive buckets, starting with the

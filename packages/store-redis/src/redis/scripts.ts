@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { bucketTags } from './key-layout';
 import * as buckets from './lua-bucket-scripts';
 import * as records from './lua-record-scripts';
 
@@ -25,7 +26,7 @@ export const SCRIPTS = {
   delete: script(records.DELETE),
   listSubject: script(buckets.LIST_SUBJECT),
   deleteSubject: script(buckets.DELETE_SUBJECT),
-  insertLimit: script(buckets.INSERT_LIMIT),
+  insertLimit: script(buckets.insertLimitScript(bucketTags())),
   scan: script(buckets.SCAN),
   keySetWrite: script(buckets.KEY_SET_WRITE),
   cursorKey: script(buckets.CURSOR_KEY),

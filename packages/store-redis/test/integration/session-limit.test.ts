@@ -361,6 +361,23 @@ describe('insertWithLimit: errors', () => {
   });
 });
 
+describe('insertWithLimit: malformed index keys', () => {
+  it('a subject index key of the wrong type in any bucket: StoreDataInvalid, nothing written', async () => {
+    const store = newStore();
+    const subject = randomId();
+    const a = rec(subject);
+    await store.insert(a);
+    const layout = keyLayout(prefix);
+    const other = (bucketOf(a.id) + 1) % 256;
+    await client.set(`${layout.bucketBase(other)}sub:${subject}`, 'not a sorted set');
+    const before = await snapshot();
+    await expect(limited(store)(rec(subject), { max: 5, evict: 'oldest' })).rejects.toBeInstanceOf(
+      StoreDataInvalid,
+    );
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
 describe('insertWithLimit: where it is offered', () => {
   it('absent on a cluster-mode store (a subject spans slots): core refuses sessionLimit', () => {
     const store = createRedisStore({ client, prefix: uniquePrefix('limit'), clusterMode: true });
