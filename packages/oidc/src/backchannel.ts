@@ -104,8 +104,11 @@ export async function handleBackchannelLogout(
   const jti = payload.jti as string;
   const iat = payload.iat as number;
   const maxAgeMs = ((c.o.logoutTokenMaxAgeSec ?? 300) + c.tolerance) * 1000;
+  const jtiKey = `jti\u0000${c.o.issuer}\u0000${jti}`;
+  let claimed = false;
   try {
-    if (!(await c.markers.claim(`jti\u0000${c.o.issuer}\u0000${jti}`, iat * 1000 + maxAgeMs))) {
+    claimed = await c.markers.claim(jtiKey, iat * 1000 + maxAgeMs);
+    if (!claimed) {
       c.emit({ type: 'oidc.backchannel_logout', outcome: 'replayed', reason: 'jti' });
       return answer(400, 'jti replayed');
     }
@@ -125,7 +128,10 @@ export async function handleBackchannelLogout(
     c.emit({ type: 'oidc.backchannel_logout', outcome: 'revoked', by: 'sub', count });
     return answer(200);
   } catch {
-    // The store is down: the provider retries on a non-200 (§2.8).
+    // The store is down: the provider retries on a non-200 (§2.8). The jti
+    // is released (best effort) so that the retry does the work rather than
+    // being refused as a replay of a logout that never happened.
+    if (claimed) await c.markers.release?.(jtiKey).catch(() => undefined);
     return answer(503, 'store');
   }
 }

@@ -20,6 +20,13 @@ export interface MarkerStore {
   /** Whether `key` is there (and not expired). */
   has(key: string): Promise<boolean>;
   /**
+   * Optional: remove a claimed `key`. A back-channel logout that claimed its
+   * `jti` and then failed (store down) releases it, so the provider's retry
+   * is served instead of refused as a replay. Without it, such a retry is
+   * refused, and a `sid` logout still ends its sessions at their next use.
+   */
+  release?(key: string): Promise<void>;
+  /**
    * Keep `payload` (opaque, sealed by the vault) as `member` of `group` until
    * `expiresAt`; linking the same member twice keeps the first. Optional with
    * {@link linked} and {@link unlink}: without them a back-channel logout by
@@ -69,6 +76,9 @@ export function sessionStoreMarkers(store: SessionStore, key: Uint8Array): Marke
     claim: (name, expiresAt) => insert(idOf(name), subject, expiresAt, new Uint8Array(0)),
     async has(name) {
       return (await store.get(idOf(name))) !== null;
+    },
+    async release(name) {
+      await store.delete(idOf(name));
     },
     async link(group, member, payload, expiresAt) {
       const id = hmacB64url(key, `cloakroom-oidc/link/${group}\u0000${member}`);

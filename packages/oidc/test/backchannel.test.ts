@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
-import { createCloakroom, trustedIssuer } from '@cloakroom/core';
+import {
+  type SessionStore,
+  StoreUnavailable,
+  createCloakroom,
+  trustedIssuer,
+} from '@cloakroom/core';
+import { createMemoryStore } from '@cloakroom/store-memory';
 import { createOidcVault } from '@cloakroom/oidc';
 import { CLIENT_ID, CLIENT_SECRET, RESOURCE } from './support/provider';
 import { bffWorld } from './support/world';
@@ -194,6 +200,41 @@ describe('back-channel logout (OpenID Connect Back-Channel Logout 1.0, SEC-34)',
     expect(answer.headers['cache-control']).toBe('no-store');
     expect(await w.cloakroom.resolve(one.ticket)).toBeNull();
     expect(await w.cloakroom.resolve(two.ticket)).toBeNull();
+  });
+
+  it('a logout that fails after claiming its jti (store down) is served when the provider retries it', async () => {
+    const memory = createMemoryStore();
+    let down = false;
+    const failing =
+      <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
+      (...a: A): Promise<R> =>
+        down ? Promise.reject(new StoreUnavailable('injected outage')) : f(...a);
+    // The real memory store, with subject-wide operations failing on demand.
+    const store: SessionStore = Object.assign(Object.create(null), {
+      name: 'memory-with-outage',
+      capabilities: memory.capabilities,
+      insert: (r: Parameters<SessionStore['insert']>[0]) => memory.insert(r),
+      get: (id: string) => memory.get(id),
+      replace: (r: Parameters<SessionStore['replace']>[0], v: number) => memory.replace(r, v),
+      rotate: (...a: Parameters<SessionStore['rotate']>) => memory.rotate(...a),
+      delete: (id: string) => memory.delete(id),
+      deleteBySubject: failing((s: string) => memory.deleteBySubject(s)),
+      listBySubject: failing((s: string) => memory.listBySubject(s)),
+      scan: (o: Parameters<SessionStore['scan']>[0]) => memory.scan(o),
+      close: () => memory.close(),
+    });
+    w = await bffWorld({ store });
+    const one = await w.signIn();
+    const token = await w.idp.sign(logoutClaims(w));
+    down = true;
+    expect((await post(w, token)).status).toBe(503);
+    down = false;
+    expect((await w.cloakroom.resolve(one.ticket))?.subject).toBe('alice');
+    // The provider retries the same logout token (same jti): it is served, not refused as a replay.
+    expect((await post(w, token)).status).toBe(200);
+    expect(await w.cloakroom.resolve(one.ticket)).toBeNull();
+    // And now it is spent.
+    expect((await post(w, token)).status).toBe(400);
   });
 
   it('SEC-34 a replayed logout token (same jti) is refused, on this and another instance', async () => {
