@@ -22,6 +22,7 @@ import {
   makeRecord,
   type PgWorld,
   randomId,
+  recordQueries,
   TEST_URL,
 } from './pg-harness';
 import type { SeatJob, SeatReport } from './seats-worker';
@@ -251,6 +252,41 @@ describe('postgres insertWithLimit: seat rules', () => {
     ).toBeInstanceOf(InvalidArgument);
     expect(await store.get(r.id)).toBeNull();
     expect(await seated(subject)).toEqual(ids);
+  });
+
+  it('is one short transaction: five statements, six with an eviction, four when refused; named prepared statements', async () => {
+    const pool = world.pool({ max: 1 });
+    const sent = recordQueries(pool);
+    const s = createPostgresStore({ pool, ...world.tables, clock: clock.now });
+    opened.push(s);
+    const subject = randomId();
+    const first = (text: string) => text.split(/[ (]/)[0];
+    await s.insertWithLimit(makeRecord({ subject }), oldest(1));
+    expect(sent.map((q) => first(q.text))).toEqual([
+      'BEGIN',
+      'SELECT',
+      'SELECT',
+      'INSERT',
+      'COMMIT',
+    ]);
+    expect(sent[0]?.text).toBe('BEGIN ISOLATION LEVEL READ COMMITTED');
+    expect(sent[1]?.text).toMatch(/pg_advisory_xact_lock/);
+    for (const q of sent.slice(1, 4)) expect(q.name).toMatch(/^cloakroom_[0-9a-f]{24}$/);
+    sent.length = 0;
+    await s.insertWithLimit(makeRecord({ subject }), oldest(1));
+    expect(sent.map((q) => first(q.text))).toEqual([
+      'BEGIN',
+      'SELECT',
+      'SELECT',
+      'WITH',
+      'INSERT',
+      'COMMIT',
+    ]);
+    sent.length = 0;
+    expect(await s.insertWithLimit(makeRecord({ subject }), refuse(1))).toEqual({
+      inserted: false,
+    });
+    expect(sent.map((q) => first(q.text))).toEqual(['BEGIN', 'SELECT', 'SELECT', 'ROLLBACK']);
   });
 
   it('after close() it throws Closed', async () => {
