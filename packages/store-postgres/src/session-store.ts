@@ -79,7 +79,9 @@ const MAX_SCAN_PAGE = 1000;
  *
  * Edge behaviour: expiry is judged by `clock` (passed to SQL as a
  * parameter), so expired rows are never returned; `sweep` removes them in
- * batches. `rotate` is one statement (one transaction). Races come back as the
+ * batches. `rotate` is one statement (one transaction);
+ * `insertWithLimit` one short transaction behind a per-subject advisory
+ * lock (needs migration 3). Races come back as the
  * contract's answers (`false`, `StoreConflict`); connection failures and
  * timeouts as `StoreUnavailable` with the driver error as `cause`. A
  * malformed record, `expectedVersion`, scan `limit` or cursor throws

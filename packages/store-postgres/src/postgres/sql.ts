@@ -34,7 +34,8 @@ const COLUMNS = 'id, subject, expires_at, version, payload';
  * release or an older one, takes one in the order rows were written. Not a
  * sequence: `nextval` would need a grant the least-privilege role of an
  * existing deployment does not hold, and its inserts would fail the moment
- * the migration ran.
+ * the migration ran. Part of migration 3's text: changing it needs a new
+ * migration, not an edit here.
  */
 export const SEAT_NOW = '(extract(epoch FROM clock_timestamp()) * 1000000)::int8';
 
@@ -60,7 +61,8 @@ export function sessionStatements(table: string) {
      * $1 id, $2 subject, $3 expiresAt, $4 version, $5 payload, $6 now: takes
      * the place of a dead row with this id. One row when written, none when
      * the row is live (a conflict) or gone (the id was freed meanwhile: also
-     * reported as a conflict, as if the insert had come first).
+     * reported as a conflict, as if the insert had come first). The
+     * record takes a fresh seat (the column default), as a new row would.
      */
     insertOverExpired: statement(
       `UPDATE ${table} SET subject = $2, expires_at = $3::int8, version = $4::int4,` +
