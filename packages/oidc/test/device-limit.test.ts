@@ -29,7 +29,10 @@ describe('device inventory and session limit at sign-in', () => {
     expect(await w.vault.session(first.ticket)).toBeNull();
     expect((await w.vault.session(second.ticket))?.session.subject).toBe('alice');
     expect((await w.vault.session(third.ticket))?.session.subject).toBe('alice');
-    const devices = await w.cloakroom.listSessions({ subject: 'alice', issuer: w.idp.issuer });
+    const devices = await w.cloakroom.listSessions(
+      { subject: 'alice', issuer: w.idp.issuer },
+      { subject: 'alice', issuer: w.idp.issuer },
+    );
     expect(devices.map((d) => d.label).sort()).toEqual(['Edge on Windows', 'Safari on iPhone']);
     for (const d of devices) {
       expect(d.issuer).toBe(w.idp.issuer);
@@ -54,24 +57,28 @@ describe('device inventory and session limit at sign-in', () => {
   it("'refuse' fails the sign-in with reason session-limit and revokes the new provider tokens", async () => {
     w = await bffWorld({ sessionLimit: { max: 1, evict: 'refuse' } });
     const kept = await w.signIn();
-    const revocationsBefore = w.idp.counts.revocations;
+    const grantsRevokedBefore = w.idp.counts.revokedGrants;
     const refused = await w.signIn().then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(refused).toBeInstanceOf(SignInFailed);
     expect((refused as SignInFailed).reason).toBe('session-limit');
-    // The refresh and access tokens the provider just issued were revoked (RFC 7009).
-    expect(w.idp.counts.revocations).toBeGreaterThan(revocationsBefore);
+    // The tokens the provider just issued were revoked (RFC 7009).
+    // The provider revoked the refused sign-in's grant (revoking its refresh token ends the grant).
+    expect(w.idp.counts.revokedGrants).toBe(grantsRevokedBefore + 1);
     expect(
       w.oidcEvents.filter(
         (e) => e.type === 'oidc.upstream_revocation' && e.token === 'refresh_token',
       ),
     ).toEqual([expect.objectContaining({ outcome: 'revoked' })]);
     expect(await w.vault.session(kept.ticket)).not.toBeNull();
-    expect(await w.cloakroom.listSessions({ subject: 'alice', issuer: w.idp.issuer })).toHaveLength(
-      1,
-    );
+    expect(
+      await w.cloakroom.listSessions(
+        { subject: 'alice', issuer: w.idp.issuer },
+        { subject: 'alice', issuer: w.idp.issuer },
+      ),
+    ).toHaveLength(1);
     // SEC-27: the refusal's message names no token.
     expect(String((refused as Error).message)).not.toMatch(/eyJ/);
   });

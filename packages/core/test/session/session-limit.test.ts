@@ -71,7 +71,7 @@ describe('sessionLimit', () => {
     expect(evicted).toEqual([
       expect.objectContaining({ sessionId: a.sessionId, bySessionId: c.sessionId }),
     ]);
-    const listed = await w.cloakroom.listSessions('alice');
+    const listed = await w.cloakroom.listSessions('alice', { subject: 'alice' });
     expect(listed.map((s) => s.sessionId).sort()).toEqual([b.sessionId, c.sessionId].sort());
     expect(listed.find((s) => s.sessionId === c.sessionId)?.label).toBe('Firefox on Linux');
   });
@@ -80,14 +80,14 @@ describe('sessionLimit', () => {
     const w = await setup({ sessionLimit: { max: 2, evict: 'refuse' } });
     const a = await w.cloakroom.create('alice');
     const b = await w.cloakroom.create('alice');
-    const before = (await w.cloakroom.listSessions('alice')).length;
+    const before = (await w.cloakroom.listSessions('alice', { subject: 'alice' })).length;
     const refused = await w.cloakroom.create('alice').then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(refused).toBeInstanceOf(SessionLimitReached);
     expect(isCloakroomError(refused) && refused.code).toBe('ERR_SESSION_LIMIT');
-    expect((await w.cloakroom.listSessions('alice')).length).toBe(before);
+    expect((await w.cloakroom.listSessions('alice', { subject: 'alice' })).length).toBe(before);
     expect(await w.cloakroom.resolve(a.ticket)).not.toBeNull();
     expect(await w.cloakroom.resolve(b.ticket)).not.toBeNull();
     expect(w.events.filter((e) => e.type === 'session.limit_reached')).toEqual([
@@ -134,7 +134,7 @@ describe('sessionLimit', () => {
       await Promise.all(made.map(async (s) => ((await w.cloakroom.resolve(s.ticket)) ? 1 : 0)))
     ).reduce<number>((n, x) => n + x, 0);
     expect(live).toBe(3);
-    expect((await w.cloakroom.listSessions('dave')).length).toBe(3);
+    expect((await w.cloakroom.listSessions('dave', { subject: 'dave' })).length).toBe(3);
     expect(w.events.filter((e) => e.type === 'session.evicted').length).toBe(37);
 
     const r = await setup({ sessionLimit: { max: 3, evict: 'refuse' } });
@@ -167,7 +167,10 @@ describe('sessionLimit', () => {
     await expect(
       w.cloakroom.deposit({ accessToken: access }, { issuer: IDP }),
     ).rejects.toBeInstanceOf(SessionLimitReached);
-    const theirs = await w.cloakroom.listSessions({ subject: 'frank', issuer: IDP });
+    const theirs = await w.cloakroom.listSessions(
+      { subject: 'frank', issuer: IDP },
+      { subject: 'frank', issuer: IDP },
+    );
     expect(theirs).toEqual([
       expect.objectContaining({
         sessionId: deposited.sessionId,
@@ -177,7 +180,7 @@ describe('sessionLimit', () => {
         lastSeenAt: w.clock.t,
       }),
     ]);
-    const ours = await w.cloakroom.listSessions('frank');
+    const ours = await w.cloakroom.listSessions('frank', { subject: 'frank' });
     expect(ours).toHaveLength(1);
     expect(ours[0]?.issuer).toBeUndefined();
   });
