@@ -111,6 +111,13 @@ export function watchedStore(
     capabilities: { ...inner.capabilities, shared: true },
     gets,
     insert: (r: SessionRecord) => inner.insert(r),
+    async insertWithLimit(r, limit) {
+      if (inner.insertWithLimit === undefined)
+        throw new Error('inner store has no insertWithLimit');
+      const outcome = await inner.insertWithLimit(r, limit);
+      if (outcome.inserted && outcome.evicted.length > 0) bus.announce([...outcome.evicted]);
+      return outcome;
+    },
     async get(id) {
       gets.n++;
       const record = await inner.get(id);

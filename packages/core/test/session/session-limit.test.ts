@@ -10,6 +10,7 @@ import {
 import { createMemoryStore } from '@cloakroom/store-memory';
 import { AUDIENCE, ISSUER, keysFrom, makeKeyMaterial, setup } from '../support/fixtures';
 import { identityProvider } from '../support/identity-provider';
+import { fleet, warm } from './near-cache-support';
 
 const IDP = 'https://idp.test';
 
@@ -194,5 +195,23 @@ describe('sessionLimit', () => {
       expect(text).not.toContain(needle);
     }
     expect(text).toContain(a.sessionId);
+  });
+
+  it("SEC-32 an evicted session leaves this instance's near cache at once, and another instance's through the channel", async () => {
+    const f = await fleet({ sessionLimit: { max: 1 } });
+    const first = await f.a.create('heidi');
+    await warm(f.a, first.ticket);
+    await warm(f.b, first.ticket);
+    const getsA = f.storeA.gets.n;
+    expect(await f.a.resolve(first.ticket)).not.toBeNull();
+    expect(f.storeA.gets.n).toBe(getsA); // answered from A's cache
+    f.bus.hold = true; // the channel is slow: nothing reaches any instance yet
+    await f.a.create('heidi');
+    // A evicted it: A's own cache dropped it without waiting for the channel.
+    expect(await f.a.resolve(first.ticket)).toBeNull();
+    f.bus.flush();
+    expect(await f.b.resolve(first.ticket)).toBeNull();
+    await f.a.close();
+    await f.b.close();
   });
 });
