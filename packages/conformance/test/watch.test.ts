@@ -1,5 +1,6 @@
 import { type SessionStoreSuiteOptions, sessionStoreChecks } from '@cloakroom/conformance';
 import { describe, expect, it } from 'vitest';
+import { createReferenceStore } from './support/reference-store';
 import { createWatchedReferenceStore } from './support/watch-mutants';
 import { runChecks } from './support/run-checks';
 
@@ -11,6 +12,19 @@ describe('SEC-32 watch checks', () => {
     const runs = await runChecks(watchChecks, () => createWatchedReferenceStore({}), options);
     expect(runs.map((r) => r.id)).toEqual(['watch-writes', 'watch-subject', 'watch-close']);
     expect(runs.filter((r) => !r.passed).map((r) => `${r.id}: ${String(r.error)}`)).toEqual([]);
+  });
+
+  it('a store without watch passes the watch checks with nothing to check, and fails each of them once requiredMethods lists watch', async () => {
+    const factory = () => createReferenceStore({});
+    const lenient = await runChecks(watchChecks, factory, {});
+    expect(lenient.filter((r) => !r.passed)).toEqual([]);
+    const strict = await runChecks(watchChecks, factory, { requiredMethods: ['watch'] });
+    expect(strict.map((r) => `${r.id}: ${r.passed ? 'passed' : String(r.error)}`)).toEqual(
+      watchChecks.map(
+        (c) =>
+          `${c.id}: ConformanceFailure: requiredMethods lists watch, but the store has no watch method`,
+      ),
+    );
   });
 
   it('SEC-32 a channel deaf to a second instance fails watch-writes once a sibling writes', async () => {
