@@ -9,6 +9,7 @@ import pg from 'pg';
 export interface SeatJob {
   readonly url: string;
   readonly schema: string;
+  readonly table: string;
   readonly subject: string;
   /** Calls to make, `concurrency` at a time. */
   readonly calls: number;
@@ -29,7 +30,12 @@ export interface SeatReport {
 async function run(job: SeatJob): Promise<SeatReport> {
   const pool = new pg.Pool({ connectionString: job.url, max: job.concurrency });
   pool.on('error', () => {});
-  const store = createPostgresStore({ pool, schema: job.schema, statementTimeoutMs: 60_000 });
+  const store = createPostgresStore({
+    pool,
+    schema: job.schema,
+    table: job.table,
+    statementTimeoutMs: 60_000,
+  });
   const report = {
     inserted: [] as string[],
     evicted: [] as string[],
