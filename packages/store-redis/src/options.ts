@@ -109,6 +109,8 @@ export interface RedisStoreOptions {
    * proxy in front of a cluster (Envoy, a managed "cluster endpoint") that
    * refuses multi-slot scripts. Off, a standalone server runs subject
    * operations and scans over all buckets in one script and rotates in one.
+   * On, the store offers no `insertWithLimit` (session limits need one
+   * script over every bucket of a subject).
    * @default client.isCluster
    */
   readonly clusterMode?: boolean;
