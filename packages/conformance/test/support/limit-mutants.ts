@@ -1,6 +1,7 @@
 // Stores whose insertWithLimit breaks the seat rules, one flaw each, so the
 // limit-* checks are shown to catch what they aim at.
 import {
+  assertSessionRecord,
   assertSubjectLimit,
   type LimitedInsert,
   type SessionRecord,
@@ -27,6 +28,8 @@ interface LimitFlaws {
   readonly evictsNewest?: boolean;
   /** Makes room before it checks the id, so a conflicting call has already evicted. */
   readonly evictsBeforeConflict?: boolean;
+  /** Keeps the caller's record and copies its payload only when it writes, after an await. */
+  readonly copiesLate?: boolean;
 }
 
 /** The reference store's insertWithLimit, rewritten with the given flaws. */
@@ -51,7 +54,8 @@ function withLimitFlaws(options: ReferenceStoreOptions, flaws: LimitFlaws): Sess
   return {
     ...ref,
     async insertWithLimit(input: SessionRecord, limit: SubjectLimit): Promise<LimitedInsert> {
-      const record = early(input);
+      if (flaws.copiesLate) assertSessionRecord(input);
+      const record = flaws.copiesLate ? input : early(input);
       assertSubjectLimit(limit);
       await ref.io();
       if (!flaws.evictsBeforeConflict) conflict(record);
@@ -99,6 +103,11 @@ export const limitMutants: readonly Mutant[] = [
     flaw: 'insertWithLimit evicts before it finds the id taken (StoreConflict after the damage)',
     caughtBy: ['model', 'limit-arguments'],
     create: (options) => withLimitFlaws(options, { evictsBeforeConflict: true }),
+  },
+  {
+    flaw: 'insertWithLimit copies the payload only after its first await',
+    caughtBy: ['limit-evict'],
+    create: (options) => withLimitFlaws(options, { copiesLate: true }),
   },
 ];
 
