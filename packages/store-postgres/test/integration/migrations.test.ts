@@ -216,6 +216,24 @@ describe('postgres migrations', () => {
       inserted: true,
       evicted: [during.id],
     });
+    // An older release's rotate (its statement names no seat): next takes a new seat at the end
+    // and old keeps its own, so both count until old's grace window ends (README, "Upgrading").
+    const seatedIds = async () =>
+      (
+        await world.admin.query(
+          `SELECT id FROM ${t} WHERE subject = $1 AND seat IS NOT NULL ORDER BY seat, id`,
+          [subject],
+        )
+      ).rows.map((r) => r.id);
+    const order = await seatedIds();
+    const first = order[0] as string;
+    const next = makeRecord({ subject });
+    await world.admin.query(
+      `WITH swapped AS (UPDATE ${t} SET version = 2 WHERE id = $1 AND version = 1 RETURNING 1)` +
+        ` INSERT INTO ${t} (id, subject, expires_at, version, payload) SELECT $2, $3, $4, 1, $5 FROM swapped`,
+      [first, next.id, subject, next.expiresAt, Buffer.from(next.payload)],
+    );
+    expect(await seatedIds()).toEqual([...order, next.id]);
   });
 
   it('custom table names get their own migration rows in a shared migrations table', async () => {
