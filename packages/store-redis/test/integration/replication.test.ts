@@ -56,6 +56,40 @@ function reasonOf(err: unknown): string | undefined {
 }
 
 describe('replication guarantee (WAIT), master + replica on loopback', () => {
+  it('insertWithLimit on a master with a replica: an eviction is a revocation (WAITed for, gone on the replica when it answers); a bare insert is a write', async () => {
+    const m = master as RedisServer;
+    const r = replica as RedisServer;
+    const prefix = uniquePrefix('replication-limit');
+    const client = clientOf(m.port);
+    const admin = clientOf(m.port, false);
+    const onReplica = clientOf(r.port, false);
+    const store = createRedisStore({
+      client,
+      prefix,
+      commandTimeoutMs: 2_000,
+      replication: { replicas: 1, timeoutMs: WAIT_MS },
+    });
+    const limited = store.insertWithLimit;
+    if (limited === undefined) throw new Error('insertWithLimit missing on a standalone store');
+    const waits = async () =>
+      Number(/cmdstat_wait:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    const a = makeRecord();
+    const b = makeRecord({ subject: a.subject });
+    const before = await waits();
+    expect(await limited(a, { max: 1, evict: 'oldest' })).toEqual({ inserted: true, evicted: [] });
+    expect(await waits()).toBe(before);
+    expect(await limited(b, { max: 1, evict: 'oldest' })).toEqual({
+      inserted: true,
+      evicted: [a.id],
+    });
+    expect(await waits()).toBeGreaterThan(before);
+    const keys = await client.keys(`${prefix}*:s:*`);
+    expect(keys.some((k) => k.endsWith(a.id))).toBe(false);
+    expect(await onReplica.exists(...keys)).toBe(1);
+    expect((await onReplica.keys(`${prefix}*:s:*`)).some((k) => k.endsWith(a.id))).toBe(false);
+    await store.close();
+  });
+
   it('concurrent guarded revocations share WAITs (one in flight per connection), each is acknowledged only by a WAIT sent after its write, and key-set writes are always covered', async () => {
     const m = master as RedisServer;
     const r = replica as RedisServer;
