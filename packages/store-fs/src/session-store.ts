@@ -275,7 +275,49 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
       const { subject } = record;
       return run('insertWithLimit', () =>
         files.withSubjectLock(subject, async () => {
-          const ids = new Set([record.id, ...(await indexed(subject))]);
+          /*
+           * Which records must be locked. A seat enters this subject only
+           * by an insert (limited ones hold the subject lock, so one at a
+           * time), by a rotate of a seated record, or by a record moving
+           * here from another subject (not a limited insert's doing). So
+           * the records to hold still are the seated ones, and those that
+           * may yet become seated by a rotate in flight: a successor not
+           * committed yet, or an indexed id with no file yet (the marker is
+           * made first). A record seen expired, live without a seat (a
+           * rotated-away forwarder: rotating it hands on no seat), of
+           * another subject or corrupt can never become a seated record of
+           * this subject by such a step, so it is read once, not locked:
+           * forwarders pile up during their grace window, and every lock
+           * costs three system calls.
+           */
+          const passed = new Set<string>();
+          const needed = async (candidates: readonly string[]): Promise<string[]> => {
+            const now = clock();
+            const states = await Promise.all(candidates.map((id) => files.state(id, now)));
+            return candidates.filter((id, k) => {
+              const state = states[k]!;
+              const relevant =
+                state.kind === 'missing' ||
+                state.kind === 'orphan' ||
+                (state.kind === 'live' &&
+                  state.stored.seat !== undefined &&
+                  state.stored.record.subject === subject);
+              if (!relevant) passed.add(id);
+              return relevant;
+            });
+          };
+          const fresh = async (known: ReadonlySet<string>): Promise<string[]> => {
+            const listed = (await indexed(subject)).filter(
+              (id) => !known.has(id) && !passed.has(id),
+            );
+            const out: string[] = [];
+            for (let i = 0; i < listed.length; i += READ_BATCH) {
+              out.push(...(await needed(listed.slice(i, i + READ_BATCH))));
+            }
+            return out;
+          };
+          const ids = new Set([record.id]);
+          for (const id of await fresh(ids)) ids.add(id);
           for (let attempt = 0; attempt < LIMIT_ATTEMPTS; attempt++) {
             const outcome = await files.withLocks([...ids], async () => {
               const extra: (() => Promise<void>)[] = [];
@@ -284,13 +326,15 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
                 for (let round = 0; round < LIMIT_ATTEMPTS; round++) {
                   // A record's marker is made before the record is written,
                   // and a seat moves (rotate, replace) only under its
-                  // record's lock. So once every indexed id is locked, an
-                  // index read that lists nothing new means every seated
-                  // record of the subject is locked here. A rotate that
-                  // finished while the locks were being taken may have
-                  // added its successor: lock it too, without waiting.
-                  const grown = (await indexed(subject)).filter((id) => !held.has(id));
-                  if (grown.length === 0) return limitedInsert(record, limit, [...held]);
+                  // record's lock. So once these are locked, an index read
+                  // that lists nothing new to lock means every record that
+                  // holds or may take a seat of this subject is locked
+                  // here. A rotate that finished while the locks were
+                  // being taken may have added its successor: lock it
+                  // too, without waiting.
+                  const grown = await fresh(held);
+                  // `return await`: the extra locks are released (finally) only once it is done.
+                  if (grown.length === 0) return await limitedInsert(record, limit, [...held]);
                   const release = await files.tryLocks(grown);
                   // Held elsewhere: start again, taking every lock in order.
                   if (release === null) return [...held, ...grown];

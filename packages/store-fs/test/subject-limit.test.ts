@@ -14,11 +14,11 @@ import {
 } from '@cloakroom/core';
 import { createFsStore, type FsStore } from '@cloakroom/store-fs';
 import { describe, expect, it } from 'vitest';
-import { decodeRecord } from '../src/codec';
 import type { Io } from '../src/fs/io';
 import { createFsStoreWithIo } from '../src/session-store';
 import { type FakeClock, fakeClock, key, rec, tempDir, walk } from './helpers';
 import { encodeFormat1 } from './legacy';
+import { seatsOf } from './seats';
 
 const oldest = (max: number): SubjectLimit => ({ max, evict: 'oldest' });
 const refuse = (max: number): SubjectLimit => ({ max, evict: 'refuse' });
@@ -28,26 +28,6 @@ async function setup(options: { durability?: 'fsync' | 'none' } = {}) {
   const clock = fakeClock();
   const store = createFsStore({ dir, clock, ...options });
   return { dir, clock, store, subject: key() };
-}
-
-/**
- * The subject's seated live records as the files on disk say, oldest seat
- * first: read straight from the record files (the seat is not part of the
- * public record), each confirmed live through `get` (which also rules out an
- * uncommitted rotate half).
- */
-export async function seatsOf(store: FsStore, subject: string, now: number): Promise<string[]> {
-  const seats: { id: string; seat: number }[] = [];
-  for (const file of await walk(join(store.dir, 's'))) {
-    if (!file.endsWith('.rec')) continue;
-    const stored = decodeRecord(await readFile(file));
-    if (stored === undefined || stored.seat === undefined) continue;
-    const { record } = stored;
-    if (record.subject !== subject || now >= record.expiresAt) continue;
-    if ((await store.get(record.id)) === null) continue;
-    seats.push({ id: record.id, seat: stored.seat });
-  }
-  return seats.sort((a, b) => a.seat - b.seat).map((s) => s.id);
 }
 
 /** `n` records of one subject, inserted one after another (so their seats are in this order). */
