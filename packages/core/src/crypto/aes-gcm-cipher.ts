@@ -102,19 +102,50 @@ interface Header {
   readonly length: number;
 }
 
+// Per byte value: whether it may appear in a key id ([A-Za-z0-9_-]).
+const KEY_ID_BYTE = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-') {
+  KEY_ID_BYTE[c.charCodeAt(0)] = 1;
+}
+
+// The key id of a layer-1 header starting at `at`, or undefined when the
+// header is malformed or too short to hold a tag after it. Read byte by
+// byte (no view, no regex): it runs on every resolve.
+function keyIdAt(sealed: Uint8Array, at: number): string | undefined {
+  if (sealed.byteLength < at + 3) return undefined;
+  if (sealed[at] !== STORAGE_FORMAT_VERSION || sealed[at + 1] !== STORAGE_ALG_AES_256_GCM)
+    return undefined;
+  const idLength = sealed[at + 2] as number;
+  if (idLength < 1 || idLength > MAX_KEY_ID_BYTES) return undefined;
+  if (sealed.byteLength < at + 3 + idLength + NONCE_BYTES + TAG_BYTES) return undefined;
+  let keyId = '';
+  for (let i = at + 3; i < at + 3 + idLength; i++) {
+    const b = sealed[i] as number;
+    if (KEY_ID_BYTE[b] !== 1) return undefined;
+    keyId += String.fromCharCode(b);
+  }
+  return keyId;
+}
+
 // Bounds-checked header parse. Returns undefined for anything malformed so
 // every caller maps it to one DecryptionFailed, never a RangeError.
 function parseHeader(sealed: Uint8Array): Header | undefined {
-  if (!(sealed instanceof Uint8Array) || sealed.byteLength < 3) return undefined;
-  if (sealed[0] !== STORAGE_FORMAT_VERSION || sealed[1] !== STORAGE_ALG_AES_256_GCM)
-    return undefined;
-  const idLength = sealed[2] as number;
-  if (idLength < 1 || idLength > MAX_KEY_ID_BYTES) return undefined;
-  const length = 3 + idLength + NONCE_BYTES;
-  if (sealed.byteLength < length + TAG_BYTES) return undefined;
-  const keyId = Buffer.from(sealed.buffer, sealed.byteOffset + 3, idLength).toString('latin1');
-  if (!KEY_ID.test(keyId)) return undefined;
-  return { keyId, length };
+  if (!(sealed instanceof Uint8Array)) return undefined;
+  const keyId = keyIdAt(sealed, 0);
+  if (keyId === undefined) return undefined;
+  return { keyId, length: 3 + keyId.length + NONCE_BYTES };
+}
+
+/**
+ * The storage key id named by the layer-1 header that starts at `at` in
+ * `sealed` (a ticket-bound record's operator copy starts at its body's
+ * end). Internal: the resolve path reads it in place.
+ * @throws DecryptionFailed when the header there is malformed.
+ */
+export function storageKeyIdAt(sealed: Uint8Array, at: number): string {
+  const keyId = keyIdAt(sealed, at);
+  if (keyId === undefined) throw new DecryptionFailed('sealed payload is malformed');
+  return keyId;
 }
 
 function checkStorageKey(key: StorageKey): void {

@@ -38,7 +38,8 @@ export function sealAesGcmInto(
     throw new RangeError('sealAesGcmInto: output size does not fit the plaintext');
   }
   const gcm = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
-  gcm.setAAD(aadHead);
+  // An empty part adds nothing to the AAD: skip its call (the ticket-bound body has none).
+  if (aadHead.byteLength !== 0) gcm.setAAD(aadHead);
   gcm.setAAD(aad);
   const body = gcm.update(plaintext);
   const tail = gcm.final();
@@ -70,14 +71,30 @@ export function openAesGcm(
   sealed: Uint8Array,
   bodyOffset: number,
 ): Uint8Array {
+  const bytes = openAesGcmBuffer(key, nonce, aadHead, aad, sealed, bodyOffset);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * {@link openAesGcm} returning node:crypto's `Buffer` as is (no view made
+ * over it), for internal callers that decode it at once. Same checks, same
+ * errors.
+ */
+export function openAesGcmBuffer(
+  key: Key,
+  nonce: Uint8Array,
+  aadHead: Uint8Array,
+  aad: Uint8Array,
+  sealed: Uint8Array,
+  bodyOffset: number,
+): Buffer {
   const tagStart = sealed.byteLength - TAG_BYTES;
   if (tagStart < bodyOffset) throw new RangeError('openAesGcm: sealed input is too short');
   const gcm = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
-  gcm.setAAD(aadHead);
+  if (aadHead.byteLength !== 0) gcm.setAAD(aadHead);
   gcm.setAAD(aad);
   gcm.setAuthTag(sealed.subarray(tagStart));
   const plain = gcm.update(sealed.subarray(bodyOffset, tagStart));
   const tail = gcm.final();
-  const bytes = tail.byteLength === 0 ? plain : Buffer.concat([plain, tail]);
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return tail.byteLength === 0 ? plain : Buffer.concat([plain, tail]);
 }

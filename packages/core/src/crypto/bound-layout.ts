@@ -34,13 +34,29 @@ export function isBoundRecord(sealed: Uint8Array): boolean {
   return sealed instanceof Uint8Array && sealed.byteLength > 0 && sealed[0] === BOUND_RECORD_FORMAT;
 }
 
+/**
+ * Where a ticket-bound record's body ends (its operator copy starts), read
+ * from the u32 after the nonce; -1 for anything malformed. The checks of
+ * {@link parseBoundRecord}, without its views (the resolve path reads
+ * at offsets).
+ */
+export function boundBodyEnd(sealed: Uint8Array): number {
+  if (!isBoundRecord(sealed) || sealed.byteLength < BODY_AT + TAG_BYTES + 1) return -1;
+  const bodyBytes =
+    (((sealed[LENGTH_AT] as number) << 24) |
+      ((sealed[LENGTH_AT + 1] as number) << 16) |
+      ((sealed[LENGTH_AT + 2] as number) << 8) |
+      (sealed[LENGTH_AT + 3] as number)) >>>
+    0;
+  const bodyEnd = BODY_AT + bodyBytes;
+  if (bodyBytes < TAG_BYTES || bodyEnd >= sealed.byteLength) return -1;
+  return bodyEnd;
+}
+
 /** Bounds-checked split; `undefined` for anything malformed. */
 export function parseBoundRecord(sealed: Uint8Array): BoundParts | undefined {
-  if (!isBoundRecord(sealed) || sealed.byteLength < BODY_AT + TAG_BYTES + 1) return undefined;
-  const view = new DataView(sealed.buffer, sealed.byteOffset, sealed.byteLength);
-  const bodyBytes = view.getUint32(LENGTH_AT);
-  const bodyEnd = BODY_AT + bodyBytes;
-  if (bodyBytes < TAG_BYTES || bodyEnd >= sealed.byteLength) return undefined;
+  const bodyEnd = boundBodyEnd(sealed);
+  if (bodyEnd < 0) return undefined;
   return {
     salt: sealed.subarray(SALT_AT, MASK_AT),
     mask: sealed.subarray(MASK_AT, NONCE_AT),

@@ -3,9 +3,17 @@
 // and the construction are specified in crypto/format.ts (layer 3); the
 // security argument is docs/security/ticket-binding.md. Internal.
 import { randomFillSync } from 'node:crypto';
-import { openAesGcm, sealAesGcmInto } from './aes-gcm';
-import type { RecordMaskKeys } from './aes-gcm-cipher';
-import { BODY_AT, LENGTH_AT, MASK_AT, NONCE_AT, SALT_AT, parseBoundRecord } from './bound-layout';
+import { openAesGcmBuffer, sealAesGcmInto } from './aes-gcm';
+import { type RecordMaskKeys, storageKeyIdAt } from './aes-gcm-cipher';
+import {
+  BODY_AT,
+  LENGTH_AT,
+  MASK_AT,
+  NONCE_AT,
+  SALT_AT,
+  boundBodyEnd,
+  parseBoundRecord,
+} from './bound-layout';
 import {
   BOUND_RECORD_FORMAT,
   DATA_KEY_BYTES,
@@ -22,9 +30,14 @@ const NO_AAD_HEAD = new Uint8Array(0);
 
 // a ⊕ b ⊕ c, with the masks as Latin-1 strings (format.ts: one char per byte).
 function xor3(a: Uint8Array, b: string, c: string): Uint8Array {
+  return xor3At(a, 0, b, c);
+}
+
+// The same with `a` read at `at` (W in place in a record).
+function xor3At(a: Uint8Array, at: number, b: string, c: string): Uint8Array {
   const out = new Uint8Array(DATA_KEY_BYTES);
   for (let i = 0; i < DATA_KEY_BYTES; i++) {
-    out[i] = (a[i] as number) ^ b.charCodeAt(i) ^ c.charCodeAt(i);
+    out[i] = (a[at + i] as number) ^ b.charCodeAt(i) ^ c.charCodeAt(i);
   }
   return out;
 }
@@ -76,7 +89,7 @@ export async function sealBoundRecord(
   );
   const tag = head.subarray(bodyEnd - TAG_BYTES);
   const meta = await cipher.seal(plain.meta, boundMetaAad(id, subjectIndex, nonce, tag));
-  const maskKey = await masks.forKeyId(cipher.keyIdOf(meta));
+  const maskKey = await masks.forKeyId(storageKeyIdAt(meta, 0));
   const salt = fillPublicRandom(head.subarray(SALT_AT, MASK_AT));
   head.set(
     xor3(dataKey, storageMask(maskKey, salt, id, subjectIndex, nonce, tag, meta), ticketMask),
@@ -94,28 +107,38 @@ export async function sealBoundRecord(
  * @throws DecryptionFailed for a wrong ticket, key, record, or any change.
  */
 export async function openBoundRecord(
-  cipher: Cipher,
   masks: RecordMaskKeys,
   sealed: Uint8Array,
   id: string,
   subjectIndex: string,
   ticketMask: string,
-): Promise<{ plain: Uint8Array; dataKey: Uint8Array }> {
-  const parts = parseBoundRecord(sealed);
-  if (parts === undefined) throw malformed();
-  const maskKey = await masks.forKeyId(cipher.keyIdOf(parts.meta));
-  const dataKey = xor3(
-    parts.mask,
-    storageMask(maskKey, parts.salt, id, subjectIndex, parts.nonce, parts.tag, parts.meta),
+): Promise<{ plain: Buffer; dataKey: Uint8Array }> {
+  // Read at offsets: the resolve path makes no view it does not hand on.
+  const bodyEnd = boundBodyEnd(sealed);
+  if (bodyEnd < 0) throw malformed();
+  const maskKey = await masks.forKeyId(storageKeyIdAt(sealed, bodyEnd));
+  const nonce = sealed.subarray(NONCE_AT, LENGTH_AT);
+  const dataKey = xor3At(
+    sealed,
+    MASK_AT,
+    storageMask(
+      maskKey,
+      sealed.subarray(SALT_AT, MASK_AT),
+      id,
+      subjectIndex,
+      nonce,
+      sealed.subarray(bodyEnd - TAG_BYTES, bodyEnd),
+      sealed.subarray(bodyEnd),
+    ),
     ticketMask,
   );
   try {
-    const plain = openAesGcm(
+    const plain = openAesGcmBuffer(
       dataKey,
-      parts.nonce,
+      nonce,
       NO_AAD_HEAD,
       boundAad(id, subjectIndex),
-      parts.sealedBody,
+      sealed.subarray(0, bodyEnd),
       BODY_AT,
     );
     return { plain, dataKey };

@@ -117,9 +117,18 @@ export function encodeBound(
   secrets: SessionSecrets,
 ): { body: Uint8Array; meta: Uint8Array } {
   const { inner: _, ...meta } = payload;
+  const metaJson = JSON.stringify(meta);
+  // The body's JSON is the metadata's with `inner` appended as its last
+  // member: the same bytes as JSON.stringify({ ...meta, inner: secrets }),
+  // with the metadata serialised once. JSON.stringify of a metadata object
+  // always ends in `}` after at least one member (`k` and the others are
+  // required); the secrets serialise on their own, and throw as before for
+  // anything that cannot be.
+  const secretsJson = JSON.stringify(secrets);
+  if (typeof secretsJson !== 'string') throw new TypeError('session secrets are not serializable');
   return {
-    body: frame(JSON.stringify({ ...meta, inner: secrets })),
-    meta: frame(JSON.stringify(meta)),
+    body: frame(`${metaJson.slice(0, -1)},"inner":${secretsJson}}`),
+    meta: frame(metaJson),
   };
 }
 
@@ -144,7 +153,8 @@ export function decodeMetadata(bytes: Uint8Array): LiveMetadata | undefined {
 
 function decodeFrame(bytes: Uint8Array, metaOnly: boolean): SessionPayload | undefined {
   if (bytes.byteLength < FRAME || bytes[0] !== FORMAT) return undefined;
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf =
+    bytes instanceof Buffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const metaBytes = buf.readUInt32BE(1);
   if (metaBytes > MAX_META_BYTES || FRAME + metaBytes > bytes.byteLength) return undefined;
   let value: unknown;

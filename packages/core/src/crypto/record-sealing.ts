@@ -8,7 +8,7 @@ import { type RecordMaskKeys, recordMaskKeysOf } from './aes-gcm-cipher';
 import { isBoundRecord } from './bound-layout';
 import { newDataKey, openBoundMetadata, openBoundRecord, sealBoundRecord } from './bound-record';
 import { LockedSecrets, OpenedSecrets } from './bound-secrets';
-import { innerAad, recordAad, ticketMask } from './format';
+import { DATA_KEY_BYTES, innerAad, recordAad, ticketMask } from './format';
 import {
   type LivePayload,
   type SessionPayload,
@@ -36,11 +36,17 @@ export interface RecordSealing {
    * operator metadata opens.
    */
   open(record: SessionRecord, ticket?: Ticket): Promise<SessionPayload>;
-  /** Wraps the secrets for a record: bound to the ticket when ticket-bound. */
+  /**
+   * Wraps the secrets for a record: bound to the ticket when ticket-bound.
+   * `dataKey`, when given, is a fresh secret 32-byte key from the CSPRNG
+   * that only these secrets will be sealed under (otherwise the seal draws
+   * one); it is ignored outside the ticket-bound record format.
+   */
   sealSecrets(
     ticket: Ticket,
     id: string,
     secrets: SessionSecrets,
+    dataKey?: Uint8Array,
   ): Uint8Array | SessionSecrets | OpenedSecrets;
   /** Unwraps the secrets of a live payload; throws DecryptionFailed when they do not open with this ticket. */
   openSecrets(ticket: Ticket, id: string, payload: LivePayload): SessionSecrets;
@@ -119,7 +125,6 @@ export function createRecordSealing(cipher: Cipher, ticketBound: boolean): Recor
     }
     const mt = ticketMask(ticket);
     const { plain, dataKey } = await openBoundRecord(
-      cipher,
       m,
       record.payload,
       record.id,
@@ -177,9 +182,14 @@ export function createRecordSealing(cipher: Cipher, ticketBound: boolean): Recor
       }
       return ticket === undefined ? openTwoLayer(record) : openTwoLayerWithTicket(record);
     },
-    sealSecrets(ticket, id, secrets) {
+    sealSecrets(ticket, id, secrets, dataKey) {
       if (!ticketBound) return secrets;
-      if (masks !== undefined) return new OpenedSecrets(secrets, ticketMask(ticket), id, undefined);
+      if (masks !== undefined) {
+        if (dataKey !== undefined && dataKey.byteLength !== DATA_KEY_BYTES) {
+          throw new InvalidArgument('a data key is 32 bytes');
+        }
+        return new OpenedSecrets(secrets, ticketMask(ticket), id, dataKey);
+      }
       return sealUnderParsedTicket(ticket, encodeJson(secrets), innerAad(id));
     },
     openSecrets(ticket, id, payload) {

@@ -73,6 +73,24 @@ function signWithNode(key: SigningKey, input: string): string {
   }
 }
 
+// Encoded protected headers by alg, kid and typ: one per signing key in
+// practice, so `create` and `refresh` skip a stringify and a base64url per
+// token. Bounded: cleared when full. kid and typ are length-prefixed in
+// the cache key (alg is the rest), so no (alg, kid, typ) spells another's.
+const HEADER_CACHE_MAX = 64;
+const headers = new Map<string, string>();
+
+function encodedHeader(alg: string, kid: string, typ: string): string {
+  const cacheKey = `${kid.length}:${kid}${typ.length}:${typ}${alg}`;
+  let header = headers.get(cacheKey);
+  if (header === undefined) {
+    header = Buffer.from(JSON.stringify({ alg, kid, typ })).toString('base64url');
+    if (headers.size >= HEADER_CACHE_MAX) headers.clear();
+    headers.set(cacheKey, header);
+  }
+  return header;
+}
+
 /**
  * Sign `payload` as a compact JWS whose protected header is exactly
  * `{ alg, kid, typ }` from `key` and `options`. The caller sets every claim
@@ -110,9 +128,7 @@ export async function signToken(
     throw new InvalidArgument('signToken: payload is not serializable as JSON', { cause });
   }
   try {
-    const header = Buffer.from(
-      JSON.stringify({ alg: key.alg, kid: key.kid, typ: options.typ }),
-    ).toString('base64url');
+    const header = encodedHeader(key.alg, key.kid, options.typ);
     const input = `${header}.${Buffer.from(body).toString('base64url')}`;
     return `${input}.${signWithNode(key, input)}`;
   } catch (cause) {

@@ -61,20 +61,24 @@ export async function isUsable(
   // A disabled signing key kills its sessions at once (SEC-19): our own keys
   // through the key provider; a deposited token's key through its issuer,
   // and every session of an issuer that is no longer trusted (SEC-31).
-  if (!(await signerUsable(ctx, payload))) {
+  // Inline rather than a helper: one async frame less on every resolve.
+  let usable: boolean;
+  if (payload.ext === undefined) {
+    usable = (await ctx.keys.verificationKey(payload.kid)) !== undefined;
+  } else {
+    const issuer = ctx.trustedIssuers.find((i) => i.issuer === payload.ext);
+    if (issuer === undefined) usable = false;
+    else if (issuer.keyUsable === undefined) usable = true;
+    else {
+      const answer = issuer.keyUsable(payload.kid);
+      usable = (answer instanceof Promise ? await answer : answer) === true;
+    }
+  }
+  if (!usable) {
     ctx.emit({ type: 'session.rejected', operation, reason: 'key-disabled', sessionId: id });
     return false;
   }
   return true;
-}
-
-async function signerUsable(ctx: SessionConfig & Signing, payload: LivePayload): Promise<boolean> {
-  if (payload.ext === undefined) return (await ctx.keys.verificationKey(payload.kid)) !== undefined;
-  const issuer = ctx.trustedIssuers.find((i) => i.issuer === payload.ext);
-  if (issuer === undefined) return false;
-  if (issuer.keyUsable === undefined) return true;
-  const usable = issuer.keyUsable(payload.kid);
-  return (usable instanceof Promise ? await usable : usable) === true;
 }
 
 /**

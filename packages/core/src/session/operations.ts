@@ -30,7 +30,7 @@ import {
 import { checkSubject } from './identity';
 import type { LivePayload, SessionSecrets } from '../crypto/payload-format';
 import type { SessionRecord } from '../contracts/store';
-import { type Ticket, generateTicket, sessionIdOf } from '../ticket/ticket';
+import { type Ticket, generateTicketAndKey, sessionIdOf } from '../ticket/ticket';
 
 export async function create(
   ctx: SessionContext,
@@ -47,7 +47,7 @@ export async function create(
     throw new InvalidArgument('label must be a string of at most 200 characters');
   }
   await ctx.authorize('session.create', actor);
-  const ticket = generateTicket();
+  const { ticket, dataKey } = generateTicketAndKey();
   const id = sessionIdOf(ticket);
   const subjectIndex = await ctx.indexOf({ subject, issuer: undefined });
   const now = ctx.now();
@@ -56,7 +56,7 @@ export async function create(
   const { token, ...signed } = await ctx.signFor(subject, claims, now, abs);
   const payload: LivePayload = {
     k: 'live',
-    inner: ctx.sealSecrets(ticket, id, { sub: subject, claims, token }),
+    inner: ctx.sealSecrets(ticket, id, { sub: subject, claims, token }, dataKey),
     ...signed,
     fam: newFamily(),
     created: now,

@@ -7,7 +7,7 @@ import type { LivePayload, SessionSecrets, TombPayload } from '../crypto/payload
 import type { SessionRecord } from '../contracts/store';
 import { openUnderParsedTicket, sealUnderParsedTicket } from '../crypto/ticket-seal';
 import { successorAad } from '../crypto/format';
-import { type Ticket, generateTicket, sessionIdOf } from '../ticket/ticket';
+import { type Ticket, generateTicketAndKey, sessionIdOf } from '../ticket/ticket';
 
 /** What `refresh` returns. */
 export interface RefreshResult {
@@ -37,7 +37,7 @@ export async function refreshSession(
 
     const secrets = secretsOrReject(ctx, loaded.ticket, id, payload, 'refresh');
     if (secrets === null) return null;
-    const nextTicket = generateTicket();
+    const { ticket: nextTicket, dataKey } = generateTicketAndKey();
     const nextId = sessionIdOf(nextTicket);
     let nextSecrets: SessionSecrets;
     let signed: { kid: string; tokenExp: number } = {
@@ -58,7 +58,7 @@ export async function refreshSession(
     const next: LivePayload = {
       ...payload,
       ...signed,
-      inner: ctx.sealSecrets(nextTicket, nextId, nextSecrets),
+      inner: ctx.sealSecrets(nextTicket, nextId, nextSecrets, dataKey),
       seen: now,
       idle: Math.min(now + ctx.times.idle, payload.abs),
     };
