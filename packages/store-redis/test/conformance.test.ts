@@ -31,6 +31,8 @@ describeSessionStore(
     // SEC-02 at rest: every key and value under the prefix, read with the raw client.
     inspect: (store) => dumpUnder(client, prefixes.get(store) as string),
     unreachable: () => createRedisStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 1000 }),
+    // A standalone ioredis store has both: losing one must fail the suite, not skip its checks.
+    requiredMethods: ['insertWithLimit', 'watch'],
     // The store is handed a client the test owns: closing the store must leave it usable.
     callerClient: async () => {
       const own = await connectOrFail();
@@ -65,6 +67,8 @@ describeSessionStore(
     cleanup: (store) => deleteUnder(client, prefixes.get(store) as string),
     inspect: (store) => dumpUnder(client, prefixes.get(store) as string),
     unreachable: () => createRedisStore({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 1000 }),
+    // Session limits over node-redis too (no watch: see the README's "Which client").
+    requiredMethods: ['insertWithLimit'],
     callerClient: async () => {
       const own = createClient({ url: REDIS_URL });
       own.on('error', () => {});
