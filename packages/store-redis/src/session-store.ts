@@ -218,7 +218,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     // No channel on a cluster (see RedisStore.watch) nor on a node-redis client.
     ...(conn.isCluster || resolved.nodeRedis ? {} : { watch }),
     // No limit on a cluster: a subject's records span slots (see RedisStore.insertWithLimit).
-    ...(conn.isCluster ? {} : { insertWithLimit }),
+    ...(conn.isCluster || conn.client.isCluster ? {} : { insertWithLimit }),
 
     async insert(record: SessionRecord): Promise<void> {
       conn.assertOpen();

@@ -68,6 +68,16 @@ describe('Redis Cluster: layout and cross-slot operations (three masters on loop
     await store.close();
   });
 
+  it('a store on a Cluster client offers no insertWithLimit (a subject spans slots), not even with clusterMode: false', async () => {
+    for (const store of [
+      createRedisStore({ client, prefix }),
+      createRedisStore({ client, prefix, clusterMode: false }),
+    ]) {
+      expect(store.insertWithLimit).toBeUndefined();
+      await store.close();
+    }
+  });
+
   it('replication: WAIT goes to the master that owns the written key (one per master for deleteBySubject)', async () => {
     // No replicas in this cluster: every WAIT answers 0, so each covered
     // write fails with reason 'replication' (not a routing error), and the

@@ -6,12 +6,17 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   Closed,
+  ConfigInvalid,
   InvalidArgument,
   type LimitedInsert,
   type SessionRecord,
   StoreConflict,
   StoreDataInvalid,
   type SubjectLimit,
+  createCloakroom,
+  generateSecret,
+  generateSigningKey,
+  staticKeys,
 } from '@cloakroom/core';
 import { type RedisStore, createRedisStore } from '@cloakroom/store-redis';
 import type { Redis } from 'ioredis';
@@ -410,6 +415,39 @@ describe('insertWithLimit: where it is offered', () => {
     } finally {
       await own.quit();
     }
+  });
+});
+
+describe('insertWithLimit through core: createCloakroom({ sessionLimit })', () => {
+  it('standalone: a third sign-in ends the first (max 2); a cluster-mode store is refused with ConfigInvalid', async () => {
+    const signing = await generateSigningKey('EdDSA');
+    const options = {
+      keys: staticKeys({
+        signing: [{ alg: 'EdDSA', privateKey: signing.privateJwk }],
+        storage: [{ key: generateSecret() }],
+        index: generateSecret(),
+      }),
+      issuer: 'https://issuer.test',
+      audience: 'https://api.test',
+      sessionLimit: { max: 2 },
+    } as const;
+    prefix = uniquePrefix('limit-core');
+    const store = createRedisStore({ client, prefix });
+    const cloakroom = createCloakroom({ ...options, store });
+    const first = await cloakroom.create('user-1');
+    const second = await cloakroom.create('user-1');
+    const other = await cloakroom.create('user-2');
+    const third = await cloakroom.create('user-1');
+    expect(await cloakroom.resolve(first.ticket)).toBeNull();
+    for (const s of [second, other, third])
+      expect(await cloakroom.resolve(s.ticket)).not.toBeNull();
+    await cloakroom.close();
+    expect(() =>
+      createCloakroom({
+        ...options,
+        store: createRedisStore({ client, prefix, clusterMode: true }),
+      }),
+    ).toThrow(ConfigInvalid);
   });
 });
 
