@@ -22,8 +22,12 @@ describeSessionStore('memory (virtual clock)', () => createMemoryStore({ clock: 
     clock.t += ms;
   },
   inspect: dump,
+  // The memory store always has insertWithLimit: losing it must fail the suite.
+  requiredMethods: ['insertWithLimit'],
 });
 
-describeSessionStore('memory (real clock)', () => createMemoryStore());
+describeSessionStore('memory (real clock)', () => createMemoryStore(), {
+  requiredMethods: ['insertWithLimit'],
+});
 
 describeKeySetStore('memory', () => createMemoryKeySetStore());
