@@ -97,15 +97,13 @@ local seated, ghosts, bases = {}, {}, {}
 -- The buckets whose index key exists: one EXISTS per 16 buckets, then one
 -- command per bucket only in groups that have one (a subject rarely spans many).
 local live = {}
+local pre, post = ARGV[9] .. '{', '}:sub:' .. subj
 for g = 1, #TAGS, 16 do
-  local group = {}
-  for i = g, math.min(g + 15, #TAGS) do
-    group[#group + 1] = ARGV[9] .. '{' .. TAGS[i] .. '}:'
-  end
+  local last = math.min(g + 15, #TAGS)
   local names = {}
-  for i, b in ipairs(group) do names[i] = b .. 'sub:' .. subj end
+  for i = g, last do names[#names + 1] = pre .. TAGS[i] .. post end
   if redis.call('EXISTS', unpack(names)) > 0 then
-    for _, b in ipairs(group) do live[#live + 1] = b end
+    for i = g, last do live[#live + 1] = pre .. TAGS[i] .. '}:' end
   end
 end
 for _, b in ipairs(live) do
