@@ -6,15 +6,21 @@ import {
   type SessionStore,
   createAesGcmCipher,
   generateTicket,
-  openUnderTicket,
   parseTicket,
-  sealUnderTicket,
   sessionIdOf,
   signToken,
   subjectIndex,
 } from '@cloakroom/core';
 import { createMemoryStore } from '@cloakroom/store-memory';
 import { createRedisStore } from '@cloakroom/store-redis';
+// Internal modules of core (this package is private): the steps of the format-2 open.
+import { recordMaskKeysOf, storageKeyIdAt } from '../../core/src/crypto/aes-gcm-cipher';
+import { boundBodyEnd } from '../../core/src/crypto/bound-layout';
+import { openBoundRecord } from '../../core/src/crypto/bound-record';
+import { storageMask, ticketMask } from '../../core/src/crypto/format';
+import { type LivePayload, decodePayload, encodeBound } from '../../core/src/crypto/payload-format';
+import { createRecordSealing } from '../../core/src/crypto/record-sealing';
+import { generateTicketAndKey } from '../../core/src/ticket/ticket';
 import { readConfig } from './config';
 import { CLAIMS, cloakroomOver, makeFixture } from './fixture';
 import { measure } from './measure';
@@ -74,57 +80,60 @@ async function main(): Promise<void> {
     const id = sessionIdOf(ticket);
     const record = await store.get(id);
     if (record === null) throw new Error('missing');
+    // The steps of a ticket-bound (format 2) resolve, through core's internal
+    // modules (crypto/format.ts layer 3): one GCM open under the data key.
     const cipher = createAesGcmCipher({ keys: fixture.keys });
-    const aad = Buffer.concat([
-      Buffer.from('cloakroom/session/v1\0'),
-      Buffer.from(id),
-      Buffer.from([0]),
-      Buffer.from(record.subject),
-    ]);
-    const plain = await cipher.open(record.payload, aad);
-    const payload = JSON.parse(Buffer.from(plain).toString()) as { inner: string; kid: string };
-    const inner = Buffer.from(payload.inner, 'base64url');
-    const innerAad = Buffer.from(`cloakroom/inner/v1\0${id}`);
+    const masks = recordMaskKeysOf(cipher);
+    if (masks === undefined) throw new Error('the default cipher has mask keys');
+    const sealed = record.payload;
+    const bodyEnd = boundBodyEnd(sealed);
+    const maskKey = await masks.forKeyId(storageKeyIdAt(sealed, bodyEnd));
+    const mt = ticketMask(ticket);
+    const { plain } = await openBoundRecord(masks, sealed, id, record.subject, mt);
+    const payload = decodePayload(plain);
+    if (payload?.k !== 'live') throw new Error('not a live payload');
+    const aad = Buffer.from(id, 'latin1');
     const n = 50_000;
     const steps: Record<string, number> = {
       'resolve (whole, memory store)': await micro(n, (i) => cloakroom.resolve(tickets[i % 1000])),
       'parseTicket + sessionIdOf (SHA-256)': await micro(n, () => sessionIdOf(parseTicket(ticket))),
       'store.get (memory: validate, copy payload)': await micro(n, () => store.get(id)),
-      'recordAad build': await micro(n, () =>
-        Buffer.concat([
-          Buffer.from('cloakroom/session/v1\0'),
-          Buffer.from(id),
-          Buffer.from([0]),
-          Buffer.from(record.subject),
-        ]),
+      'Mt: SHA-256 of the ticket under its label': await micro(n, () => ticketMask(ticket)),
+      'mask key lookup (await storageKeys)': await micro(n, () => masks.forKeyId('bench-a')),
+      'Ms: SHA-256 keyed, over salt, ids, nonce, tag, meta': await micro(n, () =>
+        storageMask(
+          maskKey,
+          sealed.subarray(1, 17),
+          id,
+          record.subject,
+          sealed.subarray(49, 61),
+          sealed.subarray(bodyEnd - 16, bodyEnd),
+          sealed.subarray(bodyEnd),
+        ),
       ),
-      'cipher.open outer (await storageKeys, AES-GCM)': await micro(n, () =>
-        cipher.open(record.payload, aad),
+      'open: masks + one AES-GCM (the two above included)': await micro(n, () =>
+        openBoundRecord(masks, sealed, id, record.subject, mt),
       ),
-      'outer JSON.parse (decodePayload)': await micro(n, () =>
-        JSON.parse(Buffer.from(plain).toString()),
-      ),
+      'decodePayload (one JSON.parse of the body)': await micro(n, () => decodePayload(plain)),
       'keys.verificationKey (await)': await micro(n, () =>
         fixture.keys.verificationKey(payload.kid),
-      ),
-      'inner base64url decode': await micro(n, () => Buffer.from(payload.inner, 'base64url')),
-      'inner open (HKDF 2x HMAC + AES-GCM)': await micro(n, () =>
-        openUnderTicket(ticket, inner, innerAad),
       ),
       'subjectIndex HMAC (create, list, revokeSubject)': await micro(n, () =>
         subjectIndex('user-42', fixture.indexKey),
       ),
       'floor: SHA-256': await micro(n, () => hash('sha256', ticket, 'base64url')),
       'floor: AES-GCM open (raw node:crypto)': await micro(n, () => {
-        const p = record.payload;
-        const g = createDecipheriv('aes-256-gcm', fixture.storageKey, p.subarray(10, 22));
+        const g = createDecipheriv('aes-256-gcm', fixture.storageKey, sealed.subarray(49, 61));
         g.setAAD(aad);
-        g.setAuthTag(p.subarray(p.byteLength - 16));
-        g.update(p.subarray(22, p.byteLength - 16));
+        g.setAuthTag(sealed.subarray(bodyEnd - 16, bodyEnd));
+        g.update(sealed.subarray(65, bodyEnd - 16));
         try {
           g.final();
         } catch {}
       }),
+      'floor: JSON.parse of the same body': await micro(n, () =>
+        JSON.parse(plain.toString('utf8', 5)),
+      ),
     };
     for (const [name, us] of Object.entries(steps))
       process.stdout.write(`${us.toFixed(2).padStart(8)} µs  ${name}\n`);
@@ -157,23 +166,24 @@ async function createBreakdown(
   const token = await signToken(signing, claims, { typ: 'at+jwt' });
   const ticket = generateTicket();
   const id = sessionIdOf(ticket);
-  const secrets = Buffer.from(JSON.stringify({ sub: 'user-42', claims: CLAIMS, token }));
-  const innerAad = Buffer.from(`cloakroom/inner/v1\0${id}`);
-  const inner = sealUnderTicket(ticket, secrets, innerAad);
-  const outerPlain = Buffer.from(
-    JSON.stringify({
-      k: 'live',
-      inner: Buffer.from(inner).toString('base64url'),
-      kid: signing.kid,
-      tokenExp: now,
-      fam: 'f'.repeat(22),
-      created: now,
-      seen: now,
-      idle: now,
-      abs: now,
-    }),
-  );
+  const livePayload: LivePayload = {
+    k: 'live',
+    inner: new Uint8Array(0),
+    kid: signing.kid,
+    tokenExp: now,
+    fam: 'f'.repeat(22),
+    created: now,
+    seen: now,
+    idle: now,
+    abs: now,
+  };
+  const outerPlain = encodeBound(livePayload, {
+    sub: 'user-42',
+    claims: { ...CLAIMS },
+    token,
+  }).meta;
   const cipher = createAesGcmCipher({ keys: fixture.keys });
+  const sealing = createRecordSealing(cipher, true);
   const aad = Buffer.from(`cloakroom/session/v1\0${id}\0${'s'.repeat(43)}`);
   const sealed = await cipher.seal(outerPlain, aad);
   const input = `${'h'.repeat(80)}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
@@ -181,24 +191,23 @@ async function createBreakdown(
     'create (whole, memory store)': await micro(n, (i) =>
       cloakroom.create(`c-${i % 97}`, { ...CLAIMS }),
     ),
-    'generateTicket + sessionIdOf': await micro(n, () => sessionIdOf(generateTicket())),
+    'generateTicketAndKey + sessionIdOf (one CSPRNG draw)': await micro(n, () =>
+      sessionIdOf(generateTicketAndKey().ticket),
+    ),
     'subjectIndex HMAC': await micro(n, () => subjectIndex('user-42', fixture.indexKey)),
     'signToken (EdDSA, node:crypto)': await micro(n, () =>
       signToken(signing, claims, { typ: 'at+jwt' }),
     ),
-    'inner JSON + sealUnderTicket (SHA-256 key, AES-GCM)': await micro(n, () =>
-      sealUnderTicket(
-        ticket,
-        Buffer.from(JSON.stringify({ sub: 'user-42', claims: CLAIMS, token })),
-        innerAad,
-      ),
+    'encodeBound (body and operator-copy JSON)': await micro(n, () =>
+      encodeBound(livePayload, { sub: 'user-42', claims: { ...CLAIMS }, token }),
     ),
-    'outer JSON + base64url(inner)': await micro(n, () =>
-      Buffer.from(
-        JSON.stringify({ k: 'live', inner: Buffer.from(inner).toString('base64url'), now }),
-      ),
+    'seal: body GCM under DK + meta cipher.seal + Ms (format 2)': await micro(n, () =>
+      sealing.seal(id, 's'.repeat(43), {
+        ...livePayload,
+        inner: sealing.sealSecrets(ticket, id, { sub: 'user-42', claims: { ...CLAIMS }, token }),
+      }),
     ),
-    'cipher.seal outer (await storageKeys, AES-GCM)': await micro(n, () =>
+    'cipher.seal of the operator copy alone (await storageKeys, AES-GCM)': await micro(n, () =>
       cipher.seal(outerPlain, aad),
     ),
     'store.insert (memory: validate, copy)': await micro(n, () =>
