@@ -62,7 +62,12 @@ export type {
   UpstreamResult,
 } from './session/upstream';
 export type { HealthCheck, HealthOptions, HealthReport } from './session/health';
-export type { CloakroomOptions, NearCacheOptions, TtlOptions } from './session/options';
+export type {
+  CloakroomOptions,
+  NearCacheOptions,
+  SessionLimitOptions,
+  TtlOptions,
+} from './session/options';
 export type { CloakroomEvent, CloakroomEventType, EventSink, RejectReason } from './audit/events';
 export { defaultPolicy, allowAll } from './policy/default-policy';
 export type { RewrapOptions, RewrapProgress, RewrapReport } from './session/operator';
