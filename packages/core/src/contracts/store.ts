@@ -144,7 +144,13 @@ export interface SessionStore {
    * - a record takes a seat when it is inserted (by `insert` or
    *   `insertWithLimit`); `rotate`'s `next` takes over `old`'s seat, with
    *   its place in the order, and `old` stays live without one (it is a
-   *   forwarder for a grace window, not a session);
+   *   forwarder for a grace window, not a session); when `old` has no seat,
+   *   `next` takes a fresh one, last in the order, so no live record escapes
+   *   the count by being rotated;
+   * - a record written before the store kept seats holds one only when the
+   *   store can tell it was never a `rotate`'s `old` (otherwise it holds
+   *   none, and its successor takes a fresh seat as above): a forwarder must
+   *   never take a user's seat;
    * - `replace` keeps the record's seat and place (moving it with the
    *   record when the subject changes);
    * - deletion and expiry free the seat: a record at or past `expiresAt`
