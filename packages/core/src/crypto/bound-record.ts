@@ -74,7 +74,9 @@ export async function sealBoundRecord(
   dataKey: Uint8Array,
 ): Promise<Uint8Array> {
   const bodyEnd = BODY_AT + plain.body.byteLength + TAG_BYTES;
-  const head = new Uint8Array(bodyEnd);
+  // Transient (copied into the record below; every byte is written before
+  // that): from Node's pool. The record itself gets its own memory.
+  const head = Buffer.allocUnsafe(bodyEnd);
   head[0] = BOUND_RECORD_FORMAT;
   const nonce = fillPublicRandom(head.subarray(NONCE_AT, LENGTH_AT));
   new DataView(head.buffer, head.byteOffset).setUint32(LENGTH_AT, bodyEnd - BODY_AT);
