@@ -105,10 +105,12 @@ export async function handleBackchannelLogout(
   const iat = payload.iat as number;
   const maxAgeMs = ((c.o.logoutTokenMaxAgeSec ?? 300) + c.tolerance) * 1000;
   const jtiKey = `jti\u0000${c.o.issuer}\u0000${jti}`;
-  let claimed = false;
+  // Attempted, not confirmed: a claim whose write landed but whose reply was
+  // lost (a timeout) must be released too, or the retry is refused as a replay.
+  let ours = true; // until the store answers that the jti was claimed before
   try {
-    claimed = await c.markers.claim(jtiKey, iat * 1000 + maxAgeMs);
-    if (!claimed) {
+    if (!(await c.markers.claim(jtiKey, iat * 1000 + maxAgeMs))) {
+      ours = false;
       c.emit({ type: 'oidc.backchannel_logout', outcome: 'replayed', reason: 'jti' });
       return answer(400, 'jti replayed');
     }
@@ -131,7 +133,7 @@ export async function handleBackchannelLogout(
     // The store is down: the provider retries on a non-200 (§2.8). The jti
     // is released (best effort) so that the retry does the work rather than
     // being refused as a replay of a logout that never happened.
-    if (claimed) await c.markers.release?.(jtiKey).catch(() => undefined);
+    if (ours) await c.markers.release?.(jtiKey).catch(() => undefined);
     return answer(503, 'store');
   }
 }

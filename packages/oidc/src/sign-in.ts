@@ -208,12 +208,13 @@ async function complete(
       { issuer: c.o.issuer, ...(options.label === undefined ? {} : { label: options.label }) },
     );
   } catch (cause) {
-    if (!(isCloakroomError(cause) && cause.code === 'ERR_SESSION_LIMIT')) throw cause;
-    // No session will hold these tokens: they must not stay alive at the provider.
+    // No session holds these tokens (refused by the limit, or the store
+    // failed): they must not stay alive at the provider.
     await revokeUpstream(c, {
       ...(typeof refreshToken === 'string' ? { refreshToken } : {}),
       accessToken,
     });
+    if (!(isCloakroomError(cause) && cause.code === 'ERR_SESSION_LIMIT')) throw cause;
     throw new SignInFailed(
       'session-limit',
       'the user already has as many sessions as sessionLimit allows; the new tokens were revoked',

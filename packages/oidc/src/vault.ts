@@ -191,15 +191,30 @@ export function createOidcVault(options: OidcVaultOptions): OidcVault {
     async rotate(ticket) {
       const s = await c.cloakroom.resolve(ticket);
       if (!ours(s)) return null;
+      const { sid } = authenticationOf(s.idToken);
+      const ended = async () =>
+        sid !== undefined && (await c.markers.has(sidMarker(options.issuer, sid)));
+      // Its provider session already logged out: end it, as session() would.
+      if (await ended()) {
+        await c.cloakroom.revoke(ticket);
+        c.emit({ type: 'oidc.sid_ended', sessionId: s.sessionId });
+        return null;
+      }
       const next = await c.cloakroom.refresh(ticket);
       if (next === null) return null;
-      const { sid } = authenticationOf(s.idToken);
       if (sid !== undefined) {
         await linkSession(c, sid, {
           sessionId: next.sessionId,
           subject: s.subject,
           expiresAt: s.absoluteExpiresAt, // a refresh never moves the absolute deadline
         });
+        // A logout that arrived between the refresh and the link revoked
+        // only the old id; it marked the sid before doing so, so look again.
+        if (await ended()) {
+          await c.cloakroom.revoke(next.ticket);
+          c.emit({ type: 'oidc.sid_ended', sessionId: next.sessionId });
+          return null;
+        }
       }
       return { ticket: next.ticket, sessionId: next.sessionId, expiresAt: next.expiresAt };
     },

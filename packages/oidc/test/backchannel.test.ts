@@ -145,6 +145,17 @@ describe('back-channel logout (OpenID Connect Back-Channel Logout 1.0, SEC-34)',
     expect(await w.vault.rotate('not-a-ticket')).toBeNull();
   });
 
+  it('SEC-34 vault.rotate of a session whose sid already logged out ends it instead of issuing a new ticket', async () => {
+    w = await bffWorld();
+    const one = await w.signIn();
+    const rotated = await w.cloakroom.refresh(one.ticket); // rotated outside the vault: not linked
+    if (rotated === null) throw new Error('refresh failed');
+    await providerLogout(w, 'alice', one.auth.sid as string);
+    expect(await w.vault.rotate(rotated.ticket)).toBeNull();
+    expect(await w.cloakroom.resolve(rotated.ticket)).toBeNull();
+    expect(w.oidcEvents).toContainEqual(expect.objectContaining({ type: 'oidc.sid_ended' }));
+  });
+
   it('SEC-34 a sid link in the store holds no ticket, token, subject or sid in clear', async () => {
     w = await bffWorld();
     const one = await w.signIn();
@@ -235,6 +246,38 @@ describe('back-channel logout (OpenID Connect Back-Channel Logout 1.0, SEC-34)',
     expect(await w.cloakroom.resolve(one.ticket)).toBeNull();
     // And now it is spent.
     expect((await post(w, token)).status).toBe(400);
+  });
+
+  it('a logout whose jti claim was written but whose reply was lost is served when the provider retries it', async () => {
+    const memory = createMemoryStore();
+    let loseNextMarkerReply = false;
+    // The real memory store; one marker insert lands and then reports a timeout.
+    const store: SessionStore = Object.assign(Object.create(null), {
+      name: 'memory-lossy-reply',
+      capabilities: memory.capabilities,
+      async insert(r: Parameters<SessionStore['insert']>[0]) {
+        await memory.insert(r);
+        if (loseNextMarkerReply && r.payload.byteLength === 0) {
+          loseNextMarkerReply = false;
+          throw new StoreUnavailable('injected: the reply was lost');
+        }
+      },
+      get: (id: string) => memory.get(id),
+      replace: (r: Parameters<SessionStore['replace']>[0], v: number) => memory.replace(r, v),
+      rotate: (...a: Parameters<SessionStore['rotate']>) => memory.rotate(...a),
+      delete: (id: string) => memory.delete(id),
+      deleteBySubject: (s: string) => memory.deleteBySubject(s),
+      listBySubject: (s: string) => memory.listBySubject(s),
+      scan: (o: Parameters<SessionStore['scan']>[0]) => memory.scan(o),
+      close: () => memory.close(),
+    });
+    w = await bffWorld({ store });
+    const one = await w.signIn();
+    const token = await w.idp.sign(logoutClaims(w));
+    loseNextMarkerReply = true;
+    expect((await post(w, token)).status).toBe(503);
+    expect((await post(w, token)).status).toBe(200);
+    expect(await w.cloakroom.resolve(one.ticket)).toBeNull();
   });
 
   it('SEC-34 a replayed logout token (same jti) is refused, on this and another instance', async () => {
