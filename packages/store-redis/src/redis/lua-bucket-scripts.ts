@@ -74,8 +74,8 @@ return count
  * finds the ones that exist with one EXISTS per 16 buckets.
  * KEYS: the record. ARGV: now, expiresAt, id, base, subject, value, max,
  * evict ('oldest' | 'refuse'), prefix.
- * Counts the live seated records of the subject (no seat member: seated,
- * earliest; NOSEAT: not seated). Below max it inserts; at or above it,
+ * Counts the live seated records of the subject (no seat member or NOSEAT:
+ * not seated, never counted nor evicted). Below max it inserts; at or above it,
  * 'refuse' changes nothing and 'oldest' deletes the earliest-seated records
  * until one seat is free, then inserts with a seat taken now.
  * → { 1, evicted id, ... } (oldest first), { 0 } live record at the id
@@ -121,10 +121,8 @@ for _, b in ipairs(live) do
         ghosts[#ghosts + 1] = { b, m }
       elseif c.kind == 1 and c.exp > now then
         local s = redis.call('ZSCORE', sk, m)
-        -- { order, expiresAt, id, base }: no member sorts first (order 0).
-        if not s then
-          seated[#seated + 1] = { 0, c.exp, m, b }
-        elseif tonumber(s) > 0 then
+        -- { order, expiresAt, id, base }; no member (written before seats) holds no seat.
+        if s and tonumber(s) > 0 then
           seated[#seated + 1] = { tonumber(s), c.exp, m, b }
         end
       end

@@ -11,8 +11,9 @@
 // of the subject in the bucket the moment its seat was taken (Redis TIME, in
 // microseconds: one clock for the whole fleet), or NOSEAT for a live record
 // without one (rotate's old record). A record with no member there was written
-// before seats existed, or by a cross-slot rotate (see rotate.ts): it counts as
-// seated, before every other. The seat key is pruned and expires with the
+// before seats existed (or by an older release), or by a cross-slot rotate (see
+// rotate.ts): it holds no seat, since it may be a forwarder; the rotate script
+// gives its successor a fresh one. The seat key is pruned and expires with the
 // subject index (tidysub), and every script that drops a member from a subject
 // index drops it from the seats too.
 //

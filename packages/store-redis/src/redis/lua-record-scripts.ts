@@ -32,8 +32,10 @@ return r
  * ARGV: now, expectedVersion, old id, old base, old subject, old expiresAt, old value,
  *       next id, next base, next subject, next expiresAt, next value.
  * → 1 rotated, 0 version check failed, 2 next id occupied. Nothing changes unless 1.
- * Next takes over old's seat (its score, or no member when old had none) and
- * old keeps no seat (NOSEAT).
+ * Next takes over old's seat (its score and place) and old keeps no seat
+ * (NOSEAT). When old holds no seat (NOSEAT, or no member: written before
+ * seats), next takes a fresh one, now (last in the order), so no live record
+ * escapes the count by being rotated.
  */
 export const ROTATE = `${PRELUDE}
 local now = tonumber(ARGV[1])
@@ -51,6 +53,7 @@ if nxt then
   unindex(ARGV[9], ARGV[8], nxt.subj)
 end
 local _, _, seat = cas(KEYS[1], ARGV[4], ARGV[3], tonumber(ARGV[2]), ARGV[5], ARGV[6], ARGV[7], now, true)
+if not seat or tonumber(seat) <= 0 then seat = seatnow() end
 put(KEYS[2], ARGV[9], ARGV[8], ARGV[10], ARGV[11], ARGV[12], now, seat)
 return 1
 `;
@@ -77,8 +80,8 @@ return 1
  * KEYS: old record. ARGV: now, expectedVersion, id, base, subject, expiresAt, value,
  * tx, decisionTtlMs. → 1 committed, 0 version check failed.
  * Seats are not handed over across slots: old keeps its seat and the promoted
- * next has no seat member (counted as seated, earliest). A cluster store
- * offers no insertWithLimit, so nothing reads them there.
+ * next has no seat member (no seat). A cluster store offers no
+ * insertWithLimit, so nothing reads them there.
  */
 export const DECIDE = `${PRELUDE}
 local r = cas(KEYS[1], ARGV[4], ARGV[3], tonumber(ARGV[2]), ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[1]))

@@ -133,12 +133,17 @@ describe('insertWithLimit: seats', () => {
     });
     expect((await store.get(a.id))?.version).toBe(2);
     expect(await ids(store, subject)).toEqual(sorted([a.id, c.id, d.id, e.id]));
-    // A rotate of a record without a seat hands on no seat.
+    // A rotate of a record without a seat gives next a fresh seat, last: c, d, e, a3.
     const a3 = rec(subject);
     expect(await store.rotate({ record: { ...a, version: 3 }, expectedVersion: 2 }, a3)).toBe(true);
-    expect(await limited(store)(rec(subject), { max: 4, evict: 'refuse' })).toMatchObject({
-      inserted: true,
+    expect(await limited(store)(rec(subject), { max: 4, evict: 'refuse' })).toEqual({
+      inserted: false,
     });
+    expect(await limited(store)(rec(subject), { max: 4, evict: 'oldest' })).toEqual({
+      inserted: true,
+      evicted: [c.id],
+    });
+    expect(await store.get(a3.id)).toEqual(a3);
   });
 
   it('expiry frees the seat: a record at expiresAt never counts', async () => {
@@ -242,39 +247,51 @@ describe('insertWithLimit: seats', () => {
     expect(seatKeys).toEqual([`${base}seat:${subject}`]);
   });
 
-  it('records written before seats existed count as seated, before every other', async () => {
+  it('records written before seats (or by an older release) hold no seat: never counted nor evicted; their next rotate seats the successor last', async () => {
     const store = newStore();
     const subject = randomId();
     const layout = keyLayout(prefix);
-    // Exactly what the previous version's insert wrote: record, `all` and subject index, no seat.
+    // Exactly what the previous version wrote: record, `all` and subject index, no seat.
     const legacy = async (r: SessionRecord): Promise<void> => {
       const base = layout.bucketBase(bucketOf(r.id));
       await client.set(layout.recordKey(r.id), encodeRecord(r), 'PX', r.expiresAt - t);
       await client.zadd(`${base}all`, r.expiresAt, r.id);
       await client.zadd(`${base}sub:${subject}`, r.expiresAt, r.id);
     };
-    const b = rec(subject);
-    await store.insert(b);
-    const old1 = rec(subject, 30_000);
-    const old2 = rec(subject, 40_000);
-    await legacy(old1);
-    await legacy(old2);
-    const c = rec(subject);
-    expect(await limited(store)(c, { max: 3, evict: 'refuse' })).toEqual({ inserted: false });
-    expect(await limited(store)(c, { max: 3, evict: 'oldest' })).toEqual({
+    // One real device refreshed 4 times by the older release: 4 forwarders
+    // (live until the absolute expiry) and the session itself, none with a seat.
+    const chain = Array.from({ length: 5 }, () => rec(subject));
+    for (const [i, r] of chain.entries()) await legacy({ ...r, version: i < 4 ? 2 : 1 });
+    const device = chain[4]!;
+    // Upgraded: max 3 admits three sign-ins, evicting nothing.
+    const [x, y] = [rec(subject), rec(subject)];
+    expect(await limited(store)(x, { max: 3, evict: 'refuse' })).toEqual({
       inserted: true,
-      evicted: [old1.id],
+      evicted: [],
     });
-    // Rotating an old record hands its place (the earliest) on to next; old loses its seat.
+    expect(await limited(store)(y, { max: 3, evict: 'oldest' })).toEqual({
+      inserted: true,
+      evicted: [],
+    });
+    // The device refreshes on the upgraded release: its successor takes a fresh seat, last.
     const next = rec(subject);
-    expect(await store.rotate({ record: { ...old2, version: 2 }, expectedVersion: 1 }, next)).toBe(
-      true,
-    );
-    expect(await limited(store)(rec(subject), { max: 3, evict: 'oldest' })).toEqual({
-      inserted: true,
-      evicted: [next.id],
+    expect(
+      await store.rotate({ record: { ...device, version: 2 }, expectedVersion: 1 }, next),
+    ).toBe(true);
+    expect(await limited(store)(rec(subject), { max: 3, evict: 'refuse' })).toEqual({
+      inserted: false,
     });
-    expect((await store.get(old2.id))?.version).toBe(2);
+    const z = rec(subject);
+    expect(await limited(store)(z, { max: 3, evict: 'oldest' })).toEqual({
+      inserted: true,
+      evicted: [x.id],
+    });
+    expect(await store.get(next.id)).toEqual(next);
+    // The legacy records (forwarders and the rotated device) were never evicted.
+    for (const r of chain) expect(await store.get(r.id)).not.toBeNull();
+    expect(await ids(store, subject)).toEqual(
+      sorted([...chain.map((r) => r.id), y.id, next.id, z.id]),
+    );
   });
 });
 
