@@ -2,7 +2,6 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { ConfigInvalid, InvalidArgument, subjectIndex } from '@cloakroom/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hmacSha256 } from '../../src/crypto/subject-index';
 
 const key = new Uint8Array(randomBytes(32));
 
@@ -74,32 +73,5 @@ describe('subjectIndex', () => {
     expect(() => subjectIndex('alice', new Uint8Array(16))).toThrow(ConfigInvalid);
     expect(() => subjectIndex('alice', new Uint8Array(0))).toThrow(ConfigInvalid);
     expect(subjectIndex('alice', new Uint8Array(32))).toHaveLength(43);
-  });
-});
-
-describe('hmacSha256 (two one-shot hashes)', () => {
-  it('equals createHmac for any key length and any message', () => {
-    fc.assert(
-      fc.property(
-        fc.uint8Array({ minLength: 0, maxLength: 200 }),
-        fc.string({ unit: 'grapheme', maxLength: 300 }),
-        (key, message) => {
-          expect(hmacSha256(key, message)).toBe(
-            createHmac('sha256', key).update(message, 'utf8').digest('base64url'),
-          );
-        },
-      ),
-      { numRuns: 500 },
-    );
-  });
-
-  it('a key edited in place is derived again, never answered from the cache', () => {
-    const key = new Uint8Array(randomBytes(32));
-    const before = hmacSha256(key, 'alice');
-    key[0] = (key[0] as number) ^ 1;
-    expect(hmacSha256(key, 'alice')).toBe(
-      createHmac('sha256', key).update('alice').digest('base64url'),
-    );
-    expect(hmacSha256(key, 'alice')).not.toBe(before);
   });
 });
