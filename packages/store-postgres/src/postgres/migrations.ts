@@ -3,7 +3,6 @@ import { toStoreError } from '../errors';
 import { type PostgresTableOptions, resolveTables, type Tables } from '../options';
 import { checkIdentifier, indexName, quoteIdentifier } from './identifiers';
 import { invalidationTriggerSql } from './invalidation-sql';
-import { SEAT_NOW } from './sql';
 
 /** One schema change. Statements must be idempotent (`IF NOT EXISTS`), so the printed SQL can be re-run. */
 interface Migration {
@@ -56,14 +55,15 @@ const MIGRATIONS: readonly Migration[] = [
     target: 'sessions',
     version: 3,
     description: 'seat column for per-subject session limits (insertWithLimit)',
-    // Two steps, so the table is never rewritten: ADD COLUMN with a constant
-    // default only records it in the catalog (every existing row reads 0:
-    // seated, earliest, ties broken by id); the clock default set afterwards
-    // applies to new rows only, from this release and older ones alike.
-    statements: (t) => [
-      `ALTER TABLE ${t.sessionsSql} ADD COLUMN IF NOT EXISTS seat bigint DEFAULT 0`,
-      `ALTER TABLE ${t.sessionsSql} ALTER COLUMN seat SET DEFAULT ${SEAT_NOW}`,
-    ],
+    // No default, so the table is never rewritten (ADD COLUMN without one
+    // only touches the catalog) and every row from before reads NULL: no
+    // seat. The store cannot tell a legacy forwarder (a rotated record core
+    // keeps until the absolute expiry) from a legacy session, and a forwarder
+    // must never take a user's seat; a legacy session takes one at its next
+    // rotate. No default afterwards either: rows an older release inserts
+    // during a rolling upgrade stay seatless too (its rotate would otherwise
+    // leave seated forwarders); this release names the seat in every write.
+    statements: (t) => [`ALTER TABLE ${t.sessionsSql} ADD COLUMN IF NOT EXISTS seat bigint`],
   },
 ];
 

@@ -29,15 +29,25 @@ export function bind(stmt: Statement, values: unknown[]): QueryConfig {
 const COLUMNS = 'id, subject, expires_at, version, payload';
 
 /**
- * A fresh seat: the server's clock in microseconds. The `seat` column's
- * default (migration 3), so a plain `INSERT` that names no seat, from this
- * release or an older one, takes one in the order rows were written. Not a
+ * A fresh seat: the server's clock in microseconds (one clock for every
+ * writer, whatever the application hosts' clocks say). Written explicitly by
+ * this release's `insert`, `insertWithLimit` and `rotate`; the column has no
+ * default (migration 3), so rows from before the migration and rows an older
+ * release still inserts hold no seat: the store cannot tell their forwarders
+ * from their sessions, and a forwarder must never take a user's seat. Not a
  * sequence: `nextval` would need a grant the least-privilege role of an
- * existing deployment does not hold, and its inserts would fail the moment
- * the migration ran. Part of migration 3's text: changing it needs a new
- * migration, not an edit here.
+ * existing deployment does not hold.
  */
-export const SEAT_NOW = '(extract(epoch FROM clock_timestamp()) * 1000000)::int8';
+const SEAT_NOW = '(extract(epoch FROM clock_timestamp()) * 1000000)::int8';
+
+/**
+ * A fresh seat after every seat the subject (the parameter `subject`) holds:
+ * the server's clock, or one past the subject's latest seat when that is
+ * later, so a clock stepping back cannot seat a record before older ones.
+ */
+function seatAfter(table: string, subject: string): string {
+  return `GREATEST(${SEAT_NOW}, (SELECT max(seat) + 1 FROM ${table} WHERE subject = ${subject}))`;
+}
 
 /**
  * Every statement the session store runs. Time is always the store's clock
@@ -51,22 +61,28 @@ export function sessionStatements(table: string) {
     /**
      * $1 id, $2 subject, $3 expiresAt, $4 version, $5 payload. A plain
      * INSERT, as cheap as the floor's: no speculative insertion (`ON
-     * CONFLICT`), and no UPDATE trigger fired. An id already present fails
-     * with 23505; the store then tries {@link insertOverExpired}.
+     * CONFLICT`), no read, and no UPDATE trigger fired. An id already
+     * present fails with 23505; the store then tries {@link insertOverExpired}.
+     * The seat is the server's clock as is, without `insertWithLimit`'s floor
+     * (that needs a read of the subject's rows): after the server's clock
+     * steps back, a plain insert may sit before seats taken just before the
+     * step. The count is never wrong; only an `'oldest'` eviction may pick it
+     * early (see the README, "Per-subject limits").
      */
     insert: statement(
-      `INSERT INTO ${table} (${COLUMNS}) VALUES ($1, $2, $3::int8, $4::int4, $5::bytea)`,
+      `INSERT INTO ${table} (${COLUMNS}, seat)` +
+        ` VALUES ($1, $2, $3::int8, $4::int4, $5::bytea, ${SEAT_NOW})`,
     ),
     /**
      * $1 id, $2 subject, $3 expiresAt, $4 version, $5 payload, $6 now: takes
      * the place of a dead row with this id. One row when written, none when
      * the row is live (a conflict) or gone (the id was freed meanwhile: also
      * reported as a conflict, as if the insert had come first). The
-     * record takes a fresh seat (the column default), as a new row would.
+     * record takes a fresh seat, as a new row would.
      */
     insertOverExpired: statement(
       `UPDATE ${table} SET subject = $2, expires_at = $3::int8, version = $4::int4,` +
-        ' payload = $5::bytea, seat = DEFAULT WHERE id = $1 AND expires_at <= $6::int8',
+        ` payload = $5::bytea, seat = ${SEAT_NOW} WHERE id = $1 AND expires_at <= $6::int8`,
     ),
     /** $1 id, $2 expectedVersion, $3 subject, $4 expiresAt, $5 version, $6 payload, $7 now. */
     replace: statement(
@@ -90,7 +106,12 @@ export function sessionStatements(table: string) {
      * place in the order) and the old row gives it up (`seat` NULL), in the
      * same commit, so a reader never sees the subject's seated count
      * change. The old seat is read in the statement's snapshot (all parts of
-     * one statement share it), i.e. before the swap.
+     * one statement share it), i.e. before the swap. When the old row holds
+     * no seat (a row from before migration 3 or from an older release, or a
+     * forwarder), the next row takes a fresh one after every seat of its
+     * subject, as `insertWithLimit` does: so a legacy session joins the count
+     * at its next refresh and no live record escapes the count by rotation.
+     * (`COALESCE` evaluates that read only when the old seat is NULL.)
      */
     rotate: statement(
       `WITH swapped AS (UPDATE ${table} SET subject = $3, expires_at = $4::int8,` +
@@ -98,7 +119,7 @@ export function sessionStatements(table: string) {
         ' WHERE id = $1 AND version = $2::int4 AND expires_at > $7::int8 RETURNING 1),' +
         ` inserted AS (INSERT INTO ${table} AS s (${COLUMNS}, seat)` +
         ' SELECT $8::text, $9::text, $10::int8, $11::int4, $12::bytea,' +
-        ` (SELECT seat FROM ${table} WHERE id = $1) FROM swapped` +
+        ` COALESCE((SELECT seat FROM ${table} WHERE id = $1), ${seatAfter(table, '$9')}) FROM swapped` +
         ' ON CONFLICT (id) DO UPDATE SET subject = EXCLUDED.subject,' +
         ' expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, payload = EXCLUDED.payload,' +
         ' seat = EXCLUDED.seat WHERE s.expires_at <= $7::int8 RETURNING 1)' +
@@ -191,8 +212,7 @@ export function seatStatements(table: string) {
      */
     insert: statement(
       `INSERT INTO ${table} AS s (${COLUMNS}, seat)` +
-        ` VALUES ($1, $2, $3::int8, $4::int4, $5::bytea, GREATEST(${SEAT_NOW},` +
-        ` (SELECT max(seat) + 1 FROM ${table} WHERE subject = $2)))` +
+        ` VALUES ($1, $2, $3::int8, $4::int4, $5::bytea, ${seatAfter(table, '$2')})` +
         ' ON CONFLICT (id) DO UPDATE SET subject = EXCLUDED.subject,' +
         ' expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, payload = EXCLUDED.payload,' +
         ' seat = EXCLUDED.seat WHERE s.expires_at <= $6::int8 RETURNING 1 AS written',

@@ -174,8 +174,9 @@ describe('postgres store: contract edges', () => {
     const s = createPostgresStore({ pool, ...world.tables, clock: clock.now });
     await s.insert(live());
     expect(sent).toHaveLength(1);
+    // The seat is the server's clock, named explicitly (the column has no default); no read.
     expect(sent[0]!.text).toMatch(
-      /^INSERT INTO .* VALUES \(\$1, \$2, \$3::int8, \$4::int4, \$5::bytea\)$/,
+      /^INSERT INTO .* VALUES \(\$1, \$2, \$3::int8, \$4::int4, \$5::bytea, \(extract\(epoch FROM clock_timestamp\(\)\) \* 1000000\)::int8\)$/,
     );
     const dead = live({ expiresAt: clock.now() - 1 });
     await s.insert(dead);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { StoreUnavailable } from '@cloakroom/core';
+import { type SessionRecord, StoreUnavailable } from '@cloakroom/core';
 import { createPostgresStore, migrate, migrationSql } from '@cloakroom/store-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caught, createWorld, makeRecord, type PgWorld, TEST_URL, uniqueName } from './pg-harness';
@@ -154,7 +154,7 @@ describe('postgres migrations', () => {
     expect(await triggers()).toHaveLength(3);
   });
 
-  it('migration 3 on a table of the previous version: no rewrite, old rows seated earliest, older code still seated', async () => {
+  it("migration 3 on a table of the previous version: no rewrite, no default; legacy rows and an older release's rows hold no seat, so its forwarders never take a seat; a legacy session takes one at its next rotate", async () => {
     const schema = uniqueName('crpg_migrate_v2');
     dropped.push(schema);
     const t = `"${schema}"."cloakroom_sessions"`;
@@ -162,62 +162,58 @@ describe('postgres migrations', () => {
     await migrate(world.admin, { schema, invalidationTriggers: true });
     await world.admin.query(`ALTER TABLE ${t} DROP COLUMN seat`);
     await world.admin.query(`DELETE FROM "${schema}".cloakroom_migrations WHERE version = 3`);
-    // Rows an older release wrote: its INSERT names no seat.
-    const subject = makeRecord().subject;
-    const before = [makeRecord({ subject }), makeRecord({ subject }), makeRecord({ subject })];
-    const oldInsert = (r: ReturnType<typeof makeRecord>) =>
+    // An older release's insert and rotate: their statements name no seat.
+    const oldInsert = (r: SessionRecord) =>
       world.admin.query(
         `INSERT INTO ${t} (id, subject, expires_at, version, payload) VALUES ($1, $2, $3, $4, $5)`,
         [r.id, r.subject, r.expiresAt, r.version, Buffer.from(r.payload)],
       );
-    for (const r of before) await oldInsert(r);
+    const oldRotate = async (old: SessionRecord, next: SessionRecord) => {
+      const swapped = await world.admin.query(
+        `WITH swapped AS (UPDATE ${t} SET version = version + 1 WHERE id = $1 AND version = $2 RETURNING 1)` +
+          ` INSERT INTO ${t} (id, subject, expires_at, version, payload) SELECT $3, $4, $5, 1, $6 FROM swapped`,
+        [old.id, old.version, next.id, next.subject, next.expiresAt, Buffer.from(next.payload)],
+      );
+      expect(swapped.rowCount).toBe(1);
+      return { ...old, version: old.version + 1 };
+    };
+    // One real device, refreshed 4 times by the older release: 4 forwarders (core keeps each
+    // until the absolute expiry) and the live session, 5 live rows the store cannot tell apart.
+    const subject = makeRecord().subject;
+    const forwarders: SessionRecord[] = [];
+    let device = makeRecord({ subject });
+    await oldInsert(device);
+    for (let i = 0; i < 4; i += 1) {
+      const next = makeRecord({ subject });
+      forwarders.push(await oldRotate(device, next));
+      device = next;
+    }
     const store = createPostgresStore({ pool: world.admin, schema });
-    // Today's store on the old table: plain calls work, insertWithLimit names migrate().
-    const early = await caught(() =>
-      store.insertWithLimit(makeRecord({ subject }), { max: 9, evict: 'oldest' }),
-    );
-    expect(early).toBeInstanceOf(StoreUnavailable);
-    expect((early as Error).message).toMatch(/migrate\(\)/);
-    expect(await store.get(before[0]!.id)).toEqual(before[0]);
+    // Today's store on the old table: reads work; every write that seats names migrate().
+    for (const write of [
+      () => store.insertWithLimit(makeRecord({ subject }), { max: 9, evict: 'oldest' }),
+      () => store.insert(makeRecord({ subject })),
+      () => store.rotate({ record: { ...device, version: 2 }, expectedVersion: 1 }, makeRecord()),
+    ]) {
+      const early = await caught(write);
+      expect(early).toBeInstanceOf(StoreUnavailable);
+      expect((early as Error).message).toMatch(/migrate\(\)/);
+    }
+    expect(await store.get(device.id)).toEqual(device);
+    expect(await store.listBySubject(subject)).toHaveLength(5);
 
     const file = `SELECT relfilenode FROM pg_class WHERE oid = '${t}'::regclass`;
     const fileBefore = (await world.admin.query(file)).rows[0].relfilenode;
     const { applied } = await migrate(world.admin, { schema, invalidationTriggers: true });
     expect(applied.map((m) => `${m.table}@${m.version}`)).toEqual(['cloakroom_sessions@3']);
-    // ADD COLUMN with a constant default and SET DEFAULT only touch the catalog: same file, no rewrite.
+    // ADD COLUMN without a default only touches the catalog: same file, no rewrite.
     expect((await world.admin.query(file)).rows[0].relfilenode).toBe(fileBefore);
-    const seats = await world.admin.query(`SELECT id, seat FROM ${t} ORDER BY id`);
-    expect(seats.rows.map((r) => Number(r.seat))).toEqual([0, 0, 0]);
-
-    // An older release still running after the migration: its rows get the default, a seat in order.
-    const during = makeRecord({ subject });
-    await oldInsert(during);
-    const fresh = makeRecord({ subject });
-    // Old rows count (3 + 1 seated): under max 5 nothing goes; at max 5 the pre-migration rows go first, by id.
-    expect(await store.insertWithLimit(fresh, { max: 5, evict: 'oldest' })).toEqual({
-      inserted: true,
-      evicted: [],
-    });
-    const byId = before.map((r) => r.id).sort();
-    expect(
-      await store.insertWithLimit(makeRecord({ subject }), { max: 3, evict: 'oldest' }),
-    ).toEqual({
-      inserted: true,
-      evicted: byId,
-    });
-    expect(
-      await store.insertWithLimit(makeRecord({ subject }), { max: 3, evict: 'refuse' }),
-    ).toEqual({
-      inserted: false,
-    });
-    expect(
-      await store.insertWithLimit(makeRecord({ subject }), { max: 3, evict: 'oldest' }),
-    ).toEqual({
-      inserted: true,
-      evicted: [during.id],
-    });
-    // An older release's rotate (its statement names no seat): next takes a new seat at the end
-    // and old keeps its own, so both count until old's grace window ends (README, "Upgrading").
+    const column = await world.admin.query(
+      `SELECT column_default FROM information_schema.columns
+       WHERE table_schema = $1 AND table_name = 'cloakroom_sessions' AND column_name = 'seat'`,
+      [schema],
+    );
+    expect(column.rows).toEqual([{ column_default: null }]);
     const seatedIds = async () =>
       (
         await world.admin.query(
@@ -225,15 +221,47 @@ describe('postgres migrations', () => {
           [subject],
         )
       ).rows.map((r) => r.id);
-    const order = await seatedIds();
-    const first = order[0] as string;
-    const next = makeRecord({ subject });
-    await world.admin.query(
-      `WITH swapped AS (UPDATE ${t} SET version = 2 WHERE id = $1 AND version = 1 RETURNING 1)` +
-        ` INSERT INTO ${t} (id, subject, expires_at, version, payload) SELECT $2, $3, $4, 1, $5 FROM swapped`,
-      [first, next.id, subject, next.expiresAt, Buffer.from(next.payload)],
-    );
-    expect(await seatedIds()).toEqual([...order, next.id]);
+    expect(await seatedIds()).toEqual([]);
+
+    // The user's next sign-ins: the forwarders hold no seat, so refuse at max 3 lets them in
+    // and evict-oldest at max 2 ends nothing (a seated legacy row would be refused / evicted).
+    const phone = makeRecord({ subject });
+    expect(await store.insertWithLimit(phone, { max: 3, evict: 'refuse' })).toEqual({
+      inserted: true,
+      evicted: [],
+    });
+    const laptop = makeRecord({ subject });
+    expect(await store.insertWithLimit(laptop, { max: 2, evict: 'oldest' })).toEqual({
+      inserted: true,
+      evicted: [],
+    });
+    expect(await store.get(device.id)).toEqual(device);
+
+    // An older release still running after the migration: its insert and its rotate leave
+    // no seat anywhere (with a column default, its forwarder would stay seated).
+    let other = makeRecord({ subject });
+    await oldInsert(other);
+    const otherNext = makeRecord({ subject });
+    forwarders.push(await oldRotate(other, otherNext));
+    other = otherNext;
+    expect(await seatedIds()).toEqual([phone.id, laptop.id]);
+
+    // The legacy device's next refresh on this release: its successor takes a fresh seat,
+    // last in the order, and the forwarder it leaves holds none.
+    const refreshed = makeRecord({ subject });
+    expect(
+      await store.rotate({ record: { ...device, version: 2 }, expectedVersion: 1 }, refreshed),
+    ).toBe(true);
+    expect(await seatedIds()).toEqual([phone.id, laptop.id, refreshed.id]);
+    expect(
+      await store.insertWithLimit(makeRecord({ subject }), { max: 3, evict: 'refuse' }),
+    ).toEqual({ inserted: false });
+    expect(
+      await store.insertWithLimit(makeRecord({ subject }), { max: 3, evict: 'oldest' }),
+    ).toEqual({ inserted: true, evicted: [phone.id] });
+    // No forwarder was ever counted or evicted.
+    for (const f of forwarders) expect(await store.get(f.id)).toEqual(f);
+    expect(await store.get(other.id)).toEqual(other);
   });
 
   it('custom table names get their own migration rows in a shared migrations table', async () => {

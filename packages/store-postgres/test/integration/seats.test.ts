@@ -151,6 +151,54 @@ describe('postgres insertWithLimit: seat rules', () => {
     expect(await seated(subject)).toEqual([ids[1], c.id, d.id]);
   });
 
+  it('rotate of a record without a seat (from before migration 3, an older release, a forwarder): next takes a fresh seat after every seat of its subject, clock behind or not', async () => {
+    const { subject, ids } = await fill(2);
+    const legacy = makeRecord({ subject });
+    await store.insert(legacy);
+    // What migration 3 leaves on a row from before it, or an older release's insert writes.
+    await world.admin.query(`UPDATE ${table()} SET seat = NULL WHERE id = $1`, [legacy.id]);
+    // A seat an hour ahead of the server's clock (taken before the clock stepped back).
+    await world.admin.query(`UPDATE ${table()} SET seat = seat + 3600000000 WHERE id = $1`, [
+      ids[1],
+    ]);
+    expect(await seated(subject)).toEqual(ids);
+    const next = makeRecord({ subject });
+    const rotated = { ...legacy, version: 2, expiresAt: clock.now() + 30_000 };
+    expect(await store.rotate({ record: rotated, expectedVersion: 1 }, next)).toBe(true);
+    expect(await seated(subject)).toEqual([ids[0], ids[1], next.id]);
+    // insertWithLimit keeps the same floor: after next, not before the seat ahead of the clock.
+    const x = makeRecord({ subject });
+    expect(await store.insertWithLimit(x, oldest(4))).toEqual({ inserted: true, evicted: [] });
+    expect(await seated(subject)).toEqual([ids[0], ids[1], next.id, x.id]);
+    // Rotating the seatless forwarder again (not what core does) seats its successor too:
+    // no live record escapes the count by rotation.
+    const again = makeRecord({ subject });
+    expect(
+      await store.rotate({ record: { ...rotated, version: 3 }, expectedVersion: 2 }, again),
+    ).toBe(true);
+    expect(await seated(subject)).toEqual([ids[0], ids[1], next.id, x.id, again.id]);
+    expect(await store.insertWithLimit(makeRecord({ subject }), refuse(5))).toEqual({
+      inserted: false,
+    });
+    expect(await store.get(legacy.id)).toEqual({ ...rotated, version: 3 });
+  });
+
+  it('a plain insert seats the record itself (the column has no default), also over an expired seatless row', async () => {
+    const subject = randomId();
+    const r = makeRecord({ subject });
+    await store.insert(r);
+    const dead = makeRecord({ subject: randomId(), expiresAt: clock.now() - 1 });
+    await store.insert(dead);
+    await world.admin.query(`UPDATE ${table()} SET seat = NULL WHERE id = $1`, [dead.id]);
+    const revived = { ...dead, subject, expiresAt: clock.now() + 60_000 };
+    await store.insert(revived);
+    expect(await store.get(dead.id)).toEqual(revived);
+    expect(await seated(subject)).toEqual([r.id, dead.id]);
+    expect(await store.insertWithLimit(makeRecord({ subject }), refuse(2))).toEqual({
+      inserted: false,
+    });
+  });
+
   it('replace keeps the seat and its place, and moves it with the record to another subject', async () => {
     const { subject, records } = await fill(2);
     const [a, b] = records as [SessionRecord, SessionRecord];
