@@ -34,7 +34,14 @@ import { seatStamp } from './seat';
  * subject's index grew while it took them (a `rotate` or `insert` landing at
  * that moment) before giving up with `StoreUnavailable`.
  */
-const LIMIT_ATTEMPTS = 8;
+const LIMIT_ATTEMPTS = 16;
+/**
+ * How long `insertWithLimit` waits for a record lock it takes out of order
+ * (a successor that a rotate made while it was taking the others): long
+ * enough for a rotate in flight to finish, short enough that a cycle of
+ * waiters breaks quickly.
+ */
+const LATE_LOCK_WAIT_MS = 250;
 /** How many record files `insertWithLimit` reads at once while counting a subject's seats. */
 const READ_BATCH = 64;
 
@@ -331,17 +338,17 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
                   // holds or may take a seat of this subject is locked
                   // here. A rotate that finished while the locks were
                   // being taken may have added its successor: lock it
-                  // too, without waiting.
+                  // too, waiting only briefly (out of order).
                   const grown = await fresh(held);
                   // `return await`: the extra locks are released (finally) only once it is done.
                   if (grown.length === 0) return await limitedInsert(record, limit, [...held]);
-                  const release = await files.tryLocks(grown);
-                  // Held elsewhere: start again, taking every lock in order.
+                  const release = await files.tryLocks(grown, LATE_LOCK_WAIT_MS);
+                  // Still held elsewhere: start again, taking every lock in order.
                   if (release === null) return [...held, ...grown];
                   extra.push(release);
                   for (const id of grown) held.add(id);
                 }
-                return [];
+                return [...held];
               } finally {
                 await settled(extra.map((release) => release()));
               }

@@ -255,4 +255,31 @@ describe('fs store: sweep removes what killed writers leave behind (#14)', () =>
     expect((await lstat(join(shard, `${id}.lock`))).isDirectory()).toBe(true);
     expect((await lstat(join(shard, `.${id}.rec.0a.tmp`))).isDirectory()).toBe(true);
   });
+
+  it('a subject directory that a sweep removes between its mkdir and its chmod is made again: the write goes through', async () => {
+    const dir = await tempDir();
+    let raced = 0;
+    // What a concurrent sweep does to a new, still empty subject directory: rmdir it.
+    const io = {
+      ...fsp,
+      chmod: async (path: string, mode: number) => {
+        if (raced < 2 && path.includes(`${dir}/x/`) && path.split('/').at(-1)!.length === 43) {
+          raced++;
+          await fsp.rmdir(path);
+        }
+        return fsp.chmod(path, mode);
+      },
+    } as Io;
+    const store = createFsStoreWithIo({ dir }, io);
+    const record = {
+      id: key(),
+      subject: key(),
+      expiresAt: Date.now() + 60_000,
+      version: 1,
+      payload: new Uint8Array(),
+    };
+    await store.insert(record);
+    expect(raced).toBe(2);
+    expect(await store.listBySubject(record.subject)).toHaveLength(1);
+  });
 });

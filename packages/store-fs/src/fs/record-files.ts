@@ -180,7 +180,10 @@ export class RecordFiles {
         if (errnoOf(err) === 'EEXIST') return;
         // The subject directory is new, or a sweep just removed it empty.
         if (!isMissing(err) || attempt >= 3) throw err;
-        await this.#makeDir(dir);
+        // A sweep may remove it again between its mkdir and chmod: try again.
+        await this.#makeDir(dir).catch((made: unknown) => {
+          if (!isMissing(made) || attempt >= 3) throw made;
+        });
       }
     }
   }
@@ -262,12 +265,13 @@ export class RecordFiles {
   }
 
   /**
-   * Take the locks of these ids without waiting, while the caller holds
-   * others (out of sorted order, which is safe only because nothing here
-   * waits). Any id whose lock is held elsewhere: nothing is kept, `null`.
+   * Take the locks of these ids while the caller holds others, out of
+   * sorted order: so each is waited for at most `waitMs` (a cycle of
+   * waiters ends there instead of at `lockTimeoutMs`). Any id whose lock
+   * is still held elsewhere by then: nothing is kept, `null`.
    * @returns the release function of the locks taken.
    */
-  async tryLocks(ids: readonly string[]): Promise<(() => Promise<void>) | null> {
+  async tryLocks(ids: readonly string[], waitMs: number): Promise<(() => Promise<void>) | null> {
     const releases: (() => Promise<void>)[] = [];
     const releaseAll = async (): Promise<void> => {
       await settled(releases.reverse().map((release) => release()));
@@ -276,7 +280,8 @@ export class RecordFiles {
       for (const id of [...new Set(ids)].sort()) {
         const lockPath = this.#c.layout.lockPath(id);
         try {
-          releases.push(await acquireLock(this.#c.io, lockPath, { ...this.#c.lock, timeoutMs: 0 }));
+          const timing = { ...this.#c.lock, timeoutMs: Math.min(waitMs, this.#c.lock.timeoutMs) };
+          releases.push(await acquireLock(this.#c.io, lockPath, timing));
         } catch (err) {
           if (!(err instanceof StoreUnavailable) && !isMissing(err)) throw err;
           await releaseAll();
