@@ -69,15 +69,18 @@ return count
  * bucket, so counting, evicting and inserting are one atomic step. The bucket
  * tags are part of the script text (they are fixed, see key-layout.ts), so a
  * call sends one key and a few arguments rather than 256 index keys; the
- * script builds the subject's index key of every bucket itself, which only
+ * script builds the subject's seat key of every bucket itself, which only
  * a standalone server allows (the store offers this nowhere else), and
  * finds the ones that exist with one EXISTS per 16 buckets.
  * KEYS: the record. ARGV: now, expiresAt, id, base, subject, value, max,
  * evict ('oldest' | 'refuse'), prefix.
- * Counts the live seated records of the subject (no seat member or NOSEAT:
- * not seated, never counted nor evicted). Below max it inserts; at or above it,
+ * Counts the live seated records of the subject: it walks the seat keys'
+ * positive scores only, so forwarders (NOSEAT) and records with no seat
+ * member (no seat) are never read, counted nor evicted, and the cost follows
+ * the number of seated records. Below max it inserts; at or above it,
  * 'refuse' changes nothing and 'oldest' deletes the earliest-seated records
- * until one seat is free, then inserts with a seat taken now.
+ * until one seat is free, then inserts with a seat taken now, or just after
+ * the subject's latest seat when the server clock is behind it.
  * → { 1, evicted id, ... } (oldest first), { 0 } live record at the id
  * (nothing changed), { 2 } refused (nothing changed).
  */
@@ -94,10 +97,12 @@ if cur == false then return bad() end
 if cur and (cur.kind == 2 or cur.exp > now) then return { 0 } end
 if not zsets(idx(base, subj, cur and cur.subj)) then return bad() end
 local seated, ghosts, bases = {}, {}, {}
--- The buckets whose index key exists: one EXISTS per 16 buckets, then one
+-- The latest seat of the subject: a new seat never sorts before it.
+local top = 0
+-- The buckets whose seat key exists: one EXISTS per 16 buckets, then one
 -- command per bucket only in groups that have one (a subject rarely spans many).
 local live = {}
-local pre, post = ARGV[9] .. '{', '}:sub:' .. subj
+local pre, post = ARGV[9] .. '{', '}:seat:' .. subj
 for g = 1, #TAGS, 16 do
   local last = math.min(g + 15, #TAGS)
   local names = {}
@@ -107,24 +112,22 @@ for g = 1, #TAGS, 16 do
   end
 end
 for _, b in ipairs(live) do
-  -- A key of another type answers an error, not a crash.
-  local members = redis.pcall('ZRANGEBYSCORE', b .. 'sub:' .. subj, '(' .. num(now), '+inf')
+  -- Taken seats only (score > 0). A key of another type answers an error, not a crash.
+  local members = redis.pcall('ZRANGEBYSCORE', b .. 'seat:' .. subj, '(0', '+inf', 'WITHSCORES')
   if members.err then return bad() end
   if #members > 0 then
-    local sk = b .. 'seat:' .. subj
-    if not zsets({ sk, b .. 'all' }) then return bad() end
+    if not zsets({ b .. 'sub:' .. subj, b .. 'all' }) then return bad() end
     bases[#bases + 1] = b
-    for _, m in ipairs(members) do
+    for k = 1, #members, 2 do
+      local m, s = members[k], tonumber(members[k + 1])
+      if s > top then top = s end
       local c = rec(read(b .. 's:' .. m))
       if c == false then return bad() end
       if c == nil or c.subj ~= subj then
         ghosts[#ghosts + 1] = { b, m }
       elseif c.kind == 1 and c.exp > now then
-        local s = redis.call('ZSCORE', sk, m)
-        -- { order, expiresAt, id, base }; no member (written before seats) holds no seat.
-        if s and tonumber(s) > 0 then
-          seated[#seated + 1] = { tonumber(s), c.exp, m, b }
-        end
+        -- { order, expiresAt, id, base }
+        seated[#seated + 1] = { s, c.exp, m, b }
       end
     end
   end
@@ -155,7 +158,9 @@ if cur then
   redis.call('DEL', KEYS[1])
   unindex(base, id, cur.subj)
 end
-put(KEYS[1], base, id, subj, ARGV[2], ARGV[6], now, seatnow())
+local seat = seatnow()
+if tonumber(seat) <= top then seat = num(top + 1) end
+put(KEYS[1], base, id, subj, ARGV[2], ARGV[6], now, seat)
 return out
 `;
 }

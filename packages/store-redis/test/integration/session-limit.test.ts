@@ -293,6 +293,31 @@ describe('insertWithLimit: seats', () => {
       sorted([...chain.map((r) => r.id), y.id, next.id, z.id]),
     );
   });
+  it("a new seat never sorts before the subject's latest, even with the server clock behind (a failover to a replica whose clock lags)", async () => {
+    const store = newStore();
+    const subject = randomId();
+    const layout = keyLayout(prefix);
+    const a = rec(subject);
+    await store.insert(a);
+    // a's seat as a master whose clock ran an hour ahead of this server took it.
+    const [sec, usec] = await client.time();
+    const ahead = Number(sec) * 1_000_000 + Number(usec) + 3_600_000_000;
+    const seatOf = (r: SessionRecord) => `${layout.bucketBase(bucketOf(r.id))}seat:${subject}`;
+    expect(await client.zadd(seatOf(a), 'XX', 'CH', String(ahead), a.id)).toBe(1);
+    // In another bucket: the floor is the subject's, not the bucket's.
+    let b = rec(subject);
+    while (bucketOf(b.id) === bucketOf(a.id)) b = rec(subject);
+    expect(await limited(store)(b, { max: 3, evict: 'oldest' })).toEqual({
+      inserted: true,
+      evicted: [],
+    });
+    expect(Number(await client.zscore(seatOf(b), b.id))).toBeGreaterThan(ahead);
+    expect(await limited(store)(rec(subject), { max: 2, evict: 'oldest' })).toEqual({
+      inserted: true,
+      evicted: [a.id],
+    });
+    expect(await store.get(b.id)).toEqual(b);
+  });
 });
 
 describe('insertWithLimit: errors', () => {
@@ -384,16 +409,20 @@ describe('insertWithLimit: errors', () => {
 });
 
 describe('insertWithLimit: malformed index keys', () => {
-  it('a subject index key of the wrong type in any bucket: StoreDataInvalid, nothing written', async () => {
+  it('a subject index key of the wrong type in a bucket where the subject holds a seat: StoreDataInvalid, nothing written', async () => {
     const store = newStore();
     const subject = randomId();
     const a = rec(subject);
     await store.insert(a);
     const layout = keyLayout(prefix);
-    const other = (bucketOf(a.id) + 1) % 256;
-    await client.set(`${layout.bucketBase(other)}sub:${subject}`, 'not a sorted set');
+    // a holds a seat in its bucket, so the call would prune that bucket's index.
+    const sub = `${layout.bucketBase(bucketOf(a.id))}sub:${subject}`;
+    await client.del(sub);
+    await client.set(sub, 'not a sorted set');
     const before = await snapshot();
-    await expect(limited(store)(rec(subject), { max: 5, evict: 'oldest' })).rejects.toBeInstanceOf(
+    let b = rec(subject);
+    while (bucketOf(b.id) === bucketOf(a.id)) b = rec(subject);
+    await expect(limited(store)(b, { max: 5, evict: 'oldest' })).rejects.toBeInstanceOf(
       StoreDataInvalid,
     );
     expect(await snapshot()).toEqual(before);
