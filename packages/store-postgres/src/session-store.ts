@@ -23,7 +23,7 @@ import { sqlState } from './errors';
 import { openInvalidationChannel } from './invalidation-channel';
 import { type PostgresStoreOptions, resolvePostgresStoreOptions } from './options';
 import { createRunner } from './postgres/runner';
-import { bind, seatStatements, sessionStatements } from './postgres/sql';
+import { bind, seatStatements, seatlessStatements, sessionStatements } from './postgres/sql';
 import { insertSeated, seatLockKey } from './seats';
 import { decodeCursor, encodeCursor } from './scan-cursor';
 
@@ -133,6 +133,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
   const runner = createRunner(pool, timeoutMs);
   const sql = sessionStatements(tables.sessionsSql);
+  const seatless = seatlessStatements(tables.sessionsSql);
+  /** SQLSTATE 42703: the table has no `seat` column yet (migration 3 not applied). */
+  const unmigrated = (err: unknown) => sqlState(err) === '42703';
   const seatSql = seatStatements(tables.sessionsSql);
   let closing: Promise<void> | undefined;
   const now = () => {
@@ -154,12 +157,20 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       assertSessionRecord(record);
       const params = recordParams(record, 'record');
       await runner.run(async (c) => {
+        // The seated statements, or the seatless ones on a table migration 3 has not reached.
+        let s: typeof seatless = sql;
         try {
-          await c.query(bind(sql.insert, params));
+          try {
+            await c.query(bind(s.insert, params));
+          } catch (err) {
+            if (!unmigrated(err)) throw err;
+            s = seatless;
+            await c.query(bind(s.insert, params));
+          }
         } catch (err) {
           if (sqlState(err) !== '23505') throw err;
           // The id is taken: by a dead row this insert may replace, or by a live one.
-          const over = await c.query(bind(sql.insertOverExpired, [...params, now()]));
+          const over = await c.query(bind(s.insertOverExpired, [...params, now()]));
           if (over.rowCount !== 1)
             throw new StoreConflict('a live record with this id already exists');
         }
@@ -223,7 +234,14 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       return runner.run(async (c) => {
         const values = [...replaceValues(oldParams, expected, now()), ...nextParams];
         try {
-          const result = await c.query(bind(sql.rotate, values));
+          let result: { rows: { rotated?: number }[] };
+          try {
+            result = await c.query(bind(sql.rotate, values));
+          } catch (err) {
+            if (!unmigrated(err)) throw err;
+            // Not migrated yet: rotate as an older release does (next holds no seat).
+            result = await c.query(bind(seatless.rotate, values));
+          }
           return result.rows[0]?.rotated === 1;
         } catch (err) {
           // The statement's own signal: swapped, but a live row holds next.id (all rolled back).

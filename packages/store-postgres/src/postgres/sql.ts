@@ -54,6 +54,38 @@ function seatAfter(table: string, subject: string): string {
  * passed as a parameter (never the server's `now()`), so the manager and the
  * store agree on what has expired.
  */
+/**
+ * The writes of a table from before migration 3 (no `seat` column), used
+ * when the seated statements fail with SQLSTATE 42703 (undefined column): a
+ * release that finds its table not yet migrated keeps serving sign-ins and
+ * refreshes, and its rows hold no seat, like an older release's. Only
+ * `insertWithLimit` needs the migration. Same parameters as the seated
+ * statements of the same name.
+ */
+export function seatlessStatements(table: string) {
+  return {
+    insert: statement(
+      `INSERT INTO ${table} (${COLUMNS}) VALUES ($1, $2, $3::int8, $4::int4, $5::bytea)`,
+    ),
+    insertOverExpired: statement(
+      `UPDATE ${table} SET subject = $2, expires_at = $3::int8, version = $4::int4,` +
+        ' payload = $5::bytea WHERE id = $1 AND expires_at <= $6::int8',
+    ),
+    rotate: statement(
+      `WITH swapped AS (UPDATE ${table} SET subject = $3, expires_at = $4::int8,` +
+        ' version = $5::int4, payload = $6::bytea' +
+        ' WHERE id = $1 AND version = $2::int4 AND expires_at > $7::int8 RETURNING 1),' +
+        ` inserted AS (INSERT INTO ${table} AS s (${COLUMNS})` +
+        ' SELECT $8::text, $9::text, $10::int8, $11::int4, $12::bytea FROM swapped' +
+        ' ON CONFLICT (id) DO UPDATE SET subject = EXCLUDED.subject,' +
+        ' expires_at = EXCLUDED.expires_at, version = EXCLUDED.version, payload = EXCLUDED.payload' +
+        ' WHERE s.expires_at <= $7::int8 RETURNING 1)' +
+        ' SELECT ((SELECT count(*) FROM swapped)' +
+        ' / ((SELECT count(*) FROM inserted) - (SELECT count(*) FROM swapped) + 1))::int4 AS rotated',
+    ),
+  };
+}
+
 export function sessionStatements(table: string) {
   return {
     /** $1 id, $2 now */

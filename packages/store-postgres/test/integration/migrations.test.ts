@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { type SessionRecord, StoreUnavailable } from '@cloakroom/core';
+import { type SessionRecord, StoreConflict, StoreUnavailable } from '@cloakroom/core';
 import { createPostgresStore, migrate, migrationSql } from '@cloakroom/store-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caught, createWorld, makeRecord, type PgWorld, TEST_URL, uniqueName } from './pg-harness';
@@ -189,17 +189,26 @@ describe('postgres migrations', () => {
       device = next;
     }
     const store = createPostgresStore({ pool: world.admin, schema });
-    // Today's store on the old table: reads work; every write that seats names migrate().
-    for (const write of [
-      () => store.insertWithLimit(makeRecord({ subject }), { max: 9, evict: 'oldest' }),
-      () => store.insert(makeRecord({ subject })),
-      () => store.rotate({ record: { ...device, version: 2 }, expectedVersion: 1 }, makeRecord()),
-    ]) {
-      const early = await caught(write);
-      expect(early).toBeInstanceOf(StoreUnavailable);
-      expect((early as Error).message).toMatch(/migrate\(\)/);
-    }
+    // Today's store on the old table: insertWithLimit names migrate(); reads, insert and
+    // rotate keep working (as an older release writes: no seat), so sign-ins and refreshes
+    // survive a deploy that reaches the database before its migration.
+    const early = await caught(() =>
+      store.insertWithLimit(makeRecord({ subject }), { max: 9, evict: 'oldest' }),
+    );
+    expect(early).toBeInstanceOf(StoreUnavailable);
+    expect((early as Error).message).toMatch(/migrate\(\)/);
     expect(await store.get(device.id)).toEqual(device);
+    const early1 = makeRecord({ subject });
+    await store.insert(early1);
+    expect(await store.get(early1.id)).toEqual(early1);
+    await expect(store.insert(early1)).rejects.toBeInstanceOf(StoreConflict);
+    const early2 = makeRecord({ subject });
+    expect(
+      await store.rotate({ record: { ...early1, version: 2 }, expectedVersion: 1 }, early2),
+    ).toBe(true);
+    expect(await store.get(early2.id)).toEqual(early2);
+    expect(await store.delete(early1.id)).toBe(true);
+    expect(await store.delete(early2.id)).toBe(true);
     expect(await store.listBySubject(subject)).toHaveLength(5);
 
     const file = `SELECT relfilenode FROM pg_class WHERE oid = '${t}'::regclass`;
