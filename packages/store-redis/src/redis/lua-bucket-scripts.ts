@@ -75,8 +75,8 @@ return count
  * KEYS: the record. ARGV: now, expiresAt, id, base, subject, value, max,
  * evict ('oldest' | 'refuse'), prefix.
  * Counts the live seated records of the subject: it walks the seat keys'
- * positive scores only, so forwarders (NOSEAT) and records with no seat
- * member (no seat) are never read, counted nor evicted, and the cost follows
+ * positive scores only, so forwarders and records written before seats (no
+ * seat member) are never read, counted nor evicted, and the cost follows
  * the number of seated records. Below max it inserts; at or above it,
  * 'refuse' changes nothing and 'oldest' deletes the earliest-seated records
  * until one seat is free, then inserts with a seat taken now, or just after

@@ -9,11 +9,12 @@
 //
 // Seats (SessionStore.insertWithLimit): <base>seat:<subject> gives each record
 // of the subject in the bucket the moment its seat was taken (Redis TIME, in
-// microseconds: one clock for the whole fleet), or NOSEAT for a live record
-// without one (rotate's old record). A record with no member there was written
+// microseconds: one clock for the whole fleet). Only seated records have a
+// member: rotate's old record (a forwarder) loses its own, and a record written
 // before seats existed (or by an older release), or by a cross-slot rotate (see
-// rotate.ts): it holds no seat, since it may be a forwarder; the rotate script
-// gives its successor a fresh one. The seat key is pruned and expires with the
+// rotate.ts), never had one: it holds no seat, since it may be a forwarder; the
+// rotate script gives its successor a fresh one. Readers also skip members
+// scored <= 0 (-1 marked a forwarder in unreleased builds). The seat key is pruned and expires with the
 // subject index (tidysub), and every script that drops a member from a subject
 // index drops it from the seats too.
 //
@@ -77,9 +78,6 @@ local function idx(base, a, b)
   end
   return keys
 end
-
--- The seat score of a record that has none (rotate's old record); taken seats are positive.
-local NOSEAT = '-1'
 
 -- Now on the Redis server, in microseconds: the score of a seat taken now.
 local function seatnow()
@@ -166,7 +164,10 @@ local function cas(key, base, id, expected, subj, expStr, value, now, unseat)
     tidysub(base, cur.subj, now)
     keep = seat
   end
-  if unseat then keep = NOSEAT end
+  if unseat then
+    keep = nil
+    redis.call('ZREM', base .. 'seat:' .. subj, id)
+  end
   put(key, base, id, subj, expStr, value, now, keep)
   return 1, cur, seat
 end

@@ -32,9 +32,9 @@ return r
  * ARGV: now, expectedVersion, old id, old base, old subject, old expiresAt, old value,
  *       next id, next base, next subject, next expiresAt, next value.
  * → 1 rotated, 0 version check failed, 2 next id occupied. Nothing changes unless 1.
- * Next takes over old's seat (its score and place) and old keeps no seat
- * (NOSEAT). When old holds no seat (NOSEAT, or no member: written before
- * seats), next takes a fresh one, now (last in the order), so no live record
+ * Next takes over old's seat (its score and place) and old loses its seat
+ * member (a forwarder holds no seat). When old holds no seat (no member: a
+ * forwarder, or written before seats), next takes a fresh one, now (last in the order), so no live record
  * escapes the count by being rotated.
  */
 export const ROTATE = `${PRELUDE}

@@ -7,8 +7,11 @@
 //
 // One subject: two devices refreshed forwarders/2 times each (two seated
 // sessions, `forwarders` forwarders). "before" is the insertWithLimit script
-// of base-commit (default b321115, which read every record of the subject
-// index), swapped into the same store code; "after" is the current one.
+// of base-commit (default 12ca265: forwarders hold no seat, but the script
+// read every record of the subject index), swapped into the same store code;
+// "after" is the current one. (Older bases counted a record with no seat
+// member as seated: their first call would evict every forwarder, which the
+// check after each round catches.)
 // Rounds alternate before / after; each round makes `calls` sequential calls
 // with max 2, evict 'oldest' (each evicts one session, so two stay seated and
 // the forwarders stay). Reported: Redis time per call (INFO commandstats,
@@ -30,7 +33,7 @@ import { makeRecord, randomId, uniquePrefix } from '../integration/redis-test-en
 const FORWARDERS = Number(process.argv[2] ?? 20_000);
 const CALLS = Number(process.argv[3] ?? 20);
 const ROUNDS = Number(process.argv[4] ?? 5);
-const BASE = process.argv[5] ?? 'b321115';
+const BASE = process.argv[5] ?? '12ca265';
 
 // The base commit's limit script, loaded from git into a temporary module pair.
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -100,6 +103,9 @@ try {
       const s1 = await stats();
       results[name].us.push((s1.usec - s0.usec) / (s1.calls - s0.calls));
       results[name].commands.push((s1.commands - s0.commands) / (s1.calls - s0.calls));
+      const left = (await store.listBySubject(subject)).length;
+      if (left !== FORWARDERS + 2)
+        throw new Error(`${name}: ${left} records left, not ${FORWARDERS + 2}`);
     }
   }
   const median = (xs: number[]) =>
