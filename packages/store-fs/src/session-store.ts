@@ -209,7 +209,8 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
         }
       });
     }
-    const excess = seats.length - limit.max + 1;
+    // A record already dead on arrival is accepted, as `insert` accepts it, but never counts: it evicts nothing.
+    const excess = now >= record.expiresAt ? 0 : seats.length - limit.max + 1;
     if (excess > 0 && limit.evict === 'refuse') return { inserted: false };
     seats.sort((a, b) => a.seat - b.seat || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const victims = excess > 0 ? seats.slice(0, excess) : [];
@@ -283,19 +284,20 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
       return run('insertWithLimit', () =>
         files.withSubjectLock(subject, async () => {
           /*
-           * Which records must be locked. A seat enters this subject only
-           * by an insert (limited ones hold the subject lock, so one at a
-           * time), by a rotate of a seated record, or by a record moving
-           * here from another subject (not a limited insert's doing). So
-           * the records to hold still are the seated ones, and those that
-           * may yet become seated by a rotate in flight: a successor not
-           * committed yet, or an indexed id with no file yet (the marker is
-           * made first). A record seen expired, live without a seat (a
-           * rotated-away forwarder: rotating it hands on no seat), of
-           * another subject or corrupt can never become a seated record of
-           * this subject by such a step, so it is read once, not locked:
-           * forwarders pile up during their grace window, and every lock
-           * costs three system calls.
+           * Which records must be locked. A seat enters this subject by a
+           * limited insert (they hold the subject lock, so one at a time),
+           * by a rotate handing a seated record's seat to its successor, or
+           * as a new seat no limited insert takes: a plain insert, the
+           * rotate of a record without one, a record moving here from
+           * another subject. Only the hand-over keeps the count while it
+           * moves the seat, so the records to hold still are the seated
+           * ones, and those that may yet become seated by a rotate in
+           * flight: a successor not committed yet, or an indexed id with no
+           * file yet (the marker is made first). A record seen expired,
+           * live without a seat (a rotated-away forwarder), of another
+           * subject or corrupt hands on no seat, so it is read once, not
+           * locked: forwarders pile up during their grace window, and every
+           * lock costs three system calls.
            */
           const passed = new Set<string>();
           const needed = async (candidates: readonly string[]): Promise<string[]> => {
@@ -431,8 +433,11 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
           // the commit rename is independent, so it overlaps: the index
           // markers, the pending successor, and the temp files (written and
           // fsynced) of the parent and of the final successor.
-          // `next` takes over old's seat and its place in the order; old keeps none.
-          const seat = oldState.stored.seat;
+          // `next` takes over old's seat and its place in the order; old keeps
+          // none. The successor of a record without a seat (a forwarder)
+          // takes a new one, last, so no live record escapes the count by
+          // being rotated (as the other stores do).
+          const seat = oldState.stored.seat ?? seatStamp();
           const parent = files.prepare({ record: old.record, successor: next.id });
           const final = files.prepare(seated(next, seat));
           try {

@@ -103,12 +103,12 @@ describe('fs store: insertWithLimit', () => {
     });
     // The forwarder is never evicted (it has no seat) and stays until it expires.
     expect(await store.get(a!.id)).not.toBeNull();
-    // A forwarder rotated again hands on no seat.
+    // A forwarder rotated again has no seat to hand on: its successor takes a new one, last.
     const a3 = rec(clock, { subject });
     expect(await store.rotate({ record: { ...a!, version: 3 }, expectedVersion: 2 }, a3)).toBe(
       true,
     );
-    expect(await seatsOf(store, subject, clock.now)).toEqual([b!.id, c.id, d.id]);
+    expect(await seatsOf(store, subject, clock.now)).toEqual([b!.id, c.id, d.id, a3.id]);
   });
 
   it('expiry and delete free a seat', async () => {
@@ -206,6 +206,19 @@ describe('fs store: insertWithLimit', () => {
     await expect(store.insertWithLimit(r, null as unknown as SubjectLimit)).rejects.toBeInstanceOf(
       Closed,
     );
+  });
+
+  it('a record already expired on arrival is inserted (never returned) and evicts nothing, even at the limit', async () => {
+    const { clock, store, subject } = await setup();
+    const [a] = await fill(store, clock, subject, 1);
+    const dead = rec(clock, { subject, ttl: 0 });
+    expect(await store.insertWithLimit(dead, oldest(1))).toEqual({ inserted: true, evicted: [] });
+    expect(await store.insertWithLimit(rec(clock, { subject, ttl: -5 }), refuse(1))).toEqual({
+      inserted: true,
+      evicted: [],
+    });
+    expect(await store.get(dead.id)).toBeNull();
+    expect(await seatsOf(store, subject, clock.now)).toEqual([a!.id]);
   });
 
   it('takes its copy of the record and the limit when called', async () => {
