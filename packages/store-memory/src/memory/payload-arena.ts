@@ -1,18 +1,17 @@
 import { Buffer } from 'node:buffer';
 
-/**
- * Where one payload lives in a {@link PayloadArena}. The record table's
- * entries carry these three small integers in place of the bytes; the arena
- * is the only code that reads or writes them.
+/*
+ * Where one payload lives in a PayloadArena: a slot, three consecutive
+ * int32 of a caller's row array starting at an index `at` (chunk, offset,
+ * length). The record table keeps them at the start of each record's row in
+ * place of the bytes; the arena is the only code that writes them.
  */
-export interface PayloadSlot {
-  /** Index of the chunk holding the bytes; -1 for an empty payload. */
-  chunk: number;
-  /** Byte offset inside that chunk. */
-  offset: number;
-  /** Payload length in bytes. */
-  length: number;
-}
+/** Slot field: index of the chunk holding the bytes; -1 for an empty payload. */
+export const SLOT_CHUNK = 0;
+/** Slot field: byte offset inside that chunk. */
+export const SLOT_OFFSET = 1;
+/** Slot field: payload length in bytes. */
+export const SLOT_LENGTH = 2;
 
 /** Sizes an arena works with; tests shrink them to reach every path with a few bytes. */
 export interface ArenaLimits {
@@ -117,31 +116,38 @@ export class PayloadArena {
     this.top = limits.chunkSize;
   }
 
-  /** Copy `bytes` into a new slot and point `slot` at it (its previous contents are ignored). */
-  place(slot: PayloadSlot, bytes: Uint8Array): void {
-    this.allocate(slot, bytes.byteLength);
-    if (slot.length > 0) (this.chunks[slot.chunk] as Buffer).set(bytes, slot.offset);
+  /** Copy `bytes` into a new slot and point the slot at `rows[at..at+2]` to it (its previous contents are ignored). */
+  place(rows: Int32Array, at: number, bytes: Uint8Array): void {
+    this.allocate(rows, at, bytes.byteLength);
+    if (bytes.byteLength > 0) {
+      (this.chunks[rows[at] as number] as Buffer).set(bytes, rows[at + SLOT_OFFSET] as number);
+    }
   }
 
   /**
    * Make `slot` hold `bytes` instead: overwritten in place when the length
    * is unchanged, otherwise moved to a new slot and the old one freed.
    */
-  rewrite(slot: PayloadSlot, bytes: Uint8Array): void {
-    if (bytes.byteLength === slot.length) {
-      if (slot.length > 0) (this.chunks[slot.chunk] as Buffer).set(bytes, slot.offset);
+  rewrite(rows: Int32Array, at: number, bytes: Uint8Array): void {
+    const length = bytes.byteLength;
+    if (length === rows[at + SLOT_LENGTH]) {
+      if (length > 0) {
+        (this.chunks[rows[at] as number] as Buffer).set(bytes, rows[at + SLOT_OFFSET] as number);
+      }
       return;
     }
-    this.release(slot);
-    this.place(slot, bytes);
+    this.release(rows, at);
+    this.place(rows, at, bytes);
   }
 
-  /** Free the bytes `slot` points at (zeroed first); `slot` becomes an empty payload. */
-  release(slot: PayloadSlot): void {
-    const { chunk, offset, length } = slot;
-    slot.chunk = -1;
-    slot.offset = 0;
-    slot.length = 0;
+  /** Free the bytes the slot at `rows[at..]` points at (zeroed first); the slot becomes an empty payload. */
+  release(rows: Int32Array, at: number): void {
+    const chunk = rows[at] as number;
+    const offset = rows[at + SLOT_OFFSET] as number;
+    const length = rows[at + SLOT_LENGTH] as number;
+    rows[at] = -1;
+    rows[at + SLOT_OFFSET] = 0;
+    rows[at + SLOT_LENGTH] = 0;
     if (length === 0) return;
     if (length > this.limits.largePayload) {
       this.dropChunk(chunk);
@@ -158,12 +164,13 @@ export class PayloadArena {
     this.freeSlotCount++;
   }
 
-  /** A fresh, caller-owned plain `Uint8Array` holding a copy of the bytes of `slot`. */
-  read(slot: PayloadSlot): Uint8Array {
-    const length = slot.length;
+  /** A fresh, caller-owned plain `Uint8Array` holding a copy of the bytes of the slot at `rows[at..]`. */
+  read(rows: Int32Array, at: number): Uint8Array {
+    const length = rows[at + SLOT_LENGTH] as number;
     if (length === 0) return new Uint8Array(0);
+    const offset = rows[at + SLOT_OFFSET] as number;
     const copy = Buffer.allocUnsafe(length);
-    (this.chunks[slot.chunk] as Buffer).copy(copy, 0, slot.offset, slot.offset + length);
+    (this.chunks[rows[at] as number] as Buffer).copy(copy, 0, offset, offset + length);
     return new Uint8Array(copy.buffer, copy.byteOffset, length);
   }
 
@@ -180,18 +187,20 @@ export class PayloadArena {
   /**
    * Slide every live shared payload down to the start of the fill order,
    * update each slot, drop the chunks left empty and forget the free lists.
-   * `slots` must be exactly the live slots (every one, each once).
+   * `slots` must be exactly the starts in `rows` of the live slots (every
+   * one, each once).
    */
-  compact(slots: Iterable<PayloadSlot>): void {
+  compact(rows: Int32Array, slots: Iterable<number>): void {
     const size = this.limits.chunkSize;
     const large = this.limits.largePayload;
     const order = this.shared;
     const rank = new Map<number, number>();
     for (let i = 0; i < order.length; i++) rank.set(order[i] as number, i);
-    const byChunk: PayloadSlot[][] = order.map(() => []);
-    for (const slot of slots) {
-      if (slot.length > 0 && slot.length <= large) {
-        (byChunk[rank.get(slot.chunk) as number] as PayloadSlot[]).push(slot);
+    const byChunk: number[][] = order.map(() => []);
+    for (const at of slots) {
+      const length = rows[at + SLOT_LENGTH] as number;
+      if (length > 0 && length <= large) {
+        (byChunk[rank.get(rows[at] as number) as number] as number[]).push(at);
       }
     }
     // The write position (w, at) never passes the read position: payloads
@@ -201,11 +210,12 @@ export class PayloadArena {
     let at = 0;
     let moved = 0;
     for (let r = 0; r < order.length; r++) {
-      const group = byChunk[r] as PayloadSlot[];
-      group.sort((a, b) => a.offset - b.offset);
+      const group = byChunk[r] as number[];
+      group.sort((a, b) => (rows[a + SLOT_OFFSET] as number) - (rows[b + SLOT_OFFSET] as number));
       const source = this.chunks[order[r] as number] as Buffer;
       for (const slot of group) {
-        const length = slot.length;
+        const length = rows[slot + SLOT_LENGTH] as number;
+        const offset = rows[slot + SLOT_OFFSET] as number;
         if (at + length > size) {
           (this.chunks[order[w] as number] as Buffer).fill(0, at);
           w++;
@@ -213,12 +223,12 @@ export class PayloadArena {
         }
         const targetId = order[w] as number;
         if (w === r) {
-          if (at !== slot.offset) source.copyWithin(at, slot.offset, slot.offset + length);
+          if (at !== offset) source.copyWithin(at, offset, offset + length);
         } else {
-          source.copy(this.chunks[targetId] as Buffer, at, slot.offset, slot.offset + length);
+          source.copy(this.chunks[targetId] as Buffer, at, offset, offset + length);
         }
-        slot.chunk = targetId;
-        slot.offset = at;
+        rows[slot] = targetId;
+        rows[slot + SLOT_OFFSET] = at;
         at += length;
         moved++;
       }
@@ -270,15 +280,15 @@ export class PayloadArena {
     return this.shared.length * size - this.sharedLive - (size - this.top);
   }
 
-  private allocate(slot: PayloadSlot, length: number): void {
-    slot.length = length;
-    slot.offset = 0;
+  private allocate(rows: Int32Array, at: number, length: number): void {
+    rows[at + SLOT_LENGTH] = length;
+    rows[at + SLOT_OFFSET] = 0;
     if (length === 0) {
-      slot.chunk = -1;
+      rows[at] = -1;
       return;
     }
     if (length > this.limits.largePayload) {
-      slot.chunk = this.addChunk(Buffer.alloc(length));
+      rows[at] = this.addChunk(Buffer.alloc(length));
       this.dedicatedBytes += length;
       this.dedicatedCount++;
       return;
@@ -290,8 +300,9 @@ export class PayloadArena {
       if (list.length === 0) this.free.delete(length);
       this.freeSlotCount--;
       const size = this.limits.chunkSize;
-      slot.chunk = Math.floor(ref / size);
-      slot.offset = ref - slot.chunk * size;
+      const chunk = Math.floor(ref / size);
+      rows[at] = chunk;
+      rows[at + SLOT_OFFSET] = ref - chunk * size;
       return;
     }
     const size = this.limits.chunkSize;
@@ -301,8 +312,8 @@ export class PayloadArena {
       this.shared.push(this.current);
       this.top = 0;
     }
-    slot.chunk = this.current;
-    slot.offset = this.top;
+    rows[at] = this.current;
+    rows[at + SLOT_OFFSET] = this.top;
     this.top += length;
   }
 
