@@ -179,10 +179,10 @@ export class RecordFiles {
       } catch (err) {
         if (errnoOf(err) === 'EEXIST') return;
         // The subject directory is new, or a sweep just removed it empty.
-        if (!isMissing(err) || attempt >= 3) throw err;
+        if (!isMissing(err) || attempt >= MARKER_ATTEMPTS) throw err;
         // A sweep may remove it again between its mkdir and chmod: try again.
         await this.#makeDir(dir).catch((made: unknown) => {
-          if (!isMissing(made) || attempt >= 3) throw made;
+          if (!isMissing(made) || attempt >= MARKER_ATTEMPTS) throw made;
         });
       }
     }
@@ -398,6 +398,13 @@ interface PendingDir {
   synced: Promise<void>;
   failed: boolean;
 }
+
+/**
+ * How many times `addMarker` makes the subject directory again when a sweep
+ * removes it (empty) between its creation and the marker's (a sweep looping
+ * over a busy, brand-new subject has won four races in a row under load).
+ */
+const MARKER_ATTEMPTS = 8;
 
 /**
  * First read of a record file: fits every record with a payload up to ~3.9
