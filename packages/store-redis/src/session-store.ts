@@ -59,8 +59,12 @@ export interface RedisStore extends SessionStore {
    * holding a limit it cannot keep (see the README's "Session limits").
    *
    * Seats are kept by every write: a seat's place is the Redis server's
-   * `TIME` when it was taken (one clock for the fleet); records written
-   * before seats existed count as seated, before every other.
+   * `TIME` when it was taken (one clock for the fleet; a limited insert
+   * never sorts before the subject's latest seat). Records written before
+   * seats existed (or by an older release) hold no seat, since they may be
+   * forwarders: never counted nor evicted, until their next `rotate` seats
+   * the successor, last. The script reads only seated records, so a
+   * subject's forwarders cost it nothing.
    *
    * @example
    * ```ts
