@@ -21,6 +21,7 @@ import {
   limitEvictCheck,
   limitFreeCheck,
   limitRotateCheck,
+  limitRotateSeatlessCheck,
 } from './checks/subject-limit';
 import { subjectFollowsCheck, subjectGhostCheck } from './checks/subject-index';
 import { unreachableCheck } from './checks/unavailable';
@@ -75,6 +76,7 @@ export const sessionStoreChecks: readonly SessionStoreCheck[] = judged([
   watchCloseCheck,
   limitEvictCheck,
   limitRotateCheck,
+  limitRotateSeatlessCheck,
   limitFreeCheck,
   limitConcurrentCheck,
   limitArgumentsCheck,

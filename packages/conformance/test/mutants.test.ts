@@ -130,6 +130,7 @@ describe('the suite has teeth: each deliberately broken store fails exactly the 
     expect(limitChecks.map((c) => c.id)).toEqual([
       'limit-evict',
       'limit-rotate',
+      'limit-rotate-seatless',
       'limit-free',
       'limit-concurrent',
       'limit-arguments',

@@ -302,6 +302,58 @@ export const limitRotateCheck: SessionStoreCheck = {
   },
 };
 
+export const limitRotateSeatlessCheck: SessionStoreCheck = {
+  id: 'limit-rotate-seatless',
+  name: "insertWithLimit seats: a rotate of a seatless record (an earlier rotate's old one) gives its successor a fresh seat, last in the order, so no live record escapes the count",
+  async run(factory, options) {
+    await withLimits(factory, options, async ({ store, other, limited, otherLimited, clock }) => {
+      const exp = () => clock.now() + HOUR;
+      const subject = randomId();
+      const a = makeRecord({ subject, expiresAt: exp() });
+      await store.insert(a);
+      await later(clock);
+      // a -> b: b holds a's seat, a is a seatless forwarder.
+      const a2 = withFields(a, { version: 2, payload: randomPayload(12) });
+      const b = makeRecord({ subject, expiresAt: exp() });
+      ensure(
+        (await store.rotate({ record: a2, expectedVersion: 1 }, b)) === true,
+        'rotate of a live record at its version must succeed',
+      );
+      await later(clock);
+      const c = makeRecord({ subject, expiresAt: exp() });
+      await other.insert(c);
+      await later(clock);
+      // The forwarder rotated again: its successor d has no seat to take over.
+      const a3 = withFields(a, { version: 3, payload: randomPayload(12) });
+      const d = makeRecord({ subject, expiresAt: exp() });
+      ensure(
+        (await other.rotate({ record: a3, expectedVersion: 2 }, d)) === true,
+        'rotate of a seatless live record at its version must succeed',
+      );
+      await later(clock);
+      // Seated now: b (a's place), c, d (fresh, last). At max 3 one must go: b.
+      const e = makeRecord({ subject, expiresAt: exp() });
+      expectInserted(
+        await limited(e, OLDEST(3)),
+        [b.id],
+        "max 3 ('oldest') after rotating a seatless record: its successor must hold a seat",
+      );
+      await later(clock);
+      const f = makeRecord({ subject, expiresAt: exp() });
+      expectInserted(await otherLimited(f, OLDEST(3)), [c.id], 'the next eviction at max 3');
+      await later(clock);
+      const g = makeRecord({ subject, expiresAt: exp() });
+      expectInserted(
+        await limited(g, OLDEST(3)),
+        [d.id],
+        "the next eviction at max 3: the seatless record's successor took its seat after c",
+      );
+      await expectGoneIds(store, [b.id, c.id, d.id], 'after the evictions');
+      expectRecord(await store.get(a.id), a3, 'the forwarder (seatless: never evicted)');
+    });
+  },
+};
+
 export const limitFreeCheck: SessionStoreCheck = {
   id: 'limit-free',
   name: 'insertWithLimit seats: a record at or past expiresAt holds none (nor is it reported evicted); an id reused after expiry takes a new seat; delete and deleteBySubject free seats',

@@ -30,6 +30,8 @@ interface LimitFlaws {
   readonly evictsBeforeConflict?: boolean;
   /** Keeps the caller's record and copies its payload only when it writes, after an await. */
   readonly copiesLate?: boolean;
+  /** A rotate of a seatless old record leaves its successor seatless too (it escapes the count). */
+  readonly seatlessSuccessor?: boolean;
 }
 
 /** The reference store's insertWithLimit, rewritten with the given flaws. */
@@ -53,6 +55,12 @@ function withLimitFlaws(options: ReferenceStoreOptions, flaws: LimitFlaws): Sess
   };
   return {
     ...ref,
+    async rotate(old, next) {
+      const seatless = !seats.has(old.record.id);
+      const ok = await ref.rotate(old, next);
+      if (ok && seatless && flaws.seatlessSuccessor) seats.delete(next.id);
+      return ok;
+    },
     async insertWithLimit(input: SessionRecord, limit: SubjectLimit): Promise<LimitedInsert> {
       if (flaws.copiesLate) assertSessionRecord(input);
       const record = flaws.copiesLate ? input : early(input);
@@ -86,7 +94,7 @@ export const limitMutants: readonly Mutant[] = [
   },
   {
     flaw: "insertWithLimit counts a rotate's old record (every live record holds a seat)",
-    caughtBy: ['model', 'limit-rotate'],
+    caughtBy: ['model', 'limit-rotate', 'limit-rotate-seatless'],
     create: (options) => withLimitFlaws(options, { countsSeatless: true }),
   },
   {
@@ -96,13 +104,25 @@ export const limitMutants: readonly Mutant[] = [
   },
   {
     flaw: 'insertWithLimit evicts the newest seats instead of the oldest',
-    caughtBy: ['model', 'limit-evict', 'limit-rotate', 'limit-free', 'limit-concurrent'],
+    caughtBy: [
+      'model',
+      'limit-evict',
+      'limit-rotate',
+      'limit-rotate-seatless',
+      'limit-free',
+      'limit-concurrent',
+    ],
     create: (options) => withLimitFlaws(options, { evictsNewest: true }),
   },
   {
     flaw: 'insertWithLimit evicts before it finds the id taken (StoreConflict after the damage)',
     caughtBy: ['model', 'limit-arguments'],
     create: (options) => withLimitFlaws(options, { evictsBeforeConflict: true }),
+  },
+  {
+    flaw: 'a rotate of a seatless record (a forwarder) leaves its successor seatless: a live record escapes the count',
+    caughtBy: ['limit-rotate-seatless'],
+    create: (options) => withLimitFlaws(options, { seatlessSuccessor: true }),
   },
   {
     flaw: 'insertWithLimit copies the payload only after its first await',

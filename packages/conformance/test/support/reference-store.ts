@@ -54,7 +54,7 @@ export interface ReferenceStore extends SessionStore {
   readonly put: (record: SessionRecord) => void;
   /** Deletes a row, its index entry and its seat. */
   readonly remove: (id: string) => void;
-  /** `rotate`'s seat rule: `to` takes over `from`'s seat (and place), `from` is left without one. */
+  /** `rotate`'s seat rule: `to` takes over `from`'s seat (and place), or a fresh one when `from` has none; `from` is left without one. */
   readonly handOver: (from: string, to: string) => void;
   /** The live seated ids of a subject, earliest seat first. */
   readonly seatedOf: (subject: string) => string[];
@@ -127,8 +127,8 @@ export function createReferenceStore(options: ReferenceStoreOptions = {}): Refer
   const handOver = (from: string, to: string) => {
     const seat = backend.seats.get(from);
     backend.seats.delete(from);
-    if (seat === undefined) backend.seats.delete(to);
-    else backend.seats.set(to, seat);
+    // A seatless old record (a forwarder): its successor takes a fresh seat, last.
+    backend.seats.set(to, seat ?? ++backend.lastSeat);
   };
   const seatedOf = (subject: string): string[] =>
     [...(backend.bySubject.get(subject) ?? [])]
