@@ -150,8 +150,9 @@ async function main(): Promise<void> {
     }
   }
 
-  // The HTTP-level comparison (src/http): own table and JSON; `--no-http` skips it.
-  await runHttpBench(process.argv.slice(2), process.env, log);
+  // The HTTP-level comparison (src/http): own table and JSON; `--no-http` skips
+  // it, and so does `--scaling-only` (only the scaling cases run).
+  if (!config.skipTable) await runHttpBench(process.argv.slice(2), process.env, log);
 
   const checks = [
     ...(table ? tableTargets(table.rows) : []),
