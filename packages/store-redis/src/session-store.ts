@@ -121,6 +121,15 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const subjectKeys = (subject: string): string[] =>
     Array.from({ length: BUCKETS }, (_, b) => keys.subjectIndexKey(b, subject));
 
+  /** The arguments `insert` and `insertWithLimit` share: expiry, id, bucket base, subject, the encoded record. */
+  const insertArgs = (record: SessionRecord): (string | Buffer)[] => [
+    String(record.expiresAt),
+    record.id,
+    keys.bucketBase(bucketOf(record.id)),
+    record.subject,
+    encodeRecord(record),
+  ];
+
   // A cluster runs one script per bucket (one slot each); a standalone server one for all.
   const perBucket = async (
     subject: string,
@@ -155,16 +164,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     assertSubjectLimit(limit);
     const key = keys.recordKey(record.id);
     // Encoded (the payload copied) now, before the first await.
-    const args = [
-      String(record.expiresAt),
-      record.id,
-      keys.bucketBase(bucketOf(record.id)),
-      record.subject,
-      encodeRecord(record),
-      String(limit.max),
-      limit.evict,
-      resolved.prefix,
-    ];
+    const args = [...insertArgs(record), String(limit.max), limit.evict, resolved.prefix];
     const reply = await conn.run(async (op) => {
       // One key: the script builds the subject's index key of every bucket itself.
       const r = await op.script(SCRIPTS.insertLimit, [key], [String(conn.now()), ...args]);
@@ -229,13 +229,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       assertSessionRecord(record);
       const key = keys.recordKey(record.id);
       // Encoded (the payload copied) now, before the first await.
-      const args = [
-        String(record.expiresAt),
-        record.id,
-        keys.bucketBase(bucketOf(record.id)),
-        record.subject,
-        encodeRecord(record),
-      ];
+      const args = insertArgs(record);
       const inserted = await conn.run(async (op) => {
         const r = await op.script(SCRIPTS.insert, [key], [String(conn.now()), ...args]);
         if (r === 1) await replicas.after(op, 'write', [key]);
