@@ -1,6 +1,6 @@
 import type { SessionRecord, SessionStore, SubjectLimit } from '@cloakroom/core';
 import fc from 'fast-check';
-import { malformedAnswer } from './checks/subject-limit';
+import { malformedAnswer } from './checks/subject-limit-kit';
 import { ConformanceFailure, ensure } from './harness';
 import { describeError, expectRecord, expectRecordSet, hasCode, outcome, summary } from './records';
 import { ID_POOL, SUBJECT_POOL, type Seat, type SessionModel } from './session-model';

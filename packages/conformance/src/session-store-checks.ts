@@ -15,14 +15,12 @@ import { expiredInsertCheck, expiryBoundaryCheck, sweepCheck } from './checks/ex
 import { modelCheck } from './checks/model';
 import { callTimeCopyCheck, copiesCheck, idShapeCheck, payloadCheck } from './checks/payloads';
 import { scanPagingCheck } from './checks/scan';
+import { limitArgumentsCheck, limitConcurrentCheck, limitEvictCheck } from './checks/subject-limit';
 import {
-  limitArgumentsCheck,
-  limitConcurrentCheck,
-  limitEvictCheck,
   limitFreeCheck,
   limitRotateCheck,
   limitRotateSeatlessCheck,
-} from './checks/subject-limit';
+} from './checks/subject-limit-seats';
 import { subjectFollowsCheck, subjectGhostCheck } from './checks/subject-index';
 import { unreachableCheck } from './checks/unavailable';
 import { judged, type SessionStoreCheck } from './harness';
