@@ -1,15 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
-import {
-  type SessionStore,
-  StoreUnavailable,
-  createCloakroom,
-  trustedIssuer,
-} from '@cloakroom/core';
-import { createMemoryStore } from '@cloakroom/store-memory';
+import { StoreUnavailable, createCloakroom, trustedIssuer } from '@cloakroom/core';
 import { createOidcVault } from '@cloakroom/oidc';
 import { CLIENT_ID, CLIENT_SECRET, RESOURCE } from './support/provider';
+import { faultyStore } from './support/faulty-store';
 import { bffWorld } from './support/world';
 
 type World = Awaited<ReturnType<typeof bffWorld>>;
@@ -214,26 +209,13 @@ describe('back-channel logout (OpenID Connect Back-Channel Logout 1.0, SEC-34)',
   });
 
   it('a logout that fails after claiming its jti (store down) is served when the provider retries it', async () => {
-    const memory = createMemoryStore();
     let down = false;
-    const failing =
-      <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
-      (...a: A): Promise<R> =>
-        down ? Promise.reject(new StoreUnavailable('injected outage')) : f(...a);
+    const outage = () => Promise.reject(new StoreUnavailable('injected outage'));
     // The real memory store, with subject-wide operations failing on demand.
-    const store: SessionStore = Object.assign(Object.create(null), {
-      name: 'memory-with-outage',
-      capabilities: memory.capabilities,
-      insert: (r: Parameters<SessionStore['insert']>[0]) => memory.insert(r),
-      get: (id: string) => memory.get(id),
-      replace: (r: Parameters<SessionStore['replace']>[0], v: number) => memory.replace(r, v),
-      rotate: (...a: Parameters<SessionStore['rotate']>) => memory.rotate(...a),
-      delete: (id: string) => memory.delete(id),
-      deleteBySubject: failing((s: string) => memory.deleteBySubject(s)),
-      listBySubject: failing((s: string) => memory.listBySubject(s)),
-      scan: (o: Parameters<SessionStore['scan']>[0]) => memory.scan(o),
-      close: () => memory.close(),
-    });
+    const store = faultyStore((memory) => ({
+      deleteBySubject: (x) => (down ? outage() : memory.deleteBySubject(x)),
+      listBySubject: (x) => (down ? outage() : memory.listBySubject(x)),
+    }));
     w = await bffWorld({ store });
     const one = await w.signIn();
     const token = await w.idp.sign(logoutClaims(w));
@@ -249,28 +231,17 @@ describe('back-channel logout (OpenID Connect Back-Channel Logout 1.0, SEC-34)',
   });
 
   it('a logout whose jti claim was written but whose reply was lost is served when the provider retries it', async () => {
-    const memory = createMemoryStore();
     let loseNextMarkerReply = false;
     // The real memory store; one marker insert lands and then reports a timeout.
-    const store: SessionStore = Object.assign(Object.create(null), {
-      name: 'memory-lossy-reply',
-      capabilities: memory.capabilities,
-      async insert(r: Parameters<SessionStore['insert']>[0]) {
+    const store = faultyStore((memory) => ({
+      async insert(r) {
         await memory.insert(r);
         if (loseNextMarkerReply && r.payload.byteLength === 0) {
           loseNextMarkerReply = false;
           throw new StoreUnavailable('injected: the reply was lost');
         }
       },
-      get: (id: string) => memory.get(id),
-      replace: (r: Parameters<SessionStore['replace']>[0], v: number) => memory.replace(r, v),
-      rotate: (...a: Parameters<SessionStore['rotate']>) => memory.rotate(...a),
-      delete: (id: string) => memory.delete(id),
-      deleteBySubject: (s: string) => memory.deleteBySubject(s),
-      listBySubject: (s: string) => memory.listBySubject(s),
-      scan: (o: Parameters<SessionStore['scan']>[0]) => memory.scan(o),
-      close: () => memory.close(),
-    });
+    }));
     w = await bffWorld({ store });
     const one = await w.signIn();
     const token = await w.idp.sign(logoutClaims(w));

@@ -1,10 +1,10 @@
 // Issue #17 item 6 against oidc-provider: the device inventory a user sees
 // (listSessions) and the per-subject session limit applied at sign-in.
 import { afterEach, describe, expect, it } from 'vitest';
-import { type SessionStore, StoreUnavailable } from '@cloakroom/core';
+import { StoreUnavailable } from '@cloakroom/core';
 import { SignInFailed } from '@cloakroom/oidc';
-import { createMemoryStore } from '@cloakroom/store-memory';
 import { browser } from './support/provider';
+import { faultyStore } from './support/faulty-store';
 import { bffWorld } from './support/world';
 
 type World = Awaited<ReturnType<typeof bffWorld>>;
@@ -86,22 +86,11 @@ describe('device inventory and session limit at sign-in', () => {
   });
 
   it('a sign-in whose session cannot be stored (store down) revokes the tokens the provider just issued', async () => {
-    const memory = createMemoryStore();
     let down = false;
-    const store: SessionStore = Object.assign(Object.create(null), {
-      name: 'memory-with-outage',
-      capabilities: memory.capabilities,
-      insert: (r: Parameters<SessionStore['insert']>[0]) =>
+    const store = faultyStore((memory) => ({
+      insert: (r) =>
         down ? Promise.reject(new StoreUnavailable('injected outage')) : memory.insert(r),
-      get: (id: string) => memory.get(id),
-      replace: (r: Parameters<SessionStore['replace']>[0], v: number) => memory.replace(r, v),
-      rotate: (...a: Parameters<SessionStore['rotate']>) => memory.rotate(...a),
-      delete: (id: string) => memory.delete(id),
-      deleteBySubject: (x: string) => memory.deleteBySubject(x),
-      listBySubject: (x: string) => memory.listBySubject(x),
-      scan: (o: Parameters<SessionStore['scan']>[0]) => memory.scan(o),
-      close: () => memory.close(),
-    });
+    }));
     w = await bffWorld({ store });
     const start = await w.vault.beginSignIn();
     const callback = await browser().authorize(start.url, w.redirectUri);
