@@ -35,7 +35,8 @@ function seal(key: Uint8Array, plain: Uint8Array, aad: string): Uint8Array {
   return out;
 }
 
-function open(key: Uint8Array, sealed: Uint8Array, aad: string): Buffer {
+/** The floor's AES-256-GCM open: nonce, ciphertext, tag; the id as AAD. Also used by format-cap.ts. */
+export function floorOpen(key: Uint8Array, sealed: Uint8Array, aad: string): Buffer {
   const gcm = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE));
   gcm.setAAD(Buffer.from(aad, 'latin1'));
   gcm.setAuthTag(sealed.subarray(sealed.byteLength - TAG));
@@ -75,7 +76,7 @@ export function floorOps(fixture: Fixture, backend: FloorBackend, sealedSize: nu
     const id = hash('sha256', ticket, 'base64url');
     const record = await backend.get(id);
     if (record === null) throw new Error('floor: resolve missed');
-    const session = JSON.parse(open(key, record.payload, id).toString()) as FloorSession;
+    const session = JSON.parse(floorOpen(key, record.payload, id).toString()) as FloorSession;
     if (session.exp <= Date.now()) throw new Error('floor: session expired');
     return { id, record, session };
   };
@@ -130,7 +131,7 @@ export function floorOps(fixture: Fixture, backend: FloorBackend, sealedSize: nu
       const records = await backend.listSubject(subject);
       if (records.length === 0) throw new Error('floor: listSessions found nothing');
       // Like listSessions, read each record's metadata with the storage key: open, parse.
-      for (const [id, r] of records) JSON.parse(open(key, r.payload, id).toString());
+      for (const [id, r] of records) JSON.parse(floorOpen(key, r.payload, id).toString());
     },
     close: () => backend.close(),
   };
