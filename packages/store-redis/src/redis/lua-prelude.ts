@@ -117,6 +117,61 @@ local function tidysub(base, subj, now)
   end
 end
 
+-- ZADD a new member to index keys, in order: the ZADDs are the type checks.
+-- adds = { key, score, ... }. Nothing changes when one fails (a key of another
+-- type): the members added before it are removed again. A member already there
+-- (a ghost: its record is gone) keeps its score until every ZADD passed.
+-- → nil, or the error reply to return.
+local function zadds(adds, id)
+  local moved = {}
+  for i = 1, #adds, 2 do
+    local r = redis.pcall('ZADD', adds[i], 'NX', adds[i + 1], id)
+    if type(r) == 'table' then
+      for j = 1, i - 2, 2 do
+        if not moved[j] then redis.call('ZREM', adds[j], id) end
+      end
+      if string.find(r.err, 'WRONGTYPE', 1, true) then return bad() end
+      return r
+    end
+    if r == 0 then moved[i] = true end
+  end
+  for i in pairs(moved) do redis.call('ZADD', adds[i], adds[i + 1], id) end
+end
+
+-- Make an index key live at least ms more, never shortening it. A key this
+-- script created (fresh) has no expiry yet. GT leaves a key without one
+-- alone (it reads it as never expiring), and the store never leaves one so:
+-- NX then gives it the expiry of the latest member of top (the key itself,
+-- or the subject index a seat key follows), as tidy would.
+local function extend(key, ms, fresh, top, now)
+  if fresh then
+    redis.call('PEXPIRE', key, ms)
+  elseif redis.call('PEXPIRE', key, ms, 'GT') == 0 and redis.call('PEXPIRE', key, ms, 'NX') == 1 then
+    local t = redis.call('ZRANGE', top, -1, -1, 'WITHSCORES')
+    redis.call('PEXPIRE', key, num(math.max(tonumber(ms), tonumber(t[2]) - now)))
+  end
+end
+
+-- Index a new live record (live ms more) and give it a seat, doing only what
+-- the new member changes: dead members are pruned from index keys that
+-- existed, and each key's expiry is raised to the record's when later. Unlike
+-- tidy, an expiry is never lowered: a key outlives its last member only after
+-- a record that lived longer was removed early. Nothing is written when an
+-- index key has another type. → nil, or the error reply to return.
+local function fresh(base, id, subj, expStr, ms, now)
+  local all, sub, seats = base .. 'all', base .. 'sub:' .. subj, base .. 'seat:' .. subj
+  local n = redis.call('EXISTS', sub, seats)
+  local hasSub, hasSeats = n == 2, n == 2
+  if n == 1 then hasSub = redis.call('EXISTS', sub) == 1; hasSeats = not hasSub end
+  local err = zadds({ all, expStr, sub, expStr, seats, seatnow() }, id)
+  if err then return err end
+  redis.call('ZREMRANGEBYSCORE', all, '-inf', num(now))
+  extend(all, ms, false, all, now)
+  if hasSub then prune(base, subj, now) end
+  extend(sub, ms, not hasSub, sub, now)
+  extend(seats, ms, not hasSeats, sub, now)
+end
+
 local function index(base, id, subj, score, now)
   redis.call('ZADD', base .. 'all', score, id)
   tidy(base .. 'all', now)

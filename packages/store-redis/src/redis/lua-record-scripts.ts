@@ -8,6 +8,18 @@ import { PRELUDE } from './lua-prelude';
  */
 export const INSERT = `${PRELUDE}
 local now = tonumber(ARGV[1])
+local exp = tonumber(ARGV[2])
+if exp > now then
+  -- The usual case, a free id: SET NX GET writes the record only there, and
+  -- answers what is in the way otherwise (then the general path below).
+  local ms = num(exp - now)
+  if not redis.call('SET', KEYS[1], ARGV[6], 'NX', 'PX', ms, 'GET') then
+    local err = fresh(ARGV[4], ARGV[3], ARGV[5], ARGV[2], ms, now)
+    if not err then return 1 end
+    redis.call('DEL', KEYS[1])
+    return err
+  end
+end
 local free = claim(KEYS[1], ARGV[4], ARGV[3], ARGV[5], now)
 if free == -1 then return bad() end
 if free == 0 then return 0 end
