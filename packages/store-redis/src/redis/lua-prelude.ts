@@ -21,75 +21,15 @@
 // Scripts signal malformed data with the error reply CLOAKROOM_BAD; the
 // TypeScript side maps it (and WRONGTYPE) to StoreDataInvalid.
 
-/** Helpers prepended to every script: record decoding, index upkeep, CAS. */
-export const PRELUDE = `
+/** Helpers of every script that `fresh` needs too. */
+export const PRELUDE_BASE = `
 local function num(x) return string.format('%.0f', x) end
 local function bad() return redis.error_reply('CLOAKROOM_BAD malformed value under the store prefix') end
-
--- nil when absent, false when malformed, else the decoded header.
-local function rec(v)
-  if not v then return nil end
-  if #v < 20 or string.byte(v, 1) ~= 199 then return false end
-  local kind = string.byte(v, 2)
-  if kind ~= 1 and kind ~= 2 then return false end
-  local exp, ver, n = struct.unpack('>ddH', v, 3)
-  if n == 0 or #v < 20 + n then return false end
-  return { kind = kind, exp = exp, ver = ver, subj = string.sub(v, 21, 20 + n), after = 21 + n }
-end
-
--- Scripts are not rolled back on error: check every index key a script
--- will write is a sorted set (or absent) before its first write.
-local function zsets(keys)
-  for _, k in ipairs(keys) do
-    local t = redis.call('TYPE', k).ok
-    if t ~= 'zset' and t ~= 'none' then return false end
-  end
-  return true
-end
-
--- Of keys that must be sorted sets or absent: the ones present, or false
--- when one holds another type. One TYPE per key, no EXISTS after it.
-local function present(keys)
-  local out = {}
-  for _, k in ipairs(keys) do
-    local t = redis.call('TYPE', k).ok
-    if t == 'zset' then
-      out[#out + 1] = k
-    elseif t ~= 'none' then
-      return false
-    end
-  end
-  return out
-end
-
--- GET that reads a wrong-typed key as malformed ('' decodes to false) instead of failing the script.
-local function read(k)
-  local v = redis.pcall('GET', k)
-  if type(v) == 'table' then return '' end
-  return v
-end
-
--- The index keys of a bucket a write may touch: all, and the subject index and seats of a (and b).
-local function idx(base, a, b)
-  local keys = { base .. 'all', base .. 'sub:' .. a, base .. 'seat:' .. a }
-  if b then
-    keys[4] = base .. 'sub:' .. b
-    keys[5] = base .. 'seat:' .. b
-  end
-  return keys
-end
 
 -- Now on the Redis server, in microseconds: the score of a seat taken now.
 local function seatnow()
   local t = redis.call('TIME')
   return t[1] .. string.format('%06d', tonumber(t[2]))
-end
-
--- Drop members dead at now and make the index key expire with its last member.
-local function tidy(key, now)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', num(now))
-  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-  if top[2] then redis.call('PEXPIRE', key, num(math.max(1, tonumber(top[2]) - now))) end
 end
 
 -- Drop the members of a subject index dead at now, from the index and its seats.
@@ -102,21 +42,13 @@ local function prune(base, subj, now)
     redis.call('ZREM', base .. 'seat:' .. subj, unpack(dead, i, j))
   end
 end
+`;
 
--- tidy for a subject index: its seats follow it (pruned with it, same expiry, gone with it).
-local function tidysub(base, subj, now)
-  prune(base, subj, now)
-  local key = base .. 'sub:' .. subj
-  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-  if top[2] then
-    local ms = num(math.max(1, tonumber(top[2]) - now))
-    redis.call('PEXPIRE', key, ms)
-    redis.call('PEXPIRE', base .. 'seat:' .. subj, ms)
-  else
-    redis.call('DEL', base .. 'seat:' .. subj)
-  end
-end
-
+/**
+ * `fresh`: a plain insert of a free id. INSERT runs it before PRELUDE_REST
+ * is even defined (each helper is a closure made on every call).
+ */
+export const PRELUDE_FRESH = `
 -- ZADD a new member to index keys, in order: the ZADDs are the type checks.
 -- adds = { key, score, ... }. Nothing changes when one fails (a key of another
 -- type): the members added before it are removed again. A member already there
@@ -170,6 +102,83 @@ local function fresh(base, id, subj, expStr, ms, now)
   if hasSub then prune(base, subj, now) end
   extend(sub, ms, not hasSub, sub, now)
   extend(seats, ms, not hasSeats, sub, now)
+end
+`;
+
+/** The other helpers: record decoding, index upkeep, CAS. */
+export const PRELUDE_REST = `
+-- nil when absent, false when malformed, else the decoded header.
+local function rec(v)
+  if not v then return nil end
+  if #v < 20 or string.byte(v, 1) ~= 199 then return false end
+  local kind = string.byte(v, 2)
+  if kind ~= 1 and kind ~= 2 then return false end
+  local exp, ver, n = struct.unpack('>ddH', v, 3)
+  if n == 0 or #v < 20 + n then return false end
+  return { kind = kind, exp = exp, ver = ver, subj = string.sub(v, 21, 20 + n), after = 21 + n }
+end
+
+-- Scripts are not rolled back on error: check every index key a script
+-- will write is a sorted set (or absent) before its first write.
+local function zsets(keys)
+  for _, k in ipairs(keys) do
+    local t = redis.call('TYPE', k).ok
+    if t ~= 'zset' and t ~= 'none' then return false end
+  end
+  return true
+end
+
+-- Of keys that must be sorted sets or absent: the ones present, or false
+-- when one holds another type. One TYPE per key, no EXISTS after it.
+local function present(keys)
+  local out = {}
+  for _, k in ipairs(keys) do
+    local t = redis.call('TYPE', k).ok
+    if t == 'zset' then
+      out[#out + 1] = k
+    elseif t ~= 'none' then
+      return false
+    end
+  end
+  return out
+end
+
+-- GET that reads a wrong-typed key as malformed ('' decodes to false) instead of failing the script.
+local function read(k)
+  local v = redis.pcall('GET', k)
+  if type(v) == 'table' then return '' end
+  return v
+end
+
+-- The index keys of a bucket a write may touch: all, and the subject index and seats of a (and b).
+local function idx(base, a, b)
+  local keys = { base .. 'all', base .. 'sub:' .. a, base .. 'seat:' .. a }
+  if b then
+    keys[4] = base .. 'sub:' .. b
+    keys[5] = base .. 'seat:' .. b
+  end
+  return keys
+end
+
+-- Drop members dead at now and make the index key expire with its last member.
+local function tidy(key, now)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', num(now))
+  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if top[2] then redis.call('PEXPIRE', key, num(math.max(1, tonumber(top[2]) - now))) end
+end
+
+-- tidy for a subject index: its seats follow it (pruned with it, same expiry, gone with it).
+local function tidysub(base, subj, now)
+  prune(base, subj, now)
+  local key = base .. 'sub:' .. subj
+  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if top[2] then
+    local ms = num(math.max(1, tonumber(top[2]) - now))
+    redis.call('PEXPIRE', key, ms)
+    redis.call('PEXPIRE', base .. 'seat:' .. subj, ms)
+  else
+    redis.call('DEL', base .. 'seat:' .. subj)
+  end
 end
 
 local function index(base, id, subj, score, now)
@@ -250,3 +259,6 @@ local function le(a, b)
   return #a <= #b
 end
 `;
+
+/** Helpers prepended to every script: record decoding, index upkeep, CAS. */
+export const PRELUDE = `${PRELUDE_BASE}${PRELUDE_REST}`;

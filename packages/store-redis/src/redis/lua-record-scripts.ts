@@ -1,12 +1,12 @@
 // Scripts that change one record (and its index entries). See lua-prelude.ts
 // for the key names, value layout and error convention.
-import { PRELUDE } from './lua-prelude';
+import { PRELUDE, PRELUDE_BASE, PRELUDE_FRESH, PRELUDE_REST } from './lua-prelude';
 
 /**
  * KEYS: record. ARGV: now, expiresAt, id, base, subject, value. → 1 inserted
  * (with a seat taken now), 0 conflict.
  */
-export const INSERT = `${PRELUDE}
+export const INSERT = `${PRELUDE_BASE}${PRELUDE_FRESH}
 local now = tonumber(ARGV[1])
 local exp = tonumber(ARGV[2])
 if exp > now then
@@ -20,6 +20,7 @@ if exp > now then
     return err
   end
 end
+${PRELUDE_REST}
 local free = claim(KEYS[1], ARGV[4], ARGV[3], ARGV[5], now)
 if free == -1 then return bad() end
 if free == 0 then return 0 end
