@@ -158,6 +158,51 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
     if (state.kind !== 'invalid') await files.removeMarker(state.stored.record.subject, id);
   }
 
+  /**
+   * `insert` under the record's lock, up to its rename. Everything before
+   * the rename overlaps: the check that no live record has this id, the temp
+   * file (written and fsynced), the index marker (durable: index before
+   * record) and the opening of the shard for the fsync after the rename. A
+   * conflict (rare: ids are random) undoes the temp file, and the marker if
+   * this call made it.
+   */
+  async function insertLocked(record: SessionRecord): Promise<{ durable: Promise<void> }> {
+    const temp = files.prepare({ record, seat: seatStamp() });
+    const marker = files.addMarker(record.subject, record.id);
+    const shard = files.openShard(record.id);
+    let state: RecordState | undefined;
+    try {
+      state = await files.state(record.id, clock(), true);
+      if (state.kind === 'invalid') throw corruptRecord(record.id);
+      if (state.kind === 'live')
+        throw new StoreConflict('fs store: a live record with this id exists');
+      await settled([
+        marker,
+        temp,
+        shard,
+        state.kind === 'missing' ? undefined : files.settleSuccessor(state.stored, [record.id]),
+      ]);
+    } catch (err) {
+      const [made, , opened] = await Promise.allSettled([marker, temp, shard]);
+      // The first failure is the one to report: what is left if the clean-up
+      // fails too is a temp file and a ghost marker, both swept.
+      await Promise.allSettled([
+        files.discard([temp]),
+        opened.status === 'fulfilled' ? opened.value?.close() : undefined,
+        // A marker this call made was not there before: no record needs it.
+        made.status === 'fulfilled' && made.value
+          ? files.removeMarker(record.subject, record.id)
+          : undefined,
+      ]);
+      throw err;
+    }
+    const published = await files.publish(await temp, await shard);
+    if (state.kind !== 'missing' && state.stored.record.subject !== record.subject) {
+      await files.removeMarker(state.stored.record.subject, record.id);
+    }
+    return published;
+  }
+
   /** The ids in a subject's index (possibly ghosts, moved or expired records). */
   async function indexed(subject: string): Promise<string[]> {
     return (await files.markers(subject)).filter(isStoreKey);
@@ -171,33 +216,11 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
     async insert(given) {
       open();
       const record = take(given);
-      return run('insert', () =>
-        files.withLocks([record.id], async () => {
-          const state = await files.state(record.id, clock(), true);
-          if (state.kind === 'invalid') throw corruptRecord(record.id);
-          if (state.kind === 'live')
-            throw new StoreConflict('fs store: a live record with this id exists');
-          // The record's temp file is written and fsynced while its index
-          // marker is made durable; the rename (the insert itself) waits for both.
-          const temp = files.prepare({ record, seat: seatStamp() });
-          try {
-            await settled([
-              files.addMarker(record.subject, record.id),
-              state.kind === 'missing'
-                ? undefined
-                : files.settleSuccessor(state.stored, [record.id]),
-              temp,
-            ]);
-          } catch (err) {
-            await files.discard([temp]);
-            throw err;
-          }
-          await files.commit(await temp);
-          if (state.kind !== 'missing' && state.stored.record.subject !== record.subject) {
-            await files.removeMarker(state.stored.record.subject, record.id);
-          }
-        }),
-      );
+      return run('insert', async () => {
+        const { durable } = await files.withLocks([record.id], () => insertLocked(record));
+        // The lock is released already: it orders the record's versions, not their fsyncs.
+        await durable;
+      });
     },
 
     async insertWithLimit(given, limitGiven) {

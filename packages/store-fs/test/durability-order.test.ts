@@ -91,6 +91,28 @@ describe('fs store: durability order of overlapped fsyncs', () => {
     expect(await store.get(record.id)).not.toBeNull();
   });
 
+  it('a subject directory removed by another process is made again, and its entry fsynced again, before an insert into it is acknowledged', async () => {
+    const dir = await tempDir();
+    const { io, events } = tracingIo();
+    const clock = fakeClock();
+    const store = createFsStoreWithIo({ dir, clock }, io);
+    const first = rec(clock);
+    await store.insert(first);
+    expect(await store.delete(first.id)).toBe(true);
+    // What a sweep in another process does to an empty subject directory.
+    const subjectDir = join(store.dir, 'x', first.subject.slice(0, 2), first.subject);
+    await fsp.rm(subjectDir, { recursive: true });
+    events.length = 0;
+    const second = rec(clock, { subject: first.subject });
+    await store.insert(second);
+    events.push('acknowledged');
+    const rename = at(events, (e) => e.startsWith('rename ') && e.endsWith('.rec'), 'the rename');
+    const synced = (path: string) => at(events, (e) => e === `synced ${path}`, `fsync ${path}`);
+    expect(synced(subjectDir)).toBeLessThan(rename);
+    expect(synced(dirname(subjectDir))).toBeLessThan(rename);
+    expect(await store.listBySubject(first.subject)).toEqual([second]);
+  });
+
   it('a failed fsync of a new shard’s parent fails that insert, and the next write into the shard fsyncs the parent again', async () => {
     const dir = await tempDir();
     let failing = true;

@@ -166,6 +166,24 @@ describe('SEC-28 file modes and root checks', () => {
     }
   });
 
+  it("SEC-28 directories are still 0700 under a umask that strips only the owner's search bit (the chmod path)", async () => {
+    // Files created 0600 come out 0600 under this umask, directories made 0700 do not.
+    process.umask(0o100);
+    const root = join(await tempDir(), 'store');
+    const clock = fakeClock();
+    const store = createFsStore({ dir: root, clock });
+    const old = rec(clock);
+    await store.insert(old);
+    await store.rotate({ record: { ...old, version: 2 }, expectedVersion: 1 }, rec(clock));
+    const entries = await readdir(root, { recursive: true, withFileTypes: true });
+    expect(entries.filter((e) => e.isDirectory()).length).toBeGreaterThanOrEqual(6);
+    for (const e of entries) {
+      const mode = (await stat(join(e.parentPath, e.name))).mode & 0o777;
+      if (!e.isSymbolicLink())
+        expect(mode, `${e.parentPath}/${e.name}`).toBe(e.isDirectory() ? 0o700 : 0o600);
+    }
+  });
+
   it('SEC-28 refuses a group-writable or world-writable root with a clear ConfigInvalid', async () => {
     for (const mode of [0o770, 0o720, 0o702, 0o777]) {
       const root = await tempDir();

@@ -47,6 +47,26 @@ describe('fs store: session contract', () => {
     expect(await store.listBySubject(again.subject)).toEqual([again]);
   });
 
+  it('an insert that conflicts leaves no index marker behind: the marker it made for its own subject is removed, one already there is kept', async () => {
+    const { dir, clock, store } = await setup();
+    const r = rec(clock);
+    await store.insert(r);
+    const other = key();
+    // Same id, another subject: the check overlaps the marker's creation, and undoes it.
+    await expect(store.insert({ ...r, subject: other })).rejects.toBeInstanceOf(StoreConflict);
+    await expect(store.insert(r)).rejects.toBeInstanceOf(StoreConflict);
+    const files = (await walk(dir)).map((f) => f.slice(dir.length));
+    expect(files.sort()).toEqual(
+      [
+        '/cursor.key',
+        `/s/${r.id.slice(0, 2)}/${r.id}.rec`,
+        `/x/${r.subject.slice(0, 2)}/${r.subject}/${r.id}`,
+      ].sort(),
+    );
+    expect(await store.get(r.id)).toEqual(r);
+    expect(await store.listBySubject(r.subject)).toEqual([r]);
+  });
+
   it('get never returns a record at or past expiresAt', async () => {
     const { clock, store } = await setup();
     const r = rec(clock, { ttl: 10 });

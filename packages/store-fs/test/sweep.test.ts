@@ -4,7 +4,7 @@
 import * as fsp from 'node:fs/promises';
 import { lstat, mkdir, readFile, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createFsStore } from '@cloakroom/store-fs';
 import { describe, expect, it } from 'vitest';
@@ -256,18 +256,24 @@ describe('fs store: sweep removes what killed writers leave behind (#14)', () =>
     expect((await lstat(join(shard, `.${id}.rec.0a.tmp`))).isDirectory()).toBe(true);
   });
 
-  it('a subject directory that a sweep removes between its mkdir and its chmod is made again: the write goes through', async () => {
+  it('a subject directory that a sweep removes between its mkdir and the marker’s creation is made again: the write goes through', async () => {
     const dir = await tempDir();
     let raced = 0;
     // What a concurrent sweep does to a new, still empty subject directory: rmdir it.
     const io = {
       ...fsp,
-      chmod: async (path: string, mode: number) => {
-        if (raced < 2 && path.includes(`${dir}/x/`) && path.split('/').at(-1)!.length === 43) {
+      open: async (path: string, flags?: string, mode?: number) => {
+        const parent = dirname(path);
+        if (
+          raced < 2 &&
+          flags === 'wx' &&
+          parent.startsWith(`${dir}/x/`) &&
+          basename(parent).length === 43
+        ) {
           raced++;
-          await fsp.rmdir(path);
+          await fsp.rmdir(parent);
         }
-        return fsp.chmod(path, mode);
+        return fsp.open(path, flags, mode);
       },
     } as Io;
     const store = createFsStoreWithIo({ dir }, io);

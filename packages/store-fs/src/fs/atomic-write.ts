@@ -106,12 +106,19 @@ export async function syncDir(io: Io, dir: string): Promise<void> {
 }
 
 /**
- * Create `dir` and its missing parents below `base`, each with mode 0700 set
- * explicitly. Never creates `base` itself: a store whose directory vanished
- * (deleted, unmounted) must fail, not start over in an empty directory.
+ * Create `dir` and its missing parents below `base`, each with mode 0700
+ * (set explicitly unless `modeExact`: the umask is known to keep 0700
+ * intact, see `prepareRoot`). Never creates `base` itself: a store whose
+ * directory vanished (deleted, unmounted) must fail, not start over in an
+ * empty directory.
  * @returns the directories this call created, topmost first.
  */
-export async function ensureDir(io: Io, dir: string, base: string): Promise<string[]> {
+export async function ensureDir(
+  io: Io,
+  dir: string,
+  base: string,
+  modeExact = false,
+): Promise<string[]> {
   try {
     await io.mkdir(dir, { mode: DIR_MODE });
   } catch (err) {
@@ -119,9 +126,9 @@ export async function ensureDir(io: Io, dir: string, base: string): Promise<stri
     if (code === 'EEXIST') return [];
     const parent = dirname(dir);
     if (code !== 'ENOENT' || parent === base || !parent.startsWith(base + sep)) throw err;
-    const created = await ensureDir(io, parent, base);
-    return [...created, ...(await ensureDir(io, dir, base))];
+    const created = await ensureDir(io, parent, base, modeExact);
+    return [...created, ...(await ensureDir(io, dir, base, modeExact))];
   }
-  await io.chmod(dir, DIR_MODE);
+  if (!modeExact) await io.chmod(dir, DIR_MODE);
   return [dir];
 }

@@ -32,7 +32,7 @@ export interface RecordFilesConfig {
   readonly durable: boolean;
   readonly lock: LockTiming;
   readonly maxPayloadBytes: number;
-  /** Files opened 0600 come out 0600 (the umask keeps the owner's bits): skip `fchmod`. */
+  /** Files opened 0600 and directories made 0700 come out so (the umask keeps the owner's bits): skip `chmod`. */
   readonly openModeExact: boolean;
 }
 
@@ -138,6 +138,47 @@ export class RecordFiles {
     await settled([commitTemp(this.#c.io, temp, this.#c.durable), this.#parentsSynced(temp.dir)]);
   }
 
+  /**
+   * The shard directory of `id`, opened ahead of a rename in it, so that the
+   * fsync after the rename is one call, not three (open, fsync, close). The
+   * caller holds the id's lock, whose file sits in the shard, and the store
+   * never removes a shard: the handle is the shard the rename lands in.
+   * `undefined` when not durable. Hand it to {@link publish}, or close it.
+   */
+  async openShard(id: string): Promise<FileHandle | undefined> {
+    return this.#c.durable ? this.#c.io.open(this.#c.layout.shardOf(id), 'r') : undefined;
+  }
+
+  /**
+   * {@link commit} in two steps: rename a prepared record over its file (it
+   * is visible once this returns), and `durable`, which settles once the
+   * rename survives power loss: the shard fsynced through `shard` (from
+   * {@link openShard}; closed here either way), and the shard's parent if
+   * this process has just made the shard. The caller may release the id's
+   * lock before `durable` settles, and acknowledges only after: the lock
+   * orders the record's versions (every later holder reads what this rename
+   * left), the fsync only decides what a power cut keeps, and a later
+   * writer's own fsync of the shard, which its acknowledgement waits for,
+   * keeps this rename too.
+   */
+  async publish(
+    temp: TempFile,
+    shard: FileHandle | undefined,
+  ): Promise<{ readonly durable: Promise<void> }> {
+    try {
+      await this.#c.io.rename(temp.temp, temp.path);
+    } catch (err) {
+      // The rename's failure is the one to report; closing a directory opened for reading loses nothing.
+      await Promise.allSettled([discardTemp(this.#c.io, temp), shard?.close()]);
+      throw err;
+    }
+    const durable = settled([shard && syncAndClose(shard), this.#parentsSynced(temp.dir)]);
+    // Observed here too, so a failure while the caller releases its lock
+    // never leaves it unhandled; the caller still awaits it.
+    durable.catch(() => undefined);
+    return { durable };
+  }
+
   /** Remove prepared temp files that will not be committed (those that were written at all). */
   async discard(temps: readonly Promise<TempFile>[]): Promise<void> {
     for (const result of await Promise.allSettled(temps)) {
@@ -159,13 +200,19 @@ export class RecordFiles {
   /**
    * Add `id` to the subject's index before its record is written, so the
    * index never misses a record (ghost markers are harmless: every reader
-   * checks the record itself).
+   * checks the record itself). Durable on return: the marker's entry, and
+   * those of the directories made for it.
+   * @returns whether this call created the marker (`false`: it was there).
    */
-  async addMarker(subject: string, id: string): Promise<void> {
+  async addMarker(subject: string, id: string): Promise<boolean> {
     const path = this.#c.layout.markerPath(subject, id);
     const dir = dirname(path);
     for (let attempt = 0; ; attempt++) {
+      // The subject directory first, as a subject's first session is the
+      // common insert (sweep removes a subject's directory once it is empty):
+      // mkdir then open, where opening first would cost a failed open.
       try {
+        await this.#makeDir(dir);
         const handle = await this.#c.io.open(path, 'wx', FILE_MODE);
         try {
           if (!this.#c.openModeExact) await handle.chmod(FILE_MODE);
@@ -175,15 +222,12 @@ export class RecordFiles {
         // The marker's entry, and the entries of the directories just made
         // for it, are all in place: their fsyncs run together.
         if (this.#c.durable) await settled([syncDir(this.#c.io, dir), this.#parentsSynced(dir)]);
-        return;
+        return true;
       } catch (err) {
-        if (errnoOf(err) === 'EEXIST') return;
-        // The subject directory is new, or a sweep just removed it empty.
+        if (errnoOf(err) === 'EEXIST') return false;
+        // A sweep removed the subject directory, empty, between its mkdir and
+        // this open (or its chmod): make it again.
         if (!isMissing(err) || attempt >= MARKER_ATTEMPTS) throw err;
-        // A sweep may remove it again between its mkdir and chmod: try again.
-        await this.#makeDir(dir).catch((made: unknown) => {
-          if (!isMissing(made) || attempt >= MARKER_ATTEMPTS) throw made;
-        });
       }
     }
   }
@@ -311,7 +355,12 @@ export class RecordFiles {
       // anything is written under it: markers made there later wait only
       // for the directories they create themselves.
       const { subjects } = this.#c.layout;
-      const created = await ensureDir(this.#c.io, dirname(lockPath), subjects);
+      const created = await ensureDir(
+        this.#c.io,
+        dirname(lockPath),
+        subjects,
+        this.#c.openModeExact,
+      );
       if (this.#c.durable && created.length > 0) {
         await settled(
           [...new Set(created.map((path) => dirname(path)))].map((d) => syncDir(this.#c.io, d)),
@@ -357,7 +406,7 @@ export class RecordFiles {
   async #makeDir(dir: string): Promise<void> {
     const { records, subjects } = this.#c.layout;
     const base = dir.startsWith(subjects + sep) ? subjects : records;
-    const created = await ensureDir(this.#c.io, dir, base);
+    const created = await ensureDir(this.#c.io, dir, base, this.#c.openModeExact);
     if (!this.#c.durable || created.length === 0) return;
     const pending: PendingDir = {
       parents: [...new Set(created.map((path) => dirname(path)))],
@@ -434,6 +483,15 @@ async function readBounded(handle: FileHandle, limit: number): Promise<Buffer | 
     filled += got;
   }
   return filled > limit ? undefined : all.subarray(0, filled);
+}
+
+/** fsync an open directory, then close it (closed even when the fsync fails). */
+async function syncAndClose(handle: FileHandle): Promise<void> {
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigInvalid } from '@cloakroom/core';
-import { DIR_MODE, FILE_MODE } from './atomic-write';
+import { DIR_MODE } from './atomic-write';
 import { TEMP_SUFFIX } from './layout';
 
 /**
@@ -10,10 +10,11 @@ import { TEMP_SUFFIX } from './layout';
  * refuse unsafe ones (SEC-28): not a directory, group- or world-writable,
  * owned by another user, or on a case-insensitive file system (ids differ by
  * case only). Runs once, synchronously, when the store is created.
- * @returns the absolute root path, and whether a file created with mode 0600
- * comes out 0600 under the current umask (then the store skips the `fchmod`
- * after each create: a umask only ever removes permission bits, so a file it
- * opens 0600 can never be more open than that).
+ * @returns the absolute root path, and whether files created with mode 0600
+ * and directories with mode 0700 come out so under the current umask (then
+ * the store skips the `fchmod` after each file it creates and the `chmod`
+ * after each directory: a umask only ever removes permission bits, so what
+ * it creates owner-only can never be more open than that).
  * @throws ConfigInvalid with a message naming the path and the fix.
  */
 export function prepareRoot(dir: string, subdirs: readonly string[]): PreparedRoot {
@@ -31,7 +32,10 @@ export function prepareRoot(dir: string, subdirs: readonly string[]): PreparedRo
 /** What {@link prepareRoot} found. */
 export interface PreparedRoot {
   readonly root: string;
-  /** `open(path, 'wx', 0o600)` yields mode 0600 exactly (the umask keeps the owner's bits). */
+  /**
+   * `open(path, 'wx', 0o600)` yields mode 0600 and `mkdir(path, 0o700)` mode
+   * 0700 exactly (the umask keeps the owner's bits).
+   */
   readonly openModeExact: boolean;
 }
 
@@ -82,16 +86,17 @@ function checkSafe(path: string): void {
 
 /**
  * One probe file answers two questions: is the file system case-sensitive
- * (throws `ConfigInvalid` when not), and does a file created 0600 come out
- * 0600 exactly under this umask (the return value)?
+ * (throws `ConfigInvalid` when not), and does the umask keep every owner bit
+ * (the return value)? The probe is created 0700 and must come out 0700: then
+ * files created 0600 and directories created 0700 come out exactly so.
  */
 function probeFiles(root: string): boolean {
   const tag = randomBytes(6).toString('hex');
   // Named like a temp file, so one left by a crash right here is swept.
   const probe = join(root, `.case-probe-${tag}-Aa${TEMP_SUFFIX}`);
-  writeFileSync(probe, '', { mode: FILE_MODE, flag: 'wx' });
+  writeFileSync(probe, '', { mode: DIR_MODE, flag: 'wx' });
   try {
-    const exact = (statSync(probe).mode & 0o777) === FILE_MODE;
+    const exact = (statSync(probe).mode & 0o777) === DIR_MODE;
     if (existsSync(join(root, `.case-probe-${tag}-aA${TEMP_SUFFIX}`))) {
       throw new ConfigInvalid(
         `fs store: ${root} is on a case-insensitive file system; session ids differ by case, use a case-sensitive one`,
