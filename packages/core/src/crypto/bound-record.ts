@@ -20,6 +20,7 @@ import {
   TAG_BYTES,
   boundAad,
   boundMetaAad,
+  recordStorageMask,
   storageMask,
 } from './format';
 import { fillPublicRandom } from './random-pool';
@@ -119,25 +120,16 @@ export async function openBoundRecord(
   const bodyEnd = boundBodyEnd(sealed);
   if (bodyEnd < 0) throw malformed();
   const maskKey = await masks.forKeyId(storageKeyIdAt(sealed, bodyEnd));
-  const nonce = sealed.subarray(NONCE_AT, LENGTH_AT);
   const dataKey = xor3At(
     sealed,
     MASK_AT,
-    storageMask(
-      maskKey,
-      sealed.subarray(SALT_AT, MASK_AT),
-      id,
-      subjectIndex,
-      nonce,
-      sealed.subarray(bodyEnd - TAG_BYTES, bodyEnd),
-      sealed.subarray(bodyEnd),
-    ),
+    recordStorageMask(maskKey, sealed, SALT_AT, NONCE_AT, bodyEnd, id, subjectIndex),
     ticketMask,
   );
   try {
     const plain = openAesGcmBuffer(
       dataKey,
-      nonce,
+      sealed.subarray(NONCE_AT, LENGTH_AT),
       NO_AAD_HEAD,
       boundAad(id, subjectIndex),
       sealed.subarray(0, bodyEnd),

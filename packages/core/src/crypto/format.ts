@@ -289,10 +289,56 @@ export function maskKeyOf(storageKey: Uint8Array): Uint8Array {
 
 // Scratch for the mask input: JavaScript runs one call at a time and hash()
 // is synchronous, so one buffer serves every call (grown for a larger
-// record, never shrunk); the key prefix is wiped after each use.
-let scratch = Buffer.alloc(1024);
+// record, never shrunk); the key prefix is wiped after each use. The label
+// sits at a fixed offset and is written once per buffer.
+const MASK_LABEL_AT = MASK_KEY_BYTES + 4;
+let scratch = maskScratch(1024);
 const MASK_FIXED_BYTES =
   MASK_KEY_BYTES + 4 + STORAGE_MASK_LABEL.length + MASK_SALT_BYTES + 1 + NONCE_BYTES + TAG_BYTES;
+
+function maskScratch(size: number): Buffer {
+  const buffer = Buffer.alloc(size);
+  buffer.write(STORAGE_MASK_LABEL, MASK_LABEL_AT, 'latin1');
+  return buffer;
+}
+
+// `text` as UTF-8 into `buffer` at `at`, which has room for three bytes per
+// UTF-16 unit (callers grow it first); returns the next offset.
+function writeText(buffer: Buffer, text: string, at: number): number {
+  return at + buffer.write(text, at, 'utf8');
+}
+
+// `u8 n ‖ text` (n its UTF-8 length, at most 255) into the mask scratch at `at`; returns the next offset.
+function putText(text: string, at: number): number {
+  const next = writeText(scratch, text, at + 1);
+  const bytes = next - at - 1;
+  if (bytes > 255) throw new RangeError('storageMask: id too long');
+  scratch[at] = bytes;
+  return next;
+}
+
+// `source[from .. from + n)` into the scratch at `at`, for the short fixed
+// fields (a loop costs less than a view and a set); returns the next offset.
+function putBytes(source: Uint8Array, from: number, n: number, at: number): number {
+  for (let i = 0; i < n; i++) scratch[at + i] = source[from + i] as number;
+  return at + n;
+}
+
+// Grow the mask scratch to hold an input with these strings and `metaBytes` of operator copy.
+function reserveMaskInput(id: string, subjectIndex: string, metaBytes: number): void {
+  const most = MASK_FIXED_BYTES + 3 * (id.length + subjectIndex.length) + 1 + metaBytes;
+  if (most > scratch.byteLength) scratch = maskScratch(most);
+}
+
+// Hash the scratch's first `end` bytes under `maskKey` (the u32 length
+// written here), then wipe the key.
+function hashMaskInput(maskKey: Uint8Array, end: number): string {
+  scratch.writeUInt32BE(end - MASK_LABEL_AT, MASK_KEY_BYTES);
+  scratch.set(maskKey, 0);
+  const mask = hash('sha256', scratch.subarray(0, end), 'binary');
+  scratch.fill(0, 0, MASK_KEY_BYTES);
+  return mask;
+}
 
 /**
  * Ms, the storage-key mask of one record write, as a 32-character Latin-1
@@ -331,29 +377,54 @@ export function storageMask(
   if (nonce.byteLength !== NONCE_BYTES || tag.byteLength !== TAG_BYTES) {
     throw new RangeError('storageMask: wrong nonce or tag size');
   }
-  const idBytes = Buffer.byteLength(id, 'utf8');
-  const subjectBytes = Buffer.byteLength(subjectIndex, 'utf8');
-  if (idBytes > 255 || subjectBytes > 255) throw new RangeError('storageMask: id too long');
-  const end = MASK_FIXED_BYTES + idBytes + 1 + subjectBytes + meta.byteLength;
-  if (end > scratch.byteLength) scratch = Buffer.alloc(end);
-  let at = MASK_KEY_BYTES;
-  at = scratch.writeUInt32BE(end - MASK_KEY_BYTES - 4, at);
-  at += scratch.write(STORAGE_MASK_LABEL, at, 'latin1');
-  scratch.set(salt, at);
-  at += MASK_SALT_BYTES;
-  scratch[at++] = idBytes;
-  at += scratch.write(id, at, 'utf8');
-  scratch[at++] = subjectBytes;
-  at += scratch.write(subjectIndex, at, 'utf8');
-  scratch.set(nonce, at);
-  at += NONCE_BYTES;
-  scratch.set(tag, at);
-  at += TAG_BYTES;
+  reserveMaskInput(id, subjectIndex, meta.byteLength);
+  let at = putBytes(salt, 0, MASK_SALT_BYTES, MASK_LABEL_AT + STORAGE_MASK_LABEL.length);
+  at = putText(id, at);
+  at = putText(subjectIndex, at);
+  at = putBytes(nonce, 0, NONCE_BYTES, at);
+  at = putBytes(tag, 0, TAG_BYTES, at);
   scratch.set(meta, at);
-  scratch.set(maskKey, 0);
-  const mask = hash('sha256', scratch.subarray(0, end), 'binary');
-  scratch.fill(0, 0, MASK_KEY_BYTES);
-  return mask;
+  return hashMaskInput(maskKey, at + meta.byteLength);
+}
+
+/**
+ * {@link storageMask} of a stored ticket-bound record, read at its offsets
+ * (the resolve path): salt, nonce, and the tag and operator copy, which are
+ * adjacent in the record, are copied from `sealed` without views of each.
+ * `bodyEnd` is where the body ends (bound-layout.ts `boundBodyEnd`, already
+ * checked); `saltAt` and `nonceAt` are the layout's offsets. Same bytes in,
+ * same mask out (test/crypto/bound-format.test.ts checks the two agree).
+ *
+ * @example
+ * ```ts
+ * const ms = recordStorageMask(maskKey, sealed, SALT_AT, NONCE_AT, bodyEnd, record.id, record.subject);
+ * ```
+ */
+export function recordStorageMask(
+  maskKey: Uint8Array,
+  sealed: Uint8Array,
+  saltAt: number,
+  nonceAt: number,
+  bodyEnd: number,
+  id: string,
+  subjectIndex: string,
+): string {
+  if (maskKey.byteLength !== MASK_KEY_BYTES) throw new RangeError('storageMask: wrong key size');
+  const tagAt = bodyEnd - TAG_BYTES;
+  if (
+    saltAt + MASK_SALT_BYTES > tagAt ||
+    nonceAt + NONCE_BYTES > tagAt ||
+    bodyEnd > sealed.byteLength
+  ) {
+    throw new RangeError('storageMask: fields outside the record');
+  }
+  reserveMaskInput(id, subjectIndex, sealed.byteLength - bodyEnd);
+  let at = putBytes(sealed, saltAt, MASK_SALT_BYTES, MASK_LABEL_AT + STORAGE_MASK_LABEL.length);
+  at = putText(id, at);
+  at = putText(subjectIndex, at);
+  at = putBytes(sealed, nonceAt, NONCE_BYTES, at);
+  scratch.set(sealed.subarray(tagAt), at);
+  return hashMaskInput(maskKey, at + sealed.byteLength - tagAt);
 }
 
 /**

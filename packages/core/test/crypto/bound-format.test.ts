@@ -3,8 +3,9 @@
 // and whole records sealed by this code, which must keep opening.
 import { createHash, createHmac } from 'node:crypto';
 import { DecryptionFailed, createAesGcmCipher } from '@cloakroom/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BODY_AT, parseBoundRecord } from '../../src/crypto/bound-layout';
+import { BODY_AT, NONCE_AT, SALT_AT, parseBoundRecord } from '../../src/crypto/bound-layout';
 import { OpenedSecrets } from '../../src/crypto/bound-secrets';
 import {
   BOUND_AAD_LABEL,
@@ -18,6 +19,7 @@ import {
   boundAad,
   boundMetaAad,
   maskKeyOf,
+  recordStorageMask,
   storageMask,
   ticketMask,
   ticketSealKey,
@@ -165,6 +167,81 @@ describe('ticket-bound record format: labels, AADs and KDF inputs byte for byte'
     // Another body (its nonce or its tag) under the same header: another mask (SEC-10).
     expect(ms(ID, SUBJECT, tag.subarray(0, 12), tag)).not.toEqual(expected);
     expect(ms(ID, SUBJECT, nonce, hex('00'.repeat(16)))).not.toEqual(expected);
+  });
+
+  it('SEC-02 Ms is the same bytes from its parts and from a stored record (resolve reads at offsets), for any id, subject, body and metadata size', () => {
+    const maskKey = maskKeyOf(storageKey);
+    const reference = (
+      salt: Uint8Array,
+      id: string,
+      s: string,
+      nonce: Uint8Array,
+      tag: Uint8Array,
+      meta: Uint8Array,
+    ) => {
+      const idBytes = Buffer.from(id, 'utf8');
+      const sBytes = Buffer.from(s, 'utf8');
+      const rest = Buffer.concat([
+        RECORD_MASK_V1,
+        salt,
+        Buffer.of(idBytes.byteLength),
+        idBytes,
+        Buffer.of(sBytes.byteLength),
+        sBytes,
+        nonce,
+        tag,
+        meta,
+      ]);
+      const n = Buffer.alloc(4);
+      n.writeUInt32BE(rest.byteLength);
+      return createHash('sha256')
+        .update(Buffer.concat([maskKey, n, rest]))
+        .digest();
+    };
+    const text = fc.string({ unit: 'binary', maxLength: 60 });
+    const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
+    fc.assert(
+      fc.property(
+        text,
+        text,
+        bytes(16, 16),
+        bytes(12, 12),
+        bytes(16, 16),
+        bytes(0, 600),
+        bytes(1, 3000),
+        (id, s, salt, nonce, tag, body, meta) => {
+          const expected = reference(salt, id, s, nonce, tag, meta);
+          expect(
+            Buffer.from(storageMask(maskKey, salt, id, s, nonce, tag, meta), 'latin1'),
+          ).toEqual(expected);
+          // A record laid out as stored: salt and nonce at their offsets, the tag ends the body, meta follows.
+          const bodyEnd = BODY_AT + body.byteLength + 16;
+          const record = new Uint8Array(bodyEnd + meta.byteLength).fill(0xee);
+          record.set(salt, SALT_AT);
+          record.set(nonce, NONCE_AT);
+          record.set(body, BODY_AT);
+          record.set(tag, bodyEnd - 16);
+          record.set(meta, bodyEnd);
+          const ms = recordStorageMask(maskKey, record, SALT_AT, NONCE_AT, bodyEnd, id, s);
+          expect(Buffer.from(ms, 'latin1')).toEqual(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // Over 255 UTF-8 bytes (here 86 characters of 3 bytes): refused by both, as a caller bug.
+    const long = '\u20ac'.repeat(86);
+    const salt = new Uint8Array(16);
+    const record = new Uint8Array(BODY_AT + 16 + 4);
+    expect(() =>
+      storageMask(maskKey, salt, long, 'x', new Uint8Array(12), new Uint8Array(16), record),
+    ).toThrow(RangeError);
+    expect(() =>
+      recordStorageMask(maskKey, record, SALT_AT, NONCE_AT, BODY_AT + 16, 'x', long),
+    ).toThrow(RangeError);
+    // Offsets that leave the record: refused, never read past it.
+    expect(() =>
+      recordStorageMask(maskKey, record, SALT_AT, NONCE_AT, record.byteLength + 1, 'x', 'y'),
+    ).toThrow(RangeError);
   });
 
   it('SEC-02 Mt = SHA-256("cloakroom/ticket-mask/v1" 0 ‖ ticket): not the session id, not the layer-2 key', () => {
