@@ -1,39 +1,30 @@
+import { Buffer } from 'node:buffer';
 import { type LimitedInsert, StoreConflict, StoreFull, type SessionRecord } from '@cloakroom/core';
 import { ExpiryHeap } from './expiry-heap';
+import { IdIndex } from './id-index';
 import { type ArenaLimits, DEFAULT_LIMITS, PayloadArena, SLOT_LENGTH } from './payload-arena';
+import {
+  F64_ROW,
+  F_EXPIRES,
+  F_SEAT,
+  F_SEQ,
+  F_VERSION,
+  I32_ROW,
+  I_SLOT,
+  KEY_CHARS,
+  ID_AT,
+  ROW_BYTES,
+  SUBJECT_AT,
+  keyEquals,
+  putKey,
+} from './row-layout';
 import { ScanIndex } from './scan-index';
 import { SubjectIndex } from './subject-index';
 
-/*
- * Records live in rows of one typed array, not in an object each. A row is
- * 48 bytes, seen through two views of the same buffer:
- *
- *   int32 [0..2]  payload slot in the arena (chunk, offset, length), [3] unused
- *   f64   [2]     expiresAt      f64 [3] version
- *   f64   [4]     seq            f64 [5] seat
- *
- * The id maps to its row number (a small integer, held inline in the Map),
- * and the subject sits in a plain array at the same index. Compared with a
- * ~96-byte object per record, a lookup in a large store touches one cache
- * line of packed numbers instead of a scattered heap object, and the GC has
- * a million fewer objects to mark. Doubles hold every safe integer exactly,
- * so expiries, versions and seqs keep their full range. Rows of removed
- * records are reused; the array grows by half when full and never shrinks.
- */
-/** int32 per row. */
-const I32_ROW = 12;
-/** float64 per row. */
-const F64_ROW = 6;
-const F_EXPIRES = 2;
-const F_VERSION = 3;
-const F_SEQ = 4;
-/**
- * Place in the order seats were taken, or 0 for no seat (a rotated-away
- * record kept as a forwarder). An inserted record's seat is its `seq`;
- * `rotate` hands the old record's seat, number and all, to the next one, so
- * the session keeps its place (see {@link RecordTable.insertWithLimit}).
- */
-const F_SEAT = 5;
+// Records live in rows of one buffer (row-layout.ts): the id maps to its
+// row number through an open-addressed index that confirms a hit against
+// the id's bytes in the row (id-index.ts). Rows of removed records are
+// reused; the buffer grows by half when full and never shrinks.
 const INITIAL_ROWS = 1024;
 
 /** A seated record of one subject, as {@link RecordTable.insertWithLimit} ranks them. */
@@ -60,16 +51,15 @@ export interface TablePage {
  */
 export class RecordTable {
   /** id → row number. */
-  private readonly records = new Map<string, number>();
+  private readonly records = new IdIndex();
   private readonly subjects = new SubjectIndex();
   private readonly scanIndex = new ScanIndex();
   private readonly heap = new ExpiryHeap();
   private readonly arena: PayloadArena;
-  /** Both views of the row buffer; replaced together when it grows. */
+  /** The views of the row buffer; replaced together when it grows. */
   private i32: Int32Array;
   private f64: Float64Array;
-  /** Subject of the record in each row ('' for a free row). */
-  private subjectOf: string[] = [];
+  private bytes: Buffer;
   /** Rows below this have been handed out at least once. */
   private rowTop = 0;
   /** Rows handed out and since freed, to reuse first. */
@@ -80,9 +70,10 @@ export class RecordTable {
     arenaLimits: ArenaLimits = DEFAULT_LIMITS,
   ) {
     this.arena = new PayloadArena(arenaLimits);
-    const buffer = new ArrayBuffer(INITIAL_ROWS * F64_ROW * 8);
+    const buffer = new ArrayBuffer(INITIAL_ROWS * ROW_BYTES);
     this.i32 = new Int32Array(buffer);
     this.f64 = new Float64Array(buffer);
+    this.bytes = Buffer.from(buffer);
   }
 
   /** True when some record may have expired at `now` (the heap top is a lower bound). */
@@ -225,8 +216,8 @@ export class RecordTable {
       position++;
       examined++;
       lastSeq = seq;
-      const row = this.records.get(id);
-      if (row === undefined || f64[row * F64_ROW + F_SEQ] !== seq) continue;
+      const row = this.rowOf(id);
+      if (row < 0 || f64[row * F64_ROW + F_SEQ] !== seq) continue;
       if ((f64[row * F64_ROW + F_EXPIRES] as number) <= now) expired.push(id);
       else records.push(this.toRecord(id, row));
     }
@@ -246,9 +237,9 @@ export class RecordTable {
       const exp = heap.peek();
       const id = heap.peekId();
       heap.pop();
-      const row = this.records.get(id);
+      const row = this.rowOf(id);
       // A stale heap entry (record gone, or its expiry since changed) is skipped.
-      if (row !== undefined && this.f64[row * F64_ROW + F_EXPIRES] === exp) {
+      if (row >= 0 && this.f64[row * F64_ROW + F_EXPIRES] === exp) {
         this.remove(id, row);
         removed++;
       }
@@ -262,10 +253,10 @@ export class RecordTable {
     this.scanIndex.clear();
     this.heap.clear();
     this.arena.clear();
-    const buffer = new ArrayBuffer(INITIAL_ROWS * F64_ROW * 8);
+    const buffer = new ArrayBuffer(INITIAL_ROWS * ROW_BYTES);
     this.i32 = new Int32Array(buffer);
     this.f64 = new Float64Array(buffer);
-    this.subjectOf = [];
+    this.bytes = Buffer.from(buffer);
     this.rowTop = 0;
     this.freeRows = [];
   }
@@ -277,8 +268,8 @@ export class RecordTable {
 
   /** The row of `id` if live at `now`, else -1; an expired one is reclaimed on the way. */
   private live(id: string, now: number): number {
-    const row = this.records.get(id);
-    if (row === undefined) return -1;
+    const row = this.rowOf(id);
+    if (row < 0) return -1;
     if ((this.f64[row * F64_ROW + F_EXPIRES] as number) <= now) {
       this.remove(id, row);
       return -1;
@@ -307,7 +298,7 @@ export class RecordTable {
   private add(record: SessionRecord): number {
     const id = record.id;
     const seq = this.scanIndex.add(id);
-    const subject = this.intern(record.subject);
+    const subject = record.subject;
     const row = this.allocateRow();
     const f = row * F64_ROW;
     const f64 = this.f64;
@@ -315,9 +306,10 @@ export class RecordTable {
     f64[f + F_VERSION] = record.version;
     f64[f + F_SEQ] = seq;
     f64[f + F_SEAT] = seq;
-    this.subjectOf[row] = subject;
-    this.arena.place(this.i32, row * I32_ROW, record.payload);
-    this.records.set(id, row);
+    putKey(this.bytes, row * ROW_BYTES + ID_AT, id);
+    putKey(this.bytes, row * ROW_BYTES + SUBJECT_AT, subject);
+    this.arena.place(this.i32, row * I32_ROW + I_SLOT, record.payload);
+    this.records.insert(id, row);
     this.subjects.add(subject, id);
     this.pushExpiry(record.expiresAt, id);
     return row;
@@ -330,10 +322,11 @@ export class RecordTable {
     const row = this.rowTop;
     const capacity = this.f64.length / F64_ROW;
     if (row === capacity) {
-      const grown = new ArrayBuffer((capacity + (capacity >> 1)) * F64_ROW * 8);
+      const grown = new ArrayBuffer((capacity + (capacity >> 1)) * ROW_BYTES);
       new Float64Array(grown).set(this.f64);
       this.i32 = new Int32Array(grown);
       this.f64 = new Float64Array(grown);
+      this.bytes = Buffer.from(grown);
     }
     this.rowTop = row + 1;
     return row;
@@ -358,12 +351,11 @@ export class RecordTable {
       return;
     }
     const f = row * F64_ROW;
-    const subject = this.subjectOf[row] as string;
-    if (record.subject !== subject) {
-      this.subjects.remove(subject, id);
-      const interned = this.intern(record.subject);
-      this.subjectOf[row] = interned;
-      this.subjects.add(interned, id);
+    const subjectAt = row * ROW_BYTES + SUBJECT_AT;
+    if (!keyEquals(this.bytes, subjectAt, record.subject)) {
+      this.subjects.remove(this.subjectAt(row), id);
+      putKey(this.bytes, subjectAt, record.subject);
+      this.subjects.add(record.subject, id);
     }
     if (record.expiresAt !== this.f64[f + F_EXPIRES]) {
       this.f64[f + F_EXPIRES] = record.expiresAt;
@@ -371,25 +363,23 @@ export class RecordTable {
     }
     this.f64[f + F_VERSION] = record.version;
     // Same length (a touch, a rewrap under a same-length key id): in place, no garbage.
-    const at = row * I32_ROW;
+    const at = row * I32_ROW + I_SLOT;
     const moved = record.payload.byteLength !== this.i32[at + SLOT_LENGTH];
     this.arena.rewrite(this.i32, at, record.payload);
     if (moved) this.compactPayloadsIfNeeded();
   }
 
   private remove(id: string, row: number): void {
-    this.records.delete(id);
-    this.arena.release(this.i32, row * I32_ROW);
-    this.subjects.remove(this.subjectOf[row] as string, id);
-    this.subjectOf[row] = '';
+    this.records.remove(id, row);
+    this.arena.release(this.i32, row * I32_ROW + I_SLOT);
+    this.subjects.remove(this.subjectAt(row), id);
     this.freeRows.push(row);
     this.scanIndex.noteRemoved();
     if (this.scanIndex.shouldCompact()) {
-      const records = this.records;
       const f64 = this.f64;
       this.scanIndex.compact((liveId, seq) => {
-        const liveRow = records.get(liveId);
-        return liveRow !== undefined && f64[liveRow * F64_ROW + F_SEQ] === seq;
+        const liveRow = this.rowOf(liveId);
+        return liveRow >= 0 && f64[liveRow * F64_ROW + F_SEQ] === seq;
       });
     }
     this.compactPayloadsIfNeeded();
@@ -402,11 +392,11 @@ export class RecordTable {
    */
   private compactPayloadsIfNeeded(): void {
     if (!this.arena.needsCompaction()) return;
-    const rows = this.records.values();
+    const rows = this.records.rows();
     this.arena.compact(
       this.i32,
       (function* () {
-        for (const row of rows) yield row * I32_ROW;
+        for (const row of rows) yield row * I32_ROW + I_SLOT;
       })(),
     );
   }
@@ -416,12 +406,13 @@ export class RecordTable {
     // Stale entries (deleted records, changed expiries) are bounded to about
     // the live count; the rebuild is O(n) once per ~n pushes.
     if (this.heap.size > 2 * this.records.size + 1024) {
-      const entries = this.records;
+      const rows = this.records.rows();
       const f64 = this.f64;
+      const idAt = (row: number) => this.idAt(row);
       this.heap.rebuild(
         (function* () {
-          for (const [liveId, row] of entries) {
-            yield [f64[row * F64_ROW + F_EXPIRES] as number, liveId] as const;
+          for (const row of rows) {
+            yield [f64[row * F64_ROW + F_EXPIRES] as number, idAt(row)] as const;
           }
         })(),
       );
@@ -433,18 +424,27 @@ export class RecordTable {
     const f64 = this.f64;
     return {
       id,
-      subject: this.subjectOf[row] as string,
+      subject: this.subjectAt(row),
       expiresAt: f64[f + F_EXPIRES] as number,
       version: f64[f + F_VERSION] as number,
-      payload: this.arena.read(this.i32, row * I32_ROW),
+      payload: this.arena.read(this.i32, row * I32_ROW + I_SLOT),
     };
   }
 
-  /** Share one string per subject across its records (~64 bytes saved per extra session). */
-  private intern(subject: string): string {
-    const sibling = this.subjects.anyId(subject);
-    if (sibling === undefined) return subject;
-    const row = this.records.get(sibling);
-    return row === undefined ? subject : (this.subjectOf[row] as string);
+  /** The row of `id`, or -1 (no expiry check). */
+  private rowOf(id: string): number {
+    return this.records.find(id, this.bytes);
+  }
+
+  /** The subject index held in `row`, as a string. */
+  private subjectAt(row: number): string {
+    const at = row * ROW_BYTES + SUBJECT_AT;
+    return this.bytes.toString('latin1', at, at + KEY_CHARS);
+  }
+
+  /** The id held in `row`, as a string. */
+  private idAt(row: number): string {
+    const at = row * ROW_BYTES + ID_AT;
+    return this.bytes.toString('latin1', at, at + KEY_CHARS);
   }
 }
