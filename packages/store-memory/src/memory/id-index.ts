@@ -13,9 +13,11 @@ const INITIAL_SLOTS = 2048;
  * cache line) and the row the caller reads next anyway, where a `Map` of
  * strings reads its bucket, its entries and each candidate key string.
  *
- * The hash is keyed with a per-table random seed and covers every
- * character, so ids chosen to collide (a store used directly, with ids that
- * share a prefix) cannot be computed without the seed.
+ * Long clusters need ids chosen to collide, and the ids a table holds are
+ * core's session ids: SHA-256 outputs of tickets core drew at random, which
+ * no client chooses (a client can only make the table look ids up). The
+ * hash still covers every character and starts from a per-table random
+ * seed, so which ids share a cluster differs from one process to the next.
  */
 export class IdIndex {
   private slots: Int32Array;
