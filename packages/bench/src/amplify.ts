@@ -9,7 +9,10 @@
 // were fixed, CPU per request would grow by exactly `work`; the `extra`
 // column shows by how much more it grows: fewer requests in flight at the
 // server per batch, so more round trips, wakeups and parser calls per
-// request on the client.
+// request on the client. Two kinds of work: `cpu` allocates nothing (integer
+// mixing); `alloc` is `JSON.parse` of a 1 KiB session-like body, repeated,
+// whose garbage the young-generation collector must clear while the
+// driver's own objects for the requests in flight are live.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -17,7 +20,32 @@ import { type Sample, measure, median } from './measure';
 
 const KEYS = 1000;
 const VALUE_BYTES = 1280;
-const WORK_US = [0, 5, 10, 20] as const;
+interface Work {
+  readonly kind: 'none' | 'cpu' | 'alloc';
+  /** CPU µs the work costs alone (as calibrated). */
+  readonly us: number;
+}
+const WORKS: readonly Work[] = [
+  { kind: 'none', us: 0 },
+  { kind: 'cpu', us: 10 },
+  { kind: 'alloc', us: 10 },
+  { kind: 'cpu', us: 20 },
+  { kind: 'alloc', us: 20 },
+];
+const label = (w: Work) => (w.kind === 'none' ? 'none' : `${w.kind} ${w.us}`);
+/** A session-like JSON body of about 1 KiB. */
+const BODY = JSON.stringify({
+  sub: 'user-1234',
+  iss: 'https://auth.bench.example',
+  aud: 'https://api.bench.example',
+  roles: ['reader', 'writer', 'admin'],
+  claims: Object.fromEntries(
+    Array.from({ length: 24 }, (_, i) => [`claim${i}`, `value-${i}-${'x'.repeat(12)}`]),
+  ),
+});
+/** CPU µs per JSON.parse of {@link BODY}, measured once at start. */
+let parseUs = 0;
+let kept: unknown;
 
 /** Loop iterations per CPU microsecond, measured once at start ({@link calibrate}). */
 let perUs = 0;
@@ -41,6 +69,21 @@ function calibrate(): void {
     best = Math.min(best, used.user + used.system);
   }
   perUs = n / best;
+  const parses = 20_000;
+  let bestParse = Number.POSITIVE_INFINITY;
+  for (let k = 0; k < 5; k++) {
+    const cpu = process.cpuUsage();
+    for (let i = 0; i < parses; i++) kept = JSON.parse(BODY);
+    const used = process.cpuUsage(cpu);
+    bestParse = Math.min(bestParse, used.user + used.system);
+  }
+  parseUs = bestParse / parses;
+}
+
+/** `us` microseconds (as calibrated alone) of allocating work: JSON.parse of the body, repeated. */
+function allocate(us: number): void {
+  const n = Math.max(1, Math.round(us / parseUs));
+  for (let i = 0; i < n; i++) kept = JSON.parse(BODY);
 }
 
 /** `us` microseconds of CPU work (as calibrated; not wall time, which a descheduled spin would count). */
@@ -95,34 +138,35 @@ async function postgresBackend(url: string): Promise<Backend> {
 }
 
 async function run(backend: Backend, rounds: number, ms: number): Promise<string> {
-  const samples = new Map<number, Sample[]>(WORK_US.map((w) => [w, []]));
-  const contender = (work: number) => async (i: number) => {
+  const samples = WORKS.map(() => [] as Sample[]);
+  const contender = (w: Work) => async (i: number) => {
     await backend.read(i);
-    spin(work);
+    if (w.kind === 'cpu') spin(w.us);
+    else if (w.kind === 'alloc') allocate(w.us);
     return true;
   };
-  for (const work of WORK_US) await measure(contender(work), backend.inFlight, 100, 1e9);
+  for (const w of WORKS) await measure(contender(w), backend.inFlight, 100, 1e9);
   for (let round = 0; round < rounds; round++) {
-    for (let k = 0; k < WORK_US.length; k++) {
-      const work = WORK_US[(k + round) % WORK_US.length] as number;
-      samples.get(work)?.push(await measure(contender(work), backend.inFlight, ms, 1e9));
+    for (let k = 0; k < WORKS.length; k++) {
+      const j = (k + round) % WORKS.length;
+      samples[j]?.push(await measure(contender(WORKS[j] as Work), backend.inFlight, ms, 1e9));
     }
   }
-  const cpuOf = (w: number) => median((samples.get(w) ?? []).map((s) => s.cpuUs / s.ops));
-  const opsOf = (w: number) => median((samples.get(w) ?? []).map((s) => (s.ops * 1000) / s.ms));
+  const cpuOf = (j: number) => median((samples[j] ?? []).map((s) => s.cpuUs / s.ops));
+  const opsOf = (j: number) => median((samples[j] ?? []).map((s) => (s.ops * 1000) / s.ms));
   const base = cpuOf(0);
   const lines = [
     `${backend.name}, ${backend.inFlight} in flight, ${rounds} alternating rounds of ${ms} ms (medians)`,
-    '| work added per request (CPU µs) | ops/s | CPU µs/op | CPU over the bare read | extra beyond the work |',
-    '|--:|--:|--:|--:|--:|',
+    '| work per request (kind, CPU µs alone) | ops/s | CPU µs/op | CPU over the bare read | over / alone |',
+    '|---|--:|--:|--:|--:|',
   ];
-  for (const w of WORK_US) {
-    const cpu = cpuOf(w);
-    const over = cpu - base;
+  WORKS.forEach((w, j) => {
+    const over = cpuOf(j) - base;
+    const none = w.kind === 'none';
     lines.push(
-      `| ${w} | ${Math.round(opsOf(w)).toLocaleString('en-US')} | ${cpu.toFixed(1)} | ${w === 0 ? '' : `+${over.toFixed(1)}`} | ${w === 0 ? '' : `${(over / w).toFixed(2)}x`} |`,
+      `| ${label(w)} | ${Math.round(opsOf(j)).toLocaleString('en-US')} | ${cpuOf(j).toFixed(1)} | ${none ? '' : `+${over.toFixed(1)}`} | ${none ? '' : `${(over / w.us).toFixed(2)}x`} |`,
     );
-  }
+  });
   return lines.join('\n');
 }
 
@@ -133,6 +177,10 @@ async function main(): Promise<void> {
     throw new Error('usage: amplify [rounds >= 1] [ms per round > 0]');
   }
   calibrate();
+  console.log(
+    `calibrated: JSON.parse of a ${BODY.length}-byte body ${parseUs.toFixed(2)} CPU µs alone`,
+  );
+  void kept;
   const redisUrl = process.env.CLOAKROOM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const postgresUrl =
     process.env.CLOAKROOM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
