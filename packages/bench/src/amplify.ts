@@ -9,19 +9,22 @@
 // were fixed, CPU per request would grow by exactly `work`; the `extra`
 // column shows by how much more it grows: fewer requests in flight at the
 // server per batch, so more round trips, wakeups and parser calls per
-// request on the client. Two kinds of work: `cpu` allocates nothing (integer
-// mixing); `alloc` is `JSON.parse` of a 1 KiB session-like body, repeated,
-// whose garbage the young-generation collector must clear while the
-// driver's own objects for the requests in flight are live.
-import { randomBytes } from 'node:crypto';
+// request on the client. Three kinds of work: `cpu` allocates nothing
+// (integer mixing); `alloc` is `JSON.parse` of a 1 KiB session-like body,
+// repeated, whose garbage the young-generation collector must clear while
+// the driver's own objects for the requests in flight are live; `crypto` is
+// the floor's own resolve work on that body (SHA-256 of a ticket, one
+// AES-256-GCM open through node:crypto, `JSON.parse`), repeated.
+import { createCipheriv, hash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { floorOpen } from './floor';
 import { type Sample, measure, median } from './measure';
 
 const KEYS = 1000;
 const VALUE_BYTES = 1280;
 interface Work {
-  readonly kind: 'none' | 'cpu' | 'alloc';
+  readonly kind: 'none' | 'cpu' | 'alloc' | 'crypto';
   /** CPU µs the work costs alone (as calibrated). */
   readonly us: number;
 }
@@ -31,6 +34,8 @@ const WORKS: readonly Work[] = [
   { kind: 'alloc', us: 10 },
   { kind: 'cpu', us: 20 },
   { kind: 'alloc', us: 20 },
+  { kind: 'crypto', us: 10 },
+  { kind: 'crypto', us: 20 },
 ];
 const label = (w: Work) => (w.kind === 'none' ? 'none' : `${w.kind} ${w.us}`);
 /** A session-like JSON body of about 1 KiB. */
@@ -45,6 +50,23 @@ const BODY = JSON.stringify({
 });
 /** CPU µs per JSON.parse of {@link BODY}, measured once at start. */
 let parseUs = 0;
+/** The body sealed as the floor seals it (nonce ‖ ciphertext ‖ tag, the id as AAD), and its key. */
+const SEAL_KEY = randomBytes(32);
+const SEALED = (() => {
+  const nonce = randomBytes(12);
+  const gcm = createCipheriv('aes-256-gcm', SEAL_KEY, nonce);
+  gcm.setAAD(Buffer.from('amplify-id', 'latin1'));
+  const body = gcm.update(BODY, 'utf8');
+  gcm.final();
+  return Buffer.concat([nonce, body, gcm.getAuthTag()]);
+})();
+/** The floor's resolve work on the body, once. */
+function openOnce(): void {
+  hash('sha256', 'amplify-ticket');
+  kept = JSON.parse(floorOpen(SEAL_KEY, SEALED, 'amplify-id').toString('utf8'));
+}
+/** CPU µs per {@link openOnce}, measured once at start. */
+let openUs = 0;
 let kept: unknown;
 
 /** Loop iterations per CPU microsecond, measured once at start ({@link calibrate}). */
@@ -78,6 +100,20 @@ function calibrate(): void {
     bestParse = Math.min(bestParse, used.user + used.system);
   }
   parseUs = bestParse / parses;
+  let bestOpen = Number.POSITIVE_INFINITY;
+  for (let k = 0; k < 5; k++) {
+    const cpu = process.cpuUsage();
+    for (let i = 0; i < parses; i++) openOnce();
+    const used = process.cpuUsage(cpu);
+    bestOpen = Math.min(bestOpen, used.user + used.system);
+  }
+  openUs = bestOpen / parses;
+}
+
+/** `us` microseconds (as calibrated alone) of the floor's resolve work, repeated. */
+function decrypt(us: number): void {
+  const n = Math.max(1, Math.round(us / openUs));
+  for (let i = 0; i < n; i++) openOnce();
 }
 
 /** `us` microseconds (as calibrated alone) of allocating work: JSON.parse of the body, repeated. */
@@ -143,6 +179,7 @@ async function run(backend: Backend, rounds: number, ms: number): Promise<string
     await backend.read(i);
     if (w.kind === 'cpu') spin(w.us);
     else if (w.kind === 'alloc') allocate(w.us);
+    else if (w.kind === 'crypto') decrypt(w.us);
     return true;
   };
   for (const w of WORKS) await measure(contender(w), backend.inFlight, 100, 1e9);
@@ -178,7 +215,7 @@ async function main(): Promise<void> {
   }
   calibrate();
   console.log(
-    `calibrated: JSON.parse of a ${BODY.length}-byte body ${parseUs.toFixed(2)} CPU µs alone`,
+    `calibrated alone: JSON.parse of a ${BODY.length}-byte body ${parseUs.toFixed(2)} CPU µs; SHA-256 + AES-GCM open + JSON.parse ${openUs.toFixed(2)} CPU µs`,
   );
   void kept;
   const redisUrl = process.env.CLOAKROOM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
