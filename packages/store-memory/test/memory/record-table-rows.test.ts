@@ -24,9 +24,9 @@ describe('RecordTable rows', () => {
     const table = new RecordTable(1_000);
     const ids = Array.from({ length: 10 }, (_, i) => key('heap', i));
     // Odd ids expire at T0 + 3,000, even ones at T0 + 8,000: one heap entry each.
-    ids.forEach((id, i) =>
-      table.insert(record(id, key('heap-sub', i % 3), T0 + (i % 2 === 0 ? 8_000 : 3_000)), T0),
-    );
+    ids.forEach((id, i) => {
+      table.insert(record(id, key('heap-sub', i % 3), T0 + (i % 2 === 0 ? 8_000 : 3_000)), T0);
+    });
     // One more record whose expiry moves 1,200 times: every move pushes a heap
     // entry, and past 2 x live + 1,024 entries the heap is rebuilt from the
     // rows, so from then on the ten records' only entries are the rebuilt ones.
@@ -38,7 +38,9 @@ describe('RecordTable rows', () => {
       );
     }
     expect(table.reclaimExpired(T0 + 3_001)).toBe(5);
-    ids.forEach((id, i) => expect(table.get(id, T0) !== null).toBe(i % 2 === 0));
+    ids.forEach((id, i) => {
+      expect(table.get(id, T0) !== null).toBe(i % 2 === 0);
+    });
     expect(table.reclaimExpired(T0 + 8_001)).toBe(5);
     for (const id of ids) expect(table.get(id, T0)).toBeNull();
     expect(table.get(churn, T0 + 8_001)?.version).toBe(1_201);
