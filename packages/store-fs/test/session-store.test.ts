@@ -203,8 +203,10 @@ describe('fs store: session contract', () => {
     expect(await readdir(join(dir, 'x', subject.slice(0, 2), subject))).toEqual([live.id]);
   });
 
-  it('sweep drops ghost index markers and empty subject directories, keeping real ones', async () => {
-    const { dir, clock, store } = await setup({ durability: 'none' });
+  it('sweep drops ghost index markers, then empty subject directories once idle for staleLockMs, keeping real ones', async () => {
+    const dir = await tempDir();
+    const clock = fakeClock();
+    const store = createFsStore({ dir, clock, durability: 'none', staleLockMs: 40 });
     const moved = rec(clock);
     await store.insert(moved);
     const first = moved.subject;
@@ -215,10 +217,28 @@ describe('fs store: session contract', () => {
     await writeFile(join(ghostDir, key()), '');
     await writeFile(join(dir, 'x', first.slice(0, 2), first, moved.id), '');
     expect(await store.sweep(clock.now)).toBe(0);
+    // The markers are gone; the directories they emptied were just changed, so they stay for now.
+    expect(await readdir(ghostDir)).toEqual([]);
+    expect(await readdir(join(dir, 'x', first.slice(0, 2), first))).toEqual([]);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(await store.sweep(clock.now)).toBe(0);
     await expect(stat(ghostDir)).rejects.toThrow();
     await expect(stat(join(dir, 'x', first.slice(0, 2), first))).rejects.toThrow();
     expect((await store.listBySubject(key())).length).toBe(0);
     expect(await store.get(moved.id)).toMatchObject({ version: 2 });
+  });
+
+  it('sweep leaves a just-made, still empty subject directory to the writer that made it', async () => {
+    const dir = await tempDir();
+    const clock = fakeClock();
+    const store = createFsStore({ dir, clock, durability: 'none' });
+    // What a writer has done between its mkdir and its marker's open.
+    const subject = key();
+    const subjectDir = join(dir, 'x', subject.slice(0, 2), subject);
+    await store.insert(rec(clock));
+    await mkdir(subjectDir, { recursive: true });
+    await store.sweep(clock.now);
+    expect(await readdir(subjectDir)).toEqual([]);
   });
 
   it('sweep works in bounded batches', async () => {

@@ -120,6 +120,25 @@ async function removeOldTemp(io: Io, path: string, staleMs: number): Promise<voi
   }
 }
 
+/**
+ * Remove a subject directory once it is empty and has been untouched for
+ * `staleMs`. A writer makes the directory and then opens its marker in it;
+ * a directory made or changed within `staleMs` is left for a later sweep,
+ * so a sweep cannot take it from under that writer again and again (the
+ * writer retries a lost directory a bounded number of times). Fails
+ * harmlessly (ENOTEMPTY, ENOENT) when a marker remains or was just added,
+ * or the directory is already gone.
+ */
+async function removeIdleSubjectDir(io: Io, dir: string, staleMs: number): Promise<void> {
+  try {
+    const st = await io.stat(dir);
+    if (Date.now() - Math.max(st.mtimeMs, st.ctimeMs) <= staleMs) return;
+    await io.rmdir(dir);
+  } catch {
+    // Not empty, or gone: nothing to do.
+  }
+}
+
 async function sweepIndex(
   io: Io,
   layout: Layout,
@@ -148,8 +167,7 @@ async function sweepIndex(
         );
         await yieldToLoop();
       }
-      // Fails harmlessly (ENOTEMPTY) when markers remain or one was just added.
-      await io.rmdir(layout.subjectDir(subject)).catch(() => undefined);
+      await removeIdleSubjectDir(io, layout.subjectDir(subject), staleMs);
     }
   }
 }
