@@ -1,10 +1,9 @@
 import type { FileHandle } from 'node:fs/promises';
-import { dirname, sep } from 'node:path';
+import { dirname } from 'node:path';
 import { StoreUnavailable } from '@cloakroom/core';
 import {
   commitTemp,
   discardTemp,
-  ensureDir,
   FILE_MODE,
   prepareTemp,
   syncDir,
@@ -14,7 +13,10 @@ import { acquireLock, type LockTiming } from './file-lock';
 import { decodeRecord, encodeRecord, RECORD_OVERHEAD, type StoredRecord } from '../codec';
 import { errnoOf, isMissing } from '../errors';
 import type { Io } from './io';
+import { readBounded, syncAndClose } from './file-read';
 import type { Layout } from './layout';
+import { NewDirs } from './new-dirs';
+import { settled } from './settled';
 
 /** What a record file means right now. */
 export type RecordState =
@@ -43,16 +45,12 @@ export interface RecordFilesConfig {
  */
 export class RecordFiles {
   readonly #c: RecordFilesConfig;
-  /**
-   * Directories this process created whose entries in their parents are not
-   * known durable yet: the pending fsync of those parents. A write into such
-   * a directory waits for it before it is acknowledged, but it need not wait
-   * before its own work starts: the fsync overlaps the temp file's.
-   */
-  readonly #unsynced = new Map<string, PendingDir>();
+  /** Directories this process made, and the pending fsync of their parents. */
+  readonly #dirs: NewDirs;
 
   constructor(config: RecordFilesConfig) {
     this.#c = config;
+    this.#dirs = new NewDirs(config.io, config.layout, config.durable, config.openModeExact);
   }
 
   /**
@@ -124,7 +122,7 @@ export class RecordFiles {
       return await prepareTemp(io, dir, path, bytes, durable, openModeExact);
     } catch (err) {
       if (!isMissing(err)) throw err;
-      await this.#makeDir(dir);
+      await this.#dirs.make(dir);
       return prepareTemp(io, dir, path, bytes, durable, openModeExact);
     }
   }
@@ -135,7 +133,7 @@ export class RecordFiles {
    * created the shard (that fsync started when the shard was made).
    */
   async commit(temp: TempFile): Promise<void> {
-    await settled([commitTemp(this.#c.io, temp, this.#c.durable), this.#parentsSynced(temp.dir)]);
+    await settled([commitTemp(this.#c.io, temp, this.#c.durable), this.#dirs.synced(temp.dir)]);
   }
 
   /**
@@ -172,7 +170,7 @@ export class RecordFiles {
       await Promise.allSettled([discardTemp(this.#c.io, temp), shard?.close()]);
       throw err;
     }
-    const durable = settled([shard && syncAndClose(shard), this.#parentsSynced(temp.dir)]);
+    const durable = settled([shard && syncAndClose(shard), this.#dirs.synced(temp.dir)]);
     // Observed here too, so a failure while the caller releases its lock
     // never leaves it unhandled; the caller still awaits it.
     durable.catch(() => undefined);
@@ -212,7 +210,7 @@ export class RecordFiles {
       // common insert (sweep removes a subject's directory once it is empty):
       // mkdir then open, where opening first would cost a failed open.
       try {
-        await this.#makeDir(dir);
+        await this.#dirs.make(dir);
         const handle = await this.#c.io.open(path, 'wx', FILE_MODE);
         try {
           if (!this.#c.openModeExact) await handle.chmod(FILE_MODE);
@@ -221,7 +219,7 @@ export class RecordFiles {
         }
         // The marker's entry, and the entries of the directories just made
         // for it, are all in place: their fsyncs run together.
-        if (this.#c.durable) await settled([syncDir(this.#c.io, dir), this.#parentsSynced(dir)]);
+        if (this.#c.durable) await settled([syncDir(this.#c.io, dir), this.#dirs.synced(dir)]);
         return true;
       } catch (err) {
         if (errnoOf(err) === 'EEXIST') return false;
@@ -354,18 +352,8 @@ export class RecordFiles {
       // The subject shard is new. Its entry in `x` is made durable before
       // anything is written under it: markers made there later wait only
       // for the directories they create themselves.
-      const { subjects } = this.#c.layout;
-      const created = await ensureDir(
-        this.#c.io,
-        dirname(lockPath),
-        subjects,
-        this.#c.openModeExact,
-      );
-      if (this.#c.durable && created.length > 0) {
-        await settled(
-          [...new Set(created.map((path) => dirname(path)))].map((d) => syncDir(this.#c.io, d)),
-        );
-      }
+      await this.#dirs.make(dirname(lockPath));
+      await this.#dirs.synced(dirname(lockPath));
       release = await acquireLock(this.#c.io, lockPath, this.#c.lock);
     }
     let outcome: { ok: true; value: T } | { ok: false; error: unknown };
@@ -391,115 +379,17 @@ export class RecordFiles {
       if (!isMissing(err)) throw err;
       // A lock needs no durability; the shard's entry does, before a record
       // written in it is acknowledged (`commit` waits for it).
-      await this.#makeDir(dirname(lockPath));
+      await this.#dirs.make(dirname(lockPath));
       return acquireLock(this.#c.io, lockPath, this.#c.lock);
     }
   }
-
-  /**
-   * Create `dir` and its missing parents, and start (not await) the fsync of
-   * every parent whose entries changed: a new directory entry is durable only
-   * once its parent is synced. Whoever writes into `dir` waits for that
-   * before acknowledging (`commit`, `addMarker`), so the fsync overlaps the
-   * writer's own temp file and marker instead of running before them.
-   */
-  async #makeDir(dir: string): Promise<void> {
-    const { records, subjects } = this.#c.layout;
-    const base = dir.startsWith(subjects + sep) ? subjects : records;
-    const created = await ensureDir(this.#c.io, dir, base, this.#c.openModeExact);
-    if (!this.#c.durable || created.length === 0) return;
-    const pending: PendingDir = {
-      parents: [...new Set(created.map((path) => dirname(path)))],
-      synced: Promise.resolve(),
-      failed: false,
-    };
-    this.#unsynced.set(dir, pending);
-    this.#syncParents(dir, pending);
-  }
-
-  /** The pending fsync of `dir`'s new entries, restarted if an earlier attempt failed; `undefined` when durable. */
-  #parentsSynced(dir: string): Promise<void> | undefined {
-    const pending = this.#unsynced.get(dir);
-    if (pending?.failed) this.#syncParents(dir, pending);
-    return pending?.synced;
-  }
-
-  #syncParents(dir: string, pending: PendingDir): void {
-    pending.failed = false;
-    const synced = settled(pending.parents.map((parent) => syncDir(this.#c.io, parent)));
-    pending.synced = synced;
-    synced.then(
-      () => {
-        if (this.#unsynced.get(dir) === pending && pending.synced === synced)
-          this.#unsynced.delete(dir);
-      },
-      // The writer waiting for it fails; the next writer into `dir` tries again.
-      () => {
-        if (pending.synced === synced) pending.failed = true;
-      },
-    );
-  }
-}
-
-/** A directory made by this process whose entries in its parents may not be durable yet. */
-interface PendingDir {
-  readonly parents: readonly string[];
-  synced: Promise<void>;
-  failed: boolean;
 }
 
 /**
  * How many times `addMarker` makes the subject directory again when a sweep
- * removes it (empty) between its creation and the marker's (a sweep looping
- * over a busy, brand-new subject has won four races in a row under load).
+ * removes it (empty) between its creation and the marker's. A sweep leaves
+ * a directory made or changed within `staleLockMs` alone (sweep.ts), so one
+ * sweep takes it from a writer at most once; the margin covers several
+ * processes sweeping at once.
  */
 const MARKER_ATTEMPTS = 8;
-
-/**
- * First read of a record file: fits every record with a payload up to ~3.9
- * KiB, and stays under half of `Buffer.poolSize`, so the buffer is a slice of
- * Node's allocation pool rather than a fresh off-heap allocation.
- */
-const FIRST_READ = 4095;
-
-/**
- * The whole content of an open file, or `undefined` when it is larger than
- * `limit` bytes. One `read` for a typical record; `fstat` only for larger
- * ones. The buffer is fresh and owned by the caller alone.
- */
-async function readBounded(handle: FileHandle, limit: number): Promise<Buffer | undefined> {
-  const first = Buffer.allocUnsafe(Math.min(FIRST_READ, limit + 1));
-  const { bytesRead } = await handle.read(first, 0, first.length, 0);
-  if (bytesRead < first.length) return first.subarray(0, bytesRead);
-  const { size } = await handle.stat();
-  if (size > limit) return undefined;
-  // Read up to one byte past the size seen, so a file growing meanwhile shows as too long.
-  const all = Buffer.allocUnsafe(Math.max(size, bytesRead) + 1);
-  first.copy(all, 0, 0, bytesRead);
-  let filled = bytesRead;
-  while (filled < all.length) {
-    const got = (await handle.read(all, filled, all.length - filled, filled)).bytesRead;
-    if (got === 0) break;
-    filled += got;
-  }
-  return filled > limit ? undefined : all.subarray(0, filled);
-}
-
-/** fsync an open directory, then close it (closed even when the fsync fails). */
-async function syncAndClose(handle: FileHandle): Promise<void> {
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * Wait for every task, so none is left running unobserved, then throw the
- * first failure. Used to overlap independent writes (and their fsyncs).
- */
-export async function settled(tasks: readonly (Promise<unknown> | undefined)[]): Promise<void> {
-  for (const result of await Promise.allSettled(tasks)) {
-    if (result.status === 'rejected') throw result.reason;
-  }
-}

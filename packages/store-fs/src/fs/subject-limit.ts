@@ -5,7 +5,8 @@ import type { LimitedInsert, SessionRecord, SubjectLimit } from '@cloakroom/core
 import { StoreConflict, StoreUnavailable } from '@cloakroom/core';
 import { corruptRecord } from '../errors';
 import { seatStamp } from '../seat';
-import { type RecordFiles, type RecordState, settled } from './record-files';
+import type { RecordFiles, RecordState } from './record-files';
+import { settled } from './settled';
 
 /**
  * How many times `insertWithLimit` re-takes its record locks when the
