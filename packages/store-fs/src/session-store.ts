@@ -218,7 +218,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
       open();
       const record = take(given);
       return run('insert', async () => {
-        const { durable } = await files.withLocks([record.id], () => insertLocked(record));
+        const { durable } = await files.locks.withLocks([record.id], () => insertLocked(record));
         // The lock is released already: it orders the record's versions, not their fsyncs.
         await durable;
       });
@@ -231,7 +231,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
       const limit: SubjectLimit = { max: limitGiven.max, evict: limitGiven.evict };
       const { subject } = record;
       return run('insertWithLimit', () =>
-        files.withSubjectLock(subject, () =>
+        files.locks.withSubjectLock(subject, () =>
           insertUnderSubjectLock({ files, clock, indexed, removeLocked }, record, limit),
         ),
       );
@@ -251,7 +251,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
       const record = take(given);
       assertRecordVersion(expectedVersion, 'expectedVersion');
       return run('replace', () =>
-        files.withLocks([record.id], async () => {
+        files.locks.withLocks([record.id], async () => {
           const state = await files.state(record.id, clock(), true);
           const current = liveOrThrow(record.id, state);
           if (current === null || state.kind !== 'live' || current.version !== expectedVersion)
@@ -281,7 +281,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
         throw new InvalidArgument('fs store: next.id must differ from old.record.id');
       const oldId = old.record.id;
       return run('rotate', () =>
-        files.withLocks([oldId, next.id], async () => {
+        files.locks.withLocks([oldId, next.id], async () => {
           const now = clock();
           const oldState = await files.state(oldId, now, true);
           const current = liveOrThrow(oldId, oldState);
@@ -342,7 +342,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
       open();
       if (!isStoreKey(id)) return false;
       return run('delete', () =>
-        files.withLocks([id], async () => {
+        files.locks.withLocks([id], async () => {
           const state = await files.state(id, clock(), true);
           await removeLocked(id, state, [id]);
           return state.kind === 'live';
@@ -357,7 +357,7 @@ export function createFsStoreWithIo(options: FsStoreOptions, io: Io): FsStore {
         let count = 0;
         for (const id of await files.markers(subject)) {
           if (!isStoreKey(id)) continue;
-          const deleted = await files.withLocks([id], async () => {
+          const deleted = await files.locks.withLocks([id], async () => {
             const state = await files.state(id, clock(), true);
             // A record that moved to another subject keeps its file; its marker here is a ghost.
             const ours =

@@ -9,13 +9,14 @@ import {
   syncDir,
   type TempFile,
 } from './atomic-write';
-import { acquireLock, type LockTiming } from './file-lock';
+import type { LockTiming } from './file-lock';
 import { decodeRecord, encodeRecord, RECORD_OVERHEAD, type StoredRecord } from '../codec';
 import { errnoOf, isMissing } from '../errors';
 import type { Io } from './io';
 import { readBounded, syncAndClose } from './file-read';
 import type { Layout } from './layout';
 import { NewDirs } from './new-dirs';
+import { RecordLocks } from './record-locks';
 import { settled } from './settled';
 
 /** What a record file means right now. */
@@ -47,10 +48,13 @@ export class RecordFiles {
   readonly #c: RecordFilesConfig;
   /** Directories this process made, and the pending fsync of their parents. */
   readonly #dirs: NewDirs;
+  /** The per-id and per-subject locks (record-locks.ts). */
+  readonly locks: RecordLocks;
 
   constructor(config: RecordFilesConfig) {
     this.#c = config;
     this.#dirs = new NewDirs(config.io, config.layout, config.durable, config.openModeExact);
+    this.locks = new RecordLocks(config.io, config.layout, config.lock, this.#dirs);
   }
 
   /**
@@ -281,107 +285,7 @@ export class RecordFiles {
       }
     };
     if (held.includes(next)) await run();
-    else await this.withLocks([next], run);
-  }
-
-  /** Run `fn` holding the locks of these ids, taken in sorted order so two callers never deadlock. */
-  async withLocks<T>(ids: readonly string[], fn: () => Promise<T>): Promise<T> {
-    const sorted = [...new Set(ids)].sort();
-    const releases: (() => Promise<void>)[] = [];
-    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
-    try {
-      for (const id of sorted) releases.push(await this.#lock(id));
-      outcome = { ok: true, value: await fn() };
-    } catch (error) {
-      outcome = { ok: false, error };
-    }
-    for (const release of releases.reverse()) {
-      try {
-        await release();
-      } catch (error) {
-        if (outcome.ok) outcome = { ok: false, error };
-      }
-    }
-    if (!outcome.ok) throw outcome.error;
-    return outcome.value;
-  }
-
-  /**
-   * Take the locks of these ids while the caller holds others, out of
-   * sorted order: so each is waited for at most `waitMs` (a cycle of
-   * waiters ends there instead of at `lockTimeoutMs`). Any id whose lock
-   * is still held elsewhere by then: nothing is kept, `null`.
-   * @returns the release function of the locks taken.
-   */
-  async tryLocks(ids: readonly string[], waitMs: number): Promise<(() => Promise<void>) | null> {
-    const releases: (() => Promise<void>)[] = [];
-    const releaseAll = async (): Promise<void> => {
-      await settled(releases.reverse().map((release) => release()));
-    };
-    try {
-      for (const id of [...new Set(ids)].sort()) {
-        const lockPath = this.#c.layout.lockPath(id);
-        try {
-          const timing = { ...this.#c.lock, timeoutMs: Math.min(waitMs, this.#c.lock.timeoutMs) };
-          releases.push(await acquireLock(this.#c.io, lockPath, timing));
-        } catch (err) {
-          if (!(err instanceof StoreUnavailable) && !isMissing(err)) throw err;
-          await releaseAll();
-          return null;
-        }
-      }
-    } catch (err) {
-      await releaseAll();
-      throw err;
-    }
-    return releaseAll;
-  }
-
-  /**
-   * Run `fn` holding the subject's lock (`x/<sub[0..2]>/<sub>.lock`), which
-   * only `insertWithLimit` takes, always before any record lock: limited
-   * inserts into one subject run one at a time, in every process.
-   */
-  async withSubjectLock<T>(subject: string, fn: () => Promise<T>): Promise<T> {
-    const lockPath = this.#c.layout.subjectLockPath(subject);
-    let release: () => Promise<void>;
-    try {
-      release = await acquireLock(this.#c.io, lockPath, this.#c.lock);
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-      // The subject shard is new. Its entry in `x` is made durable before
-      // anything is written under it: markers made there later wait only
-      // for the directories they create themselves.
-      await this.#dirs.make(dirname(lockPath));
-      await this.#dirs.synced(dirname(lockPath));
-      release = await acquireLock(this.#c.io, lockPath, this.#c.lock);
-    }
-    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
-    try {
-      outcome = { ok: true, value: await fn() };
-    } catch (error) {
-      outcome = { ok: false, error };
-    }
-    try {
-      await release();
-    } catch (error) {
-      if (outcome.ok) outcome = { ok: false, error };
-    }
-    if (!outcome.ok) throw outcome.error;
-    return outcome.value;
-  }
-
-  async #lock(id: string): Promise<() => Promise<void>> {
-    const lockPath = this.#c.layout.lockPath(id);
-    try {
-      return await acquireLock(this.#c.io, lockPath, this.#c.lock);
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-      // A lock needs no durability; the shard's entry does, before a record
-      // written in it is acknowledged (`commit` waits for it).
-      await this.#dirs.make(dirname(lockPath));
-      return acquireLock(this.#c.io, lockPath, this.#c.lock);
-    }
+    else await this.locks.withLocks([next], run);
   }
 }
 

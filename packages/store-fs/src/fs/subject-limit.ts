@@ -89,7 +89,7 @@ export async function insertUnderSubjectLock(
   const ids = new Set([record.id]);
   for (const id of await fresh(ids)) ids.add(id);
   for (let attempt = 0; attempt < LIMIT_ATTEMPTS; attempt++) {
-    const outcome = await files.withLocks([...ids], async () => {
+    const outcome = await files.locks.withLocks([...ids], async () => {
       const extra: (() => Promise<void>)[] = [];
       const held = new Set(ids);
       try {
@@ -105,7 +105,7 @@ export async function insertUnderSubjectLock(
           const grown = await fresh(held);
           // `return await`: the extra locks are released (finally) only once it is done.
           if (grown.length === 0) return await limitedInsert(deps, record, limit, [...held]);
-          const release = await files.tryLocks(grown, LATE_LOCK_WAIT_MS);
+          const release = await files.locks.tryLocks(grown, LATE_LOCK_WAIT_MS);
           // Still held elsewhere: start again, taking every lock in order.
           if (release === null) return [...held, ...grown];
           extra.push(release);

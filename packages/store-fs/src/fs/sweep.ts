@@ -48,7 +48,7 @@ export async function sweepRecords(
       const counts = await Promise.all(
         ids.slice(i, i + batch).map(async (id) => {
           if (!dead(await files.state(id, now))) return 0;
-          return files.withLocks([id], async () => {
+          return files.locks.withLocks([id], async () => {
             const state = await files.state(id, now);
             if (state.kind !== 'expired' && state.kind !== 'orphan') return 0;
             await files.settleSuccessor(state.stored, [id]);
@@ -159,7 +159,7 @@ async function sweepIndex(
         await Promise.all(
           ids.slice(i, i + batch).map(async (id) => {
             if (!isGhost(await files.state(id, now), subject)) return;
-            await files.withLocks([id], async () => {
+            await files.locks.withLocks([id], async () => {
               if (isGhost(await files.state(id, now), subject))
                 await files.removeMarker(subject, id);
             });
