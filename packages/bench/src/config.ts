@@ -40,6 +40,15 @@ export interface BenchConfig {
   readonly scaleSizes: readonly number[];
   /** Stores of the scaling cases (`--scale-stores=memory,redis`). */
   readonly scaleStores: readonly ('memory' | 'redis')[];
+  /**
+   * How the scaling case hands tickets to `resolve` (`--scale-tickets=`):
+   * `packed` (default) a new string per request from packed bytes, as a
+   * request parser would; `strings` from an array of one string per session,
+   * as before 2026-12-05; `both` measures the two side by side.
+   */
+  readonly scaleTickets: readonly ('packed' | 'strings')[];
+  /** Also measure the floor over a `Map` at the memory store's scaling sizes (off with `--no-scale-floor`). */
+  readonly scaleFloor: boolean;
   /** Run the stateless comparison: iron-session unseal and jose JWT verify beside resolve (off with `--no-stateless`). */
   readonly statelessCase: boolean;
   /** Run the memory-per-session case (off with `--no-memory`). */
@@ -107,6 +116,12 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
       listFlag(argv, 'scale-stores'),
       'scaling store',
     ),
+    scaleTickets: (() => {
+      const w = listFlag(argv, 'scale-tickets') ?? ['packed'];
+      if (w.length === 1 && w[0] === 'both') return ['packed', 'strings'] as const;
+      return pick(['packed', 'strings'] as const, w, 'ticket source');
+    })(),
+    scaleFloor: !has('no-scale-floor'),
     memoryCase: !has('no-memory'),
     statelessCase: !has('no-stateless'),
     rewrapSize: quick ? 200 : scale ? 1_000_000 : 100_000,
