@@ -201,7 +201,7 @@ async function createBreakdown(
     'encodeBound (body and operator-copy JSON)': await micro(n, () =>
       encodeBound(livePayload, { sub: 'user-42', claims: { ...CLAIMS }, token }),
     ),
-    'seal: body GCM under DK + meta cipher.seal + Ms (format 2)': await micro(n, () =>
+    'seal: body GCM under DK + operator copy GCM + Ms, one buffer (format 2)': await micro(n, () =>
       sealing.seal(id, 's'.repeat(43), {
         ...livePayload,
         inner: sealing.sealSecrets(ticket, id, { sub: 'user-42', claims: { ...CLAIMS }, token }),

@@ -56,14 +56,33 @@ const sealCounts = new Map<string, number>();
  * contract. Internal.
  */
 export interface RecordMaskKeys {
-  /** The primary storage key's id and mask key: new records are masked under it. */
-  primary(): Promise<{ readonly id: string; readonly maskKey: Uint8Array }>;
+  /**
+   * The primary storage key, read once, for a new record: its mask key and
+   * a seal of the operator copy straight into the record's bytes.
+   * @throws ConfigInvalid for a malformed primary key.
+   */
+  primarySealer(): Promise<PrimarySealer>;
   /**
    * The mask key of storage key `id`, found as `open` finds keys (asking the
    * source once about an unknown id). @throws DecryptionFailed when the key
    * is unknown or disabled.
    */
   forKeyId(id: string): Promise<Uint8Array>;
+}
+
+/** One storage key sealing as the cipher's `seal` does, into a caller's buffer. Internal. */
+export interface PrimarySealer {
+  /** The key's mask key (crypto/format.ts, layer 3). */
+  readonly maskKey: Uint8Array;
+  /** Bytes `seal` makes of an `n`-byte plaintext under this key. */
+  sealedLength(n: number): number;
+  /**
+   * Exactly what `cipher.seal(plaintext, aad)` would return under this key
+   * (same layout, a fresh nonce, one seal of the key's budget), written into
+   * `out` from `at` to its end, which must be `sealedLength` bytes.
+   * @throws KeyExhausted once the key reached its seal budget; RangeError for a wrong size.
+   */
+  sealInto(plaintext: Uint8Array, aad: Uint8Array, out: Uint8Array, at: number): void;
 }
 
 // Ciphers made by createAesGcmCipher, with their key source: only those can
@@ -89,7 +108,7 @@ function cachedMaskKey(key: StorageKey): Uint8Array {
  * @example
  * ```ts
  * const masks = recordMaskKeysOf(ctx.cipher);
- * if (masks !== undefined) await masks.primary();
+ * if (masks !== undefined) await masks.forKeyId('2026-01');
  * ```
  */
 export function recordMaskKeysOf(cipher: Cipher): RecordMaskKeys | undefined {
@@ -148,6 +167,51 @@ export function storageKeyIdAt(sealed: Uint8Array, at: number): string {
   return keyId;
 }
 
+/** Bytes of a layer-1 seal of `n` bytes under key id `keyId`. */
+function sealedLengthUnder(keyId: string, n: number): number {
+  return 3 + keyId.length + NONCE_BYTES + n + TAG_BYTES;
+}
+
+/**
+ * The layer-1 seal of `plaintext` under `key`, written into `out` from `at`
+ * to its end; counts one seal against the key's budget first.
+ */
+function sealUnder(
+  key: StorageKey,
+  maxSeals: number,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+  out: Uint8Array,
+  at: number,
+): void {
+  if (out.byteLength - at !== sealedLengthUnder(key.id, plaintext.byteLength)) {
+    throw new RangeError('seal: output size does not fit the plaintext');
+  }
+  const used = sealCounts.get(key.id) ?? 0;
+  if (used >= maxSeals) {
+    throw new KeyExhausted(`storage key "${key.id}" reached its seal budget; rotate it`);
+  }
+  sealCounts.set(key.id, used + 1);
+  const idLength = key.id.length;
+  const headerLength = 3 + idLength + NONCE_BYTES;
+  const sealed = at === 0 ? out : out.subarray(at);
+  sealed[0] = STORAGE_FORMAT_VERSION;
+  sealed[1] = STORAGE_ALG_AES_256_GCM;
+  sealed[2] = idLength;
+  for (let i = 0; i < idLength; i++) sealed[3 + i] = key.id.charCodeAt(i);
+  const nonce = fillPublicRandom(sealed.subarray(3 + idLength, headerLength));
+  // The whole header, nonce included, is authenticated.
+  sealAesGcmInto(
+    key.key,
+    nonce,
+    sealed.subarray(0, headerLength),
+    aad,
+    plaintext,
+    sealed,
+    headerLength,
+  );
+}
+
 function checkStorageKey(key: StorageKey): void {
   if (typeof key?.id !== 'string' || !KEY_ID.test(key.id)) {
     throw new ConfigInvalid('storage key id must match [A-Za-z0-9_-]{1,64}');
@@ -196,33 +260,10 @@ export function createAesGcmCipher(options: AesGcmCipherOptions): Cipher {
     name: 'aes-256-gcm',
 
     async seal(plaintext, aad) {
-      const ring = await keys.storageKeys();
-      const key = ring.primary;
+      const key = (await keys.storageKeys()).primary;
       checkStorageKey(key);
-      const used = sealCounts.get(key.id) ?? 0;
-      if (used >= maxSeals) {
-        throw new KeyExhausted(`storage key "${key.id}" reached its seal budget; rotate it`);
-      }
-      sealCounts.set(key.id, used + 1);
-
-      const idLength = key.id.length;
-      const headerLength = 3 + idLength + NONCE_BYTES;
-      const out = new Uint8Array(headerLength + plaintext.byteLength + TAG_BYTES);
-      out[0] = STORAGE_FORMAT_VERSION;
-      out[1] = STORAGE_ALG_AES_256_GCM;
-      out[2] = idLength;
-      Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(key.id, 3, 'latin1');
-      const nonce = fillPublicRandom(out.subarray(3 + idLength, headerLength));
-      // The whole header, nonce included, is authenticated.
-      sealAesGcmInto(
-        key.key,
-        nonce,
-        out.subarray(0, headerLength),
-        aad,
-        plaintext,
-        out,
-        headerLength,
-      );
+      const out = new Uint8Array(sealedLengthUnder(key.id, plaintext.byteLength));
+      sealUnder(key, maxSeals, plaintext, aad, out, 0);
       return out;
     },
 
@@ -262,10 +303,14 @@ export function createAesGcmCipher(options: AesGcmCipherOptions): Cipher {
     },
   };
   maskSources.set(cipher, {
-    async primary() {
+    async primarySealer() {
       const key = (await keys.storageKeys()).primary;
       checkStorageKey(key);
-      return { id: key.id, maskKey: cachedMaskKey(key) };
+      return {
+        maskKey: cachedMaskKey(key),
+        sealedLength: (n) => sealedLengthUnder(key.id, n),
+        sealInto: (plaintext, aad, out, at) => sealUnder(key, maxSeals, plaintext, aad, out, at),
+      };
     },
     async forKeyId(id) {
       let key = (await keys.storageKeys()).get(id);

@@ -61,12 +61,13 @@ export interface BoundPlaintext {
 }
 
 /**
- * Seal a ticket-bound record: body under `dataKey`, operator metadata by the
- * cipher (under its primary storage key), W from the key the metadata header
- * names (one source of truth even if the primary changes meanwhile).
+ * Seal a ticket-bound record: body under `dataKey`, the operator copy as the
+ * cipher's `seal` would make it under its primary storage key, and W from
+ * that same key's mask key (read once, so one key is the source of truth
+ * even if the primary changes meanwhile). Every part is written straight
+ * into the record's own memory, which is allocated once at its final size.
  */
 export async function sealBoundRecord(
-  cipher: Cipher,
   masks: RecordMaskKeys,
   id: string,
   subjectIndex: string,
@@ -74,33 +75,34 @@ export async function sealBoundRecord(
   ticketMask: string,
   dataKey: Uint8Array,
 ): Promise<Uint8Array> {
+  if (dataKey.byteLength !== DATA_KEY_BYTES) throw new RangeError('a data key is 32 bytes');
+  const sealer = await masks.primarySealer();
   const bodyEnd = BODY_AT + plain.body.byteLength + TAG_BYTES;
-  // Transient (copied into the record below; every byte is written before
-  // that): from Node's pool. The record itself gets its own memory.
-  const head = Buffer.allocUnsafe(bodyEnd);
-  head[0] = BOUND_RECORD_FORMAT;
-  const nonce = fillPublicRandom(head.subarray(NONCE_AT, LENGTH_AT));
-  new DataView(head.buffer, head.byteOffset).setUint32(LENGTH_AT, bodyEnd - BODY_AT);
+  const out = new Uint8Array(bodyEnd + sealer.sealedLength(plain.meta.byteLength));
+  out[0] = BOUND_RECORD_FORMAT;
+  fillPublicRandom(out.subarray(SALT_AT, MASK_AT));
+  const nonce = fillPublicRandom(out.subarray(NONCE_AT, LENGTH_AT));
+  const bodyBytes = bodyEnd - BODY_AT;
+  out[LENGTH_AT] = bodyBytes >>> 24;
+  out[LENGTH_AT + 1] = (bodyBytes >>> 16) & 0xff;
+  out[LENGTH_AT + 2] = (bodyBytes >>> 8) & 0xff;
+  out[LENGTH_AT + 3] = bodyBytes & 0xff;
   sealAesGcmInto(
     dataKey,
     nonce,
     NO_AAD_HEAD,
     boundAad(id, subjectIndex),
     plain.body,
-    head,
+    out.subarray(0, bodyEnd),
     BODY_AT,
   );
-  const tag = head.subarray(bodyEnd - TAG_BYTES);
-  const meta = await cipher.seal(plain.meta, boundMetaAad(id, subjectIndex, nonce, tag));
-  const maskKey = await masks.forKeyId(storageKeyIdAt(meta, 0));
-  const salt = fillPublicRandom(head.subarray(SALT_AT, MASK_AT));
-  head.set(
-    xor3(dataKey, storageMask(maskKey, salt, id, subjectIndex, nonce, tag, meta), ticketMask),
-    MASK_AT,
-  );
-  const out = new Uint8Array(bodyEnd + meta.byteLength);
-  out.set(head, 0);
-  out.set(meta, bodyEnd);
+  const tag = out.subarray(bodyEnd - TAG_BYTES, bodyEnd);
+  sealer.sealInto(plain.meta, boundMetaAad(id, subjectIndex, nonce, tag), out, bodyEnd);
+  // W = DK ⊕ Ms ⊕ Mt, with Ms over the record as written, as `resolve` computes it.
+  const ms = recordStorageMask(sealer.maskKey, out, SALT_AT, NONCE_AT, bodyEnd, id, subjectIndex);
+  for (let i = 0; i < DATA_KEY_BYTES; i++) {
+    out[MASK_AT + i] = (dataKey[i] as number) ^ ms.charCodeAt(i) ^ ticketMask.charCodeAt(i);
+  }
   return out;
 }
 

@@ -157,7 +157,6 @@ export function createRecordSealing(cipher: Cipher, ticketBound: boolean): Recor
         if (opened !== undefined) {
           if (opened.id !== id) throw new InvalidArgument('secrets sealed for another session');
           return sealBoundRecord(
-            cipher,
             masks,
             id,
             subjectIdx,

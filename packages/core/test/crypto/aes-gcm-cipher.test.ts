@@ -13,6 +13,7 @@ import {
 } from '@cloakroom/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { recordMaskKeysOf } from '../../src/crypto/aes-gcm-cipher';
 
 // A hand-built key ring: the first entry is primary; `remove` destroys a key.
 function keyRing(ids: readonly string[]) {
@@ -331,6 +332,46 @@ describe('SEC-11 nonces and the per-key seal budget', () => {
     await second.seal(enc('2'), AAD);
     await expect(first.seal(enc('3'), AAD)).rejects.toThrow(KeyExhausted);
     await expect(second.seal(enc('3'), AAD)).rejects.toThrow(KeyExhausted);
+  });
+});
+
+describe('the primary sealer (record format 2 writes its operator copy through it)', () => {
+  it("writes what seal would: the same layout under the primary, opened by open, into the caller's buffer at an offset", async () => {
+    const ring = keyRing(['sealer-primary', 'sealer-other']);
+    const cipher = createAesGcmCipher({ keys: { storageKeys: () => ring } });
+    const masks = recordMaskKeysOf(cipher);
+    if (masks === undefined) throw new Error('the default cipher has mask keys');
+    const sealer = await masks.primarySealer();
+    const plain = enc('operator copy');
+    const n = sealer.sealedLength(plain.byteLength);
+    expect(n).toBe((await cipher.seal(plain, AAD)).byteLength);
+    const out = new Uint8Array(7 + n).fill(0xee);
+    sealer.sealInto(plain, AAD, out, 7);
+    // The bytes before `at` are the caller's and stay as they were.
+    expect([...out.subarray(0, 7)]).toEqual(Array(7).fill(0xee));
+    const sealed = out.subarray(7);
+    expect(cipher.keyIdOf(sealed)).toBe('sealer-primary');
+    expect(new TextDecoder().decode(await cipher.open(sealed, AAD))).toBe('operator copy');
+    await expect(cipher.open(sealed, enc('another record'))).rejects.toThrow(DecryptionFailed);
+    // Its mask key is the primary's: the one forKeyId gives for that id.
+    expect(
+      Buffer.from(sealer.maskKey).equals(Buffer.from(await masks.forKeyId('sealer-primary'))),
+    ).toBe(true);
+    expect(() => sealer.sealInto(plain, AAD, new Uint8Array(n + 1), 0)).toThrow(RangeError);
+  });
+
+  it('SEC-11 draws on the same per-key seal budget as seal', async () => {
+    const ring = keyRing(['sealer-budget']);
+    const cipher = createAesGcmCipher({ keys: { storageKeys: () => ring }, maxSealsPerKey: 2 });
+    const sealer = await recordMaskKeysOf(cipher)?.primarySealer();
+    if (sealer === undefined) throw new Error('the default cipher has mask keys');
+    const plain = enc('x');
+    sealer.sealInto(plain, AAD, new Uint8Array(sealer.sealedLength(1)), 0);
+    await cipher.seal(plain, AAD);
+    expect(() => sealer.sealInto(plain, AAD, new Uint8Array(sealer.sealedLength(1)), 0)).toThrow(
+      KeyExhausted,
+    );
+    await expect(cipher.seal(plain, AAD)).rejects.toThrow(KeyExhausted);
   });
 });
 
