@@ -19,6 +19,7 @@ import { createCipheriv, hash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { floorOpen } from './floor';
+import { gcPauses } from './heap';
 import { type Sample, measure, median } from './measure';
 
 const KEYS = 1000;
@@ -80,8 +81,18 @@ function work(n: number): void {
   sink = x;
 }
 
+/** GC pause µs per call of the allocating and the crypto work, alone (median of the five runs). */
+let parseGcUs = 0;
+let openGcUs = 0;
+
 /** Sets {@link perUs} from the CPU time of a long run of {@link work}, the best of five. */
-function calibrate(): void {
+async function calibrate(): Promise<void> {
+  const gc = gcPauses();
+  const gcPer = async (from: number, calls: number) => {
+    const to = performance.now();
+    await new Promise((r) => setTimeout(r, 5));
+    return (gc.between(from, to) * 1000) / calls;
+  };
   const n = 2_000_000;
   let best = Number.POSITIVE_INFINITY;
   for (let k = 0; k < 5; k++) {
@@ -93,21 +104,30 @@ function calibrate(): void {
   perUs = n / best;
   const parses = 20_000;
   let bestParse = Number.POSITIVE_INFINITY;
+  const parseGc: number[] = [];
   for (let k = 0; k < 5; k++) {
+    const from = performance.now();
     const cpu = process.cpuUsage();
     for (let i = 0; i < parses; i++) kept = JSON.parse(BODY);
     const used = process.cpuUsage(cpu);
     bestParse = Math.min(bestParse, used.user + used.system);
+    parseGc.push(await gcPer(from, parses));
   }
   parseUs = bestParse / parses;
+  parseGcUs = median(parseGc);
   let bestOpen = Number.POSITIVE_INFINITY;
+  const openGc: number[] = [];
   for (let k = 0; k < 5; k++) {
+    const from = performance.now();
     const cpu = process.cpuUsage();
     for (let i = 0; i < parses; i++) openOnce();
     const used = process.cpuUsage(cpu);
     bestOpen = Math.min(bestOpen, used.user + used.system);
+    openGc.push(await gcPer(from, parses));
   }
   openUs = bestOpen / parses;
+  openGcUs = median(openGc);
+  gc.stop();
 }
 
 /** `us` microseconds (as calibrated alone) of the floor's resolve work, repeated. */
@@ -183,25 +203,37 @@ async function run(backend: Backend, rounds: number, ms: number): Promise<string
     return true;
   };
   for (const w of WORKS) await measure(contender(w), backend.inFlight, 100, 1e9);
+  // GC pause time per request, per case: is what the work costs beside a driver spent in GC?
+  const gcPerOp = WORKS.map(() => [] as number[]);
+  const gc = gcPauses();
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < WORKS.length; k++) {
       const j = (k + round) % WORKS.length;
-      samples[j]?.push(await measure(contender(WORKS[j] as Work), backend.inFlight, ms, 1e9));
+      const from = performance.now();
+      const sample = await measure(contender(WORKS[j] as Work), backend.inFlight, ms, 1e9);
+      const to = performance.now();
+      // GC entries are delivered after a turn of the event loop.
+      await new Promise((r) => setTimeout(r, 5));
+      samples[j]?.push(sample);
+      gcPerOp[j]?.push((gc.between(from, to) * 1000) / Math.max(1, sample.ops));
     }
   }
+  gc.stop();
+  const gcOf = (j: number) => median(gcPerOp[j] ?? []);
   const cpuOf = (j: number) => median((samples[j] ?? []).map((s) => s.cpuUs / s.ops));
   const opsOf = (j: number) => median((samples[j] ?? []).map((s) => (s.ops * 1000) / s.ms));
   const base = cpuOf(0);
   const lines = [
     `${backend.name}, ${backend.inFlight} in flight, ${rounds} alternating rounds of ${ms} ms (medians)`,
-    '| work per request (kind, CPU µs alone) | ops/s | CPU µs/op | CPU over the bare read | over / alone |',
-    '|---|--:|--:|--:|--:|',
+    '| work per request (kind, CPU µs alone) | ops/s | CPU µs/op | CPU over the bare read | over / alone | GC pause µs/op | GC over the bare read |',
+    '|---|--:|--:|--:|--:|--:|--:|',
   ];
   WORKS.forEach((w, j) => {
     const over = cpuOf(j) - base;
     const none = w.kind === 'none';
+    const gcOver = gcOf(j) - gcOf(0);
     lines.push(
-      `| ${label(w)} | ${Math.round(opsOf(j)).toLocaleString('en-US')} | ${cpuOf(j).toFixed(1)} | ${none ? '' : `+${over.toFixed(1)}`} | ${none ? '' : `${(over / w.us).toFixed(2)}x`} |`,
+      `| ${label(w)} | ${Math.round(opsOf(j)).toLocaleString('en-US')} | ${cpuOf(j).toFixed(1)} | ${none ? '' : `+${over.toFixed(1)}`} | ${none ? '' : `${(over / w.us).toFixed(2)}x`} | ${gcOf(j).toFixed(2)} | ${none ? '' : `${gcOver >= 0 ? '+' : ''}${gcOver.toFixed(2)}`} |`,
     );
   });
   return lines.join('\n');
@@ -213,9 +245,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(rounds) || rounds < 1 || !(ms > 0)) {
     throw new Error('usage: amplify [rounds >= 1] [ms per round > 0]');
   }
-  calibrate();
+  await calibrate();
   console.log(
-    `calibrated alone: JSON.parse of a ${BODY.length}-byte body ${parseUs.toFixed(2)} CPU µs; SHA-256 + AES-GCM open + JSON.parse ${openUs.toFixed(2)} CPU µs`,
+    `calibrated alone: JSON.parse of a ${BODY.length}-byte body ${parseUs.toFixed(2)} CPU µs (GC pauses ${parseGcUs.toFixed(3)} µs); SHA-256 + AES-GCM open + JSON.parse ${openUs.toFixed(2)} CPU µs (GC pauses ${openGcUs.toFixed(3)} µs)`,
   );
   void kept;
   const redisUrl = process.env.CLOAKROOM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
