@@ -9,12 +9,15 @@
 // were fixed, CPU per request would grow by exactly `work`; the `extra`
 // column shows by how much more it grows: fewer requests in flight at the
 // server per batch, so more round trips, wakeups and parser calls per
-// request on the client. Three kinds of work: `cpu` allocates nothing
-// (integer mixing); `alloc` is `JSON.parse` of a 1 KiB session-like body,
-// repeated, whose garbage the young-generation collector must clear while
-// the driver's own objects for the requests in flight are live; `crypto` is
-// the floor's own resolve work on that body (SHA-256 of a ticket, one
-// AES-256-GCM open through node:crypto, `JSON.parse`), repeated.
+// request on the client. Kinds of work: `cpu` allocates nothing and reads
+// no memory (integer mixing); `alloc` is `JSON.parse` of a 1 KiB
+// session-like body, repeated; `crypto` is the floor's own resolve work on
+// that body (SHA-256 of a ticket, one AES-256-GCM open through node:crypto,
+// `JSON.parse`), repeated; `l1` and `stream` read memory and allocate
+// nothing: one int per cache line of a 16 KiB array (stays in L1), or of a
+// 64 MiB array continuing where the last call stopped (every line cold, so
+// it pushes other data out of the core's caches). GC pause time per request
+// is reported beside the CPU, for each case and for the work alone.
 import { createCipheriv, hash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -25,7 +28,7 @@ import { type Sample, measure, median } from './measure';
 const KEYS = 1000;
 const VALUE_BYTES = 1280;
 interface Work {
-  readonly kind: 'none' | 'cpu' | 'alloc' | 'crypto';
+  readonly kind: 'none' | 'cpu' | 'alloc' | 'crypto' | 'l1' | 'stream';
   /** CPU µs the work costs alone (as calibrated). */
   readonly us: number;
 }
@@ -37,6 +40,9 @@ const WORKS: readonly Work[] = [
   { kind: 'alloc', us: 20 },
   { kind: 'crypto', us: 10 },
   { kind: 'crypto', us: 20 },
+  { kind: 'l1', us: 20 },
+  { kind: 'stream', us: 10 },
+  { kind: 'stream', us: 20 },
 ];
 const label = (w: Work) => (w.kind === 'none' ? 'none' : `${w.kind} ${w.us}`);
 /** A session-like JSON body of about 1 KiB. */
@@ -74,6 +80,40 @@ let kept: unknown;
 let perUs = 0;
 let sink = 0;
 
+/**
+ * Memory reads that allocate nothing: `l1` reads one int per cache line of
+ * a 16 KiB array over and over (it stays in L1); `stream` reads one int per
+ * cache line of a 64 MiB array, going on where the last call stopped, so
+ * every line it reads is one it has not read for a long time and the lines
+ * it brings in push others (the driver's) out of the core's caches.
+ */
+const SMALL = new Int32Array(4096);
+const BIG = new Int32Array(16 << 20).fill(1);
+let bigAt = 0;
+/** Cache lines per CPU µs of each, measured once at start. */
+let smallLinesPerUs = 0;
+let bigLinesPerUs = 0;
+function readSmall(lines: number): void {
+  let x = sink;
+  let at = 0;
+  for (let k = 0; k < lines; k++) {
+    x += SMALL[at] as number;
+    at = (at + 16) & 4095;
+  }
+  sink = x;
+}
+function readBig(lines: number): void {
+  let x = sink;
+  let at = bigAt;
+  for (let k = 0; k < lines; k++) {
+    x += BIG[at] as number;
+    at += 16;
+    if (at >= BIG.length) at = 0;
+  }
+  bigAt = at;
+  sink = x;
+}
+
 /** A fixed amount of CPU work: `n` rounds of integer mixing (the result kept, so it is not optimised away). */
 function work(n: number): void {
   let x = sink | 1;
@@ -102,6 +142,30 @@ async function calibrate(): Promise<void> {
     best = Math.min(best, used.user + used.system);
   }
   perUs = n / best;
+  const lines = 4_000_000;
+  for (const [read, set] of [
+    [
+      readSmall,
+      (v: number) => {
+        smallLinesPerUs = v;
+      },
+    ],
+    [
+      readBig,
+      (v: number) => {
+        bigLinesPerUs = v;
+      },
+    ],
+  ] as const) {
+    let bestRead = Number.POSITIVE_INFINITY;
+    for (let k = 0; k < 5; k++) {
+      const cpu = process.cpuUsage();
+      read(lines);
+      const used = process.cpuUsage(cpu);
+      bestRead = Math.min(bestRead, used.user + used.system);
+    }
+    set(lines / bestRead);
+  }
   const parses = 20_000;
   let bestParse = Number.POSITIVE_INFINITY;
   const parseGc: number[] = [];
@@ -200,6 +264,8 @@ async function run(backend: Backend, rounds: number, ms: number): Promise<string
     if (w.kind === 'cpu') spin(w.us);
     else if (w.kind === 'alloc') allocate(w.us);
     else if (w.kind === 'crypto') decrypt(w.us);
+    else if (w.kind === 'l1') readSmall(Math.round(w.us * smallLinesPerUs));
+    else if (w.kind === 'stream') readBig(Math.round(w.us * bigLinesPerUs));
     return true;
   };
   for (const w of WORKS) await measure(contender(w), backend.inFlight, 100, 1e9);
@@ -247,7 +313,7 @@ async function main(): Promise<void> {
   }
   await calibrate();
   console.log(
-    `calibrated alone: JSON.parse of a ${BODY.length}-byte body ${parseUs.toFixed(2)} CPU µs (GC pauses ${parseGcUs.toFixed(3)} µs); SHA-256 + AES-GCM open + JSON.parse ${openUs.toFixed(2)} CPU µs (GC pauses ${openGcUs.toFixed(3)} µs)`,
+    `calibrated alone: ${smallLinesPerUs.toFixed(0)} cache lines per µs from L1, ${bigLinesPerUs.toFixed(0)} streaming from a 64 MiB array; JSON.parse of a ${BODY.length}-byte body ${parseUs.toFixed(2)} CPU µs (GC pauses ${parseGcUs.toFixed(3)} µs); SHA-256 + AES-GCM open + JSON.parse ${openUs.toFixed(2)} CPU µs (GC pauses ${openGcUs.toFixed(3)} µs)`,
   );
   void kept;
   const redisUrl = process.env.CLOAKROOM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
