@@ -125,72 +125,48 @@ function work(n: number): void {
 let parseGcUs = 0;
 let openGcUs = 0;
 
-/** Sets {@link perUs} from the CPU time of a long run of {@link work}, the best of five. */
+/**
+ * `fn` run five times: the least CPU µs one run took, and the median GC
+ * pause µs per run (entries are delivered after a turn of the event loop).
+ */
+async function bestOfFive(
+  gc: ReturnType<typeof gcPauses>,
+  fn: () => void,
+): Promise<{ cpuUs: number; gcUs: number }> {
+  let best = Number.POSITIVE_INFINITY;
+  const pauses: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const from = performance.now();
+    const cpu = process.cpuUsage();
+    fn();
+    const used = process.cpuUsage(cpu);
+    const to = performance.now();
+    best = Math.min(best, used.user + used.system);
+    await new Promise((r) => setTimeout(r, 5));
+    pauses.push(gc.between(from, to) * 1000);
+  }
+  return { cpuUs: best, gcUs: median(pauses) };
+}
+
+/** Sets the per-µs rates and per-call costs of every kind of work, alone, before any read. */
 async function calibrate(): Promise<void> {
   const gc = gcPauses();
-  const gcPer = async (from: number, calls: number) => {
-    const to = performance.now();
-    await new Promise((r) => setTimeout(r, 5));
-    return (gc.between(from, to) * 1000) / calls;
-  };
   const n = 2_000_000;
-  let best = Number.POSITIVE_INFINITY;
-  for (let k = 0; k < 5; k++) {
-    const cpu = process.cpuUsage();
-    work(n);
-    const used = process.cpuUsage(cpu);
-    best = Math.min(best, used.user + used.system);
-  }
-  perUs = n / best;
+  perUs = n / (await bestOfFive(gc, () => work(n))).cpuUs;
   const lines = 4_000_000;
-  for (const [read, set] of [
-    [
-      readSmall,
-      (v: number) => {
-        smallLinesPerUs = v;
-      },
-    ],
-    [
-      readBig,
-      (v: number) => {
-        bigLinesPerUs = v;
-      },
-    ],
-  ] as const) {
-    let bestRead = Number.POSITIVE_INFINITY;
-    for (let k = 0; k < 5; k++) {
-      const cpu = process.cpuUsage();
-      read(lines);
-      const used = process.cpuUsage(cpu);
-      bestRead = Math.min(bestRead, used.user + used.system);
-    }
-    set(lines / bestRead);
-  }
-  const parses = 20_000;
-  let bestParse = Number.POSITIVE_INFINITY;
-  const parseGc: number[] = [];
-  for (let k = 0; k < 5; k++) {
-    const from = performance.now();
-    const cpu = process.cpuUsage();
-    for (let i = 0; i < parses; i++) kept = JSON.parse(BODY);
-    const used = process.cpuUsage(cpu);
-    bestParse = Math.min(bestParse, used.user + used.system);
-    parseGc.push(await gcPer(from, parses));
-  }
-  parseUs = bestParse / parses;
-  parseGcUs = median(parseGc);
-  let bestOpen = Number.POSITIVE_INFINITY;
-  const openGc: number[] = [];
-  for (let k = 0; k < 5; k++) {
-    const from = performance.now();
-    const cpu = process.cpuUsage();
-    for (let i = 0; i < parses; i++) openOnce();
-    const used = process.cpuUsage(cpu);
-    bestOpen = Math.min(bestOpen, used.user + used.system);
-    openGc.push(await gcPer(from, parses));
-  }
-  openUs = bestOpen / parses;
-  openGcUs = median(openGc);
+  smallLinesPerUs = lines / (await bestOfFive(gc, () => readSmall(lines))).cpuUs;
+  bigLinesPerUs = lines / (await bestOfFive(gc, () => readBig(lines))).cpuUs;
+  const calls = 20_000;
+  const parse = await bestOfFive(gc, () => {
+    for (let i = 0; i < calls; i++) kept = JSON.parse(BODY);
+  });
+  parseUs = parse.cpuUs / calls;
+  parseGcUs = parse.gcUs / calls;
+  const open = await bestOfFive(gc, () => {
+    for (let i = 0; i < calls; i++) openOnce();
+  });
+  openUs = open.cpuUs / calls;
+  openGcUs = open.gcUs / calls;
   gc.stop();
 }
 
