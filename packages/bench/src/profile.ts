@@ -14,7 +14,8 @@ import {
 import { createMemoryStore } from '@cloakroom/store-memory';
 import { createRedisStore } from '@cloakroom/store-redis';
 // Internal modules of core (this package is private): the steps of the format-2 open.
-import { recordMaskKeysOf, storageKeyIdAt } from '../../core/src/crypto/aes-gcm-cipher';
+import { recordMaskKeysOf } from '../../core/src/crypto/aes-gcm-cipher';
+import { storageKeyIdAt } from '../../core/src/crypto/storage-layout';
 import { boundBodyEnd } from '../../core/src/crypto/bound-layout';
 import { openBoundRecord } from '../../core/src/crypto/bound-record';
 import { storageMask, ticketMask } from '../../core/src/crypto/format';

@@ -1,15 +1,9 @@
-import { openAesGcm, sealAesGcmInto } from './aes-gcm';
-import {
-  NONCE_BYTES,
-  STORAGE_ALG_AES_256_GCM,
-  STORAGE_FORMAT_VERSION,
-  TAG_BYTES,
-  maskKeyOf,
-} from './format';
-import { fillPublicRandom } from './random-pool';
+import { openAesGcm } from './aes-gcm';
+import { NONCE_BYTES, maskKeyOf } from './format';
 import { isBoundRecord, parseBoundRecord } from './bound-layout';
+import { parseHeader, sealUnder, sealedLengthUnder } from './storage-layout';
 import type { Cipher } from '../contracts/cipher';
-import { ConfigInvalid, DecryptionFailed, KeyExhausted } from '../errors';
+import { ConfigInvalid, DecryptionFailed } from '../errors';
 import type { StorageKey, StorageKeyRing } from '../contracts/keys';
 
 /** Options of {@link createAesGcmCipher}. A `KeyProvider` satisfies `keys`. */
@@ -39,16 +33,9 @@ export interface AesGcmCipherOptions {
 }
 
 const KEY_BYTES = 32;
-const MAX_KEY_ID_BYTES = 64;
 const KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const DEFAULT_MAX_SEALS = 2 ** 30;
 const GCM_RANDOM_NONCE_LIMIT = 2 ** 32;
-
-// Seals made by this process per storage key id (SEC-11 nonce budget). It
-// is module-wide, not per cipher, because every cipher in the process that
-// seals under a key draws on that key's one nonce budget; a key ring that is
-// rebuilt (e.g. reloaded by a rotating provider) keeps its count.
-const sealCounts = new Map<string, number>();
 
 /**
  * The storage-key PRF keys of a cipher this module made (crypto/format.ts,
@@ -113,103 +100,6 @@ function cachedMaskKey(key: StorageKey): Uint8Array {
  */
 export function recordMaskKeysOf(cipher: Cipher): RecordMaskKeys | undefined {
   return maskSources.get(cipher);
-}
-
-interface Header {
-  readonly keyId: string;
-  /** Length of version, algorithm, key id and nonce: the authenticated header. */
-  readonly length: number;
-}
-
-// Per byte value: whether it may appear in a key id ([A-Za-z0-9_-]).
-const KEY_ID_BYTE = new Uint8Array(256);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-') {
-  KEY_ID_BYTE[c.charCodeAt(0)] = 1;
-}
-
-// The key id of a layer-1 header starting at `at`, or undefined when the
-// header is malformed or too short to hold a tag after it. Read byte by
-// byte (no view, no regex): it runs on every resolve.
-function keyIdAt(sealed: Uint8Array, at: number): string | undefined {
-  if (sealed.byteLength < at + 3) return undefined;
-  if (sealed[at] !== STORAGE_FORMAT_VERSION || sealed[at + 1] !== STORAGE_ALG_AES_256_GCM)
-    return undefined;
-  const idLength = sealed[at + 2] as number;
-  if (idLength < 1 || idLength > MAX_KEY_ID_BYTES) return undefined;
-  if (sealed.byteLength < at + 3 + idLength + NONCE_BYTES + TAG_BYTES) return undefined;
-  let keyId = '';
-  for (let i = at + 3; i < at + 3 + idLength; i++) {
-    const b = sealed[i] as number;
-    if (KEY_ID_BYTE[b] !== 1) return undefined;
-    keyId += String.fromCharCode(b);
-  }
-  return keyId;
-}
-
-// Bounds-checked header parse. Returns undefined for anything malformed so
-// every caller maps it to one DecryptionFailed, never a RangeError.
-function parseHeader(sealed: Uint8Array): Header | undefined {
-  if (!(sealed instanceof Uint8Array)) return undefined;
-  const keyId = keyIdAt(sealed, 0);
-  if (keyId === undefined) return undefined;
-  return { keyId, length: 3 + keyId.length + NONCE_BYTES };
-}
-
-/**
- * The storage key id named by the layer-1 header that starts at `at` in
- * `sealed` (a ticket-bound record's operator copy starts at its body's
- * end). Internal: the resolve path reads it in place.
- * @throws DecryptionFailed when the header there is malformed.
- */
-export function storageKeyIdAt(sealed: Uint8Array, at: number): string {
-  const keyId = keyIdAt(sealed, at);
-  if (keyId === undefined) throw new DecryptionFailed('sealed payload is malformed');
-  return keyId;
-}
-
-/** Bytes of a layer-1 seal of `n` bytes under key id `keyId`. */
-function sealedLengthUnder(keyId: string, n: number): number {
-  return 3 + keyId.length + NONCE_BYTES + n + TAG_BYTES;
-}
-
-/**
- * The layer-1 seal of `plaintext` under `key`, written into `out` from `at`
- * to its end; counts one seal against the key's budget first.
- */
-function sealUnder(
-  key: StorageKey,
-  maxSeals: number,
-  plaintext: Uint8Array,
-  aad: Uint8Array,
-  out: Uint8Array,
-  at: number,
-): void {
-  if (out.byteLength - at !== sealedLengthUnder(key.id, plaintext.byteLength)) {
-    throw new RangeError('seal: output size does not fit the plaintext');
-  }
-  const used = sealCounts.get(key.id) ?? 0;
-  if (used >= maxSeals) {
-    throw new KeyExhausted(`storage key "${key.id}" reached its seal budget; rotate it`);
-  }
-  sealCounts.set(key.id, used + 1);
-  const idLength = key.id.length;
-  const headerLength = 3 + idLength + NONCE_BYTES;
-  const sealed = at === 0 ? out : out.subarray(at);
-  sealed[0] = STORAGE_FORMAT_VERSION;
-  sealed[1] = STORAGE_ALG_AES_256_GCM;
-  sealed[2] = idLength;
-  for (let i = 0; i < idLength; i++) sealed[3 + i] = key.id.charCodeAt(i);
-  const nonce = fillPublicRandom(sealed.subarray(3 + idLength, headerLength));
-  // The whole header, nonce included, is authenticated.
-  sealAesGcmInto(
-    key.key,
-    nonce,
-    sealed.subarray(0, headerLength),
-    aad,
-    plaintext,
-    sealed,
-    headerLength,
-  );
 }
 
 function checkStorageKey(key: StorageKey): void {

@@ -4,7 +4,8 @@
 // security argument is docs/security/ticket-binding.md. Internal.
 import { randomFillSync } from 'node:crypto';
 import { openAesGcmBuffer, sealAesGcmInto } from './aes-gcm';
-import { type RecordMaskKeys, storageKeyIdAt } from './aes-gcm-cipher';
+import type { RecordMaskKeys } from './aes-gcm-cipher';
+import { storageKeyIdAt } from './storage-layout';
 import {
   BODY_AT,
   LENGTH_AT,
