@@ -12,13 +12,13 @@ import { machine } from './machine';
 import { type TargetCheck, fmt, tableMarkdown, tableTargets, targetsMarkdown, x } from './report';
 import {
   type MemoryPerSession,
-  type ResolveAtSize,
   type RewrapResult,
-  floorScaling,
   memoryPerSession,
   resolveScaling,
 } from './scaling';
 import { type StatelessRow, runStateless, statelessMarkdown } from './stateless';
+import { floorScaling } from './scaling-floor';
+import type { ResolveAtSize } from './scaling-rounds';
 import { type TableResult, runTable } from './suite';
 import { tracingBench } from './tracing';
 import {

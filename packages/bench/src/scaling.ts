@@ -13,30 +13,11 @@ import { createMemoryStore } from '@cloakroom/store-memory';
 import { createRedisStore } from '@cloakroom/store-redis';
 import type { BenchConfig } from './config';
 import { CLAIMS, type Fixture, cloakroomOver } from './fixture';
-import { MiB, fullGc, gcPauses, rssSampler } from './heap';
-import { type Sample, type Stat, measure, median, stat } from './measure';
-import { sessionMaker } from './populate';
+import { MiB, fullGc, rssSampler } from './heap';
+import { populate, sessionMaker } from './populate';
+import { type ResolveAtSize, alternateResolves } from './scaling-rounds';
 import { TicketBook } from './ticket-book';
-import { floorOps } from './floor';
-import { memoryFloor } from './floor-backend';
 import { RUN_ID, deletePrefix, redisClient } from './targets';
-
-export interface ResolveAtSize {
-  /** Cloakroom, or the floor (floor.ts) over a `Map`, measured the same way for reference. */
-  readonly contender: 'cloakroom' | 'floor';
-  readonly store: 'memory' | 'redis';
-  readonly sessions: number;
-  /** Where `resolve`'s tickets came from (see `scaleTickets` in config.ts). */
-  readonly tickets: 'packed' | 'strings';
-  readonly inFlight: number;
-  readonly resolve: Stat;
-  /** Each round's measurement, in round order (the sizes of one round ran back to back). */
-  readonly rounds: readonly Sample[];
-  /** Median over rounds of GC pause microseconds per resolve (all GC kinds). */
-  readonly gcUsPerOp: number;
-  /** Seconds the population took (records sealed as `create` seals them, 256 inserts in flight). */
-  readonly populateSeconds: number;
-}
 
 export interface RewrapResult {
   readonly store: 'memory' | 'redis';
@@ -73,21 +54,6 @@ function scalingKeys(fixture: Fixture, storage = [fixture.storageKeyInput]): Key
   });
 }
 const scalingSecret = generateSecret();
-
-async function populate(
-  make: (i: number) => Promise<string>,
-  tickets: TicketBook,
-  upTo: number,
-): Promise<void> {
-  let next = tickets.size;
-  const worker = async () => {
-    while (next < upTo) {
-      const i = next++;
-      tickets.set(i, await make(i));
-    }
-  };
-  await Promise.all(Array.from({ length: 256 }, worker));
-}
 
 /**
  * Resolve at each size of `config.scaleSizes`: one store per size, all
@@ -246,133 +212,4 @@ export async function memoryPerSession(
     sealedPayloadBytes: sealed,
     budgetBytes: 1.5 * sealed + 200,
   };
-}
-
-/** One case of {@link alternateResolves}: a population and how to resolve one of its tickets. */
-interface ResolveCase {
-  readonly contender: 'cloakroom' | 'floor';
-  readonly store: 'memory' | 'redis';
-  readonly sessions: number;
-  readonly tickets: 'packed' | 'strings';
-  readonly book: TicketBook;
-  /** One string per session; read only when `tickets` is `'strings'`. */
-  readonly strings: readonly string[];
-  readonly populateSeconds: number;
-  /** False when the session was not found. */
-  resolve(ticket: string): Promise<boolean>;
-}
-
-/**
- * `resolve` of random tickets over each case's whole population, the cases
- * in alternating rounds (the one that goes first rotates), so drift on a
- * busy host hits every case alike.
- */
-async function alternateResolves(
-  cases: readonly ResolveCase[],
-  config: BenchConfig,
-  log: (line: string) => void,
-): Promise<ResolveAtSize[]> {
-  const inFlight = config.quick ? 4 : 64;
-  const rounds = config.quick ? 1 : 5;
-  const samples = cases.map(() => [] as Sample[]);
-  const gcPerOp = cases.map(() => [] as number[]);
-  const gc = gcPauses();
-  for (let round = 0; round < rounds; round++) {
-    for (let j = 0; j < cases.length; j++) {
-      const k = (j + round) % cases.length;
-      const c = cases[k] as ResolveCase;
-      let seed = 1 + round;
-      // Random tickets over the whole population: lookups miss caches as a real load would.
-      const next = () => {
-        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-        return seed % c.sessions;
-      };
-      const pick =
-        c.tickets === 'packed' ? () => c.book.at(next()) : () => c.strings[next()] as string;
-      const from = performance.now();
-      const sample = await measure(
-        async () => {
-          if (!(await c.resolve(pick()))) throw new Error('scaling: resolve missed');
-          return true;
-        },
-        inFlight,
-        config.quick ? 50 : 1000,
-        config.quick ? 20 : 1_000_000,
-      );
-      const to = performance.now();
-      // GC entries are delivered after a turn of the event loop.
-      await new Promise((r) => setTimeout(r, 5));
-      samples[k]?.push(sample);
-      gcPerOp[k]?.push((gc.between(from, to) * 1000) / Math.max(1, sample.ops));
-    }
-  }
-  gc.stop();
-  return cases.map((c, k) => {
-    const resolve = stat(samples[k] as Sample[]);
-    const gcUsPerOp = median(gcPerOp[k] as number[]);
-    log(
-      `  ${c.store}${c.contender === 'floor' ? ' floor' : ''}: resolve at ${c.sessions} sessions (${c.tickets} tickets): ${Math.round(resolve.median)}/s, ${resolve.cpuUsPerOp.toFixed(1)} CPU µs/op, GC ${gcUsPerOp.toFixed(1)} µs/op`,
-    );
-    return {
-      contender: c.contender,
-      store: c.store,
-      sessions: c.sessions,
-      tickets: c.tickets,
-      inFlight,
-      resolve,
-      rounds: samples[k] as Sample[],
-      gcUsPerOp,
-      populateSeconds: c.populateSeconds,
-    };
-  });
-}
-
-/**
- * The floor (floor.ts: SHA-256, a `Map` lookup, one AES-GCM open,
- * `JSON.parse`) at the same sizes, populated through its own `create` with
- * records of Cloakroom's sealed size and measured like Cloakroom: what a
- * larger working set costs on this machine when the code does nothing more.
- * Run after Cloakroom's stores are closed, so neither population's memory
- * is in the other's measurement.
- */
-export async function floorScaling(
-  fixture: Fixture,
-  config: BenchConfig,
-  sealedSize: number,
-  log: (line: string) => void,
-): Promise<ResolveAtSize[]> {
-  const pools = config.scaleSizes.map((size) => ({
-    size,
-    ops: floorOps(fixture, memoryFloor(), sealedSize),
-    tickets: new TicketBook(size),
-    populateSeconds: 0,
-  }));
-  try {
-    for (const pool of pools) {
-      const t0 = performance.now();
-      await populate((i) => pool.ops.create(`scale-${i % 50_000}`), pool.tickets, pool.size);
-      pool.populateSeconds = (performance.now() - t0) / 1000;
-      log(`  memory floor: ${pool.size} sessions made in ${pool.populateSeconds.toFixed(1)} s`);
-    }
-    return await alternateResolves(
-      pools.map((pool) => ({
-        contender: 'floor' as const,
-        store: 'memory' as const,
-        sessions: pool.size,
-        tickets: 'packed' as const,
-        book: pool.tickets,
-        strings: [],
-        populateSeconds: pool.populateSeconds,
-        // The floor's resolve throws on a miss.
-        resolve: async (ticket: string) => {
-          await pool.ops.resolve(ticket);
-          return true;
-        },
-      })),
-      config,
-      log,
-    );
-  } finally {
-    for (const pool of pools) await pool.ops.close();
-  }
 }
