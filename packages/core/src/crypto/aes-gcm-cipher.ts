@@ -192,15 +192,21 @@ export function createAesGcmCipher(options: AesGcmCipherOptions): Cipher {
       return header.keyId;
     },
   };
+  // One sealer per primary key (its object and its bytes): `create` asks for one every time.
+  const sealers = new WeakMap<StorageKey, { bytes: Uint8Array; sealer: PrimarySealer }>();
   maskSources.set(cipher, {
     async primarySealer() {
       const key = (await keys.storageKeys()).primary;
       checkStorageKey(key);
-      return {
+      const kept = sealers.get(key);
+      if (kept !== undefined && kept.bytes === key.key) return kept.sealer;
+      const sealer: PrimarySealer = {
         maskKey: cachedMaskKey(key),
         sealedLength: (n) => sealedLengthUnder(key.id, n),
         sealInto: (plaintext, aad, out, at) => sealUnder(key, maxSeals, plaintext, aad, out, at),
       };
+      sealers.set(key, { bytes: key.key, sealer });
+      return sealer;
     },
     async forKeyId(id) {
       let key = (await keys.storageKeys()).get(id);

@@ -358,6 +358,22 @@ describe('the primary sealer (record format 2 writes its operator copy through i
       Buffer.from(sealer.maskKey).equals(Buffer.from(await masks.forKeyId('sealer-primary'))),
     ).toBe(true);
     expect(() => sealer.sealInto(plain, AAD, new Uint8Array(n + 1), 0)).toThrow(RangeError);
+    // A new primary gets its own sealer (the cipher keeps one per key, not one for all).
+    ring.promote('sealer-other');
+    const next = await masks.primarySealer();
+    const again = new Uint8Array(next.sealedLength(plain.byteLength));
+    next.sealInto(plain, AAD, again, 0);
+    expect(cipher.keyIdOf(again)).toBe('sealer-other');
+    expect(
+      Buffer.from(next.maskKey).equals(Buffer.from(await masks.forKeyId('sealer-other'))),
+    ).toBe(true);
+    ring.promote('sealer-primary');
+    const back = await masks.primarySealer();
+    const third = new Uint8Array(back.sealedLength(plain.byteLength));
+    back.sealInto(plain, AAD, third, 0);
+    expect(cipher.keyIdOf(third)).toBe('sealer-primary');
+    // The same key asked twice: the same sealer, not a new one per record.
+    expect(await masks.primarySealer()).toBe(back);
   });
 
   it('SEC-11 draws on the same per-key seal budget as seal', async () => {
