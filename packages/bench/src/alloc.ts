@@ -19,6 +19,7 @@ import { CLAIMS, cloakroomOver, makeFixture } from './fixture';
 import { floorOps } from './floor';
 import { memoryFloor } from './floor-backend';
 import { median } from './measure';
+import { runMain } from './run-main';
 
 const collect = (globalThis as { gc?: () => void }).gc;
 let collections = 0;
@@ -137,12 +138,4 @@ async function main(): Promise<void> {
   await cloakroom.close();
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(
-      `alloc failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runMain('alloc', main);

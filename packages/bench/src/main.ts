@@ -27,6 +27,7 @@ import {
   nearCacheRedisTargets,
   runNearCacheRedis,
 } from './near-cache-redis';
+import { runMain } from './run-main';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -223,12 +224,4 @@ async function main(): Promise<void> {
   void MiB;
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(
-      `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runMain('bench', main);

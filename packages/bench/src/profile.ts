@@ -26,6 +26,7 @@ import { readConfig } from './config';
 import { CLAIMS, cloakroomOver, makeFixture } from './fixture';
 import { measure } from './measure';
 import { RUN_ID, deletePrefix, redisClient } from './targets';
+import { runMain } from './run-main';
 
 /** Mean CPU microseconds of `fn` over `n` calls (after a warm-up of n/10); CPU time, so other load on the host matters less. */
 async function micro(n: number, fn: (i: number) => unknown): Promise<number> {
@@ -235,12 +236,4 @@ async function createBreakdown(
     process.stdout.write(`${us.toFixed(2).padStart(8)} µs  ${name}\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(
-      `profile failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runMain('profile', main);
