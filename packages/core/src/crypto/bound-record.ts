@@ -119,10 +119,27 @@ export async function openBoundRecord(
   subjectIndex: string,
   ticketMask: string,
 ): Promise<{ plain: Buffer; dataKey: Uint8Array }> {
-  // Read at offsets: the resolve path makes no view it does not hand on.
   const bodyEnd = boundBodyEnd(sealed);
   if (bodyEnd < 0) throw malformed();
   const maskKey = await masks.forKeyId(storageKeyIdAt(sealed, bodyEnd));
+  return openBoundBody(maskKey, sealed, bodyEnd, id, subjectIndex, ticketMask);
+}
+
+/**
+ * {@link openBoundRecord} once the mask key of the record's storage key is
+ * known (`bodyEnd` from `boundBodyEnd`, already checked): synchronous, so
+ * the resolve path awaits only the key lookup.
+ * @throws DecryptionFailed for a wrong ticket, key, record, or any change.
+ */
+export function openBoundBody(
+  maskKey: Uint8Array,
+  sealed: Uint8Array,
+  bodyEnd: number,
+  id: string,
+  subjectIndex: string,
+  ticketMask: string,
+): { plain: Buffer; dataKey: Uint8Array } {
+  // Read at offsets: the resolve path makes no view it does not hand on.
   const dataKey = xor3At(
     sealed,
     MASK_AT,

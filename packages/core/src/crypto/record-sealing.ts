@@ -5,8 +5,9 @@
 // a ticket a ticket-bound manager takes only secrets the ticket unsealed
 // (SEC-02 downgrade). Formats: crypto/format.ts. Internal: session/context.ts exposes this as `Sealing`.
 import { type RecordMaskKeys, recordMaskKeysOf } from './aes-gcm-cipher';
-import { isBoundRecord } from './bound-layout';
-import { newDataKey, openBoundMetadata, openBoundRecord, sealBoundRecord } from './bound-record';
+import { boundBodyEnd, isBoundRecord } from './bound-layout';
+import { newDataKey, openBoundBody, openBoundMetadata, sealBoundRecord } from './bound-record';
+import { storageKeyIdAt } from './storage-layout';
 import { LockedSecrets, OpenedSecrets } from './bound-secrets';
 import { DATA_KEY_BYTES, innerAad, recordAad, ticketMask } from './format';
 import {
@@ -124,9 +125,15 @@ export function createRecordSealing(cipher: Cipher, ticketBound: boolean): Recor
       return { ...meta, inner: new LockedSecrets(record.payload) };
     }
     const mt = ticketMask(ticket);
-    const { plain, dataKey } = await openBoundRecord(
-      m,
-      record.payload,
+    // The key lookup is the one await; the open itself is synchronous.
+    const sealed = record.payload;
+    const bodyEnd = boundBodyEnd(sealed);
+    if (bodyEnd < 0) throw new DecryptionFailed('sealed payload is malformed');
+    const maskKey = await m.forKeyId(storageKeyIdAt(sealed, bodyEnd));
+    const { plain, dataKey } = openBoundBody(
+      maskKey,
+      sealed,
+      bodyEnd,
       record.id,
       record.subject,
       mt,
