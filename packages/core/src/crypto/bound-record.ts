@@ -119,10 +119,20 @@ export async function openBoundRecord(
   subjectIndex: string,
   ticketMask: string,
 ): Promise<{ plain: Buffer; dataKey: Uint8Array }> {
-  const bodyEnd = boundBodyEnd(sealed);
-  if (bodyEnd < 0) throw malformed();
+  const bodyEnd = checkedBodyEnd(sealed);
   const maskKey = await masks.forKeyId(storageKeyIdAt(sealed, bodyEnd));
   return openBoundBody(maskKey, sealed, bodyEnd, id, subjectIndex, ticketMask);
+}
+
+/**
+ * Where a ticket-bound record's body ends (its operator copy, whose header
+ * names the storage key, starts there): what {@link openBoundBody} needs.
+ * @throws DecryptionFailed when the record is malformed.
+ */
+export function checkedBodyEnd(sealed: Uint8Array): number {
+  const bodyEnd = boundBodyEnd(sealed);
+  if (bodyEnd < 0) throw malformed();
+  return bodyEnd;
 }
 
 /**

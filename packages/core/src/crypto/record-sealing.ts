@@ -5,8 +5,14 @@
 // a ticket a ticket-bound manager takes only secrets the ticket unsealed
 // (SEC-02 downgrade). Formats: crypto/format.ts. Internal: session/context.ts exposes this as `Sealing`.
 import { type RecordMaskKeys, recordMaskKeysOf } from './aes-gcm-cipher';
-import { boundBodyEnd, isBoundRecord } from './bound-layout';
-import { newDataKey, openBoundBody, openBoundMetadata, sealBoundRecord } from './bound-record';
+import { isBoundRecord } from './bound-layout';
+import {
+  checkedBodyEnd,
+  newDataKey,
+  openBoundBody,
+  openBoundMetadata,
+  sealBoundRecord,
+} from './bound-record';
 import { storageKeyIdAt } from './storage-layout';
 import { LockedSecrets, OpenedSecrets } from './bound-secrets';
 import { DATA_KEY_BYTES, innerAad, recordAad, ticketMask } from './format';
@@ -127,8 +133,7 @@ export function createRecordSealing(cipher: Cipher, ticketBound: boolean): Recor
     const mt = ticketMask(ticket);
     // The key lookup is the one await; the open itself is synchronous.
     const sealed = record.payload;
-    const bodyEnd = boundBodyEnd(sealed);
-    if (bodyEnd < 0) throw new DecryptionFailed('sealed payload is malformed');
+    const bodyEnd = checkedBodyEnd(sealed);
     const maskKey = await m.forKeyId(storageKeyIdAt(sealed, bodyEnd));
     const { plain, dataKey } = openBoundBody(
       maskKey,
