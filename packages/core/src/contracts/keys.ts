@@ -93,6 +93,23 @@ export interface StorageKeyRing {
 }
 
 /**
+ * What a {@link KeyProvider} holds in memory at one moment
+ * (`KeyProvider.snapshot`): its answers without an await.
+ */
+export interface KeySnapshot {
+  /** What `signingKey()` resolves to now. */
+  readonly signing: SigningKey;
+  /** What `storageKeys()` resolves to now. */
+  readonly storage: StorageKeyRing;
+  /**
+   * The key `verificationKey(kid)` resolves to, when this snapshot knows
+   * the kid as usable. `undefined` means "ask `verificationKey`" (it decides
+   * unknown and disabled kids, and may refresh), never "rejected".
+   */
+  verificationKey(kid: string): VerifyKey | undefined;
+}
+
+/**
  * Source of every key the manager uses. {@link staticKeys} reads them from
  * configuration; `rotatingKeys` shares a rotating set through a
  * {@link KeySetStore}. Each purpose has its own key (SEC-12).
@@ -108,6 +125,15 @@ export interface KeyProvider {
   verificationKey(kid: string): Promise<VerifyKey | undefined>;
   /** The storage key ring. */
   storageKeys(): Promise<StorageKeyRing>;
+  /**
+   * Optional, for the hot path: the keys the provider holds in memory, as
+   * `signingKey()`, `storageKeys()` and `verificationKey()` would answer now;
+   * `undefined` when it cannot answer without I/O (not loaded yet, no
+   * primary key), and the caller then awaits the methods above. A snapshot
+   * never answers differently from them (same keys, same refresh rules): it
+   * only saves the await. A provider without it is awaited every time.
+   */
+  snapshot?(): KeySnapshot | undefined;
   /** The 256-bit key for subject-index HMACs; stable for the life of the data. */
   indexKey(): Promise<Uint8Array>;
   /** The public signing keys as a JWKS (primary, pending and retired ones; never HS secrets). */

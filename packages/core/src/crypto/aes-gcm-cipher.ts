@@ -13,6 +13,12 @@ export interface AesGcmCipherOptions {
     /** The storage key ring in force: `primary` seals, `get(id)` opens. */
     storageKeys(): Promise<StorageKeyRing> | StorageKeyRing;
     /**
+     * Optional: the keys in memory now (`KeyProvider.snapshot`); the cipher
+     * reads its `storage` ring without an await when it is there, and
+     * awaits `storageKeys()` when `undefined`.
+     */
+    snapshot?(): { readonly storage: StorageKeyRing } | undefined;
+    /**
      * Optional: called once when `open` meets a key id the ring does not
      * hold, before giving up. A rotating provider re-reads its shared key
      * set here (rate-limited), so a key another instance just created is
@@ -50,11 +56,24 @@ export interface RecordMaskKeys {
    */
   primarySealer(): Promise<PrimarySealer>;
   /**
+   * {@link primarySealer} without the await, when the key source has a
+   * snapshot in memory; `undefined` otherwise (the caller then awaits
+   * `primarySealer`). Reads the primary once, as `primarySealer` does.
+   * @throws ConfigInvalid for a malformed primary key.
+   */
+  primarySealerNow(): PrimarySealer | undefined;
+  /**
    * The mask key of storage key `id`, found as `open` finds keys (asking the
    * source once about an unknown id). @throws DecryptionFailed when the key
    * is unknown or disabled.
    */
   forKeyId(id: string): Promise<Uint8Array>;
+  /**
+   * {@link forKeyId} without the await, when the key source has the ring in
+   * memory and it holds `id` as a usable, well-formed key; `undefined`
+   * otherwise (the caller then awaits `forKeyId`, which decides).
+   */
+  forKeyIdNow(id: string): Uint8Array | undefined;
 }
 
 /** One storage key sealing as the cipher's `seal` does, into a caller's buffer. Internal. */
@@ -194,19 +213,31 @@ export function createAesGcmCipher(options: AesGcmCipherOptions): Cipher {
   };
   // One sealer per primary key (its object and its bytes): `create` asks for one every time.
   const sealers = new WeakMap<StorageKey, { bytes: Uint8Array; sealer: PrimarySealer }>();
+  const sealerOf = (key: StorageKey): PrimarySealer => {
+    checkStorageKey(key);
+    const kept = sealers.get(key);
+    if (kept !== undefined && kept.bytes === key.key) return kept.sealer;
+    const sealer: PrimarySealer = {
+      maskKey: cachedMaskKey(key),
+      sealedLength: (n) => sealedLengthUnder(key.id, n),
+      sealInto: (plaintext, aad, out, at) => sealUnder(key, maxSeals, plaintext, aad, out, at),
+    };
+    sealers.set(key, { bytes: key.key, sealer });
+    return sealer;
+  };
   maskSources.set(cipher, {
     async primarySealer() {
-      const key = (await keys.storageKeys()).primary;
-      checkStorageKey(key);
-      const kept = sealers.get(key);
-      if (kept !== undefined && kept.bytes === key.key) return kept.sealer;
-      const sealer: PrimarySealer = {
-        maskKey: cachedMaskKey(key),
-        sealedLength: (n) => sealedLengthUnder(key.id, n),
-        sealInto: (plaintext, aad, out, at) => sealUnder(key, maxSeals, plaintext, aad, out, at),
-      };
-      sealers.set(key, { bytes: key.key, sealer });
-      return sealer;
+      return sealerOf((await keys.storageKeys()).primary);
+    },
+    primarySealerNow() {
+      const ring = keys.snapshot?.()?.storage;
+      return ring === undefined ? undefined : sealerOf(ring.primary);
+    },
+    forKeyIdNow(id) {
+      const key = keys.snapshot?.()?.storage.get(id);
+      if (key === undefined || key.state === 'disabled') return undefined;
+      if (!(key.key instanceof Uint8Array) || key.key.byteLength !== KEY_BYTES) return undefined;
+      return cachedMaskKey(key);
     },
     async forKeyId(id) {
       let key = (await keys.storageKeys()).get(id);

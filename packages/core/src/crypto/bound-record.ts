@@ -4,7 +4,7 @@
 // security argument is docs/security/ticket-binding.md. Internal.
 import { randomFillSync } from 'node:crypto';
 import { openAesGcmBuffer, sealAesGcmInto } from './aes-gcm';
-import type { RecordMaskKeys } from './aes-gcm-cipher';
+import type { PrimarySealer, RecordMaskKeys } from './aes-gcm-cipher';
 import { storageKeyIdAt } from './storage-layout';
 import {
   BODY_AT,
@@ -67,17 +67,33 @@ export interface BoundPlaintext {
  * that same key's mask key (read once, so one key is the source of truth
  * even if the primary changes meanwhile). Every part is written straight
  * into the record's own memory, which is allocated once at its final size.
+ * Synchronous when the key source has a snapshot in memory, else a promise.
  */
-export async function sealBoundRecord(
+export function sealBoundRecord(
   masks: RecordMaskKeys,
   id: string,
   subjectIndex: string,
   plain: BoundPlaintext,
   ticketMask: string,
   dataKey: Uint8Array,
-): Promise<Uint8Array> {
+): Uint8Array | Promise<Uint8Array> {
   if (dataKey.byteLength !== DATA_KEY_BYTES) throw new RangeError('a data key is 32 bytes');
-  const sealer = await masks.primarySealer();
+  const sealer = masks.primarySealerNow();
+  if (sealer !== undefined)
+    return sealBoundWith(sealer, id, subjectIndex, plain, ticketMask, dataKey);
+  return masks
+    .primarySealer()
+    .then((found) => sealBoundWith(found, id, subjectIndex, plain, ticketMask, dataKey));
+}
+
+function sealBoundWith(
+  sealer: PrimarySealer,
+  id: string,
+  subjectIndex: string,
+  plain: BoundPlaintext,
+  ticketMask: string,
+  dataKey: Uint8Array,
+): Uint8Array {
   const bodyEnd = BODY_AT + plain.body.byteLength + TAG_BYTES;
   const out = new Uint8Array(bodyEnd + sealer.sealedLength(plain.meta.byteLength));
   out[0] = BOUND_RECORD_FORMAT;

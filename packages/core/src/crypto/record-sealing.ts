@@ -37,12 +37,28 @@ export interface RecordSealing {
   readonly cipher: Cipher;
   seal(id: string, subjectIdx: string, payload: SessionPayload): Promise<Uint8Array>;
   /**
+   * {@link seal} for the hot path: the sealed bytes themselves when nothing
+   * needs waiting for (a ticket-bound record whose primary storage key is in
+   * memory), else a promise. May throw synchronously; the same errors as `seal`.
+   */
+  sealNow(
+    id: string,
+    subjectIdx: string,
+    payload: SessionPayload,
+  ): Uint8Array | Promise<Uint8Array>;
+  /**
    * Opens and decodes; throws DecryptionFailed for anything that is not a
    * valid payload of this record. With the ticket, a ticket-bound record
    * opens in one AEAD and its secrets come with it; without, only its
    * operator metadata opens.
    */
   open(record: SessionRecord, ticket?: Ticket): Promise<SessionPayload>;
+  /**
+   * {@link open} for the hot path: the payload itself when it opens without
+   * waiting (a ticket-bound record whose storage key is in memory), else a
+   * promise. May throw synchronously; the same checks and errors as `open`.
+   */
+  openNow(record: SessionRecord, ticket?: Ticket): SessionPayload | Promise<SessionPayload>;
   /**
    * Wraps the secrets for a record: bound to the ticket when ticket-bound.
    * `dataKey`, when given, is a fresh secret 32-byte key from the CSPRNG
@@ -119,25 +135,38 @@ export function createRecordSealing(cipher: Cipher, ticketBound: boolean): Recor
     return payload;
   }
 
-  async function openBound(
+  async function openBoundOperator(record: SessionRecord): Promise<SessionPayload> {
+    const plain = await openBoundMetadata(cipher, record.payload, record.id, record.subject);
+    const meta = decodeMetadata(plain);
+    if (meta === undefined) throw invalid();
+    return { ...meta, inner: new LockedSecrets(record.payload) };
+  }
+
+  // With the ticket: synchronous when the key source has the storage key in
+  // memory (the usual case), else after one await for the key lookup.
+  function openBound(
     m: RecordMaskKeys,
     record: SessionRecord,
     ticket: Ticket | undefined,
-  ): Promise<SessionPayload> {
-    if (ticket === undefined) {
-      const plain = await openBoundMetadata(cipher, record.payload, record.id, record.subject);
-      const meta = decodeMetadata(plain);
-      if (meta === undefined) throw invalid();
-      return { ...meta, inner: new LockedSecrets(record.payload) };
-    }
+  ): SessionPayload | Promise<SessionPayload> {
+    if (ticket === undefined) return openBoundOperator(record);
     const mt = ticketMask(ticket);
-    // The key lookup is the one await; the open itself is synchronous.
-    const sealed = record.payload;
-    const bodyEnd = checkedBodyEnd(sealed);
-    const maskKey = await m.forKeyId(storageKeyIdAt(sealed, bodyEnd));
+    const bodyEnd = checkedBodyEnd(record.payload);
+    const keyId = storageKeyIdAt(record.payload, bodyEnd);
+    const maskKey = m.forKeyIdNow(keyId);
+    if (maskKey !== undefined) return openBoundWith(maskKey, record, bodyEnd, mt);
+    return m.forKeyId(keyId).then((found) => openBoundWith(found, record, bodyEnd, mt));
+  }
+
+  function openBoundWith(
+    maskKey: Uint8Array,
+    record: SessionRecord,
+    bodyEnd: number,
+    mt: string,
+  ): SessionPayload {
     const { plain, dataKey } = openBoundBody(
       maskKey,
-      sealed,
+      record.payload,
       bodyEnd,
       record.id,
       record.subject,
@@ -155,43 +184,60 @@ export function createRecordSealing(cipher: Cipher, ticketBound: boolean): Recor
     return payload;
   }
 
-  return {
-    cipher,
-    async seal(id, subjectIdx, payload) {
-      if (payload.k === 'live' && masks !== undefined) {
-        const inner = payload.inner;
-        const opened =
-          inner instanceof OpenedSecrets
-            ? inner
-            : inner instanceof Uint8Array
-              ? upgrades.get(inner)
-              : undefined;
-        if (opened !== undefined) {
-          if (opened.id !== id) throw new InvalidArgument('secrets sealed for another session');
-          return sealBoundRecord(
-            masks,
-            id,
-            subjectIdx,
-            encodeBound(payload, opened.secrets),
-            opened.ticketMask,
-            opened.dataKey ?? newDataKey(),
-          );
-        }
-      }
-      if (payload.k === 'live' && payload.inner instanceof LockedSecrets) {
-        throw new InvalidArgument(
-          'a ticket-bound record read without its ticket cannot be re-sealed',
+  function openNow(
+    record: SessionRecord,
+    ticket?: Ticket,
+  ): SessionPayload | Promise<SessionPayload> {
+    if (masks !== undefined && isBoundRecord(record.payload)) {
+      return openBound(masks, record, ticket);
+    }
+    return ticket === undefined ? openTwoLayer(record) : openTwoLayerWithTicket(record);
+  }
+
+  function sealNow(
+    id: string,
+    subjectIdx: string,
+    payload: SessionPayload,
+  ): Uint8Array | Promise<Uint8Array> {
+    if (payload.k === 'live' && masks !== undefined) {
+      const inner = payload.inner;
+      const opened =
+        inner instanceof OpenedSecrets
+          ? inner
+          : inner instanceof Uint8Array
+            ? upgrades.get(inner)
+            : undefined;
+      if (opened !== undefined) {
+        if (opened.id !== id) throw new InvalidArgument('secrets sealed for another session');
+        return sealBoundRecord(
+          masks,
+          id,
+          subjectIdx,
+          encodeBound(payload, opened.secrets),
+          opened.ticketMask,
+          opened.dataKey ?? newDataKey(),
         );
       }
-      // OpenedSecrets without the mask keys cannot happen (sealSecrets makes them only
-      // when masks exist); encodePayload would throw on one (toJSON) rather than leak it.
-      return cipher.seal(encodePayload(payload), recordAad(id, subjectIdx));
+    }
+    if (payload.k === 'live' && payload.inner instanceof LockedSecrets) {
+      throw new InvalidArgument(
+        'a ticket-bound record read without its ticket cannot be re-sealed',
+      );
+    }
+    // OpenedSecrets without the mask keys cannot happen (sealSecrets makes them only
+    // when masks exist); encodePayload would throw on one (toJSON) rather than leak it.
+    return cipher.seal(encodePayload(payload), recordAad(id, subjectIdx));
+  }
+
+  return {
+    cipher,
+    sealNow,
+    async seal(id, subjectIdx, payload) {
+      return sealNow(id, subjectIdx, payload);
     },
-    open(record, ticket) {
-      if (masks !== undefined && isBoundRecord(record.payload)) {
-        return openBound(masks, record, ticket);
-      }
-      return ticket === undefined ? openTwoLayer(record) : openTwoLayerWithTicket(record);
+    openNow,
+    async open(record, ticket) {
+      return openNow(record, ticket);
     },
     sealSecrets(ticket, id, secrets, dataKey) {
       if (!ticketBound) return secrets;

@@ -110,6 +110,15 @@ export async function signToken(
   payload: Record<string, unknown>,
   options: { readonly typ: string },
 ): Promise<string> {
+  return signTokenNow(key, payload, options);
+}
+
+/** {@link signToken}, synchronous (it never waits on anything): the session hot path's. Internal. */
+export function signTokenNow(
+  key: SigningKey,
+  payload: Record<string, unknown>,
+  options: { readonly typ: string },
+): string {
   if (typeof key !== 'object' || key === null || !(key.key instanceof KeyObject)) {
     throw new InvalidArgument('signToken: key must be a SigningKey');
   }

@@ -4,6 +4,7 @@ import { ConfigInvalid } from '../errors';
 import { jwkThumbprint } from './jwk-thumbprint';
 import type {
   KeyProvider,
+  KeySnapshot,
   PublicJwk,
   SigningKey,
   StorageKey,
@@ -69,6 +70,8 @@ const STORAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
  * `verificationKey(kid)` is a `Map` lookup: any text (`__proto__`, `../x`,
  * 10 KB strings) returns `undefined`, never throws. `jwks()` holds only the
  * public members of the asymmetric keys; HS256 keys are never published.
+ * `snapshot()` is always the same frozen object: the hot path reads it
+ * instead of awaiting.
  *
  * @example
  * ```ts
@@ -79,7 +82,11 @@ const STORAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
  * });
  * ```
  */
-export function staticKeys(options: StaticKeysOptions): KeyProvider & { readonly name: 'static' } {
+export function staticKeys(options: StaticKeysOptions): KeyProvider & {
+  readonly name: 'static';
+  /** The configured keys, always the same frozen object (see `KeyProvider.snapshot`). */
+  snapshot(): KeySnapshot;
+} {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigInvalid('staticKeys needs an options object');
   }
@@ -127,12 +134,19 @@ export function staticKeys(options: StaticKeysOptions): KeyProvider & { readonly
     get: (id: string) => (typeof id === 'string' ? byId.get(id) : undefined),
   });
 
+  const snapshot: KeySnapshot = Object.freeze({
+    signing: primarySigning,
+    storage: ring,
+    verificationKey: (kid: string) => (typeof kid === 'string' ? verifyByKid.get(kid) : undefined),
+  });
+
   return Object.freeze({
     name: 'static' as const,
     signingKey: () => Promise.resolve(primarySigning),
     verificationKey: (kid: string) =>
       Promise.resolve(typeof kid === 'string' ? verifyByKid.get(kid) : undefined),
     storageKeys: () => Promise.resolve(ring),
+    snapshot: () => snapshot,
     indexKey: () => Promise.resolve(index),
     // A fresh array each call so a caller that edits the result cannot alter later answers.
     jwks: () => Promise.resolve({ keys: [...publicJwks] }),

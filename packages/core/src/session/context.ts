@@ -11,7 +11,7 @@ import {
 import { defaultPolicy } from '../policy/default-policy';
 import { AccessDenied, Closed, ConfigInvalid, InvalidArgument } from '../errors';
 import type { CloakroomEvent } from '../audit/events';
-import { signToken } from '../jwt/jwt';
+import { signTokenNow } from '../jwt/jwt';
 import { publicRandomId } from '../crypto/random-pool';
 import { forbiddenKeyIn } from '../lib/forbidden-keys';
 import type { TokenIssuer } from '../contracts/token-issuer';
@@ -73,12 +73,19 @@ export interface Sealing extends RecordSealing {}
 /** Signing the app's own tokens, and the keys behind every layer. */
 export interface Signing {
   readonly keys: KeyProvider;
+  /**
+   * A token for `subject` (claims protected when configured): the result
+   * itself when the keys are in memory and nothing needs an await, else a
+   * promise. May throw synchronously.
+   */
   signFor(
     subject: string,
     claims: Record<string, unknown>,
     now: number,
     abs: number,
-  ): Promise<{ token: string; kid: string; tokenExp: number }>;
+  ):
+    | { token: string; kid: string; tokenExp: number }
+    | Promise<{ token: string; kid: string; tokenExp: number }>;
 }
 
 /** Access decisions and the subject index they are keyed by. */
@@ -184,6 +191,45 @@ export function createContext(options: CloakroomOptions): SessionContext {
     return Promise.reject(new AccessDenied(`access denied: ${action}${hint}`));
   };
 
+  const signClaims = (
+    key: SigningKey,
+    visible: Record<string, unknown>,
+    subject: string,
+    at: number,
+    abs: number,
+  ): { token: string; kid: string; tokenExp: number } => {
+    const tokenExp = Math.min(at + times.token, abs);
+    const token = signTokenNow(
+      key,
+      {
+        ...visible,
+        iss: options.issuer,
+        aud: options.audience,
+        sub: subject,
+        iat: Math.floor(at / 1000),
+        // Floor keeps `exp` at or before the absolute deadline (SEC-05).
+        exp: Math.floor(tokenExp / 1000),
+        jti: publicRandomId(16),
+      },
+      { typ: ctx.typ },
+    );
+    return { token, kid: key.kid, tokenExp: Math.floor(tokenExp / 1000) * 1000 };
+  };
+  const signForAsync = async (
+    subject: string,
+    claims: Record<string, unknown>,
+    at: number,
+    abs: number,
+  ): Promise<{ token: string; kid: string; tokenExp: number }> => {
+    const key = await keys.signingKey();
+    if (protector !== undefined && !protectorChecked) {
+      await checkProtectorKeys(protector, keys, key);
+      protectorChecked = true;
+    }
+    const visible = protector === undefined ? claims : await protector.protect(claims);
+    return signClaims(key, visible, subject, at, abs);
+  };
+
   const ctx: SessionContext = {
     store: traceStore(options.store),
     nearCache: nearCacheFor(options, now),
@@ -244,32 +290,16 @@ export function createContext(options: CloakroomOptions): SessionContext {
       return subjectIndex(subject, await keys.indexKey());
     },
     seal: sealing.seal,
+    sealNow: sealing.sealNow,
     open: sealing.open,
+    openNow: sealing.openNow,
     sealSecrets: sealing.sealSecrets,
     openSecrets: sealing.openSecrets,
-    async signFor(subject, claims, at, abs) {
-      const key = await keys.signingKey();
-      if (protector !== undefined && !protectorChecked) {
-        await checkProtectorKeys(protector, keys, key);
-        protectorChecked = true;
-      }
-      const visible = protector === undefined ? claims : await protector.protect(claims);
-      const tokenExp = Math.min(at + times.token, abs);
-      const token = await signToken(
-        key,
-        {
-          ...visible,
-          iss: options.issuer,
-          aud: options.audience,
-          sub: subject,
-          iat: Math.floor(at / 1000),
-          // Floor keeps `exp` at or before the absolute deadline (SEC-05).
-          exp: Math.floor(tokenExp / 1000),
-          jti: publicRandomId(16),
-        },
-        { typ: ctx.typ },
-      );
-      return { token, kid: key.kid, tokenExp: Math.floor(tokenExp / 1000) * 1000 };
+    signFor(subject, claims, at, abs) {
+      // The usual case (keys in memory, no claim protection): signed without an await.
+      const key = protector === undefined ? keys.snapshot?.()?.signing : undefined;
+      if (key !== undefined) return signClaims(key, claims, subject, at, abs);
+      return signForAsync(subject, claims, at, abs);
     },
     ensureOpen() {
       if (ctx.closed) throw new Closed('this Cloakroom instance is closed');

@@ -20,12 +20,14 @@ export async function insertSession(
   subjectIndex: string,
   payload: LivePayload,
 ): Promise<{ ticket: string; sessionId: string; expiresAt: number; absoluteExpiresAt: number }> {
+  // Sealed without an await when the primary storage key is in memory.
+  const sealed = ctx.sealNow(id, subjectIndex, payload);
   const record: SessionRecord = {
     id,
     subject: subjectIndex,
     expiresAt: recordExpiry(payload),
     version: 1,
-    payload: await ctx.seal(id, subjectIndex, payload),
+    payload: sealed instanceof Promise ? await sealed : sealed,
   };
   const limit = ctx.sessionLimit;
   if (limit === undefined) {

@@ -5,6 +5,14 @@ import type { LivePayload, SessionPayload, SessionSecrets } from '../crypto/payl
 import type { SessionRecord } from '../contracts/store';
 import { type Ticket, parseTicket, sessionIdOf } from '../ticket/ticket';
 
+/** A ticket read by {@link load}: the parsed ticket and its session id. */
+export interface Loaded {
+  readonly ticket: Ticket;
+  readonly id: string;
+  readonly record: SessionRecord;
+  readonly payload: SessionPayload;
+}
+
 /**
  * Reads and opens the record behind a ticket. Returns the record and payload,
  * or `null` after emitting the rejection reason. Store errors propagate.
@@ -13,7 +21,18 @@ export async function load(
   ctx: Storage & Sealing & Auditing,
   ticket: unknown,
   operation: 'resolve' | 'refresh' | 'revoke',
-): Promise<{ ticket: Ticket; id: string; record: SessionRecord; payload: SessionPayload } | null> {
+): Promise<Loaded | null> {
+  const target = ticketTarget(ctx, ticket, operation);
+  if (target === null) return null;
+  return openLoaded(ctx, target, await ctx.store.get(target.id), operation);
+}
+
+/** {@link load}'s first step: the ticket parsed, or `null` after a `malformed` event. */
+export function ticketTarget(
+  ctx: Auditing,
+  ticket: unknown,
+  operation: 'resolve' | 'refresh' | 'revoke',
+): { ticket: Ticket; id: string } | null {
   let parsed: Ticket;
   try {
     parsed = parseTicket(ticket);
@@ -21,33 +40,65 @@ export async function load(
     ctx.emit({ type: 'session.rejected', operation, reason: 'malformed' });
     return null;
   }
-  const id = sessionIdOf(parsed);
-  const record = await ctx.store.get(id);
+  return { ticket: parsed, id: sessionIdOf(parsed) };
+}
+
+/**
+ * {@link load}'s last step, once the store answered: the record opened with
+ * the ticket, or `null` after a `missing` or `tampered` event. Synchronous
+ * when the storage key is in memory, else a promise; other errors propagate.
+ */
+export function openLoaded(
+  ctx: Sealing & Auditing,
+  target: { ticket: Ticket; id: string },
+  record: SessionRecord | null,
+  operation: 'resolve' | 'refresh' | 'revoke',
+): Loaded | null | Promise<Loaded | null> {
+  const { ticket, id } = target;
   if (record === null) {
     ctx.emit({ type: 'session.rejected', operation, reason: 'missing', sessionId: id });
     return null;
   }
-  let payload: SessionPayload;
+  let opened: SessionPayload | Promise<SessionPayload>;
   try {
     if (record.id !== id) throw new DecryptionFailed('record id mismatch');
     // With the ticket: a ticket-bound record opens in one AEAD, secrets included.
-    payload = await ctx.open(record, parsed);
+    opened = ctx.openNow(record, ticket);
   } catch (error) {
-    if (!isCloakroomError(error) || error.code !== 'ERR_DECRYPTION_FAILED') throw error;
-    ctx.emit({ type: 'session.rejected', operation, reason: 'tampered', sessionId: id });
-    return null;
+    return rejectTampered(ctx, id, operation, error);
   }
-  return { ticket: parsed, id, record, payload };
+  return opened instanceof Promise
+    ? opened.then(
+        (payload) => ({ ticket, id, record, payload }),
+        (error: unknown) => rejectTampered(ctx, id, operation, error),
+      )
+    : { ticket, id, record, payload: opened };
 }
 
-/** Expiry and key-state checks shared by resolve and refresh; emits and returns false when dead. */
-export async function isUsable(
+// A record that does not open with its ticket: `null` after a `tampered` event; other errors propagate.
+function rejectTampered(
+  ctx: Auditing,
+  id: string,
+  operation: 'resolve' | 'refresh' | 'revoke',
+  error: unknown,
+): null {
+  if (!isCloakroomError(error) || error.code !== 'ERR_DECRYPTION_FAILED') throw error;
+  ctx.emit({ type: 'session.rejected', operation, reason: 'tampered', sessionId: id });
+  return null;
+}
+
+/**
+ * Expiry and key-state checks shared by resolve and refresh; emits and
+ * answers false when dead. Synchronous when the key provider knows the
+ * signing key from memory (`verificationKeyNow`), else a promise.
+ */
+export function isUsable(
   ctx: SessionConfig & Signing & Auditing,
   id: string,
   payload: LivePayload,
   now: number,
   operation: 'resolve' | 'refresh',
-): Promise<boolean> {
+): boolean | Promise<boolean> {
   if (now >= payload.abs || now >= payload.idle) {
     ctx.emit({
       type: 'session.rejected',
@@ -61,24 +112,35 @@ export async function isUsable(
   // A disabled signing key kills its sessions at once (SEC-19): our own keys
   // through the key provider; a deposited token's key through its issuer,
   // and every session of an issuer that is no longer trusted (SEC-31).
-  // Inline rather than a helper: one async frame less on every resolve.
-  let usable: boolean;
+  let answer: boolean | Promise<boolean>;
   if (payload.ext === undefined) {
-    usable = (await ctx.keys.verificationKey(payload.kid)) !== undefined;
+    // A snapshot only ever confirms; "unknown" is for the async lookup to decide.
+    if (ctx.keys.snapshot?.()?.verificationKey(payload.kid) !== undefined) return true;
+    answer = ctx.keys.verificationKey(payload.kid).then((key) => key !== undefined);
   } else {
     const issuer = ctx.trustedIssuers.find((i) => i.issuer === payload.ext);
-    if (issuer === undefined) usable = false;
-    else if (issuer.keyUsable === undefined) usable = true;
+    if (issuer === undefined) answer = false;
+    else if (issuer.keyUsable === undefined) answer = true;
     else {
-      const answer = issuer.keyUsable(payload.kid);
-      usable = (answer instanceof Promise ? await answer : answer) === true;
+      const usable = issuer.keyUsable(payload.kid);
+      answer = usable instanceof Promise ? usable.then((u) => u === true) : usable === true;
     }
   }
+  return answer instanceof Promise
+    ? answer.then((usable) => keyVerdict(ctx, id, usable, operation))
+    : keyVerdict(ctx, id, answer, operation);
+}
+
+function keyVerdict(
+  ctx: Auditing,
+  id: string,
+  usable: boolean,
+  operation: 'resolve' | 'refresh',
+): boolean {
   if (!usable) {
     ctx.emit({ type: 'session.rejected', operation, reason: 'key-disabled', sessionId: id });
-    return false;
   }
-  return true;
+  return usable;
 }
 
 /**

@@ -304,6 +304,9 @@ export function checkShape(options: CloakroomOptions): void {
     'close',
   ]);
   need('keys', options.keys, ['signingKey', 'verificationKey', 'storageKeys', 'indexKey', 'jwks']);
+  if (options.keys.snapshot !== undefined && typeof options.keys.snapshot !== 'function') {
+    throw new ConfigInvalid('keys.snapshot must be a method when present');
+  }
   if (options.cipher !== undefined) need('cipher', options.cipher, ['seal', 'open', 'keyIdOf']);
   if (options.policy !== undefined) need('policy', options.policy, ['authorize']);
   if (options.claimProtection !== undefined) {

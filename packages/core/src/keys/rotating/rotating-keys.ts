@@ -1,6 +1,7 @@
 import { ConfigInvalid, InvalidArgument, KeyNotFound } from '../../errors';
 import type {
   KeyProvider,
+  KeySnapshot,
   PublicJwk,
   SigningKey,
   StorageKeyRing,
@@ -27,6 +28,12 @@ export interface RotatingKeyProvider extends KeyProvider {
   readonly name: 'rotating';
   /** The timings in force (no secrets); `jwksHeaders(keys.schedule)` derives a safe cache lifetime. */
   readonly schedule: RotatingSchedule;
+  /**
+   * The cached key set's keys (`undefined` until the first load, or while
+   * it has no primary signing or storage key). Like every other read, it
+   * starts a background refresh when one is due and answers from the cache.
+   */
+  snapshot(): KeySnapshot | undefined;
   /**
    * Called by the cipher when a sealed payload names a storage key id this
    * instance does not know: re-reads the document (at most once per second
@@ -114,7 +121,7 @@ export function createRotatingKeys(
   const { schedule } = opts;
   const name = schedule.name;
   const sync = createKeySetSync(opts, factory);
-  const { ready, currentView, lookAgain, status } = sync;
+  const { ready, viewNow, currentView, lookAgain, status } = sync;
   const disabling =
     (id: string, routine: boolean): Change<void> =>
     async (doc, now) => {
@@ -140,6 +147,9 @@ export function createRotatingKeys(
       const ring = (await ready()).ring;
       if (ring === undefined) throw new KeyNotFound(`key set "${name}" has no primary storage key`);
       return ring;
+    },
+    snapshot(): KeySnapshot | undefined {
+      return viewNow()?.snapshot;
     },
     async indexKey(): Promise<Uint8Array> {
       await ready();

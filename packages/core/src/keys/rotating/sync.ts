@@ -37,6 +37,8 @@ export type Change<T> = (
 export interface KeySetSync {
   /** The view, loading the document on first use and starting a background refresh when stale. */
   ready(): Promise<KeyView>;
+  /** What `ready` resolves to, without the await: `undefined` until the first load. */
+  viewNow(): KeyView | undefined;
   /** The view from the cache (call `ready` once first). */
   currentView(): KeyView;
   /** Re-read once for an id never seen (rate-limited); whether a re-read happened. */
@@ -218,7 +220,14 @@ export function createKeySetSync(opts: ResolvedRotatingOptions, factory: KeyFact
 
   async function ready(): Promise<KeyView> {
     if (cache === undefined) await refreshOnce();
-    else if (wantFlush || clock() - Math.max(loadedAt, attemptedAt) >= schedule.refreshEvery) {
+    return viewNow() as KeyView;
+  }
+
+  // `ready` without the await once the document is loaded: the same
+  // background refresh when one is due, the same view.
+  function viewNow(): KeyView | undefined {
+    if (cache === undefined) return undefined;
+    if (wantFlush || clock() - Math.max(loadedAt, attemptedAt) >= schedule.refreshEvery) {
       refreshOnce().catch(record);
     }
     return currentView();
@@ -256,6 +265,7 @@ export function createKeySetSync(opts: ResolvedRotatingOptions, factory: KeyFact
 
   return {
     ready,
+    viewNow,
     currentView,
     lookAgain,
     run,

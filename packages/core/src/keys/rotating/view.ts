@@ -4,6 +4,7 @@
 import { fromBase64Url } from '../../lib/encoding';
 import { ConfigInvalid } from '../../errors';
 import type {
+  KeySnapshot,
   PublicJwk,
   SigningKey,
   StorageKey,
@@ -50,6 +51,8 @@ export interface KeyView {
   readonly verify: ReadonlyMap<string, VerifyKey>;
   readonly jwks: readonly PublicJwk[];
   readonly ring: StorageKeyRing | undefined;
+  /** The provider's `snapshot()` while this view holds: `undefined` without both primaries. */
+  readonly snapshot: KeySnapshot | undefined;
   /** Every id the document names, disabled ones included (no refresh for those). */
   readonly known: ReadonlySet<string>;
 }
@@ -107,5 +110,14 @@ export function buildView(
       get: (id: string) => (typeof id === 'string' ? open.get(id) : undefined),
     });
   }
-  return { validUntil: nextChange(doc, now), signing, verify, jwks, ring, known };
+  const snapshot: KeySnapshot | undefined =
+    signing === undefined || ring === undefined
+      ? undefined
+      : Object.freeze({
+          signing,
+          storage: ring,
+          // Same answers as the provider's verificationKey for known kids; the rest goes to it.
+          verificationKey: (kid: string) => (typeof kid === 'string' ? verify.get(kid) : undefined),
+        });
+  return { validUntil: nextChange(doc, now), signing, verify, jwks, ring, snapshot, known };
 }
