@@ -5,7 +5,7 @@ import type { LivePayload, SessionPayload, SessionSecrets } from '../crypto/payl
 import type { SessionRecord } from '../contracts/store';
 import { type Ticket, parseTicket, sessionIdOf } from '../ticket/ticket';
 
-/** A ticket read by {@link load}: the parsed ticket and its session id. */
+/** What {@link load} answers: the parsed ticket, its session id, the record and its opened payload. */
 export interface Loaded {
   readonly ticket: Ticket;
   readonly id: string;
@@ -90,7 +90,7 @@ function rejectTampered(
 /**
  * Expiry and key-state checks shared by resolve and refresh; emits and
  * answers false when dead. Synchronous when the key provider knows the
- * signing key from memory (`verificationKeyNow`), else a promise.
+ * signing key from memory (its `snapshot()`), else a promise.
  */
 export function isUsable(
   ctx: SessionConfig & Signing & Auditing,
