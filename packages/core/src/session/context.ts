@@ -11,13 +11,11 @@ import {
 import { defaultPolicy } from '../policy/default-policy';
 import { AccessDenied, Closed, ConfigInvalid, InvalidArgument } from '../errors';
 import type { CloakroomEvent } from '../audit/events';
-import { signTokenNow } from '../jwt/jwt';
+import { type SignedToken, createSigner } from './signing';
 import { publicRandomId } from '../crypto/random-pool';
 import { forbiddenKeyIn } from '../lib/forbidden-keys';
 import type { TokenIssuer } from '../contracts/token-issuer';
-import type { KeyProvider, SigningKey } from '../contracts/keys';
-import { type ClaimProtector, claimProtectionKeys } from '../claims/claim-protection';
-import { sameBytes } from '../keys/key-import';
+import type { KeyProvider } from '../contracts/keys';
 import type { AccessPolicy, Action, Actor } from '../contracts/policy';
 import type { LivePayload } from '../crypto/payload-format';
 import { type RecordSealing, createRecordSealing } from '../crypto/record-sealing';
@@ -83,9 +81,7 @@ export interface Signing {
     claims: Record<string, unknown>,
     now: number,
     abs: number,
-  ):
-    | { token: string; kid: string; tokenExp: number }
-    | Promise<{ token: string; kid: string; tokenExp: number }>;
+  ): SignedToken | Promise<SignedToken>;
 }
 
 /** Access decisions and the subject index they are keyed by. */
@@ -141,11 +137,9 @@ export function createContext(options: CloakroomOptions): SessionContext {
     options.cipher ?? createAesGcmCipher({ keys }),
     options.ticketBound ?? true,
   );
-  const protector = options.claimProtection;
   const tenant = options.tenant ?? '';
   // Namespace index keys, derived once per index key and issuer.
   const namespaceKeys = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
-  let protectorChecked = false;
 
   // Read the answer defensively: a hostile or broken object may throw on access.
   const settle = (
@@ -191,44 +185,14 @@ export function createContext(options: CloakroomOptions): SessionContext {
     return Promise.reject(new AccessDenied(`access denied: ${action}${hint}`));
   };
 
-  const signClaims = (
-    key: SigningKey,
-    visible: Record<string, unknown>,
-    subject: string,
-    at: number,
-    abs: number,
-  ): { token: string; kid: string; tokenExp: number } => {
-    const tokenExp = Math.min(at + times.token, abs);
-    const token = signTokenNow(
-      key,
-      {
-        ...visible,
-        iss: options.issuer,
-        aud: options.audience,
-        sub: subject,
-        iat: Math.floor(at / 1000),
-        // Floor keeps `exp` at or before the absolute deadline (SEC-05).
-        exp: Math.floor(tokenExp / 1000),
-        jti: publicRandomId(16),
-      },
-      { typ: ctx.typ },
-    );
-    return { token, kid: key.kid, tokenExp: Math.floor(tokenExp / 1000) * 1000 };
-  };
-  const signForAsync = async (
-    subject: string,
-    claims: Record<string, unknown>,
-    at: number,
-    abs: number,
-  ): Promise<{ token: string; kid: string; tokenExp: number }> => {
-    const key = await keys.signingKey();
-    if (protector !== undefined && !protectorChecked) {
-      await checkProtectorKeys(protector, keys, key);
-      protectorChecked = true;
-    }
-    const visible = protector === undefined ? claims : await protector.protect(claims);
-    return signClaims(key, visible, subject, at, abs);
-  };
+  const signFor = createSigner({
+    keys,
+    protector: options.claimProtection,
+    issuer: options.issuer,
+    audience: options.audience,
+    typ: options.typ ?? 'at+jwt',
+    tokenMs: times.token,
+  });
 
   const ctx: SessionContext = {
     store: traceStore(options.store),
@@ -295,37 +259,12 @@ export function createContext(options: CloakroomOptions): SessionContext {
     openNow: sealing.openNow,
     sealSecrets: sealing.sealSecrets,
     openSecrets: sealing.openSecrets,
-    signFor(subject, claims, at, abs) {
-      // The usual case (keys in memory, no claim protection): signed without an await.
-      const key = protector === undefined ? keys.snapshot?.()?.signing : undefined;
-      if (key !== undefined) return signClaims(key, claims, subject, at, abs);
-      return signForAsync(subject, claims, at, abs);
-    },
+    signFor,
     ensureOpen() {
       if (ctx.closed) throw new Closed('this Cloakroom instance is closed');
     },
   };
   return ctx;
-}
-
-/** SEC-12: the claim keys must not reuse bytes of any other purpose's key. Checked once, lazily (key lookups are async). */
-async function checkProtectorKeys(
-  protector: ClaimProtector,
-  keys: KeyProvider,
-  signing: SigningKey,
-): Promise<void> {
-  const others: Uint8Array[] = [
-    await keys.indexKey(),
-    ...(await keys.storageKeys()).keys.map((k) => k.key),
-  ];
-  if (signing.key.type === 'secret') others.push(new Uint8Array(signing.key.export()));
-  for (const mine of claimProtectionKeys(protector)) {
-    if (others.some((o) => sameBytes(o, mine))) {
-      throw new ConfigInvalid(
-        'a claim protection key reuses the bytes of another key; use one key per purpose',
-      );
-    }
-  }
 }
 
 /** Validates application claims: a plain JSON object without registered claims, bounded in size. */
