@@ -27,6 +27,7 @@ export {
 export {
   staticKeys,
   type StaticKeysOptions,
+  type StaticKeyProvider,
   type SigningKeyInput,
   type StorageKeyInput,
 } from './keys/static-keys';

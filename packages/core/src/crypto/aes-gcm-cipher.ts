@@ -107,6 +107,18 @@ function cachedMaskKey(key: StorageKey): Uint8Array {
   return maskKey;
 }
 
+// The mask key of a storage key that may open records (known, not
+// disabled, 32 bytes), or why not: forKeyId throws it, forKeyIdNow defers.
+function usableMaskKey(key: StorageKey | undefined): Uint8Array | DecryptionFailed {
+  if (key === undefined || key.state === 'disabled') {
+    return new DecryptionFailed('sealed payload is under an unknown or disabled key');
+  }
+  if (!(key.key instanceof Uint8Array) || key.key.byteLength !== KEY_BYTES) {
+    return new DecryptionFailed('sealed payload is under a malformed key');
+  }
+  return cachedMaskKey(key);
+}
+
 /**
  * The mask keys behind `cipher` when it is one {@link createAesGcmCipher}
  * made; `undefined` for any other `Cipher`. Internal.
@@ -234,10 +246,8 @@ export function createAesGcmCipher(options: AesGcmCipherOptions): Cipher {
       return ring === undefined ? undefined : sealerOf(ring.primary);
     },
     forKeyIdNow(id) {
-      const key = keys.snapshot?.()?.storage.get(id);
-      if (key === undefined || key.state === 'disabled') return undefined;
-      if (!(key.key instanceof Uint8Array) || key.key.byteLength !== KEY_BYTES) return undefined;
-      return cachedMaskKey(key);
+      const found = usableMaskKey(keys.snapshot?.()?.storage.get(id));
+      return found instanceof Uint8Array ? found : undefined;
     },
     async forKeyId(id) {
       let key = (await keys.storageKeys()).get(id);
@@ -245,13 +255,9 @@ export function createAesGcmCipher(options: AesGcmCipherOptions): Cipher {
         await keys.onUnknownKey(id);
         key = (await keys.storageKeys()).get(id);
       }
-      if (key === undefined || key.state === 'disabled') {
-        throw new DecryptionFailed('sealed payload is under an unknown or disabled key');
-      }
-      if (!(key.key instanceof Uint8Array) || key.key.byteLength !== KEY_BYTES) {
-        throw new DecryptionFailed('sealed payload is under a malformed key');
-      }
-      return cachedMaskKey(key);
+      const found = usableMaskKey(key);
+      if (found instanceof DecryptionFailed) throw found;
+      return found;
     },
   });
   return cipher;

@@ -50,6 +50,13 @@ export interface StaticKeysOptions {
 
 const STORAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** What {@link staticKeys} returns: a {@link KeyProvider} whose snapshot is always there. */
+export interface StaticKeyProvider extends KeyProvider {
+  readonly name: 'static';
+  /** The configured keys, always the same frozen object (see `KeyProvider.snapshot`). */
+  snapshot(): KeySnapshot;
+}
+
 /**
  * A {@link KeyProvider} over keys from configuration (env, a secrets file).
  * Everything is validated once here; afterwards every method answers from
@@ -82,11 +89,7 @@ const STORAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
  * });
  * ```
  */
-export function staticKeys(options: StaticKeysOptions): KeyProvider & {
-  readonly name: 'static';
-  /** The configured keys, always the same frozen object (see `KeyProvider.snapshot`). */
-  snapshot(): KeySnapshot;
-} {
+export function staticKeys(options: StaticKeysOptions): StaticKeyProvider {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigInvalid('staticKeys needs an options object');
   }

@@ -10,6 +10,7 @@ import {
   type KeyProvider,
   type KeySnapshot,
   type SessionStore,
+  type StorageKeyRing,
   createAesGcmCipher,
   createCloakroom,
 } from '@cloakroom/core';
@@ -135,6 +136,38 @@ describe('the hot path reads the snapshot', () => {
     const { ticket } = await cloakroom.create('user-1');
     expect((await cloakroom.resolve(ticket))?.subject).toBe('user-1');
     expect(calls.verificationKey).toBe(1);
+  });
+});
+
+describe('a snapshot that holds a disabled storage key', () => {
+  it('is refused on the synchronous path as on the asynchronous one', async () => {
+    const inner = keysFrom(await makeKeyMaterial());
+    const clock = new Clock();
+    const store = createMemoryStore({ clock: clock.now });
+    const { ticket } = await app(inner, clock, [], store).create('user-1');
+    // The same keys, but the storage key now reported as disabled by both paths.
+    const ring = inner.snapshot().storage;
+    const disabled: StorageKeyRing = {
+      primary: ring.primary,
+      keys: ring.keys,
+      get: (id) => {
+        const key = ring.get(id);
+        return key === undefined ? undefined : { ...key, state: 'disabled' };
+      },
+    };
+    const keys: KeyProvider = {
+      ...inner,
+      storageKeys: async () => disabled,
+      snapshot: () => ({
+        signing: inner.snapshot().signing,
+        storage: disabled,
+        verificationKey: (kid) => inner.snapshot().verificationKey(kid),
+      }),
+    };
+    const events: CloakroomEvent[] = [];
+    const reader = app(keys, clock, events, store);
+    expect(await reader.resolve(ticket)).toBeNull();
+    expect(events.at(-1)).toMatchObject({ type: 'session.rejected', reason: 'tampered' });
   });
 });
 
