@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { ConfigInvalid, InvalidArgument } from '../errors';
+import { timingSafeEqual } from './constant-time';
 
 const MAX_SUBJECT_BYTES = 1024;
 // A lone surrogate encodes to U+FFFD, so two different subjects would share
@@ -69,4 +70,37 @@ export function namespaceIndexKey(
     .update(NAMESPACE_LABEL + JSON.stringify([tenant, issuer ?? null]), 'utf8')
     .digest();
   return new Uint8Array(mac.buffer, mac.byteOffset, mac.byteLength);
+}
+
+/**
+ * Namespace index keys, derived once per index key and issuer: what
+ * `indexOf` runs on every create. Keyed by the index key's bytes, not its
+ * object, because a provider may hand out a fresh copy per call
+ * (`rotatingKeys` does, so a caller cannot scribble on its key), and a cache
+ * keyed by object would derive again on every create. Holds one index key
+ * generation (its own copy): a rotated index key replaces it and its
+ * derived keys. Internal: not re-exported.
+ * @param tenant - `''` when no tenant is configured.
+ */
+export function namespaceKeyCache(
+  tenant: string,
+): (indexKey: Uint8Array, issuer: string | undefined) => Uint8Array {
+  let generation: Uint8Array | undefined;
+  let perIssuer = new Map<string, Uint8Array>();
+  return (indexKey, issuer) => {
+    if (generation === undefined || !timingSafeEqual(generation, indexKey)) {
+      // Derive first: it checks the key, and a bad one leaves the cache as it was.
+      const derived = namespaceIndexKey(indexKey, tenant, issuer);
+      generation = new Uint8Array(indexKey);
+      perIssuer = new Map([[issuer ?? '', derived]]);
+      return derived;
+    }
+    const name = issuer ?? '';
+    let key = perIssuer.get(name);
+    if (key === undefined) {
+      key = namespaceIndexKey(indexKey, tenant, issuer);
+      perIssuer.set(name, key);
+    }
+    return key;
+  };
 }

@@ -9,7 +9,7 @@ import {
   resolveTimes,
 } from './options';
 import { defaultPolicy } from '../policy/default-policy';
-import { AccessDenied, Closed, ConfigInvalid, InvalidArgument } from '../errors';
+import { AccessDenied, Closed, InvalidArgument } from '../errors';
 import type { CloakroomEvent } from '../audit/events';
 import { type SignedToken, createSigner } from './signing';
 import { publicRandomId } from '../crypto/random-pool';
@@ -20,7 +20,7 @@ import type { AccessPolicy, Action, Actor } from '../contracts/policy';
 import type { LivePayload } from '../crypto/payload-format';
 import { type RecordSealing, createRecordSealing } from '../crypto/record-sealing';
 import type { SessionStore, SubjectLimit } from '../contracts/store';
-import { namespaceIndexKey, subjectIndex } from '../crypto/subject-index';
+import { namespaceKeyCache, subjectIndex } from '../crypto/subject-index';
 import { type Identity, targetOf } from './identity';
 import { type SessionCache, nearCacheFor } from './near-cache';
 import { traceStore } from '../diagnostics/trace-store';
@@ -139,7 +139,7 @@ export function createContext(options: CloakroomOptions): SessionContext {
   );
   const tenant = options.tenant ?? '';
   // Namespace index keys, derived once per index key and issuer.
-  const namespaceKeys = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+  const namespaceKey = namespaceKeyCache(tenant);
 
   // Read the answer defensively: a hostile or broken object may throw on access.
   const settle = (
@@ -236,18 +236,7 @@ export function createContext(options: CloakroomOptions): SessionContext {
       return settle(action, actor, answer, target);
     },
     async indexOf(identity) {
-      const indexKey = await keys.indexKey();
-      let perKey = namespaceKeys.get(indexKey);
-      if (perKey === undefined) {
-        perKey = new Map();
-        namespaceKeys.set(indexKey, perKey);
-      }
-      const name = identity.issuer ?? '';
-      let key = perKey.get(name);
-      if (key === undefined) {
-        key = namespaceIndexKey(indexKey, tenant, identity.issuer);
-        perKey.set(name, key);
-      }
+      const key = namespaceKey(await keys.indexKey(), identity.issuer);
       return subjectIndex(identity.subject, key);
     },
     async legacyIndexOf(subject) {
