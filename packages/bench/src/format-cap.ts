@@ -1,33 +1,48 @@
 // `pnpm --filter @cloakroom/bench format-cap`: where the memory-store resolve
 // stands against the floor, layer by layer, in alternating rounds in one
 // process (CPU microseconds per call, one in flight, median of the rounds).
+// Each layer adds one step to the one before it:
 //
 //   floor (the bench's)  `pnpm bench`'s floor: SHA-256 of the ticket, a Map
 //                        lookup, one AES-GCM open, JSON.parse, expiry check
 //   floor, inline        the same steps written out in one function
 //   + memory store       the same, the record read through the memory store
 //                        (argument check, the payload copied out of the arena)
-//   + the format         ticket parse, store read, Mt and Ms, one AES-GCM open
-//                        under the data key, the frame decoded and
-//                        shape-checked: core's own functions, no session logic
+//   + Cloakroom's record the floor's steps on a Cloakroom record: ticket
+//                        shape check, session id, store read, one AES-GCM
+//                        open of the body under its data key taken from a
+//                        table (as if unmasking cost nothing), JSON.parse
+//   + Mt                 the ticket mask, SHA-256 of the ticket under its label
+//   + key lookup         the record's storage key id read and its mask key
+//                        found in the key snapshot
+//   + Ms                 the storage mask, SHA-256 keyed by the mask key over
+//                        the record's salt, ids, nonce, tag and operator copy
+//   + unmasking          DK = W ⊕ Ms ⊕ Mt instead of the table: core's
+//                        openBoundBody, the whole format-2 open
+//   + frame checks       the frame decoded and shape-checked (decodePayload)
+//                        instead of a bare JSON.parse
 //   resolve              cloakroom.resolve: the above plus expiry, key state,
 //                        policy and the answer object
 //
-// The steps between two layers are what each one costs over the floor.
+// The step from one layer to the next is what that step costs.
 import { hash } from 'node:crypto';
 import { createAesGcmCipher, parseTicket, sessionIdOf } from '@cloakroom/core';
 import { createMemoryStore } from '@cloakroom/store-memory';
 // Internal modules of core (this package is private): the steps of the format-2 open.
+import { openAesGcmBuffer } from '../../core/src/crypto/aes-gcm';
 import { recordMaskKeysOf } from '../../core/src/crypto/aes-gcm-cipher';
-import { openBoundRecord } from '../../core/src/crypto/bound-record';
-import { ticketMask } from '../../core/src/crypto/format';
+import { BODY_AT, LENGTH_AT, NONCE_AT, SALT_AT } from '../../core/src/crypto/bound-layout';
+import { checkedBodyEnd, openBoundBody } from '../../core/src/crypto/bound-record';
+import { boundAad, recordStorageMask, ticketMask } from '../../core/src/crypto/format';
 import { decodePayload } from '../../core/src/crypto/payload-format';
+import { storageKeyIdAt } from '../../core/src/crypto/storage-layout';
 import { CLAIMS, cloakroomOver, makeFixture } from './fixture';
 import { floorOpen, floorOps } from './floor';
 import { memoryFloor } from './floor-backend';
 import { median } from './measure';
 
 const SESSIONS = 1000;
+const NO_AAD_HEAD = new Uint8Array(0);
 
 /** CPU microseconds per call of `fn` over `n` sequential calls. */
 async function cpuPerCall(n: number, fn: (i: number) => Promise<unknown>): Promise<number> {
@@ -85,22 +100,74 @@ async function main(): Promise<void> {
     const session = JSON.parse(floorOpen(key, record.payload, id).toString());
     if (session.exp <= Date.now()) throw new Error('format-cap: expired');
   };
+  // Each session's data key, from one open now: "+ Cloakroom's record" reads it from here.
+  const dataKeys = new Map<string, Uint8Array>();
+  for (const ticket of tickets) {
+    const id = sessionIdOf(ticket);
+    const record = await store.get(id);
+    const maskKey =
+      record && masks.forKeyIdNow(storageKeyIdAt(record.payload, checkedBodyEnd(record.payload)));
+    if (!record || !maskKey) throw new Error('format-cap: no record or no key snapshot');
+    const bodyEnd = checkedBodyEnd(record.payload);
+    const opened = openBoundBody(
+      maskKey,
+      record.payload,
+      bodyEnd,
+      id,
+      record.subject,
+      ticketMask(ticket),
+    );
+    dataKeys.set(id, opened.dataKey);
+  }
+  // A Cloakroom record opened with the steps up to `step` (the layers in the file header).
+  const ours = async (i: number, step: number) => {
+    const ticket = parseTicket(tickets[i % SESSIONS]);
+    const id = sessionIdOf(ticket);
+    const record = await store.get(id);
+    if (record === null) throw new Error('format-cap: missed');
+    const sealed = record.payload;
+    const bodyEnd = checkedBodyEnd(sealed);
+    const mt = step >= 2 ? ticketMask(ticket) : '';
+    const maskKey = step >= 3 ? masks.forKeyIdNow(storageKeyIdAt(sealed, bodyEnd)) : undefined;
+    if (step >= 3 && maskKey === undefined) throw new Error('format-cap: no key snapshot');
+    let plain: Buffer;
+    if (step >= 5) {
+      plain = openBoundBody(maskKey as Uint8Array, sealed, bodyEnd, id, record.subject, mt).plain;
+    } else {
+      if (step === 4) {
+        const ms = recordStorageMask(
+          maskKey as Uint8Array,
+          sealed,
+          SALT_AT,
+          NONCE_AT,
+          bodyEnd,
+          id,
+          record.subject,
+        );
+        if (ms.length !== 32) throw new Error('format-cap: bad mask');
+      }
+      plain = openAesGcmBuffer(
+        dataKeys.get(id) as Uint8Array,
+        sealed.subarray(NONCE_AT, LENGTH_AT),
+        NO_AAD_HEAD,
+        boundAad(id, record.subject),
+        sealed.subarray(0, bodyEnd),
+        BODY_AT,
+      );
+    }
+    const payload = step >= 6 ? decodePayload(plain) : JSON.parse(plain.toString('utf8', 5));
+    if (payload?.k !== 'live') throw new Error('format-cap: not live');
+  };
   const layers: Array<[string, (i: number) => Promise<unknown>]> = [
     ["floor (the bench's)", (i) => floor.resolve(floorTickets[i % SESSIONS] as string)],
     ['floor, inline', (i) => floorInline(i, (id) => backend.get(id))],
     ['+ memory store', (i) => floorInline(i, (id) => floorStore.get(id))],
-    [
-      '+ the format',
-      async (i) => {
-        const ticket = parseTicket(tickets[i % SESSIONS]);
-        const id = sessionIdOf(ticket);
-        const record = await store.get(id);
-        if (record === null) throw new Error('format-cap: missed');
-        const mt = ticketMask(ticket);
-        const { plain } = await openBoundRecord(masks, record.payload, id, record.subject, mt);
-        if (decodePayload(plain)?.k !== 'live') throw new Error('format-cap: not live');
-      },
-    ],
+    ["+ Cloakroom's record", (i) => ours(i, 1)],
+    ['+ Mt', (i) => ours(i, 2)],
+    ['+ key lookup', (i) => ours(i, 3)],
+    ['+ Ms', (i) => ours(i, 4)],
+    ['+ unmasking', (i) => ours(i, 5)],
+    ['+ frame checks', (i) => ours(i, 6)],
     [
       'resolve',
       async (i) => {
@@ -128,7 +195,8 @@ async function main(): Promise<void> {
   );
   layers.forEach(([name], k) => {
     const us = medians[k] as number;
-    const step = k === 0 ? '' : `+${(us - (medians[k - 1] as number)).toFixed(2)}`;
+    const delta = us - (medians[k - 1] as number);
+    const step = k === 0 ? '' : `${delta < 0 ? '−' : '+'}${Math.abs(delta).toFixed(2)}`;
     process.stdout.write(
       `| ${name} | ${us.toFixed(2)} | ${step} | ${(floorUs / us).toFixed(2)}x |\n`,
     );
