@@ -13,6 +13,7 @@ import {
   type SessionStore,
   type SubjectLimit,
 } from '@cloakroom/core';
+import { createAnswerTurn } from './memory/answer-turn';
 import { RecordTable } from './memory/record-table';
 import { type MemoryStoreOptions, resolveMemoryStoreOptions } from './options';
 import { decodeCursor, encodeCursor, newCursorKey } from './scan-cursor';
@@ -26,7 +27,10 @@ const SWEEP_BATCH = 10_000;
  * Declares `nativeExpiry: true` (expired records are never returned and are
  * reclaimed on access, under capacity pressure and by a background sweep)
  * and `shared: false` (each process has its own store: use Redis or
- * PostgreSQL for a fleet).
+ * PostgreSQL for a fleet). `get` reads the table when called and answers in
+ * the event loop's next check phase, with the other reads of that turn, so
+ * a server writes a turn's answers back to back as it does on a networked
+ * store.
  *
  * @example
  * ```ts
@@ -100,6 +104,8 @@ export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
   const { maxSessions, clock, sweepIntervalMs } = resolveMemoryStoreOptions(options);
   const table = new RecordTable(maxSessions);
   const cursorKey = newCursorKey();
+  // Answers of `get`, handed over once per event-loop turn (memory/answer-turn.ts).
+  const answerTurn = createAnswerTurn();
   let closed = false;
 
   const now = (): number => {
@@ -167,7 +173,11 @@ export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
     async get(id: string): Promise<SessionRecord | null> {
       open();
       assertStoreKey(id, 'id');
-      return table.get(id, now());
+      // Read now (what a write made before this call is seen, what comes
+      // after it is not), answered with the other reads of this turn.
+      const record = table.get(id, now());
+      await answerTurn();
+      return record;
     },
 
     async replace(record: SessionRecord, expectedVersion: number): Promise<boolean> {
