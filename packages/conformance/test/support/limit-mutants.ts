@@ -94,7 +94,11 @@ export const limitMutants: readonly Mutant[] = [
   },
   {
     flaw: "insertWithLimit counts a rotate's old record (every live record holds a seat)",
-    caughtBy: ['model', 'limit-rotate', 'limit-rotate-seatless'],
+    caughtBy: ['limit-rotate', 'limit-rotate-seatless'],
+    // The model check needs a rotate and then a limited insert of the same
+    // subject at its limit in one random sequence: at 200 runs it missed this
+    // once in a CI run (2026-12-05). The two targeted checks catch it every time.
+    mayCatch: ['model'],
     create: (options) => withLimitFlaws(options, { countsSeatless: true }),
   },
   {
