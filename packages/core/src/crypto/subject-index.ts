@@ -88,7 +88,11 @@ export function namespaceKeyCache(
   let generation: Uint8Array | undefined;
   let perIssuer = new Map<string, Uint8Array>();
   return (indexKey, issuer) => {
-    if (generation === undefined || !timingSafeEqual(generation, indexKey)) {
+    if (
+      !(indexKey instanceof Uint8Array) ||
+      generation === undefined ||
+      !timingSafeEqual(generation, indexKey)
+    ) {
       // Derive first: it checks the key, and a bad one leaves the cache as it was.
       const derived = namespaceIndexKey(indexKey, tenant, issuer);
       generation = new Uint8Array(indexKey);

@@ -51,4 +51,12 @@ describe('namespaceKeyCache', () => {
     expect(() => keyFor(new Uint8Array(16), undefined)).toThrow(ConfigInvalid);
     expect(keyFor(new Uint8Array(key), undefined)).toBe(cached);
   });
+
+  it('refuses a key that is not bytes, even a string whose UTF-8 is the cached key', () => {
+    const ascii = new Uint8Array(32).fill(0x41);
+    const keyFor = namespaceKeyCache('');
+    const cached = keyFor(ascii, undefined);
+    expect(() => keyFor('A'.repeat(32) as unknown as Uint8Array, undefined)).toThrow(ConfigInvalid);
+    expect(keyFor(new Uint8Array(ascii), undefined)).toBe(cached);
+  });
 });
