@@ -105,10 +105,10 @@ async function main(): Promise<void> {
   for (const ticket of tickets) {
     const id = sessionIdOf(ticket);
     const record = await store.get(id);
-    const maskKey =
-      record && masks.forKeyIdNow(storageKeyIdAt(record.payload, checkedBodyEnd(record.payload)));
-    if (!record || !maskKey) throw new Error('format-cap: no record or no key snapshot');
+    if (record === null) throw new Error('format-cap: no record');
     const bodyEnd = checkedBodyEnd(record.payload);
+    const maskKey = masks.forKeyIdNow(storageKeyIdAt(record.payload, bodyEnd));
+    if (maskKey === undefined) throw new Error('format-cap: no key snapshot');
     const opened = openBoundBody(
       maskKey,
       record.payload,

@@ -60,8 +60,13 @@ describe('memory store: get answers in the next turn of the event loop', () => {
     const store = createMemoryStore({ clock, sweepIntervalMs: 0 });
     const record = rec(clock);
     await store.insert(record);
-    const second = await store.get(record.id).then(() => store.get(record.id));
-    expect(second).toEqual(record);
+    let second: Promise<unknown> | undefined;
+    await store.get(record.id).then(() => {
+      second = store.get(record.id);
+    });
+    // The turn that answered the first read is over: the second is not answered within it.
+    expect(await settledWithin(second as Promise<unknown>, 20)).toBe(false);
+    expect(await second).toEqual(record);
   });
 
   it('answers under fake timers without the test advancing them', async () => {
@@ -74,9 +79,17 @@ describe('memory store: get answers in the next turn of the event loop', () => {
     expect(await store.get('x'.repeat(43))).toBeNull();
   });
 
-  it('still refuses a bad id (InvalidArgument) and a closed store (Closed)', async () => {
+  it('still refuses a bad id (InvalidArgument, at once) and a closed store (Closed)', async () => {
     const store = createMemoryStore({ sweepIntervalMs: 0 });
-    await expect(store.get('../etc')).rejects.toThrow(InvalidArgument);
+    // Refused before any turn: the rejection is there within this turn's microtasks.
+    const refused = store.get('../etc');
+    expect(
+      await settledWithin(
+        refused.catch(() => undefined),
+        5,
+      ),
+    ).toBe(true);
+    await expect(refused).rejects.toThrow(InvalidArgument);
     await store.close();
     await expect(store.get('x'.repeat(43))).rejects.toThrow(Closed);
   });

@@ -23,7 +23,8 @@ export function createAnswerTurn(): () => Promise<void> {
   let turn: Promise<void> | undefined;
   const schedule = (resolve: () => void): void => {
     afterPoll(() => {
-      // Cleared first: a read made while this turn's answers run waits for the next.
+      // Cleared here: the answers' continuations run after this callback, so a
+      // read they make waits for the next turn instead of joining this one.
       turn = undefined;
       resolve();
     });
