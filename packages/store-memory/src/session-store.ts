@@ -174,9 +174,11 @@ export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
       open();
       assertStoreKey(id, 'id');
       // Read now (what a write made before this call is seen, what comes
-      // after it is not), answered with the other reads of this turn.
+      // after it is not); answered at once, or with the other reads of this
+      // turn while the loop is busy (memory/answer-turn.ts).
       const record = table.get(id, now());
-      await answerTurn();
+      const handOver = answerTurn();
+      if (handOver !== undefined) await handOver;
       return record;
     },
 
