@@ -27,12 +27,18 @@ async function busyTurn(store: ReturnType<typeof createMemoryStore>, id: string)
   await nextTurn();
 }
 
+// A store holding one record, with no sweep timer.
+async function storeWithRecord() {
+  const clock = fakeClock();
+  const store = createMemoryStore({ clock, sweepIntervalMs: 0 });
+  const record = rec(clock);
+  await store.insert(record);
+  return { store, record };
+}
+
 describe('memory store: get answers at once when the loop is idle, once per turn when it is busy', () => {
   it('answers a lone read at once, within the microtasks of its turn', async () => {
-    const clock = fakeClock();
-    const store = createMemoryStore({ clock, sweepIntervalMs: 0 });
-    const record = rec(clock);
-    await store.insert(record);
+    const { store, record } = await storeWithRecord();
     await nextTurn();
     const answer = store.get(record.id);
     expect(await settledWithin(answer, 5)).toBe(true);
@@ -45,10 +51,7 @@ describe('memory store: get answers at once when the loop is idle, once per turn
   });
 
   it("after a turn of several reads, answers the next turn's reads after its microtasks, not within them", async () => {
-    const clock = fakeClock();
-    const store = createMemoryStore({ clock, sweepIntervalMs: 0 });
-    const record = rec(clock);
-    await store.insert(record);
+    const { store, record } = await storeWithRecord();
     await busyTurn(store, record.id);
     const answer = store.get(record.id);
     expect(await settledWithin(answer, 20)).toBe(false);
@@ -72,10 +75,7 @@ describe('memory store: get answers at once when the loop is idle, once per turn
   });
 
   it('goes back to answering at once after a turn with one read', async () => {
-    const clock = fakeClock();
-    const store = createMemoryStore({ clock, sweepIntervalMs: 0 });
-    const record = rec(clock);
-    await store.insert(record);
+    const { store, record } = await storeWithRecord();
     await busyTurn(store, record.id);
     // This turn's single read waits (the last turn was busy) ...
     const waited = store.get(record.id);
@@ -87,10 +87,7 @@ describe('memory store: get answers at once when the loop is idle, once per turn
   });
 
   it('reads the table when called: a delete made before the answer arrives does not change it', async () => {
-    const clock = fakeClock();
-    const store = createMemoryStore({ clock, sweepIntervalMs: 0 });
-    const record = rec(clock);
-    await store.insert(record);
+    const { store, record } = await storeWithRecord();
     await busyTurn(store, record.id);
     const before = store.get(record.id);
     // The answer is still on its way when the delete lands.
@@ -102,10 +99,7 @@ describe('memory store: get answers at once when the loop is idle, once per turn
   });
 
   it('a read made while a busy turn is being answered waits for the next turn, and gets its own answer', async () => {
-    const clock = fakeClock();
-    const store = createMemoryStore({ clock, sweepIntervalMs: 0 });
-    const record = rec(clock);
-    await store.insert(record);
+    const { store, record } = await storeWithRecord();
     await busyTurn(store, record.id);
     // Two reads in this turn too, so the turn that answers them counts as busy.
     let second: Promise<unknown> | undefined;
@@ -122,10 +116,7 @@ describe('memory store: get answers at once when the loop is idle, once per turn
 
   it('answers under fake timers without the test advancing them, idle or busy', async () => {
     vi.useFakeTimers();
-    const clock = fakeClock();
-    const store = createMemoryStore({ clock, sweepIntervalMs: 0 });
-    const record = rec(clock);
-    await store.insert(record);
+    const { store, record } = await storeWithRecord();
     expect(await store.get(record.id)).toEqual(record);
     expect(
       await Promise.all([store.get(record.id), store.get('x'.repeat(43)), store.get(record.id)]),
