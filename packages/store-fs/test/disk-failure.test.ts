@@ -14,7 +14,7 @@ import { fakeClock, rec, tempDir, walk } from './helpers';
 /** A record's temp file (not a lock's). */
 const recordTemp = (path: string): boolean => /\.rec\.[0-9a-f]+\.tmp$/.test(path);
 
-type Op = 'open' | 'write' | 'sync' | 'rename' | 'read' | 'unlink' | 'symlink';
+type Op = 'open' | 'write' | 'sync' | 'rename' | 'link' | 'read' | 'unlink' | 'symlink';
 
 /**
  * The real file system, with a switch that makes chosen calls fail the way a
@@ -63,6 +63,10 @@ function faultyIo() {
     symlink: async (target: string, path: string) => {
       check('symlink', path);
       return fsp.symlink(target, path);
+    },
+    link: async (from: string, to: string) => {
+      check('link', to);
+      return fsp.link(from, to);
     },
   } as Io;
   return {
@@ -132,13 +136,36 @@ describe('fs store: disk full, read-only, I/O errors', () => {
     const r = rec(clock);
     await store.insert(r);
     faults.arm((op) =>
-      op === 'open' || op === 'rename' || op === 'unlink' || op === 'symlink' ? 'EROFS' : undefined,
+      op === 'open' || op === 'rename' || op === 'link' || op === 'unlink' || op === 'symlink'
+        ? 'EROFS'
+        : undefined,
     );
     await expectUnavailable(store.insert(rec(clock)), 'EROFS');
     await expectUnavailable(store.replace({ ...r, version: 2 }, 1), 'EROFS');
     await expectUnavailable(store.delete(r.id), 'EROFS');
     faults.disarm();
     expect(await store.get(r.id)).toEqual(r);
+  });
+
+  it('insert failing at its link (a new id’s record is linked into place): StoreUnavailable, no record, no index marker, no temp file; the id can be inserted after', async () => {
+    const dir = await tempDir();
+    const clock = fakeClock();
+    const faults = faultyIo();
+    const store = createFsStoreWithIo({ dir, clock }, faults.io);
+    const r = rec(clock);
+    for (const code of ['ENOSPC', 'EIO']) {
+      faults.arm((op, path) => (op === 'link' && path.endsWith(`${r.id}.rec`) ? code : undefined));
+      await expectUnavailable(store.insert(r), code);
+      faults.disarm();
+      expect(await store.get(r.id)).toBeNull();
+      // The marker the insert made is taken back (under the id's lock), so the index lists nothing.
+      const left = (await walk(dir)).map((f) => f.slice(dir.length));
+      expect(
+        left.filter((f) => f.startsWith('/x/') || f.endsWith('.tmp') || f.endsWith('.rec')),
+      ).toEqual([]);
+    }
+    await store.insert(r);
+    expect(await store.listBySubject(r.subject)).toEqual([r]);
   });
 
   it('fsync failure (EIO) is reported, never taken for success', async () => {
@@ -212,10 +239,10 @@ describe('fs store: disk full, read-only, I/O errors', () => {
     const old = rec(clock);
     const next = rec(clock);
     await store.insert(old);
-    // The successor's first rename writes it pending; fail the second, after the commit.
-    let renames = 0;
+    // The successor is linked into place pending (next.id had no file); its
+    // one rename, after the commit, rewrites it final: fail that.
     faults.arm((op, path) =>
-      op === 'rename' && path.endsWith(`${next.id}.rec`) && ++renames === 2 ? 'ENOSPC' : undefined,
+      op === 'rename' && path.endsWith(`${next.id}.rec`) ? 'ENOSPC' : undefined,
     );
     const tomb = { ...old, version: 2 };
     await expectUnavailable(store.rotate({ record: tomb, expectedVersion: 1 }, next), 'ENOSPC');

@@ -42,9 +42,17 @@ function tracingIo(failSync?: (path: string) => boolean, slowSync?: (path: strin
       events.push(`rename ${from} -> ${to}`);
       return fsp.rename(from, to);
     },
+    link: async (from: string, to: string) => {
+      events.push(`link ${from} -> ${to}`);
+      return fsp.link(from, to);
+    },
   } as Io;
   return { io, events };
 }
+
+/** The step that makes a record visible: a rename, or for a new id a hard link (exclusive). */
+const placed = (e: string): boolean =>
+  (e.startsWith('rename ') || e.startsWith('link ')) && e.endsWith('.rec');
 
 /** Index of the first event, failing the test if it is missing. */
 function at(events: readonly string[], match: (e: string) => boolean, what: string): number {
@@ -57,7 +65,7 @@ describe('fs store: durability order of overlapped fsyncs', () => {
   it('insert into a new shard and a new subject: marker, its new directories and the temp file are durable before the rename; the shard and its parent before the insert returns', async () => {
     const dir = await tempDir();
     // The fsyncs of the new directories' parents are the ones a write overlaps: make them
-    // slow, the shard's parent slowest (it starts first, when the lock is taken).
+    // slow, the shard's parent slowest (it starts first, when the temp file makes the shard).
     const { io, events } = tracingIo(undefined, (path) =>
       path.endsWith('/s') ? 300 : /\/x(\/[^/]{2})?$/.test(path) ? 30 : 0,
     );
@@ -70,7 +78,7 @@ describe('fs store: durability order of overlapped fsyncs', () => {
     const root = store.dir;
     const shard = join(root, 's', record.id.slice(0, 2));
     const subjectDir = join(root, 'x', record.subject.slice(0, 2), record.subject);
-    const rename = at(events, (e) => e.startsWith('rename ') && e.endsWith('.rec'), 'the rename');
+    const rename = at(events, placed, 'the record put in place');
     const ack = events.indexOf('acknowledged');
     const synced = (path: string) => at(events, (e) => e === `synced ${path}`, `fsync ${path}`);
     const temp = at(
@@ -106,7 +114,7 @@ describe('fs store: durability order of overlapped fsyncs', () => {
     const second = rec(clock, { subject: first.subject });
     await store.insert(second);
     events.push('acknowledged');
-    const rename = at(events, (e) => e.startsWith('rename ') && e.endsWith('.rec'), 'the rename');
+    const rename = at(events, placed, 'the record put in place');
     const synced = (path: string) => at(events, (e) => e === `synced ${path}`, `fsync ${path}`);
     expect(synced(subjectDir)).toBeLessThan(rename);
     expect(synced(dirname(subjectDir))).toBeLessThan(rename);

@@ -109,6 +109,27 @@ describe('fs store: several processes on one directory', () => {
     expect(report('rotate', attempts)).toBeGreaterThan(ROUNDS / 2);
   }, 120_000);
 
+  it('a fresh id claimed at once by inserts (no lock) and rotates (locks) in several processes: exactly one wins, its record is whole and in its subject index, with sweep running throughout', async () => {
+    const dir = await tempDir();
+    const store = createFsStore({ dir });
+    const { attempts, winners } = tally(await race(dir, 'create'));
+    for (let r = 1; r <= ROUNDS; r++) {
+      expect(winners[r], `round ${r}`).toHaveLength(1);
+      const w = winners[r]![0]!;
+      const id = keyOf(`create-${r}`);
+      const got = await store.get(id);
+      // The winner's record, not a loser's written over it.
+      expect(got?.payload, `round ${r}`).toEqual(Uint8Array.of(w));
+      expect(got?.subject).toBe(keyOf(`create-subject-${w}`));
+      const listed = await store.listBySubject(keyOf(`create-subject-${w}`));
+      expect(
+        listed.map((x) => x.id),
+        `round ${r}`,
+      ).toContain(id);
+    }
+    expect(report('create', attempts)).toBeGreaterThan(ROUNDS / 2);
+  }, 120_000);
+
   it('key-set CAS across processes: exactly one writer per version, with sweep running throughout', async () => {
     const dir = await tempDir();
     const keySets = createFsKeySetStore({ dir });

@@ -34,7 +34,7 @@ const HOSTILE = [
 
 /** An Io that records every path the store hands to the file system. */
 function recordingIo(paths: string[]): Io {
-  // First argument is a path; rename takes a second one; symlink's first is the
+  // First argument is a path; rename and link take a second one; symlink's first is the
   // lock owner text (never a path it follows), its second the lock's path.
   const wrap =
     <F extends (...args: never[]) => unknown>(fn: F, pathArgs = 1) =>
@@ -46,6 +46,7 @@ function recordingIo(paths: string[]): Io {
     open: wrap(fsp.open),
     readFile: wrap(fsp.readFile),
     rename: wrap(fsp.rename, 2),
+    link: wrap(fsp.link, 2),
     unlink: wrap(fsp.unlink),
     symlink: (target: string, path: string) => {
       paths.push(path);

@@ -393,6 +393,11 @@ function tracingIo(failUnlink?: (path: string) => boolean) {
       events.push(`rename ${to}`);
       return fsp.rename(from, to);
     },
+    // A new id's record is put in place by a hard link (exclusive), not a rename.
+    link: async (from: string, to: string) => {
+      events.push(`rename ${to}`);
+      return fsp.link(from, to);
+    },
     unlink: async (path: string) => {
       if (failUnlink?.(path))
         throw Object.assign(new Error(`EIO: injected unlink`), { code: 'EIO' });
@@ -404,7 +409,7 @@ function tracingIo(failUnlink?: (path: string) => boolean) {
 }
 
 describe('fs store: insertWithLimit crash guarantees', () => {
-  it('every evicted record is unlinked and its directory fsynced before the new record is renamed into place', async () => {
+  it('every evicted record is unlinked and its directory fsynced before the new record is put in place', async () => {
     const dir = await tempDir();
     const clock = fakeClock();
     const { io, events } = tracingIo();

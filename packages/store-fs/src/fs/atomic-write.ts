@@ -58,8 +58,11 @@ export async function prepareTemp(
     if (durable) await handle.sync();
     await handle.close();
   } catch (err) {
-    await handle?.close().catch(() => undefined);
-    await io.unlink(temp).catch(() => undefined);
+    // A failed open made no file (a missing directory, the common case, is made by the caller).
+    if (handle !== undefined) {
+      await handle.close().catch(() => undefined);
+      await io.unlink(temp).catch(() => undefined);
+    }
     throw err;
   }
   return { dir, temp, path };

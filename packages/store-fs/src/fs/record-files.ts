@@ -107,9 +107,13 @@ export class RecordFiles {
     return typeof parent === 'object' && parent.successor === childId;
   }
 
-  /** Write a record file atomically (creating its shard directory if needed). */
-  async write(stored: StoredRecord): Promise<void> {
-    await this.commit(await this.prepare(stored));
+  /**
+   * Write a record file atomically (creating its shard directory if needed).
+   * `exclusive`: the id has no file now, and must still have none when this
+   * one appears (see {@link publish}).
+   */
+  async write(stored: StoredRecord, exclusive = false): Promise<void> {
+    await this.commit(await this.prepare(stored), exclusive);
   }
 
   /**
@@ -136,8 +140,13 @@ export class RecordFiles {
    * shard directory is fsynced, and so is its parent if this process has just
    * created the shard (that fsync started when the shard was made).
    */
-  async commit(temp: TempFile): Promise<void> {
-    await settled([commitTemp(this.#c.io, temp, this.#c.durable), this.#dirs.synced(temp.dir)]);
+  async commit(temp: TempFile, exclusive = false): Promise<void> {
+    if (!exclusive || !hardLinks) {
+      await settled([commitTemp(this.#c.io, temp, this.#c.durable), this.#dirs.synced(temp.dir)]);
+      return;
+    }
+    const { durable } = await this.publish(temp, undefined, 'locked');
+    await durable;
   }
 
   /**
@@ -152,6 +161,14 @@ export class RecordFiles {
   }
 
   /**
+   * Whether an insert may skip the id's lock: records can be created
+   * exclusively here (`link`), as far as this process has seen.
+   */
+  get exclusiveCreate(): boolean {
+    return hardLinks;
+  }
+
+  /**
    * {@link commit} in two steps: rename a prepared record over its file (it
    * is visible once this returns), and `durable`, which settles once the
    * rename survives power loss: the shard fsynced through `shard` (from
@@ -162,19 +179,43 @@ export class RecordFiles {
    * left), the fsync only decides what a power cut keeps, and a later
    * writer's own fsync of the shard, which its acknowledgement waits for,
    * keeps this rename too.
+   *
+   * `exclusive`: the record is created only where the id has no file, in
+   * one atomic step: `link` of the temp file to the record's name, which
+   * fails with `EEXIST` when any file is there (then {@link NotCreated} is
+   * thrown and nothing has changed). An insert made this way needs no lock
+   * (`'unlocked'`, see `insertFresh` in session-store.ts), so every writer
+   * holding a lock (`'locked'`) that creates a record where it found none
+   * must create it this way too, never by a rename that would overwrite one
+   * made meanwhile. On a file system without hard links a locked create is
+   * a rename, and an unlocked one is refused (`NotCreated`, reason
+   * `'no-hard-links'`): no insert runs without its lock there.
    */
   async publish(
     temp: TempFile,
     shard: FileHandle | undefined,
+    exclusive: false | 'locked' | 'unlocked' = false,
   ): Promise<{ readonly durable: Promise<void> }> {
+    const { io } = this.#c;
+    let linked = false;
     try {
-      await this.#c.io.rename(temp.temp, temp.path);
+      if (exclusive !== false && hardLinks) linked = await linkOnce(io, temp.temp, temp.path);
+      // Without hard links a create is a rename, and only under the id's lock.
+      if (!linked && exclusive === 'unlocked') throw new NotCreated('no-hard-links');
+      if (!linked) await io.rename(temp.temp, temp.path);
     } catch (err) {
-      // The rename's failure is the one to report; closing a directory opened for reading loses nothing.
-      await Promise.allSettled([discardTemp(this.#c.io, temp), shard?.close()]);
+      // The failure to report is this one; closing a directory opened for reading loses nothing.
+      await Promise.allSettled([discardTemp(io, temp), shard?.close()]);
+      if (errnoOf(err) === 'EEXIST') throw new NotCreated('exists');
       throw err;
     }
-    const durable = settled([shard && syncAndClose(shard), this.#dirs.synced(temp.dir)]);
+    const durable = settled([
+      shard ? syncAndClose(shard) : this.#c.durable ? syncDir(io, temp.dir) : undefined,
+      this.#dirs.synced(temp.dir),
+      // The temp name of a linked record: its removal needs no durability (a
+      // leftover is swept by age), and its failure changes nothing visible.
+      linked ? io.unlink(temp.temp).catch(() => undefined) : undefined,
+    ]);
     // Observed here too, so a failure while the caller releases its lock
     // never leaves it unhandled; the caller still awaits it.
     durable.catch(() => undefined);
@@ -232,6 +273,29 @@ export class RecordFiles {
         if (!isMissing(err) || attempt >= MARKER_ATTEMPTS) throw err;
       }
     }
+  }
+
+  /**
+   * Remove a marker whose record file is missing (a ghost), unless the
+   * marker is younger than `staleLockMs`: an insert that runs without the
+   * id's lock makes its marker first and its record after, so a young
+   * marker without a record may be an insert in flight, whose record would
+   * then escape its subject's index. `staleLockMs` already bounds any write
+   * (a lock held longer counts as abandoned); the ghost is removed by a
+   * later sweep. The caller holds the id's lock and saw no record.
+   * @returns whether the marker was removed.
+   */
+  async removeGhostMarker(subject: string, id: string): Promise<boolean> {
+    const path = this.#c.layout.markerPath(subject, id);
+    try {
+      const { mtimeMs } = await this.#c.io.lstat(path);
+      if (Date.now() - mtimeMs <= this.#c.lock.staleMs) return false;
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+    await this.removeMarker(subject, id);
+    return true;
   }
 
   async removeMarker(subject: string, id: string): Promise<void> {
@@ -297,3 +361,42 @@ export class RecordFiles {
  * processes sweeping at once.
  */
 const MARKER_ATTEMPTS = 8;
+
+/**
+ * Thrown by an exclusive {@link RecordFiles.publish} that created nothing:
+ * the id already has a file (a record, live or not), or, unlocked, this file
+ * system has no hard links. Internal: callers holding the lock turn
+ * `'exists'` into a conflict; an unlocked insert retries under the lock.
+ */
+export class NotCreated extends Error {
+  constructor(readonly reason: 'exists' | 'no-hard-links') {
+    super(`fs store: record not created (${reason})`);
+    this.name = 'NotCreated';
+  }
+}
+
+// Where hard links cannot be made (some network and FUSE file systems), an
+// exclusive create is a rename under the id's lock, and inserts take the lock.
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+let hardLinks = true;
+
+/**
+ * `link(from, to)`, unless this file system has no hard links: then it
+ * remembers so for the process and returns false (the caller renames).
+ */
+async function linkOnce(io: Io, from: string, to: string): Promise<boolean> {
+  try {
+    await io.link(from, to);
+    return true;
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === undefined || !NO_LINKS.has(code)) throw err;
+    hardLinks = false;
+    return false;
+  }
+}
+
+/** Tests only: forget that hard links failed here. */
+export function resetLinkKind(): void {
+  hardLinks = true;
+}

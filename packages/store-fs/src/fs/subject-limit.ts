@@ -5,7 +5,7 @@ import type { LimitedInsert, SessionRecord, SubjectLimit } from '@cloakroom/core
 import { StoreConflict, StoreUnavailable } from '@cloakroom/core';
 import { corruptRecord } from '../errors';
 import { seatStamp } from '../seat';
-import type { RecordFiles, RecordState } from './record-files';
+import { NotCreated, type RecordFiles, type RecordState } from './record-files';
 import { settled } from './settled';
 
 /**
@@ -178,7 +178,16 @@ async function limitedInsert(
     await files.discard([temp]);
     throw err;
   }
-  await files.commit(await temp);
+  try {
+    // Where the id has no file, an insert without the lock may make one
+    // meanwhile (a same-id race: ids are random). The evictions stand; they
+    // made room this insert no longer takes.
+    await files.commit(await temp, own.kind === 'missing');
+  } catch (err) {
+    if (err instanceof NotCreated)
+      throw new StoreConflict('fs store: a live record with this id exists');
+    throw err;
+  }
   if (own.kind !== 'missing' && own.stored.record.subject !== record.subject) {
     await files.removeMarker(own.stored.record.subject, record.id);
   }

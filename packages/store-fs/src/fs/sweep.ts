@@ -160,8 +160,11 @@ async function sweepIndex(
           ids.slice(i, i + batch).map(async (id) => {
             if (!isGhost(await files.state(id, now), subject)) return;
             await files.locks.withLocks([id], async () => {
-              if (isGhost(await files.state(id, now), subject))
-                await files.removeMarker(subject, id);
+              const state = await files.state(id, now);
+              if (!isGhost(state, subject)) return;
+              // A young marker without its record may be an insert in flight.
+              if (state.kind === 'missing') await files.removeGhostMarker(subject, id);
+              else await files.removeMarker(subject, id);
             });
           }),
         );
