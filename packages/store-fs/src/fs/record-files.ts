@@ -184,7 +184,7 @@ export class RecordFiles {
    * one atomic step: `link` of the temp file to the record's name, which
    * fails with `EEXIST` when any file is there (then {@link NotCreated} is
    * thrown and nothing has changed). An insert made this way needs no lock
-   * (`'unlocked'`, see `insertFresh` in session-store.ts), so every writer
+   * (`'unlocked'`, see `insertFresh` in insert.ts), so every writer
    * holding a lock (`'locked'`) that creates a record where it found none
    * must create it this way too, never by a rename that would overwrite one
    * made meanwhile. On a file system without hard links a locked create is
