@@ -1,5 +1,5 @@
 import { Closed, StoreUnavailable } from '@cloakroom/core';
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, Command, Redis } from 'ioredis';
 import { errorText, gaveUp, mapRedisError } from '../errors';
 import type { ResolvedRedisOptions } from '../options';
 import { type Deadline, Deadlines, Operation } from './deadlines';
@@ -139,6 +139,14 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
   let closed = false;
   let inFlight = 0;
   const deadlines = new Map<number, Deadlines>();
+  // Auto-pipelining defers every command to the loop's next turn and wraps
+  // it in a pipeline, to batch it with the others of this turn. A script of
+  // a call that is alone in flight has nothing to batch with: it is written
+  // at once (sendCommand), which saves that turn and the pipeline. Only for
+  // clients of the ioredis this module loads, whose Command they understand.
+  const directScripts =
+    (client instanceof Redis || client instanceof Cluster) &&
+    client.options.enableAutoPipelining === true;
 
   const nodeOf = (key: string): string => {
     if (!isClusterClient) return MAIN;
@@ -231,6 +239,22 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
     async script(s, keys, args) {
       const n = keys.length;
       const first = keys[0] as string;
+      // Alone in flight (this call, nothing else of this connection): written
+      // at once. A cluster routes the command by its keys' slot.
+      if (directScripts && inFlight === 1) {
+        const direct = (name: 'evalsha' | 'eval', body: string) =>
+          send(call, first, (c) => {
+            const command = new Command(name, [body, n, ...keys, ...args], { replyEncoding: null });
+            c.sendCommand(command);
+            return command.promise;
+          });
+        try {
+          return await direct('evalsha', s.sha);
+        } catch (err) {
+          if (!errorText(err).includes('NOSCRIPT')) throw err;
+          return direct('eval', s.lua);
+        }
+      }
       // The per-command methods, not `callBuffer`: under enableAutoPipelining
       // ioredis 5 drops the command name of `call`/`callBuffer`, and only
       // these route a cluster pipeline by the script's first key.

@@ -229,11 +229,14 @@ describe('a frozen Redis (SIGSTOP): bounded queue, no silent late writes', () =>
         if (late.has(o.id)) expect(['timeout', 'driver']).toContain(o.reason);
       }
       // Of the inserts handed to the client, only those already written to
-      // the socket before the store reset it can land: with auto-pipelining,
-      // the batch in flight when Redis went silent; what waited behind it
-      // was rejected by the reset and never runs.
+      // the socket before the store reset it can land: the insert in flight
+      // when Redis went silent (alone, so written at once) and, with
+      // auto-pipelining, the one batch written behind it (ioredis holds the
+      // next batch until that one is answered); what waited behind them was
+      // rejected by the reset and never runs.
       expect(late.size).toBeLessThanOrEqual(writtenWhileFrozen);
-      expect(writtenWhileFrozen).toBe(1);
+      expect(writtenWhileFrozen).toBeGreaterThanOrEqual(1);
+      expect(writtenWhileFrozen).toBeLessThanOrEqual(2);
       // And the store works again.
       const after = makeRecord();
       await store.insert(after);

@@ -227,6 +227,50 @@ describe('redis store against a real server', () => {
     }
   });
 
+  it('on an auto-pipelining client, a write alone in flight leaves at once; concurrent writes still share writes', async () => {
+    const piped = await connectOrFail({ enableAutoPipelining: true });
+    try {
+      await piped.ping(); // connected, so nothing waits in the offline queue
+      let writes = 0;
+      const stream = (piped as unknown as { stream: { write: (...a: unknown[]) => boolean } })
+        .stream;
+      const write = stream.write.bind(stream);
+      stream.write = (...a: unknown[]) => {
+        writes++;
+        return write(...a);
+      };
+      const store = newStore();
+      const twin = createRedisStore({ client: piped, prefix, clock });
+      // Written during the call itself, not on a later turn of the loop.
+      const lone = makeRecord({ expiresAt: t + 60_000 });
+      const inserting = twin.insert(lone);
+      expect(writes).toBe(1);
+      await inserting;
+      expect(await store.get(lone.id)).toEqual(lone);
+      const next = makeRecord({ subject: lone.subject, expiresAt: t + 60_000 });
+      writes = 0;
+      const rotating = twin.rotate({ record: { ...lone, version: 2 }, expectedVersion: 1 }, next);
+      expect(writes).toBe(1);
+      expect(await rotating).toBe(true);
+
+      // 64 at once: the first leaves alone, the other 63 in a handful of batches.
+      writes = 0;
+      const many = Array.from({ length: 64 }, () => makeRecord({ expiresAt: t + 60_000 }));
+      await Promise.all(many.map((r) => twin.insert(r)));
+      expect(writes).toBeLessThanOrEqual(5);
+      expect(await Promise.all(many.map((r) => store.get(r.id)))).toEqual(many);
+
+      // A server that lost its scripts: the lone write falls back to EVAL.
+      await piped.script('FLUSH');
+      const afterFlush = makeRecord({ expiresAt: t + 60_000 });
+      await twin.insert(afterFlush);
+      expect(await store.get(afterFlush.id)).toEqual(afterFlush);
+      await expect(twin.insert(afterFlush)).rejects.toThrow(StoreConflict);
+    } finally {
+      piped.disconnect();
+    }
+  });
+
   it('close() never quits a client passed in; a url store closes only its own client', async () => {
     const store = newStore();
     await store.close();
