@@ -239,9 +239,11 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
     async script(s, keys, args) {
       const n = keys.length;
       const first = keys[0] as string;
-      // Alone in flight (this call, nothing else of this connection): written
-      // at once. A cluster routes the command by its keys' slot.
-      if (directScripts && inFlight === 1) {
+      // Alone in flight (no other call of this connection, and no other
+      // command of this one: a call may send many at once, as a subject
+      // operation's script per bucket on a cluster): written at once. A
+      // cluster routes the command by its keys' slot.
+      if (directScripts && inFlight === 1 && call.open === 1) {
         const direct = (name: 'evalsha' | 'eval', body: string) =>
           send(call, first, (c) => {
             const command = new Command(name, [body, n, ...keys, ...args], { replyEncoding: null });

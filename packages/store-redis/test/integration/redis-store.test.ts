@@ -260,6 +260,13 @@ describe('redis store against a real server', () => {
       expect(writes).toBeLessThanOrEqual(5);
       expect(await Promise.all(many.map((r) => store.get(r.id)))).toEqual(many);
 
+      // One call sending many scripts at once (clusterMode: a script per
+      // bucket, 256 of them) still batches them.
+      const sharded = createRedisStore({ client: piped, prefix, clock, clusterMode: true });
+      writes = 0;
+      expect(await sharded.deleteBySubject(many[0]?.subject as string)).toBe(1);
+      expect(writes).toBeLessThanOrEqual(8);
+
       // A server that lost its scripts: the lone write falls back to EVAL.
       await piped.script('FLUSH');
       const afterFlush = makeRecord({ expiresAt: t + 60_000 });
