@@ -140,13 +140,21 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
   let inFlight = 0;
   const deadlines = new Map<number, Deadlines>();
   // Auto-pipelining defers every command to the loop's next turn and wraps
-  // it in a pipeline, to batch it with the others of this turn. A script of
-  // a call that is alone in flight has nothing to batch with: it is written
-  // at once (sendCommand), which saves that turn and the pipeline. Only for
-  // clients of the ioredis this module loads, whose Command they understand.
+  // it in a pipeline, to batch it with the others of this turn. A script
+  // that is the only command in flight on this connection has nothing to
+  // batch with: it is written at once (sendCommand), which saves that turn
+  // and the pipeline. Reads stay auto-pipelined (a lone read sent at once
+  // splits the next batches at a few calls in flight: see the README). Only
+  // for clients of the ioredis this module loads, whose Command they know.
   const directScripts =
     (client instanceof Redis || client instanceof Cluster) &&
     client.options.enableAutoPipelining === true;
+  /** Writes `name args` now, bypassing auto-pipelining; bulk replies as Buffers. */
+  const sendNow = (c: Redis | Cluster, name: string, args: Arg[]): Promise<unknown> => {
+    const command = new Command(name, args, { replyEncoding: null });
+    c.sendCommand(command);
+    return command.promise;
+  };
 
   const nodeOf = (key: string): string => {
     if (!isClusterClient) return MAIN;
@@ -241,34 +249,25 @@ export function connect(options: ResolvedRedisOptions, label: string): Connectio
       const first = keys[0] as string;
       // Alone in flight (no other call of this connection, and no other
       // command of this one: a call may send many at once, as a subject
-      // operation's script per bucket on a cluster): written at once. A
-      // cluster routes the command by its keys' slot.
-      if (directScripts && inFlight === 1 && call.open === 1) {
-        const direct = (name: 'evalsha' | 'eval', body: string) =>
-          send(call, first, (c) => {
-            const command = new Command(name, [body, n, ...keys, ...args], { replyEncoding: null });
-            c.sendCommand(command);
-            return command.promise;
-          });
-        try {
-          return await direct('evalsha', s.sha);
-        } catch (err) {
-          if (!errorText(err).includes('NOSCRIPT')) throw err;
-          return direct('eval', s.lua);
-        }
-      }
-      // The per-command methods, not `callBuffer`: under enableAutoPipelining
-      // ioredis 5 drops the command name of `call`/`callBuffer`, and only
-      // these route a cluster pipeline by the script's first key.
+      // operation's script per bucket on a cluster): written at once, and a
+      // cluster routes it by its keys' slot. Otherwise the per-command
+      // methods, not `callBuffer`: under enableAutoPipelining ioredis 5 drops
+      // the command name of `call`/`callBuffer`, and only these route a
+      // cluster pipeline by the script's first key.
+      const now = directScripts && inFlight === 1 && call.open === 1;
+      const issue = (name: 'evalsha' | 'eval', body: string) =>
+        send(call, first, (c) => {
+          if (now) return sendNow(c, name, [body, n, ...keys, ...args]);
+          const methods = c as unknown as ScriptMethods;
+          return name === 'evalsha'
+            ? methods.evalshaBuffer(body, n, ...keys, ...args)
+            : methods.evalBuffer(body, n, ...keys, ...args);
+        });
       try {
-        return await send(call, first, (c) =>
-          (c as unknown as ScriptMethods).evalshaBuffer(s.sha, n, ...keys, ...args),
-        );
+        return await issue('evalsha', s.sha);
       } catch (err) {
         if (!errorText(err).includes('NOSCRIPT')) throw err;
-        return send(call, first, (c) =>
-          (c as unknown as ScriptMethods).evalBuffer(s.lua, n, ...keys, ...args),
-        );
+        return issue('eval', s.lua);
       }
     },
   });
