@@ -260,6 +260,18 @@ describe('redis store against a real server', () => {
       expect(writes).toBeLessThanOrEqual(5);
       expect(await Promise.all(many.map((r) => store.get(r.id)))).toEqual(many);
 
+      // Right after a burst the connection's recent load is high: a lone read
+      // still waits for the batch; after some quiet calls it goes at once again.
+      writes = 0;
+      const afterBurst = twin.get(lone.id);
+      expect(writes).toBe(0);
+      await afterBurst;
+      for (let i = 0; i < 40; i++) await twin.get(lone.id);
+      writes = 0;
+      const quiet = twin.get(lone.id);
+      expect(writes).toBe(1);
+      await quiet;
+
       // One call sending many scripts at once (clusterMode: a script per
       // bucket, 256 of them) still batches them.
       const sharded = createRedisStore({ client: piped, prefix, clock, clusterMode: true });
