@@ -28,7 +28,7 @@ import { replicator } from './redis/replication';
 import { rotate } from './redis/rotate';
 import { type StoreContext, settlePending } from './redis/rotate-recovery';
 import { scanPage } from './redis/scan';
-import { SCRIPTS } from './redis/scripts';
+import { SCRIPTS, type Script } from './redis/scripts';
 
 /** A {@link SessionStore} over Redis or Redis Cluster. */
 export interface RedisStore extends SessionStore {
@@ -131,13 +131,28 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   ];
 
   // A cluster runs one script per bucket (one slot each); a standalone server one for all.
+  /**
+   * A subject operation's script over every bucket: on a cluster, one call
+   * per bucket naming its index key; on a standalone server, one call of
+   * the `all` shape, which builds the 256 index keys itself (lua-bucket-scripts.ts).
+   */
   const perBucket = async (
+    op: Op,
     subject: string,
-    run: (indexKeys: string[]) => Promise<unknown>,
+    perKey: Script,
+    all: Script,
   ): Promise<unknown[]> => {
-    const all = subjectKeys(subject);
-    return conn.isCluster ? Promise.all(all.map((key) => run([key]))) : [await run(all)];
+    const now = String(conn.now());
+    if (!conn.isCluster) {
+      return [
+        await op.script(all, [keys.subjectIndexKey(0, subject)], [now, subject, resolved.prefix]),
+      ];
+    }
+    return Promise.all(subjectKeys(subject).map((key) => op.script(perKey, [key], [now, subject])));
   };
+  /** The keys whose masters a subject operation wrote on: every bucket's on a cluster, the one server's otherwise. */
+  const subjectWriteKeys = (subject: string): string[] =>
+    conn.isCluster ? subjectKeys(subject) : [keys.subjectIndexKey(0, subject)];
 
   // Fetched once per store instance; a failed fetch is retried by the next scan.
   let cursorKey: Uint8Array | undefined;
@@ -317,10 +332,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       conn.assertOpen();
       if (!isStoreKey(subject)) return 0;
       const counts = await conn.run(async (op) => {
-        const all = await perBucket(subject, (indexKeys) =>
-          op.script(SCRIPTS.deleteSubject, indexKeys, [String(conn.now()), subject]),
-        );
-        await replicas.after(op, 'revocation', subjectKeys(subject));
+        const all = await perBucket(op, subject, SCRIPTS.deleteSubject, SCRIPTS.deleteSubjectAll);
+        await replicas.after(op, 'revocation', subjectWriteKeys(subject));
         return all;
       }, replicas.extraMs('revocation'));
       return counts.reduce<number>((sum, n) => sum + Number(n), 0);
@@ -330,9 +343,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       conn.assertOpen();
       if (!isStoreKey(subject)) return [];
       return conn.run(async (op) => {
-        const replies = await perBucket(subject, (indexKeys) =>
-          op.script(SCRIPTS.listSubject, indexKeys, [String(conn.now()), subject]),
-        );
+        const replies = await perBucket(op, subject, SCRIPTS.listSubject, SCRIPTS.listSubjectAll);
         const now = conn.now();
         const out: SessionRecord[] = [];
         for (const reply of replies) {

@@ -2,28 +2,71 @@
 // the key-set write. See lua-prelude.ts for conventions.
 import { PRELUDE } from './lua-prelude';
 
+// The subject operations come in two shapes with one body. On a cluster
+// (or in clusterMode) each call names its buckets' index keys in KEYS, one
+// bucket per script. On a standalone server one script walks every bucket:
+// the bucket tags are part of its text, so the call sends one key and a few
+// arguments rather than 256 index keys, and the script finds the buckets
+// that hold the subject with one EXISTS per 16 of them instead of a TYPE per
+// bucket (what a standalone server alone allows, as for insertWithLimit).
+
+/** Lua: `keys` for the per-bucket shape, the index keys named in KEYS (false on a key of another type). */
+const KEYS_GIVEN = 'local keys = present(KEYS)\n';
+
 /**
- * KEYS: the subject's index key in one or more buckets. ARGV: now, subject.
- * Prunes dead members and ghosts (record gone or now another subject's), from the index and its seats.
- * → { malformed count, id1, value1, id2, value2, ... } for live records.
+ * Lua: `keys` for the standalone shape: the subject's index key in every
+ * bucket that has one, built from the tags and ARGV[3] (the prefix); false
+ * when one holds another type. EXISTS counts each group of 16; in a group
+ * that has any, a TYPE per key until that many are found, so a key of
+ * another type is still seen (EXISTS counts it too).
  */
-export const LIST_SUBJECT = `${PRELUDE}
+function keysFound(tags: readonly string[]): string {
+  for (const tag of tags) if (!/^[a-z0-9]+$/.test(tag)) throw new Error('bad bucket tag');
+  return `local TAGS = { '${tags.join("', '")}' }
+local function found()
+  local out = {}
+  local pre, post = ARGV[3] .. '{', '}:sub:' .. ARGV[2]
+  for g = 1, #TAGS, 16 do
+    local names = {}
+    for i = g, math.min(g + 15, #TAGS) do names[#names + 1] = pre .. TAGS[i] .. post end
+    local n = redis.call('EXISTS', unpack(names))
+    for _, k in ipairs(names) do
+      if n == 0 then break end
+      local t = redis.call('TYPE', k).ok
+      if t == 'zset' then
+        out[#out + 1] = k
+        n = n - 1
+      elseif t ~= 'none' then
+        return false
+      end
+    end
+  end
+  return out
+end
+local keys = found()
+`;
+}
+
+function listSubject(keys: string): string {
+  return `${PRELUDE}
 local now = tonumber(ARGV[1])
 local subj = ARGV[2]
 local cut = #subj + 4
-local keys = present(KEYS)
-if not keys then return bad() end
+${keys}if not keys then return bad() end
 local out = { 0 }
 for _, key in ipairs(keys) do
   local base = string.sub(key, 1, #key - cut)
   if not zsets({ base .. 'seat:' .. subj }) then return bad() end
-  prune(base, subj, now)
+  -- The index keys' expiry follows their latest member, as the last write
+  -- set it: it needs setting again only where this walk removed members.
+  local changed = prune(base, subj, now) > 0
   for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
     local v = read(base .. 's:' .. id)
     local cur = rec(v)
     if cur == nil or (cur and cur.subj ~= subj) then
       redis.call('ZREM', key, id)
       redis.call('ZREM', base .. 'seat:' .. subj, id)
+      changed = true
     elseif cur == false then
       out[1] = out[1] + 1
     elseif cur.kind == 1 and cur.exp > now then
@@ -31,22 +74,18 @@ for _, key in ipairs(keys) do
       out[#out + 1] = v
     end
   end
-  tidysub(base, subj, now)
+  if changed then tidysub(base, subj, now) end
 end
 return out
 `;
+}
 
-/**
- * KEYS: the subject's index key in one or more buckets. ARGV: now, subject.
- * Deletes every record of the subject (pending successors too) and the index.
- * → the number of live records deleted.
- */
-export const DELETE_SUBJECT = `${PRELUDE}
+function deleteSubject(keys: string): string {
+  return `${PRELUDE}
 local now = tonumber(ARGV[1])
 local subj = ARGV[2]
 local cut = #subj + 4
-local keys = present(KEYS)
-if not keys then return bad() end
+${keys}if not keys then return bad() end
 local count = 0
 for _, key in ipairs(keys) do
   local base = string.sub(key, 1, #key - cut)
@@ -63,6 +102,39 @@ for _, key in ipairs(keys) do
 end
 return count
 `;
+}
+
+/**
+ * KEYS: the subject's index key in one or more buckets. ARGV: now, subject.
+ * Prunes dead members and ghosts (record gone or now another subject's), from the index and its seats.
+ * → { malformed count, id1, value1, id2, value2, ... } for live records.
+ */
+export const LIST_SUBJECT = listSubject(KEYS_GIVEN);
+
+/**
+ * {@link LIST_SUBJECT} over every bucket of a standalone server, the bucket
+ * tags in the script. KEYS: the subject's index key in bucket 0 (read like
+ * the others). ARGV: now, subject, prefix. Same reply.
+ */
+export function listSubjectAllScript(tags: readonly string[]): string {
+  return listSubject(keysFound(tags));
+}
+
+/**
+ * KEYS: the subject's index key in one or more buckets. ARGV: now, subject.
+ * Deletes every record of the subject (pending successors too) and the index.
+ * → the number of live records deleted.
+ */
+export const DELETE_SUBJECT = deleteSubject(KEYS_GIVEN);
+
+/**
+ * {@link DELETE_SUBJECT} over every bucket of a standalone server, the
+ * bucket tags in the script. KEYS: the subject's index key in bucket 0.
+ * ARGV: now, subject, prefix. Same reply.
+ */
+export function deleteSubjectAllScript(tags: readonly string[]): string {
+  return deleteSubject(keysFound(tags));
+}
 
 /**
  * SessionStore.insertWithLimit on a standalone server: one script over every

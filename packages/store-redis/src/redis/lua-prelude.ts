@@ -33,6 +33,7 @@ local function seatnow()
 end
 
 -- Drop the members of a subject index dead at now, from the index and its seats.
+-- → how many were dropped.
 local function prune(base, subj, now)
   local key = base .. 'sub:' .. subj
   local dead = redis.call('ZRANGEBYSCORE', key, '-inf', num(now))
@@ -41,6 +42,7 @@ local function prune(base, subj, now)
     redis.call('ZREM', key, unpack(dead, i, j))
     redis.call('ZREM', base .. 'seat:' .. subj, unpack(dead, i, j))
   end
+  return #dead
 end
 `;
 

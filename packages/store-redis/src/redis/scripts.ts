@@ -26,6 +26,8 @@ export const SCRIPTS = {
   delete: script(records.DELETE),
   listSubject: script(buckets.LIST_SUBJECT),
   deleteSubject: script(buckets.DELETE_SUBJECT),
+  listSubjectAll: script(buckets.listSubjectAllScript(bucketTags())),
+  deleteSubjectAll: script(buckets.deleteSubjectAllScript(bucketTags())),
   insertLimit: script(buckets.insertLimitScript(bucketTags())),
   scan: script(buckets.SCAN),
   keySetWrite: script(buckets.KEY_SET_WRITE),
