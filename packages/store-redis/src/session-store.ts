@@ -130,7 +130,6 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     encodeRecord(record),
   ];
 
-  // A cluster runs one script per bucket (one slot each); a standalone server one for all.
   /**
    * A subject operation's script over every bucket: on a cluster, one call
    * per bucket naming its index key; on a standalone server, one call of
