@@ -10,6 +10,15 @@ import { PRELUDE } from './lua-prelude';
 // that hold the subject with one EXISTS per 16 of them instead of a TYPE per
 // bucket (what a standalone server alone allows, as for insertWithLimit).
 
+/**
+ * Lua: the bucket tags as the table TAGS. They go into a script's text, so
+ * each is checked to be plain base-36 first.
+ */
+function tagTable(tags: readonly string[]): string {
+  for (const tag of tags) if (!/^[a-z0-9]+$/.test(tag)) throw new Error('bad bucket tag');
+  return `local TAGS = { '${tags.join("', '")}' }\n`;
+}
+
 /** Lua: `keys` for the per-bucket shape, the index keys named in KEYS (false on a key of another type). */
 const KEYS_GIVEN = 'local keys = present(KEYS)\n';
 
@@ -21,9 +30,7 @@ const KEYS_GIVEN = 'local keys = present(KEYS)\n';
  * another type is still seen (EXISTS counts it too).
  */
 function keysFound(tags: readonly string[]): string {
-  for (const tag of tags) if (!/^[a-z0-9]+$/.test(tag)) throw new Error('bad bucket tag');
-  return `local TAGS = { '${tags.join("', '")}' }
-local function found()
+  return `${tagTable(tags)}local function found()
   local out = {}
   local pre, post = ARGV[3] .. '{', '}:sub:' .. ARGV[2]
   for g = 1, #TAGS, 16 do
@@ -57,8 +64,8 @@ local out = { 0 }
 for _, key in ipairs(keys) do
   local base = string.sub(key, 1, #key - cut)
   if not zsets({ base .. 'seat:' .. subj }) then return bad() end
-  -- The index keys' expiry follows their latest member, as the last write
-  -- set it: it needs setting again only where this walk removed members.
+  -- An index key never expires before its latest member (a write that adds
+  -- one raises the expiry): lowered again only where this walk removed members.
   local changed = prune(base, subj, now) > 0
   for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
     local v = read(base .. 's:' .. id)
@@ -157,10 +164,8 @@ export function deleteSubjectAllScript(tags: readonly string[]): string {
  * (nothing changed), { 2 } refused (nothing changed).
  */
 export function insertLimitScript(tags: readonly string[]): string {
-  for (const tag of tags) if (!/^[a-z0-9]+$/.test(tag)) throw new Error('bad bucket tag');
   return `${PRELUDE}
-local TAGS = { '${tags.join("', '")}' }
-local now = tonumber(ARGV[1])
+${tagTable(tags)}local now = tonumber(ARGV[1])
 local id, base, subj = ARGV[3], ARGV[4], ARGV[5]
 local max = tonumber(ARGV[7])
 -- Reads and type checks first: a conflict or malformed data changes nothing.
