@@ -56,11 +56,14 @@ describe('upstream refresh against oidc-provider (rotating refresh tokens, SEC-3
   });
 
   it('an access token inside earlyMs of expiry is refreshed on use, then used until the next one', async () => {
-    w = await bffWorld({ accessTokenTtlSec: 3, earlyMs: 2_000 });
+    // Token exp is in whole seconds, so a token has TTL - earlyMs - up to 1 s
+    // of fresh life: 3 s here, room for a sign-in on a loaded CI machine
+    // (TTL 3 s with earlyMs 2 s left under a second, and failed there).
+    w = await bffWorld({ accessTokenTtlSec: 8, earlyMs: 4_000 });
     const done = await w.signIn();
     const first = await w.vault.session(done.ticket);
     expect(first?.upstream).toBe('fresh');
-    await sleep(1_200);
+    await sleep(4_200);
     const second = await w.vault.session(done.ticket);
     expect(second?.upstream).toBe('refreshed');
     expect(second?.accessToken).not.toBe(first?.accessToken);
